@@ -1,0 +1,299 @@
+//! `accrue`: the command line over the engine (SPEC §8).
+//!
+//! Exit codes: 0 success; 1 the plan, data or a payee failed (errors printed, other payees
+//! still computed and output); 2 usage errors.
+
+mod render;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use accrue_engine::{
+    Diagnostics, Facts, Plan, PlanSource, Registry, RunResult, format_money, format_ratio,
+};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "accrue",
+    version,
+    about = "Sales-compensation plans as YAML and Rhai, computed exactly and explained"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse, validate and lint a plan (with --data, also the data files and quota coverage).
+    Check {
+        plan: PathBuf,
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
+    /// Compute payout statements for every payee and period.
+    Run {
+        plan: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        /// Only this period's statements, e.g. 2027-Q2 (earlier periods still count for ytd).
+        #[arg(long)]
+        period: Option<String>,
+        #[arg(long, value_enum, default_value_t = RunFormat::Table)]
+        format: RunFormat,
+        /// Write the output here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// In the table, show each line's explanation under it.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// List the component types a plan can use, with their keys.
+    Components {
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RunFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+/// A failure the user must fix; the exit code says which kind.
+enum Failure {
+    /// Plan, data or payee errors: exit 1.
+    Input,
+    /// A usage error: exit 2.
+    Usage(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Check { plan, data, format } => check(&plan, data.as_deref(), format),
+        Command::Run {
+            plan,
+            data,
+            period,
+            format,
+            out,
+            explain,
+        } => run(
+            &plan,
+            &data,
+            period.as_deref(),
+            format,
+            out.as_deref(),
+            explain,
+        ),
+        Command::Components { format } => components(format),
+    };
+    match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(Failure::Input)) => ExitCode::from(1),
+        Ok(Err(Failure::Usage(message))) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+type Outcome = Result<Result<(), Failure>>;
+
+fn load_plan(path: &Path) -> Result<Plan, Diagnostics> {
+    PlanSource::read(path)?.compile(&Registry::builtin(), &Default::default())
+}
+
+fn check(path: &Path, data: Option<&Path>, format: CheckFormat) -> Outcome {
+    let mut diagnostics = Vec::new();
+    match load_plan(path) {
+        Ok(plan) => {
+            diagnostics.extend(plan.warnings.iter().cloned());
+            if let Some(dir) = data {
+                match Facts::load(dir, &plan) {
+                    Ok(facts) => {
+                        diagnostics.extend(
+                            facts
+                                .warnings
+                                .iter()
+                                .map(|w| accrue_engine::Diagnostic::warning(w.clone())),
+                        );
+                        diagnostics.extend(accrue_engine::coverage(&plan, &facts));
+                    }
+                    Err(errors) => diagnostics.extend(errors.0),
+                }
+            }
+        }
+        Err(errors) => diagnostics.extend(errors.0),
+    }
+    let failed = diagnostics.iter().any(|d| d.is_error());
+    match format {
+        CheckFormat::Json => {
+            let out = serde_json::json!({"ok": !failed, "diagnostics": diagnostics});
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        CheckFormat::Text => {
+            if diagnostics.is_empty() {
+                println!("{}: ok", path.display());
+            } else {
+                eprint!("{}", render::diagnostics(&diagnostics));
+                if !failed {
+                    println!("{}: ok (with warnings)", path.display());
+                }
+            }
+        }
+    }
+    Ok(if failed { Err(Failure::Input) } else { Ok(()) })
+}
+
+fn run(
+    path: &Path,
+    data: &Path,
+    period: Option<&str>,
+    format: RunFormat,
+    out: Option<&Path>,
+    explain: bool,
+) -> Outcome {
+    let plan = match load_plan(path) {
+        Ok(plan) => plan,
+        Err(errors) => {
+            eprint!("{}", render::diagnostics(&errors.0));
+            return Ok(Err(Failure::Input));
+        }
+    };
+    if let Some(label) = period {
+        if plan.calendar.index_of_label(label).is_none() {
+            let labels: Vec<_> = plan.calendar.labels().collect();
+            return Ok(Err(Failure::Usage(format!(
+                "--period {label} is not a period of {} (periods: {})",
+                plan.id,
+                labels.join(", ")
+            ))));
+        }
+    }
+    let facts = match Facts::load(data, &plan) {
+        Ok(facts) => facts,
+        Err(errors) => {
+            eprint!("{}", render::diagnostics(&errors.0));
+            return Ok(Err(Failure::Input));
+        }
+    };
+    let mut result = accrue_engine::run(&plan, &facts);
+    if let Some(label) = period {
+        result.retain_period(label);
+    }
+    let text = match format {
+        RunFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&result)?;
+            text.push('\n');
+            text
+        }
+        RunFormat::Csv => csv_lines(&result)?,
+        RunFormat::Table => render::table(&result, &plan.name, explain),
+    };
+    match out {
+        Some(file) => std::fs::write(file, &text)
+            .with_context(|| format!("cannot write {}", file.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            if let Err(err) = stdout.write_all(text.as_bytes()) {
+                if err.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(err.into());
+                }
+            }
+        }
+    }
+    let messages = render::run_messages(&result);
+    if !messages.is_empty() {
+        eprint!("{messages}");
+    }
+    if let Some(file) = out {
+        eprintln!(
+            "wrote {} statements ({} payee errors) to {}",
+            result.statements.len(),
+            result.errors.len(),
+            file.display()
+        );
+    }
+    Ok(if result.has_errors() {
+        Err(Failure::Input)
+    } else {
+        Ok(())
+    })
+}
+
+/// One CSV row per statement line.
+fn csv_lines(result: &RunResult) -> Result<String> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record([
+        "payee",
+        "name",
+        "role",
+        "period",
+        "quota",
+        "component",
+        "amount",
+        "attainment",
+        "explain",
+    ])?;
+    for s in &result.statements {
+        for line in &s.lines {
+            writer.write_record([
+                s.payee.as_str(),
+                s.name.as_str(),
+                s.role.as_str(),
+                s.period.as_str(),
+                &format_money(s.quota, result.minor_units),
+                line.component.as_str(),
+                &format_money(line.amount, result.minor_units),
+                &line.attainment.map(format_ratio).unwrap_or_default(),
+                line.explain.as_str(),
+            ])?;
+        }
+    }
+    Ok(String::from_utf8(writer.into_inner()?)?)
+}
+
+fn components(format: CheckFormat) -> Outcome {
+    let infos = Registry::builtin().infos();
+    match format {
+        CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&infos)?),
+        CheckFormat::Text => {
+            for info in infos {
+                println!("{} ({}): {}", info.name, info.source, info.summary);
+                let width = info.keys.iter().map(|k| k.name.len()).max().unwrap_or(0);
+                for key in info.keys {
+                    let default = key
+                        .default
+                        .map(|d| format!(" [default: {d}]"))
+                        .unwrap_or_default();
+                    let required = if key.required { " (required)" } else { "" };
+                    println!(
+                        "  {:<width$}  {}{required}{default} — {}",
+                        key.name, key.kind, key.description
+                    );
+                }
+                println!();
+            }
+        }
+    }
+    Ok(Ok(()))
+}

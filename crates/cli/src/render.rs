@@ -1,0 +1,230 @@
+//! Terminal rendering: diagnostics with the source line and a caret, and the statement table.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use accrue_engine::{Diagnostic, RunResult, Severity, format_money_grouped, format_percent};
+
+/// Renders diagnostics like a compiler: message, `--> file:line:col`, the line, a caret.
+pub fn diagnostics(diagnostics: &[Diagnostic]) -> String {
+    let mut sources: HashMap<String, Option<String>> = HashMap::new();
+    let mut out = String::new();
+    for d in diagnostics {
+        let kind = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "{kind}: {}", d.message);
+        if let Some(loc) = &d.location {
+            let _ = writeln!(out, "  --> {}:{}:{}", loc.file, loc.span.line, loc.span.col);
+            let text = sources
+                .entry(loc.file.to_string())
+                .or_insert_with(|| std::fs::read_to_string(&*loc.file).ok())
+                .as_deref();
+            let line = text.and_then(|t| t.lines().nth(loc.span.line.saturating_sub(1) as usize));
+            if let Some(line) = line.filter(|l| line_is_short(l)) {
+                let number = loc.span.line.to_string();
+                let pad = " ".repeat(number.len());
+                let caret_pad: String = line
+                    .chars()
+                    .take(loc.span.col.saturating_sub(1) as usize)
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                let carets = "^".repeat(loc.span.len.max(1) as usize);
+                let _ = writeln!(out, "{pad} |");
+                let _ = writeln!(out, "{number} | {line}");
+                let _ = writeln!(out, "{pad} | {caret_pad}{carets}");
+            }
+        }
+        if let Some(help) = &d.help {
+            let _ = writeln!(out, "  = help: {help}");
+        }
+        out.push('\n');
+    }
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = diagnostics.len() - errors;
+    if errors + warnings > 0 {
+        let _ = writeln!(out, "{errors} error(s), {warnings} warning(s)");
+    }
+    out
+}
+
+fn line_is_short(line: &str) -> bool {
+    line.len() < 400
+}
+
+/// The statement table for people: one row per line, totals per role and period.
+pub fn table(result: &RunResult, name: &str, explain: bool) -> String {
+    let places = result.minor_units;
+    let money = |v| format_money_grouped(v, places);
+    let mut rows: Vec<[String; 8]> = Vec::new();
+    rows.push(
+        [
+            "PAYEE",
+            "NAME",
+            "ROLE",
+            "PERIOD",
+            "QUOTA",
+            "COMPONENT",
+            "ATTAIN.",
+            "AMOUNT",
+        ]
+        .map(String::from),
+    );
+    let mut explanations: Vec<Option<String>> = vec![None];
+    for s in &result.statements {
+        for (i, line) in s.lines.iter().enumerate() {
+            let first = i == 0;
+            rows.push([
+                if first {
+                    s.payee.clone()
+                } else {
+                    String::new()
+                },
+                if first { s.name.clone() } else { String::new() },
+                if first { s.role.clone() } else { String::new() },
+                if first {
+                    s.period.clone()
+                } else {
+                    String::new()
+                },
+                if first { money(s.quota) } else { String::new() },
+                line.component.clone(),
+                line.attainment.map(format_percent).unwrap_or_default(),
+                money(line.amount),
+            ]);
+            explanations.push(explain.then(|| line.explain.clone()));
+        }
+        let mut total_row: [String; 8] = Default::default();
+        if s.lines.is_empty() {
+            total_row[0] = s.payee.clone();
+            total_row[1] = s.name.clone();
+            total_row[2] = s.role.clone();
+            total_row[3] = s.period.clone();
+            total_row[4] = money(s.quota);
+        }
+        total_row[5] = "total".into();
+        total_row[7] = money(s.total);
+        rows.push(total_row);
+        explanations.push(None);
+        for adjustment in &s.adjustments {
+            if let Some(note) = &adjustment.note {
+                let mut row: [String; 8] = Default::default();
+                row[5] = format!("  adjustment: {}", adjustment.kind);
+                rows.push(row);
+                let mut text = note.clone();
+                if let (Some(reason), Some(approver)) = (&adjustment.reason, &adjustment.approver) {
+                    text.push_str(&format!(" — {reason}, approved by {approver}"));
+                }
+                explanations.push(Some(text));
+            }
+        }
+    }
+    let mut widths = [0usize; 8];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let right_aligned = [false, false, false, false, true, false, true, true];
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{name} ({}) · {} · periods {}",
+        result.plan,
+        result.currency,
+        result.periods.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "plan {} · data {}\n",
+        short(&result.plan_hash),
+        short(&result.data_hash)
+    );
+    for (row, explanation) in rows.iter().zip(&explanations) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let pad = widths[i] - cell.chars().count();
+            if right_aligned[i] {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            }
+            line.push_str("  ");
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+        if let Some(text) = explanation {
+            let indent = widths[..5].iter().map(|w| w + 2).sum::<usize>();
+            let _ = writeln!(out, "{}  ↳ {text}", " ".repeat(indent));
+        }
+    }
+    let label_width = result
+        .totals
+        .by_role
+        .keys()
+        .chain(result.totals.by_period.keys())
+        .map(|k| k.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let amount_width = result
+        .totals
+        .by_role
+        .values()
+        .chain(result.totals.by_period.values())
+        .map(|v| money(*v).len())
+        .max()
+        .unwrap_or(4)
+        .max(money(result.totals.total).len());
+    let _ = writeln!(out, "\nTotals by role");
+    for (role, total) in &result.totals.by_role {
+        let _ = writeln!(
+            out,
+            "  {role:<label_width$}  {:>amount_width$}",
+            money(*total)
+        );
+    }
+    let _ = writeln!(out, "Totals by period");
+    for (period, total) in &result.totals.by_period {
+        let _ = writeln!(
+            out,
+            "  {period:<label_width$}  {:>amount_width$}",
+            money(*total)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {:<label_width$}  {:>amount_width$}",
+        "Total",
+        money(result.totals.total)
+    );
+    out
+}
+
+/// Warnings and errors of a run, for stderr (or the end of the table).
+pub fn run_messages(result: &RunResult) -> String {
+    let mut out = String::new();
+    if !result.warnings.is_empty() {
+        let _ = writeln!(out, "\nWarnings ({})", result.warnings.len());
+        for warning in &result.warnings {
+            let _ = writeln!(out, "  - {warning}");
+        }
+    }
+    if !result.errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nErrors ({}): these payees have no statements",
+            result.errors.len()
+        );
+        for error in &result.errors {
+            let _ = writeln!(out, "  - {error}");
+        }
+    }
+    out
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}

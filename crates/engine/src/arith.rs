@@ -1,0 +1,369 @@
+//! Exact payout arithmetic (SPEC §3): checked decimal operations, fractions that are divided
+//! once at the end, rate tiers and curves.
+//!
+//! SPEC §11 asks that a line be "the exact value of its formula, rounded once". Quotas and
+//! targets are kept as `num / den` (for example `N × q` over `N`) so that a value that
+//! terminates is computed exactly, and comparisons against tier boundaries and thresholds are
+//! made by cross-multiplying, never on a rounded quotient. The same functions serve the
+//! built-in components and the helpers registered for Rhai scripts.
+
+use std::cmp::Ordering;
+
+use rust_decimal::Decimal;
+
+/// An arithmetic result that does not fit a 96-bit decimal, or a division by zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArithError {
+    #[error("arithmetic overflow (a number is too large for exact decimal arithmetic)")]
+    Overflow,
+    #[error("division by zero")]
+    DivisionByZero,
+}
+
+pub type Arith<T> = Result<T, ArithError>;
+
+pub fn add(a: Decimal, b: Decimal) -> Arith<Decimal> {
+    a.checked_add(b).ok_or(ArithError::Overflow)
+}
+
+pub fn sub(a: Decimal, b: Decimal) -> Arith<Decimal> {
+    a.checked_sub(b).ok_or(ArithError::Overflow)
+}
+
+pub fn mul(a: Decimal, b: Decimal) -> Arith<Decimal> {
+    a.checked_mul(b).ok_or(ArithError::Overflow)
+}
+
+pub fn div(a: Decimal, b: Decimal) -> Arith<Decimal> {
+    if b.is_zero() {
+        return Err(ArithError::DivisionByZero);
+    }
+    a.checked_div(b).ok_or(ArithError::Overflow)
+}
+
+/// A value `num / den` with `den > 0`, divided only when the final value is needed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frac {
+    pub num: Decimal,
+    pub den: Decimal,
+}
+
+impl Frac {
+    pub const ZERO: Frac = Frac {
+        num: Decimal::ZERO,
+        den: Decimal::ONE,
+    };
+
+    pub fn whole(value: Decimal) -> Frac {
+        Frac {
+            num: value,
+            den: Decimal::ONE,
+        }
+    }
+
+    /// `num / den`; a negative denominator moves its sign to the numerator.
+    pub fn new(num: Decimal, den: Decimal) -> Arith<Frac> {
+        match den.cmp(&Decimal::ZERO) {
+            Ordering::Equal => Err(ArithError::DivisionByZero),
+            Ordering::Greater => Ok(Frac { num, den }),
+            Ordering::Less => Ok(Frac {
+                num: -num,
+                den: -den,
+            }),
+        }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.num.is_zero()
+    }
+
+    /// The decimal value: the one division.
+    pub fn value(&self) -> Arith<Decimal> {
+        if self.den == Decimal::ONE {
+            return Ok(self.num);
+        }
+        div(self.num, self.den)
+    }
+
+    pub fn mul_dec(&self, factor: Decimal) -> Arith<Frac> {
+        Ok(Frac {
+            num: mul(self.num, factor)?,
+            den: self.den,
+        })
+    }
+
+    pub fn mul(&self, other: &Frac) -> Arith<Frac> {
+        Ok(Frac {
+            num: mul(self.num, other.num)?,
+            den: mul(self.den, other.den)?,
+        })
+    }
+
+    pub fn add(&self, other: &Frac) -> Arith<Frac> {
+        if self.den == other.den {
+            return Ok(Frac {
+                num: add(self.num, other.num)?,
+                den: self.den,
+            });
+        }
+        Ok(Frac {
+            num: add(mul(self.num, other.den)?, mul(other.num, self.den)?)?,
+            den: mul(self.den, other.den)?,
+        })
+    }
+
+    /// `self / other`, for `other` non-zero.
+    pub fn div(&self, other: &Frac) -> Arith<Frac> {
+        Frac::new(mul(self.num, other.den)?, mul(self.den, other.num)?)
+    }
+
+    /// Compares with a decimal exactly: `num` against `value × den`.
+    pub fn cmp_dec(&self, value: Decimal) -> Arith<Ordering> {
+        Ok(self.num.cmp(&mul(value, self.den)?))
+    }
+
+    pub fn cmp(&self, other: &Frac) -> Arith<Ordering> {
+        Ok(mul(self.num, other.den)?.cmp(&mul(other.num, self.den)?))
+    }
+
+    pub fn min(self, other: Frac) -> Arith<Frac> {
+        Ok(if self.cmp(&other)? == Ordering::Greater {
+            other
+        } else {
+            self
+        })
+    }
+}
+
+/// A rate tier: from attainment `from` (a fraction of the base) the rate is `rate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tier {
+    pub from: Decimal,
+    pub rate: Decimal,
+}
+
+/// What one tier contributed, for explanations and traces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TierUse {
+    pub index: usize,
+    pub from: Decimal,
+    pub to: Option<Decimal>,
+    pub rate: Decimal,
+    /// Credited dollars in the tier's band.
+    pub credited: Decimal,
+    pub amount: Decimal,
+}
+
+/// Marginal tiers (SPEC §3): Σ r_i × (part of `credited` between a_i×base and a_{i+1}×base).
+/// `base` is the quota or target as a fraction; a negative `credited` falls in the first tier.
+pub fn tiered_marginal(
+    credited: Decimal,
+    base: Frac,
+    tiers: &[Tier],
+) -> Arith<(Frac, Vec<TierUse>)> {
+    let scaled = mul(credited, base.den)?;
+    let mut total = Decimal::ZERO;
+    let mut uses = Vec::new();
+    if scaled <= Decimal::ZERO {
+        if let Some(first) = tiers.first() {
+            let amount = mul(first.rate, scaled)?;
+            if !credited.is_zero() {
+                uses.push(TierUse {
+                    index: 0,
+                    from: first.from,
+                    to: tiers.get(1).map(|t| t.from),
+                    rate: first.rate,
+                    credited,
+                    amount: Frac::new(amount, base.den)?.value()?,
+                });
+            }
+            total = amount;
+        }
+        return Ok((Frac::new(total, base.den)?, uses));
+    }
+    for (i, tier) in tiers.iter().enumerate() {
+        let lower = mul(tier.from, base.num)?;
+        if scaled <= lower {
+            break;
+        }
+        let upper = match tiers.get(i + 1) {
+            Some(next) => Some(mul(next.from, base.num)?),
+            None => None,
+        };
+        let top = match upper {
+            Some(upper) if upper < scaled => upper,
+            _ => scaled,
+        };
+        let band = sub(top, lower)?;
+        let amount = mul(tier.rate, band)?;
+        total = add(total, amount)?;
+        uses.push(TierUse {
+            index: i,
+            from: tier.from,
+            to: tiers.get(i + 1).map(|t| t.from),
+            rate: tier.rate,
+            credited: Frac::new(band, base.den)?.value()?,
+            amount: Frac::new(amount, base.den)?.value()?,
+        });
+    }
+    Ok((Frac::new(total, base.den)?, uses))
+}
+
+/// The highest tier whose `from` the attainment `credited / base` reaches (0 when none).
+pub fn tier_reached(credited: Decimal, base: Frac, tiers: &[Tier]) -> Arith<usize> {
+    let scaled = mul(credited, base.den)?;
+    let mut reached = 0;
+    for (i, tier) in tiers.iter().enumerate() {
+        if mul(tier.from, base.num)? <= scaled {
+            reached = i;
+        }
+    }
+    Ok(reached)
+}
+
+/// Retroactive tiers (SPEC §3): r_j × credited, j the highest tier with a_j ≤ A.
+pub fn tiered_retroactive(
+    credited: Decimal,
+    base: Frac,
+    tiers: &[Tier],
+) -> Arith<(Decimal, usize)> {
+    let Some(_) = tiers.first() else {
+        return Ok((Decimal::ZERO, 0));
+    };
+    let reached = tier_reached(credited, base, tiers)?;
+    Ok((mul(tiers[reached].rate, credited)?, reached))
+}
+
+/// A payout curve `[(a, p)]` at attainment `x` (SPEC §3): 0 below the first point, linear
+/// between points, flat after the last unless `extrapolate` continues the last segment.
+pub fn curve(points: &[(Decimal, Decimal)], x: Frac, extrapolate: bool) -> Arith<Frac> {
+    let Some(&(first_a, _)) = points.first() else {
+        return Ok(Frac::ZERO);
+    };
+    if x.cmp_dec(first_a)? == Ordering::Less {
+        return Ok(Frac::ZERO);
+    }
+    let last = points.len() - 1;
+    let segment = |i: usize| -> Arith<Frac> {
+        // p_i + (p_{i+1} − p_i)(x − a_i)/(a_{i+1} − a_i), over one denominator.
+        let (a0, p0) = points[i];
+        let (a1, p1) = points[i + 1];
+        let run = sub(a1, a0)?;
+        let num = add(
+            mul(mul(p0, run)?, x.den)?,
+            mul(sub(p1, p0)?, sub(x.num, mul(a0, x.den)?)?)?,
+        )?;
+        Frac::new(num, mul(run, x.den)?)
+    };
+    if x.cmp_dec(points[last].0)? != Ordering::Less {
+        if extrapolate && last > 0 {
+            return segment(last - 1);
+        }
+        return Ok(Frac::whole(points[last].1));
+    }
+    for i in 0..last {
+        if x.cmp_dec(points[i + 1].0)? == Ordering::Less {
+            return segment(i);
+        }
+    }
+    Ok(Frac::whole(points[last].1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn tiers() -> Vec<Tier> {
+        vec![
+            Tier {
+                from: d("0"),
+                rate: d("0.05"),
+            },
+            Tier {
+                from: d("1.0"),
+                rate: d("0.08"),
+            },
+            Tier {
+                from: d("1.5"),
+                rate: d("0.12"),
+            },
+        ]
+    }
+
+    // SPEC §3 worked example: quota 1,000,000, bookings 1,300,000.
+    #[test]
+    fn spec_worked_example_marginal() {
+        let (value, uses) =
+            tiered_marginal(d("1300000"), Frac::whole(d("1000000")), &tiers()).unwrap();
+        assert_eq!(value.value().unwrap(), d("74000"));
+        assert_eq!(uses.len(), 2);
+        assert_eq!(uses[1].credited, d("300000"));
+    }
+
+    #[test]
+    fn spec_worked_example_retroactive() {
+        let (value, tier) =
+            tiered_retroactive(d("1300000"), Frac::whole(d("1000000")), &tiers()).unwrap();
+        assert_eq!(value, d("104000"));
+        assert_eq!(tier, 1);
+    }
+
+    #[test]
+    fn spec_worked_example_curve() {
+        let points = [(d("0.5"), d("0.25")), (d("1"), d("1")), (d("1.5"), d("2"))];
+        let p = curve(
+            &points,
+            Frac::new(d("1300000"), d("1000000")).unwrap(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(p.value().unwrap(), d("1.6"));
+        assert_eq!(p.mul_dec(d("60000")).unwrap().value().unwrap(), d("96000"));
+    }
+
+    #[test]
+    fn curve_edges() {
+        let points = [(d("0.5"), d("0.25")), (d("1"), d("1")), (d("1.5"), d("2"))];
+        let at = |x: &str, extrapolate| {
+            curve(&points, Frac::whole(d(x)), extrapolate)
+                .unwrap()
+                .value()
+                .unwrap()
+        };
+        assert_eq!(at("0.49", false), d("0"));
+        assert_eq!(at("0.5", false), d("0.25"));
+        assert_eq!(at("1", false), d("1"));
+        assert_eq!(at("2", false), d("2"));
+        assert_eq!(at("2", true), d("3"));
+    }
+
+    #[test]
+    fn boundaries_compare_exactly_on_a_twelfth_quota() {
+        // 1,000,000 spread over 12 months is not a terminating decimal; twelve months of
+        // it, kept as 12 × q over 12, still is exactly 100 %.
+        let base = Frac::new(d("12000000"), d("12")).unwrap();
+        assert_eq!(tier_reached(d("1000000"), base, &tiers()).unwrap(), 1);
+    }
+
+    #[test]
+    fn marginal_is_continuous_at_boundaries() {
+        let base = Frac::whole(d("1000000"));
+        let below = tiered_marginal(d("999999.99"), base, &tiers())
+            .unwrap()
+            .0
+            .value()
+            .unwrap();
+        let at = tiered_marginal(d("1000000"), base, &tiers())
+            .unwrap()
+            .0
+            .value()
+            .unwrap();
+        assert_eq!(at - below, d("0.0005"));
+    }
+}

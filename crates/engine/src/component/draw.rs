@@ -1,0 +1,198 @@
+//! `draw`: a guaranteed minimum per period against the statement's other earnings
+//! (SPEC §4), non-recoverable or recoverable with a running balance.
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{BuildContext, Component, ComponentType, KeyInfo, Outcome, Stage, TypeInfo, dec};
+use crate::eval::{EvalContext, EvalError};
+use crate::number::format_money_grouped;
+use crate::spanned::Num;
+use crate::spec::WindowKind;
+use crate::yaml::Node;
+
+#[derive(Debug, Deserialize)]
+struct DrawSpec {
+    amount: Num,
+    #[serde(default)]
+    recoverable: bool,
+}
+
+pub struct DrawType;
+
+impl ComponentType for DrawType {
+    fn name(&self) -> &str {
+        "draw"
+    }
+
+    fn info(&self) -> TypeInfo {
+        TypeInfo {
+            name: "draw".into(),
+            summary: "Guaranteed minimum per period against the statement's other earnings".into(),
+            source: "built-in".into(),
+            keys: vec![
+                KeyInfo {
+                    name: "amount",
+                    kind: "number",
+                    default: None,
+                    required: true,
+                    description: "the minimum per period (not prorated)",
+                },
+                KeyInfo {
+                    name: "recoverable",
+                    kind: "bool",
+                    default: Some("false"),
+                    required: false,
+                    description: "recover advances from later earnings above the draw (within the plan year)",
+                },
+            ],
+        }
+    }
+
+    fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {
+        let parsed = cx.parse::<DrawSpec>(node, false)?;
+        if parsed.spec.amount.value < Decimal::ZERO {
+            cx.error(parsed.spec.amount.span, "a draw amount cannot be negative");
+            return None;
+        }
+        Some(Arc::new(Draw {
+            id: parsed.core.id.value,
+            amount: parsed.spec.amount.value,
+            recoverable: parsed.spec.recoverable,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Draw {
+    id: String,
+    amount: Decimal,
+    recoverable: bool,
+}
+
+impl Draw {
+    /// One period of the recoverable draw: `(line, balance after)` from the balance before
+    /// and the period's earnings E.
+    fn step(&self, balance: Decimal, earnings: Decimal) -> (Decimal, Decimal) {
+        let line = (self.amount.max(earnings - balance)) - earnings;
+        // A top-up advances money (the balance grows); a negative line recovers it.
+        (line, balance + line)
+    }
+}
+
+impl Component for Draw {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn type_name(&self) -> &str {
+        "draw"
+    }
+
+    fn window(&self) -> WindowKind {
+        WindowKind::Period
+    }
+
+    fn allow_negative(&self) -> bool {
+        true
+    }
+
+    fn stage(&self) -> Stage {
+        Stage::Guarantee
+    }
+
+    fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
+        let earnings = cx.earnings();
+        let mut trace = serde_json::Map::new();
+        trace.insert("draw".into(), dec(self.amount));
+        trace.insert("earnings".into(), dec(earnings));
+        if !self.recoverable {
+            let value = (self.amount - earnings).max(Decimal::ZERO);
+            let explain = if value.is_zero() {
+                format!(
+                    "earnings {} meet the draw {}",
+                    money(earnings),
+                    money(self.amount)
+                )
+            } else {
+                format!(
+                    "top-up to the draw {}: earnings {}",
+                    money(self.amount),
+                    money(earnings)
+                )
+            };
+            return Ok(Outcome {
+                value,
+                attainment: None,
+                explain,
+                trace,
+                sublines: Vec::new(),
+            });
+        }
+        let mut balance = Decimal::ZERO;
+        for &past in cx.earnings_history() {
+            balance = self.step(balance, past).1;
+        }
+        let (value, after) = self.step(balance, earnings);
+        trace.insert("balance_before".into(), dec(balance));
+        trace.insert("balance_after".into(), dec(after));
+        let explain = if value > Decimal::ZERO {
+            format!(
+                "recoverable top-up to the draw {}: earnings {}; balance {} → {}",
+                money(self.amount),
+                money(earnings),
+                money(balance),
+                money(after)
+            )
+        } else if value < Decimal::ZERO {
+            format!(
+                "recovers {} of the {} balance from earnings {}",
+                money(-value),
+                money(balance),
+                money(earnings)
+            )
+        } else {
+            format!(
+                "earnings {} meet the draw {}; balance {}",
+                money(earnings),
+                money(self.amount),
+                money(after)
+            )
+        };
+        let payee = cx.payee();
+        let leaves_now = payee
+            .end_date
+            .and_then(|end| cx.plan().calendar.index_of(end))
+            == Some(cx.period());
+        if leaves_now && after > Decimal::ZERO {
+            cx.warn(format!(
+                "leaves on {} with {} of recoverable draw `{}` outstanding",
+                payee.end_date.map(|d| d.to_string()).unwrap_or_default(),
+                money(after),
+                self.id
+            ));
+        }
+        Ok(Outcome {
+            value,
+            attainment: None,
+            explain,
+            trace: trace_with(trace, after),
+            sublines: Vec::new(),
+        })
+    }
+}
+
+fn trace_with(
+    mut trace: serde_json::Map<String, serde_json::Value>,
+    balance: Decimal,
+) -> serde_json::Map<String, serde_json::Value> {
+    trace.insert("balance".into(), json!(dec(balance)));
+    trace
+}
+
+fn money(value: Decimal) -> String {
+    format_money_grouped(value, 2)
+}

@@ -1,0 +1,237 @@
+//! `kpi`: scorecards on leading indicators (SPEC §4) — meaningful conversations,
+//! opportunities created and advanced, onboarding — each KPI scored against its target with
+//! its own weight, cap and threshold.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::shaping::weighted;
+use super::tiered::with_shared;
+use super::{
+    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, TypeInfo, dec,
+    frac_value,
+};
+use crate::arith::Frac;
+use crate::eval::{EvalContext, EvalError};
+use crate::measure::MeasureRef;
+use crate::number::{format_money_grouped, format_percent, format_ratio};
+use crate::spanned::{Num, Spanned};
+use crate::spec::WindowKind;
+use crate::yaml::Node;
+
+#[derive(Debug, Deserialize)]
+struct KpiSpec {
+    kpis: Spanned<Vec<KpiItemSpec>>,
+    #[serde(default)]
+    weight: Option<Num>,
+}
+
+#[derive(Debug, Deserialize)]
+struct KpiItemSpec {
+    measure: Spanned<String>,
+    target: Num,
+    weight: Num,
+    #[serde(default)]
+    cap: Option<Num>,
+    #[serde(default)]
+    threshold: Option<Num>,
+}
+
+#[derive(Debug)]
+struct Item {
+    measure: MeasureRef,
+    target: Decimal,
+    weight: Decimal,
+    cap: Option<Decimal>,
+    threshold: Option<Decimal>,
+}
+
+pub struct KpiType;
+
+impl ComponentType for KpiType {
+    fn name(&self) -> &str {
+        "kpi"
+    }
+
+    fn info(&self) -> TypeInfo {
+        TypeInfo {
+            name: "kpi".into(),
+            summary: "Scorecard of leading indicators, each scored actual / target with weight, cap and threshold".into(),
+            source: "built-in".into(),
+            keys: with_shared(vec![
+                KeyInfo { name: "kpis", kind: "list of {measure, target, weight, cap, threshold}", default: None, required: true, description: "score = min(cap, actual / target), 0 below threshold; targets are annual unless the measure is a level" },
+                KeyInfo { name: "weight", kind: "number", default: Some("1"), required: false, description: "share of TI the scorecard pays" },
+            ]),
+        }
+    }
+
+    fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {
+        let parsed = cx.parse::<KpiSpec>(node, true)?;
+        let errors_before = cx.diagnostics.len();
+        let shaping = Shaping::build(&parsed.shaping, cx);
+        let spec = parsed.spec;
+        if spec.kpis.is_empty() {
+            cx.error(
+                spec.kpis.span,
+                "a `kpi` component needs at least one KPI under `kpis`",
+            );
+        }
+        let mut items = Vec::new();
+        for kpi in spec.kpis.iter() {
+            let measure = cx.measure(&kpi.measure);
+            if kpi.target.value.is_zero() {
+                cx.error(
+                    kpi.target.span,
+                    format!(
+                        "KPI `{}` has a zero target; its score would divide by zero",
+                        kpi.measure.value
+                    ),
+                );
+            }
+            for n in [Some(&kpi.weight), kpi.cap.as_ref(), kpi.threshold.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                if n.value < Decimal::ZERO {
+                    cx.error(
+                        n.span,
+                        "KPI weights, caps and thresholds cannot be negative",
+                    );
+                }
+            }
+            if let Some(measure) = measure {
+                items.push(Item {
+                    measure,
+                    target: kpi.target.value,
+                    weight: kpi.weight.value,
+                    cap: kpi.cap.as_ref().map(|c| c.value),
+                    threshold: kpi.threshold.as_ref().map(|t| t.value),
+                });
+            }
+        }
+        if cx.diagnostics[errors_before..].iter().any(|d| d.is_error()) {
+            return None;
+        }
+        Some(Arc::new(Kpi {
+            id: parsed.core.id.value,
+            items,
+            weight: spec.weight.map_or(Decimal::ONE, |w| w.value),
+            shaping,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Kpi {
+    id: String,
+    items: Vec<Item>,
+    weight: Decimal,
+    shaping: Shaping,
+}
+
+impl Component for Kpi {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn type_name(&self) -> &str {
+        "kpi"
+    }
+
+    fn window(&self) -> WindowKind {
+        self.shaping.window
+    }
+
+    fn allow_negative(&self) -> bool {
+        self.shaping.allow_negative
+    }
+
+    fn profile(&self) -> Profile {
+        Profile {
+            measures: self.items.iter().map(|i| i.measure.clone()).collect(),
+            ..Profile::default()
+        }
+    }
+
+    fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
+        let w = cx.window(self.shaping.window);
+        let mut total = Frac::ZERO;
+        let mut parts = Vec::new();
+        let mut texts = Vec::new();
+        for item in &self.items {
+            let actual = cx.measure(&item.measure, w, self.shaping.clawback_days)?;
+            // Annual targets scale to the window; levels (means, ratios) do not.
+            let target = if item.measure.is_level() {
+                Frac::whole(item.target)
+            } else {
+                cx.scale_annual(item.target, w)?
+            };
+            let ratio = Frac::whole(actual).div(&target)?;
+            let below = match item.threshold {
+                Some(t) => ratio.cmp_dec(t)? == Ordering::Less,
+                None => false,
+            };
+            let score = if below {
+                Frac::ZERO
+            } else {
+                match item.cap {
+                    Some(cap) => ratio.min(Frac::whole(cap))?,
+                    None => ratio,
+                }
+            };
+            total = total.add(&score.mul_dec(item.weight)?)?;
+            parts.push(json!({
+                "measure": item.measure.to_string(), "actual": dec(actual), "target": frac_value(&target),
+                "ratio": frac_value(&ratio), "score": frac_value(&score), "weight": dec(item.weight),
+                "cap": item.cap.map(dec), "threshold": item.threshold.map(dec), "below_threshold": below,
+            }));
+            texts.push(format!(
+                "{} {} of {} → {}{}",
+                item.measure,
+                format_ratio(actual),
+                format_ratio(target.value()?),
+                format_percent(score.value()?),
+                if below { " (below threshold)" } else { "" }
+            ));
+        }
+        let ti = cx.incentive(cx.role_ti(), w)?;
+        let cap_target = weighted(ti, self.weight)?;
+        let base = cap_target.mul(&total)?;
+        let mut trace = serde_json::Map::new();
+        trace.insert("window".into(), json!(cx.window_label(w)));
+        trace.insert("kpis".into(), Value::Array(parts));
+        trace.insert("weighted_score".into(), frac_value(&total));
+        trace.insert("target_incentive".into(), frac_value(&ti));
+        trace.insert("weight".into(), dec(self.weight));
+        trace.insert("base".into(), frac_value(&base));
+        let mut notes = Vec::new();
+        let value =
+            self.shaping
+                .apply(cx, w, base, None, Some(cap_target), &mut trace, &mut notes)?;
+        let weight = if self.weight == Decimal::ONE {
+            String::new()
+        } else {
+            format!(" × weight {}", format_ratio(self.weight))
+        };
+        let mut explain = format!(
+            "scorecard {} of TI {}{weight}: {}",
+            format_percent(total.value()?),
+            format_money_grouped(ti.value()?, 2),
+            texts.join("; ")
+        );
+        if !notes.is_empty() {
+            explain = format!("{explain}; {}", notes.join("; "));
+        }
+        Ok(Outcome {
+            value: value.value()?,
+            attainment: None,
+            explain,
+            trace,
+            sublines: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,381 @@
+//! The component registry: one small [`Component`] trait that built-in types and Rhai
+//! plugins both implement, and the [`ComponentType`] factories that build them from YAML.
+//!
+//! The evaluator depends only on the trait: it asks a component for its window value and
+//! applies the window, rounding and `paid_before` rule itself (SPEC §3). Adding a type means
+//! registering a factory; nothing else changes.
+
+mod draw;
+mod kpi;
+mod profit_bonus;
+mod retention;
+mod shaping;
+mod spiff;
+mod tiered;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::arith::Frac;
+use crate::calendar::Calendar;
+use crate::diagnostic::{Diagnostic, Span, did_you_mean};
+use crate::eval::{EvalContext, EvalError};
+use crate::measure::MeasureRef;
+use crate::number::{NumberStyle, parse_decimal};
+use crate::plan::QuotaRules;
+use crate::spanned::Spanned;
+use crate::spec::{Aggregate, CoreSpec, ShapingSpec, WindowKind};
+use crate::yaml::{DeContext, Node, from_node_lenient, struct_fields};
+
+pub use shaping::{Cap, Shaping};
+
+/// When a component is evaluated within a statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Pays on performance; most components.
+    Earnings,
+    /// Compares against the statement's other earnings (draws), so runs after them.
+    Guarantee,
+}
+
+/// What a component computed for one payee and period, before the window rule.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The window value V_k, full precision.
+    pub value: Decimal,
+    /// The attainment the component saw, if it has one.
+    pub attainment: Option<Decimal>,
+    /// One line a finance reader understands.
+    pub explain: String,
+    /// The structured inputs and steps.
+    pub trace: serde_json::Map<String, Value>,
+    /// Extra lines named `<id>.<part>`, paid per period and always allowed negative.
+    pub sublines: Vec<SubLine>,
+}
+
+impl Outcome {
+    pub fn zero(explain: impl Into<String>) -> Outcome {
+        Outcome {
+            value: Decimal::ZERO,
+            attainment: None,
+            explain: explain.into(),
+            trace: serde_json::Map::new(),
+            sublines: Vec::new(),
+        }
+    }
+}
+
+/// A sub-line such as `book_retention.churn_clawback`.
+#[derive(Debug, Clone)]
+pub struct SubLine {
+    pub part: String,
+    pub value: Decimal,
+    pub explain: String,
+    pub trace: serde_json::Map<String, Value>,
+}
+
+/// What a component pays on, for plan lint (SPEC §1, §4).
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    /// Pays on new-logo business (bookings).
+    pub new_logo: bool,
+    /// Pays on keeping and growing the existing book.
+    pub retention: bool,
+    /// The annual amount of target incentive tied to company profit.
+    pub profit_linked: Decimal,
+    /// Measures it reads, for "unused measure" hints.
+    pub measures: Vec<MeasureRef>,
+}
+
+/// A compiled component of a role. Implementations must be cheap to share across threads.
+pub trait Component: Send + Sync + fmt::Debug {
+    fn id(&self) -> &str;
+    fn type_name(&self) -> &str;
+    /// `ytd` components pay `round(V_k) − paid_before`, `period` ones `round(V_k)`.
+    fn window(&self) -> WindowKind;
+    /// Whether a negative amount is paid (a clawback line) or floored at zero.
+    fn allow_negative(&self) -> bool;
+    fn stage(&self) -> Stage {
+        Stage::Earnings
+    }
+    fn profile(&self) -> Profile {
+        Profile::default()
+    }
+    /// The window value for the context's payee and period.
+    fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError>;
+}
+
+/// One documented key of a component type, for `accrue components`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyInfo {
+    pub name: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<&'static str>,
+    pub required: bool,
+    pub description: &'static str,
+}
+
+/// The catalogue entry of a component type.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TypeInfo {
+    pub name: String,
+    pub summary: String,
+    pub source: String,
+    pub keys: Vec<KeyInfo>,
+}
+
+/// Builds components of one `type:` from their YAML.
+pub trait ComponentType: Send + Sync {
+    fn name(&self) -> &str;
+    fn info(&self) -> TypeInfo;
+    /// Builds the component or reports why not (into `cx`), returning `None`.
+    fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>>;
+}
+
+/// The component types a plan can use: the built-ins, then plugins.
+#[derive(Clone)]
+pub struct Registry {
+    types: IndexMap<String, Arc<dyn ComponentType>>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.types.keys()).finish()
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::builtin()
+    }
+}
+
+impl Registry {
+    /// The built-in types of SPEC §4.
+    pub fn builtin() -> Registry {
+        let mut registry = Registry {
+            types: IndexMap::new(),
+        };
+        registry.register(Arc::new(tiered::TieredType));
+        registry.register(Arc::new(profit_bonus::ProfitBonusType));
+        registry.register(Arc::new(retention::RetentionType));
+        registry.register(Arc::new(kpi::KpiType));
+        registry.register(Arc::new(spiff::SpiffType));
+        registry.register(Arc::new(draw::DrawType));
+        registry
+    }
+
+    /// Adds a type; a later registration with the same name replaces the earlier one.
+    pub fn register(&mut self, component_type: Arc<dyn ComponentType>) {
+        self.types
+            .insert(component_type.name().to_string(), component_type);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn ComponentType>> {
+        self.types.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.types.keys().map(String::as_str)
+    }
+
+    pub fn infos(&self) -> Vec<TypeInfo> {
+        self.types.values().map(|t| t.info()).collect()
+    }
+}
+
+/// What a component type needs to know while it builds a component.
+pub struct BuildContext<'a> {
+    pub file: Arc<str>,
+    pub plan_dir: &'a Path,
+    pub params: &'a IndexMap<String, Decimal>,
+    pub declared: &'a IndexMap<String, Aggregate>,
+    pub company: &'a IndexMap<String, Decimal>,
+    pub calendar: &'a Calendar,
+    pub role_id: &'a str,
+    pub role_ti: Decimal,
+    pub quota_rules: &'a QuotaRules,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The keys every component has and the shared payout keys, read from one mapping.
+pub struct Parsed<T> {
+    pub core: CoreSpec,
+    pub shaping: ShapingSpec,
+    pub spec: T,
+}
+
+impl BuildContext<'_> {
+    pub fn error(&mut self, span: Span, message: impl Into<String>) {
+        let diag = Diagnostic::error(message).at(&self.file, span);
+        self.diagnostics.push(diag);
+    }
+
+    pub fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn de_context(&self) -> DeContext<'_> {
+        DeContext::new(self.file.clone(), Some(self.params))
+    }
+
+    /// Reads a component mapping into `CoreSpec`, `ShapingSpec` (when `shared` is true) and
+    /// the type's own `T`, rejecting keys none of them knows.
+    pub fn parse<T: DeserializeOwned>(&mut self, node: &Node, shared: bool) -> Option<Parsed<T>> {
+        let type_name = node
+            .get("type")
+            .and_then(Node::as_str)
+            .unwrap_or("?")
+            .to_string();
+        let mut allowed: Vec<&str> = struct_fields::<CoreSpec>().to_vec();
+        if shared {
+            allowed.extend(struct_fields::<ShapingSpec>());
+        }
+        allowed.extend(struct_fields::<T>());
+        let mut seen = HashSet::new();
+        for (key, _) in node.entries() {
+            let text = key.as_str().unwrap_or("?");
+            seen.insert(text);
+            if !allowed.contains(&text) {
+                let mut diag = Diagnostic::error(format!(
+                    "unknown key `{text}` for a `{type_name}` component"
+                ))
+                .at(&self.file, key.span);
+                diag = match did_you_mean(text, allowed.iter().copied()) {
+                    Some(best) => diag.with_help(format!("did you mean `{best}`?")),
+                    None => diag.with_help(format!(
+                        "`{type_name}` components take: {}",
+                        allowed.join(", ")
+                    )),
+                };
+                self.diagnostics.push(diag);
+            }
+        }
+        let cx = self.de_context();
+        let core = from_node_lenient::<CoreSpec>(node, &cx);
+        let shaping = if shared {
+            from_node_lenient::<ShapingSpec>(node, &cx).map(Some)
+        } else {
+            Ok(None)
+        };
+        let spec = from_node_lenient::<T>(node, &cx);
+        let mut problems = cx.into_diagnostics();
+        let result = match (core, shaping, spec) {
+            (Ok(core), Ok(shaping), Ok(spec)) => Some(Parsed {
+                core,
+                shaping: shaping.unwrap_or_default(),
+                spec,
+            }),
+            (core, shaping, spec) => {
+                problems.extend(core.err());
+                problems.extend(shaping.err());
+                problems.extend(spec.err());
+                None
+            }
+        };
+        // The same problem can be met by several of the three readers; report it once.
+        for problem in problems {
+            if !self.diagnostics.contains(&problem) {
+                self.diagnostics.push(problem);
+            }
+        }
+        result
+    }
+
+    /// Resolves a measure name, reporting an unknown one with the list of known names.
+    pub fn measure(&mut self, name: &Spanned<String>) -> Option<MeasureRef> {
+        match MeasureRef::resolve(name, self.declared) {
+            Some(measure) => Some(measure),
+            None => {
+                let mut known: Vec<&str> = crate::measure::DERIVED_MEASURES.to_vec();
+                known.extend(self.declared.keys().map(String::as_str));
+                let mut diag = Diagnostic::error(format!("unknown measure `{}`", name.value))
+                    .at(&self.file, name.span);
+                diag = match did_you_mean(name, known.iter().copied()) {
+                    Some(best) => diag.with_help(format!("did you mean `{best}`? (declare measures.csv measures under `measures:`)")),
+                    None => diag.with_help(format!(
+                        "known measures: {}; company measures are written `company.NAME`; declare measures.csv measures under `measures:`",
+                        known.join(", ")
+                    )),
+                };
+                self.diagnostics.push(diag);
+                None
+            }
+        }
+    }
+
+    /// Resolves a `target:` — a number, a `$param` or `company.NAME`.
+    pub fn target(&mut self, text: &Spanned<String>) -> Option<Target> {
+        if let Some(name) = text.strip_prefix("company.") {
+            return Some(Target::Company(name.to_string()));
+        }
+        if let Some(param) = text.strip_prefix('$') {
+            return match self.params.get(param) {
+                Some(value) => Some(Target::Amount(*value)),
+                None => {
+                    self.error(text.span, format!("unknown parameter `${param}`"));
+                    None
+                }
+            };
+        }
+        match parse_decimal(text, NumberStyle::PlainYaml) {
+            Ok(value) => Some(Target::Amount(value)),
+            Err(err) => {
+                self.error(
+                    text.span,
+                    format!("target: {err}; write a number, a `$param` or `company.NAME`"),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// An annual target: a number or a company measure (SPEC §3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Amount(Decimal),
+    Company(String),
+}
+
+impl Target {
+    /// The target for window `w`: `annual × n_W / N`, or the company measure over `w`.
+    pub fn for_window(
+        &self,
+        cx: &EvalContext<'_>,
+        w: crate::calendar::Window,
+    ) -> Result<Frac, EvalError> {
+        match self {
+            Target::Amount(annual) => Ok(cx.scale_annual(*annual, w)?),
+            Target::Company(name) => Ok(Frac::whole(cx.company(name, w)?)),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Amount(v) => crate::number::format_money_grouped(*v, 2),
+            Target::Company(name) => format!("company.{name}"),
+        }
+    }
+}
+
+/// JSON helpers for traces: decimals as exact strings.
+pub(crate) fn dec(value: Decimal) -> Value {
+    Value::String(crate::number::format_ratio(value))
+}
+
+pub(crate) fn frac_value(value: &Frac) -> Value {
+    match value.value() {
+        Ok(v) => dec(v),
+        Err(_) => Value::Null,
+    }
+}

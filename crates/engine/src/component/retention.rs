@@ -1,0 +1,379 @@
+//! `retention`: farmers and vCIOs paid on the book they keep and grow (SPEC §4) — NRR or GRR
+//! against a target on a curve, a rate on expansion, and a churn clawback line.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::shaping::weighted;
+use super::tiered::{build_curve, with_shared};
+use super::{
+    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, SubLine, TypeInfo,
+    dec, frac_value,
+};
+use crate::arith::{self, Frac};
+use crate::calendar::Window;
+use crate::eval::{EvalContext, EvalError};
+use crate::measure::{DealKind, MeasureRef};
+use crate::number::{format_money_grouped, format_percent, format_ratio};
+use crate::spanned::{Num, Spanned};
+use crate::spec::{PointSpec, WindowKind};
+use crate::yaml::Node;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Metric {
+    #[default]
+    Nrr,
+    Grr,
+}
+
+#[derive(Debug, Deserialize)]
+struct RetentionSpec {
+    #[serde(default)]
+    metric: Option<Spanned<Metric>>,
+    #[serde(default)]
+    target: Option<Num>,
+    curve: Spanned<Vec<PointSpec>>,
+    #[serde(default)]
+    extrapolate: bool,
+    #[serde(default)]
+    expansion_rate: Option<Num>,
+    #[serde(default)]
+    churn_clawback_rate: Option<Num>,
+    #[serde(default)]
+    weight: Option<Num>,
+    #[serde(default)]
+    threshold: Option<Num>,
+}
+
+pub struct RetentionType;
+
+impl ComponentType for RetentionType {
+    fn name(&self) -> &str {
+        "retention"
+    }
+
+    fn info(&self) -> TypeInfo {
+        TypeInfo {
+            name: "retention".into(),
+            summary:
+                "Farmers and vCIOs: net or gross revenue retention of the book against a target"
+                    .into(),
+            source: "built-in".into(),
+            keys: with_shared(vec![
+                KeyInfo {
+                    name: "metric",
+                    kind: "nrr | grr",
+                    default: Some("nrr"),
+                    required: false,
+                    description: "net (with expansion) or gross retention",
+                },
+                KeyInfo {
+                    name: "target",
+                    kind: "number",
+                    default: Some("1"),
+                    required: false,
+                    description: "annual target ratio; its growth part scales with the window",
+                },
+                KeyInfo {
+                    name: "curve",
+                    kind: "list of [attainment, payout]",
+                    default: None,
+                    required: true,
+                    description: "payout factor of TI by ratio / target",
+                },
+                KeyInfo {
+                    name: "extrapolate",
+                    kind: "bool",
+                    default: Some("false"),
+                    required: false,
+                    description: "continue the last segment past the last point",
+                },
+                KeyInfo {
+                    name: "expansion_rate",
+                    kind: "number",
+                    default: Some("0"),
+                    required: false,
+                    description: "rate paid on expansion dollars in the window",
+                },
+                KeyInfo {
+                    name: "churn_clawback_rate",
+                    kind: "number",
+                    default: Some("0"),
+                    required: false,
+                    description: "rate clawed back on the period's churn, as its own line",
+                },
+                KeyInfo {
+                    name: "weight",
+                    kind: "number",
+                    default: Some("1"),
+                    required: false,
+                    description: "share of TI for the curve payout",
+                },
+                KeyInfo {
+                    name: "threshold",
+                    kind: "number",
+                    default: None,
+                    required: false,
+                    description: "ratio / target below this zeroes the main line",
+                },
+            ]),
+        }
+    }
+
+    fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {
+        let parsed = cx.parse::<RetentionSpec>(node, true)?;
+        let errors_before = cx.diagnostics.len();
+        let shaping = Shaping::build(&parsed.shaping, cx);
+        let spec = parsed.spec;
+        let points = build_curve(&spec.curve, cx);
+        let target = spec.target.as_ref().map_or(Decimal::ONE, |n| n.value);
+        if let Some(n) = &spec.target {
+            if n.value <= Decimal::ZERO {
+                cx.error(
+                    n.span,
+                    "a retention target is a ratio above 0 (1.05 is 105 %)",
+                );
+            }
+        }
+        for n in [
+            &spec.expansion_rate,
+            &spec.churn_clawback_rate,
+            &spec.weight,
+            &spec.threshold,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if n.value < Decimal::ZERO {
+                cx.error(n.span, "this value cannot be negative");
+            }
+        }
+        if cx.diagnostics[errors_before..].iter().any(|d| d.is_error()) {
+            return None;
+        }
+        Some(Arc::new(Retention {
+            id: parsed.core.id.value,
+            metric: spec.metric.map_or(Metric::Nrr, |m| m.value),
+            target,
+            points,
+            extrapolate: spec.extrapolate,
+            expansion_rate: spec.expansion_rate.map_or(Decimal::ZERO, |n| n.value),
+            churn_clawback_rate: spec.churn_clawback_rate.map_or(Decimal::ZERO, |n| n.value),
+            weight: spec.weight.map_or(Decimal::ONE, |n| n.value),
+            threshold: spec.threshold.map(|n| n.value),
+            shaping,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Retention {
+    id: String,
+    metric: Metric,
+    target: Decimal,
+    points: Vec<(Decimal, Decimal)>,
+    extrapolate: bool,
+    expansion_rate: Decimal,
+    churn_clawback_rate: Decimal,
+    weight: Decimal,
+    threshold: Option<Decimal>,
+    shaping: Shaping,
+}
+
+impl Retention {
+    fn deals(&self, cx: &EvalContext<'_>, kind: DealKind, w: Window) -> Result<Decimal, EvalError> {
+        cx.measure(&MeasureRef::Deals(kind), w, self.shaping.clawback_days)
+    }
+
+    /// The churn clawback line of the period, never gated, modified or capped.
+    fn clawback(&self, cx: &EvalContext<'_>) -> Result<Option<SubLine>, EvalError> {
+        if self.churn_clawback_rate.is_zero() {
+            return Ok(None);
+        }
+        let churn = self.deals(cx, DealKind::Churn, Window::single(cx.period()))?;
+        let value = -arith::mul(self.churn_clawback_rate, churn)?;
+        let mut trace = serde_json::Map::new();
+        trace.insert("churn".into(), dec(churn));
+        trace.insert("rate".into(), dec(self.churn_clawback_rate));
+        Ok(Some(SubLine {
+            part: "churn_clawback".into(),
+            value,
+            explain: format!(
+                "−{} on {} churn in {}",
+                format_percent(self.churn_clawback_rate),
+                format_money_grouped(churn, 2),
+                cx.period_label()
+            ),
+            trace,
+        }))
+    }
+}
+
+impl Component for Retention {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn type_name(&self) -> &str {
+        "retention"
+    }
+
+    fn window(&self) -> WindowKind {
+        self.shaping.window
+    }
+
+    fn allow_negative(&self) -> bool {
+        self.shaping.allow_negative
+    }
+
+    fn profile(&self) -> Profile {
+        Profile {
+            retention: true,
+            measures: vec![MeasureRef::Deals(DealKind::Expansion)],
+            ..Profile::default()
+        }
+    }
+
+    fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
+        let w = cx.window(self.shaping.window);
+        let book_start = cx.payee().book_start.unwrap_or_default();
+        if book_start <= Decimal::ZERO {
+            return Err(EvalError::Invalid(format!(
+                "`{}` needs the payee's book at the start of the year: book_start in roster.csv is {}",
+                self.id,
+                if cx.payee().book_start.is_some() {
+                    format_money_grouped(book_start, 2)
+                } else {
+                    "empty".into()
+                }
+            )));
+        }
+        // The book at the window's start: book_start plus the net change of earlier periods.
+        let mut book = book_start;
+        if w.first > 0 {
+            let before = Window {
+                first: 0,
+                last: w.first - 1,
+            };
+            let net = self.deals(cx, DealKind::Expansion, before)?
+                - self.deals(cx, DealKind::Contraction, before)?
+                - self.deals(cx, DealKind::Churn, before)?;
+            book = arith::add(book, net)?;
+        }
+        if book <= Decimal::ZERO {
+            return Err(EvalError::Invalid(format!(
+                "the book at the start of {} is {}: retention cannot be measured",
+                cx.window_label(w),
+                format_money_grouped(book, 2)
+            )));
+        }
+        let expansion = self.deals(cx, DealKind::Expansion, w)?;
+        let contraction = self.deals(cx, DealKind::Contraction, w)?;
+        let churn = self.deals(cx, DealKind::Churn, w)?;
+        let kept = match self.metric {
+            Metric::Nrr => book + expansion - contraction - churn,
+            Metric::Grr => book - contraction - churn,
+        };
+        // ratio / target_W with target_W = (N + (target − 1) × n_W) / N, divided once.
+        let n = Decimal::from(cx.n_periods() as u64);
+        let target_scaled = arith::add(
+            n,
+            arith::mul(self.target - Decimal::ONE, Decimal::from(w.len() as u64))?,
+        )?;
+        if target_scaled <= Decimal::ZERO {
+            return Err(EvalError::Invalid(format!(
+                "the retention target for {} is 0 or less",
+                cx.window_label(w)
+            )));
+        }
+        let ratio = Frac::new(kept, book)?;
+        let target_w = Frac::new(target_scaled, n)?;
+        let attainment = Frac::new(arith::mul(kept, n)?, arith::mul(book, target_scaled)?)?;
+        let metric = match self.metric {
+            Metric::Nrr => "NRR",
+            Metric::Grr => "GRR",
+        };
+        let mut trace = serde_json::Map::new();
+        trace.insert("window".into(), json!(cx.window_label(w)));
+        trace.insert("book".into(), dec(book));
+        trace.insert("expansion".into(), dec(expansion));
+        trace.insert("contraction".into(), dec(contraction));
+        trace.insert("churn".into(), dec(churn));
+        trace.insert("metric".into(), json!(metric));
+        trace.insert("ratio".into(), frac_value(&ratio));
+        trace.insert("target".into(), frac_value(&target_w));
+        trace.insert("attainment".into(), frac_value(&attainment));
+        let attainment_value = attainment.value()?;
+        let sublines = self.clawback(cx)?.into_iter().collect();
+
+        if let Some(threshold) = self.threshold {
+            trace.insert("threshold".into(), dec(threshold));
+            if attainment.cmp_dec(threshold)? == Ordering::Less {
+                return Ok(Outcome {
+                    value: Decimal::ZERO,
+                    attainment: Some(attainment_value),
+                    explain: format!(
+                        "{metric} {} is {} of target {}, below threshold {}: pays 0",
+                        format_percent(ratio.value()?),
+                        format_percent(attainment_value),
+                        format_percent(target_w.value()?),
+                        format_percent(threshold)
+                    ),
+                    trace,
+                    sublines,
+                });
+            }
+        }
+        let ti = cx.incentive(cx.role_ti(), w)?;
+        let cap_target = weighted(ti, self.weight)?;
+        let factor = arith::curve(&self.points, attainment, self.extrapolate)?;
+        let curve_part = cap_target.mul(&factor)?;
+        let expansion_part = arith::mul(self.expansion_rate, expansion)?;
+        let base = curve_part.add(&Frac::whole(expansion_part))?;
+        trace.insert("target_incentive".into(), frac_value(&ti));
+        trace.insert("weight".into(), dec(self.weight));
+        trace.insert("payout_factor".into(), frac_value(&factor));
+        trace.insert("curve_part".into(), frac_value(&curve_part));
+        trace.insert("expansion_part".into(), dec(expansion_part));
+        let mut notes = Vec::new();
+        let value =
+            self.shaping
+                .apply(cx, w, base, None, Some(cap_target), &mut trace, &mut notes)?;
+        let weight = if self.weight == Decimal::ONE {
+            String::new()
+        } else {
+            format!(" × weight {}", format_ratio(self.weight))
+        };
+        let mut explain = format!(
+            "{metric} {} on a book of {} is {} of target {} → {} of TI {}{weight}",
+            format_percent(ratio.value()?),
+            format_money_grouped(book, 2),
+            format_percent(attainment_value),
+            format_percent(target_w.value()?),
+            format_percent(factor.value()?),
+            format_money_grouped(ti.value()?, 2),
+        );
+        if !expansion_part.is_zero() {
+            explain.push_str(&format!(
+                " + {} on {} expansion",
+                format_percent(self.expansion_rate),
+                format_money_grouped(expansion, 2)
+            ));
+        }
+        if !notes.is_empty() {
+            explain = format!("{explain}; {}", notes.join("; "));
+        }
+        Ok(Outcome {
+            value: value.value()?,
+            attainment: Some(attainment_value),
+            explain,
+            trace,
+            sublines,
+        })
+    }
+}

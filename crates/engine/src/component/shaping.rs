@@ -1,0 +1,239 @@
+//! The keys every payout component shares (SPEC §3): window, `allow_negative`, modifiers,
+//! gates, cap and `clawback_days`, compiled once and applied in the SPEC's order:
+//! base → modifiers (and kicker) → gates → cap.
+
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use super::{BuildContext, dec, frac_value};
+use crate::arith::{self, Frac};
+use crate::calendar::Window;
+use crate::eval::{EvalContext, EvalError};
+use crate::measure::MeasureRef;
+use crate::number::{format_money_grouped, format_ratio};
+use crate::spec::{ShapingSpec, WindowKind};
+
+/// A multiplier chosen by the band the measure's window value falls in.
+#[derive(Debug, Clone)]
+pub struct Modifier {
+    pub measure: MeasureRef,
+    /// `(from, multiplier)`, ascending by `from`.
+    pub bands: Vec<(Decimal, Decimal)>,
+}
+
+/// Multiplies by `otherwise` when the measure's window value is below `min`.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    pub measure: MeasureRef,
+    pub min: Decimal,
+    pub otherwise: Decimal,
+}
+
+/// The most a component pays over its window.
+#[derive(Debug, Clone, Copy)]
+pub enum Cap {
+    /// An annual amount, scaled to the window like a target.
+    Amount(Decimal),
+    /// A multiple of the component's target (TI_W × weight, or target_bonus_W).
+    MultipleOfTarget(Decimal),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Shaping {
+    pub window: WindowKind,
+    pub allow_negative: bool,
+    pub modifiers: Vec<Modifier>,
+    pub gates: Vec<Gate>,
+    pub cap: Option<Cap>,
+    pub clawback_days: Option<u32>,
+}
+
+impl Shaping {
+    /// Compiles the shared keys, reporting every problem.
+    pub fn build(spec: &ShapingSpec, cx: &mut BuildContext<'_>) -> Shaping {
+        let mut modifiers = Vec::new();
+        for m in &spec.modifiers {
+            let measure = cx.measure(&m.measure);
+            if m.bands.is_empty() {
+                cx.error(m.bands.span, "a modifier needs at least one band");
+            }
+            let mut bands = Vec::new();
+            let mut previous: Option<Decimal> = None;
+            for band in m.bands.iter() {
+                if previous.is_some_and(|p| band.from.value <= p) {
+                    cx.error(
+                        band.from.span,
+                        "modifier bands must be in strictly ascending order of `from`",
+                    );
+                }
+                if band.multiplier.value < Decimal::ZERO {
+                    cx.error(
+                        band.multiplier.span,
+                        "a modifier's multiplier cannot be negative",
+                    );
+                }
+                previous = Some(band.from.value);
+                bands.push((band.from.value, band.multiplier.value));
+            }
+            if let Some(measure) = measure {
+                modifiers.push(Modifier { measure, bands });
+            }
+        }
+        let mut gates = Vec::new();
+        for g in &spec.gates {
+            let measure = cx.measure(&g.measure);
+            let otherwise = g.otherwise.as_ref().map_or(Decimal::ZERO, |n| n.value);
+            if let Some(n) = &g.otherwise {
+                if n.value < Decimal::ZERO {
+                    cx.error(n.span, "a gate's `else` factor cannot be negative");
+                }
+            }
+            if let Some(measure) = measure {
+                gates.push(Gate {
+                    measure,
+                    min: g.min.value,
+                    otherwise,
+                });
+            }
+        }
+        let cap = spec
+            .cap
+            .as_ref()
+            .and_then(|cap| match (&cap.amount, &cap.multiple_of_target) {
+                (Some(amount), None) => {
+                    if amount.value < Decimal::ZERO {
+                        cx.error(amount.span, "a cap cannot be negative");
+                    }
+                    Some(Cap::Amount(amount.value))
+                }
+                (None, Some(multiple)) => {
+                    if multiple.value < Decimal::ZERO {
+                        cx.error(multiple.span, "a cap cannot be negative");
+                    }
+                    Some(Cap::MultipleOfTarget(multiple.value))
+                }
+                _ => {
+                    cx.error(
+                        cap.span,
+                        "a cap takes exactly one of `amount` and `multiple_of_target`",
+                    );
+                    None
+                }
+            });
+        Shaping {
+            window: spec.window.as_ref().map_or(WindowKind::Ytd, |w| w.value),
+            allow_negative: spec.allow_negative,
+            modifiers,
+            gates,
+            cap,
+            clawback_days: spec.clawback_days.as_ref().map(|d| d.value),
+        }
+    }
+
+    /// Applies modifiers, an optional kicker, gates and the cap to `base`, recording each
+    /// step in `trace` and the ones that changed something in `notes`.
+    pub fn apply(
+        &self,
+        cx: &EvalContext<'_>,
+        w: Window,
+        base: Frac,
+        kicker: Option<(Decimal, String)>,
+        cap_target: Option<Frac>,
+        trace: &mut serde_json::Map<String, Value>,
+        notes: &mut Vec<String>,
+    ) -> Result<Frac, EvalError> {
+        let mut value = base;
+        if !self.modifiers.is_empty() {
+            let mut applied = Vec::new();
+            for modifier in &self.modifiers {
+                let reading = cx.measure(&modifier.measure, w, self.clawback_days)?;
+                let multiplier = band_multiplier(&modifier.bands, reading);
+                value = value.mul_dec(multiplier)?;
+                applied.push(json!({"measure": modifier.measure.to_string(), "value": dec(reading), "multiplier": dec(multiplier)}));
+                if multiplier != Decimal::ONE {
+                    notes.push(format!(
+                        "× {} ({} {})",
+                        format_ratio(multiplier),
+                        modifier.measure,
+                        format_ratio(reading)
+                    ));
+                }
+            }
+            trace.insert("modifiers".into(), Value::Array(applied));
+        }
+        if let Some((multiplier, why)) = kicker {
+            value = value.mul_dec(multiplier)?;
+            trace.insert(
+                "kicker".into(),
+                json!({"multiplier": dec(multiplier), "why": why}),
+            );
+            notes.push(format!("× {} kicker ({why})", format_ratio(multiplier)));
+        }
+        if !self.gates.is_empty() {
+            let mut applied = Vec::new();
+            for gate in &self.gates {
+                let reading = cx.measure(&gate.measure, w, self.clawback_days)?;
+                let passed = reading >= gate.min;
+                if !passed {
+                    value = value.mul_dec(gate.otherwise)?;
+                    notes.push(format!(
+                        "gate {} {} below {}: × {}",
+                        gate.measure,
+                        format_ratio(reading),
+                        format_ratio(gate.min),
+                        format_ratio(gate.otherwise)
+                    ));
+                }
+                applied.push(json!({
+                    "measure": gate.measure.to_string(), "value": dec(reading), "min": dec(gate.min),
+                    "passed": passed, "factor": dec(if passed { Decimal::ONE } else { gate.otherwise }),
+                }));
+            }
+            trace.insert("gates".into(), Value::Array(applied));
+        }
+        if let Some(cap) = self.cap {
+            let limit = match cap {
+                Cap::Amount(annual) => cx.scale_annual(annual, w)?,
+                Cap::MultipleOfTarget(multiple) => match cap_target {
+                    Some(target) => target.mul_dec(multiple)?,
+                    None => {
+                        return Err(EvalError::Invalid(
+                            "`multiple_of_target` needs a target".into(),
+                        ));
+                    }
+                },
+            };
+            let capped = value.cmp(&limit)? == std::cmp::Ordering::Greater;
+            trace.insert(
+                "cap".into(),
+                json!({"limit": frac_value(&limit), "before": frac_value(&value), "applied": capped}),
+            );
+            if capped {
+                value = limit;
+                notes.push(format!(
+                    "capped at {}",
+                    format_money_grouped(limit.value()?, 2)
+                ));
+            }
+        }
+        Ok(value)
+    }
+}
+
+/// The multiplier of the band with the highest `from ≤ value`; 1 below every band.
+pub fn band_multiplier(bands: &[(Decimal, Decimal)], value: Decimal) -> Decimal {
+    bands
+        .iter()
+        .rev()
+        .find(|(from, _)| *from <= value)
+        .map_or(Decimal::ONE, |(_, m)| *m)
+}
+
+/// Multiplies `base` by `weight` only when the weight is not 1 (keeps traces short).
+pub fn weighted(base: Frac, weight: Decimal) -> arith::Arith<Frac> {
+    if weight == Decimal::ONE {
+        Ok(base)
+    } else {
+        base.mul_dec(weight)
+    }
+}

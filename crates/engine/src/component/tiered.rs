@@ -1,0 +1,620 @@
+//! `tiered`: rate tiers (marginal or retroactive) or a payout curve on a measure against
+//! the payee's quota or a target (SPEC §3), with the role's relieved-quota rules (SPEC §6).
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::shaping::weighted;
+use super::{
+    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, Target, TypeInfo,
+    dec, frac_value,
+};
+use crate::arith::{self, Frac, Tier};
+use crate::eval::{EvalContext, EvalError};
+use crate::measure::{DealKind, MeasureRef};
+use crate::number::{format_money_grouped, format_percent};
+use crate::spanned::{Num, Spanned};
+use crate::spec::{PointSpec, TierSpec, WindowKind};
+use crate::yaml::Node;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Basis {
+    #[default]
+    Rate,
+    Curve,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Marginal,
+    Retroactive,
+}
+
+/// Which attainment a curve component sees (SPEC §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttainmentChoice {
+    #[default]
+    Plain,
+    Relieved,
+}
+
+#[derive(Debug, Deserialize)]
+struct TieredSpec {
+    measure: Spanned<String>,
+    #[serde(default)]
+    basis: Option<Spanned<Basis>>,
+    #[serde(default)]
+    mode: Option<Spanned<Mode>>,
+    #[serde(default)]
+    tiers: Option<Spanned<Vec<TierSpec>>>,
+    #[serde(default)]
+    curve: Option<Spanned<Vec<PointSpec>>>,
+    #[serde(default)]
+    extrapolate: bool,
+    #[serde(default)]
+    weight: Option<Num>,
+    #[serde(default)]
+    threshold: Option<Num>,
+    #[serde(default)]
+    target: Option<Spanned<String>>,
+    #[serde(default)]
+    attainment: Option<Spanned<AttainmentChoice>>,
+}
+
+pub struct TieredType;
+
+impl ComponentType for TieredType {
+    fn name(&self) -> &str {
+        "tiered"
+    }
+
+    fn info(&self) -> TypeInfo {
+        let keys = vec![
+            KeyInfo {
+                name: "measure",
+                kind: "measure name",
+                default: None,
+                required: true,
+                description: "what is paid on: bookings, a declared measure or company.NAME",
+            },
+            KeyInfo {
+                name: "basis",
+                kind: "rate | curve",
+                default: Some("rate"),
+                required: false,
+                description: "rate tiers on dollars, or a payout curve on attainment × TI",
+            },
+            KeyInfo {
+                name: "mode",
+                kind: "marginal | retroactive",
+                default: Some("marginal"),
+                required: false,
+                description: "marginal pays each band at its rate; retroactive pays all at the highest tier reached",
+            },
+            KeyInfo {
+                name: "tiers",
+                kind: "list of {from, rate}",
+                default: None,
+                required: false,
+                description: "rate tiers, first from 0, strictly ascending (basis: rate)",
+            },
+            KeyInfo {
+                name: "curve",
+                kind: "list of [attainment, payout]",
+                default: None,
+                required: false,
+                description: "payout factor of TI by attainment, linearly interpolated (basis: curve)",
+            },
+            KeyInfo {
+                name: "extrapolate",
+                kind: "bool",
+                default: Some("false"),
+                required: false,
+                description: "continue the last segment's slope past the last point",
+            },
+            KeyInfo {
+                name: "weight",
+                kind: "number",
+                default: Some("1"),
+                required: false,
+                description: "share of TI for curve payouts and multiple_of_target caps",
+            },
+            KeyInfo {
+                name: "threshold",
+                kind: "number",
+                default: None,
+                required: false,
+                description: "attainment below this pays 0",
+            },
+            KeyInfo {
+                name: "target",
+                kind: "number | company.NAME",
+                default: Some("the payee's quota"),
+                required: false,
+                description: "annual target instead of the quota",
+            },
+            KeyInfo {
+                name: "attainment",
+                kind: "plain | relieved",
+                default: Some("plain"),
+                required: false,
+                description: "curve components may see the role's blended attainment",
+            },
+        ];
+        TypeInfo {
+            name: "tiered".into(),
+            summary: "Commission tiers and accelerators on a measure against quota or a target"
+                .into(),
+            source: "built-in".into(),
+            keys: with_shared(keys),
+        }
+    }
+
+    fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {
+        let parsed = cx.parse::<TieredSpec>(node, true)?;
+        let spec = parsed.spec;
+        let errors_before = cx.diagnostics.len();
+        let measure = cx.measure(&spec.measure);
+        let shaping = Shaping::build(&parsed.shaping, cx);
+        let basis = spec.basis.as_ref().map_or(Basis::Rate, |b| b.value);
+        let mode = spec.mode.as_ref().map_or(Mode::Marginal, |m| m.value);
+        let target = spec.target.as_ref().and_then(|t| cx.target(t));
+        if let Some(Target::Amount(value)) = &target {
+            if value.is_zero() {
+                let span = spec.target.as_ref().map(|t| t.span).unwrap_or_default();
+                cx.error(span, "a target cannot be zero");
+            }
+        }
+        let method = match basis {
+            Basis::Rate => {
+                if let Some(curve) = &spec.curve {
+                    cx.error(
+                        curve.span,
+                        "`curve` is for `basis: curve`; this component has `basis: rate`",
+                    );
+                }
+                let Some(tiers) = &spec.tiers else {
+                    cx.error(
+                        parsed.core.id.span,
+                        "a `basis: rate` component needs `tiers`",
+                    );
+                    return None;
+                };
+                Method::Rate {
+                    mode,
+                    tiers: build_tiers(tiers, cx),
+                }
+            }
+            Basis::Curve => {
+                if let Some(tiers) = &spec.tiers {
+                    cx.error(
+                        tiers.span,
+                        "`tiers` are for `basis: rate`; this component has `basis: curve`",
+                    );
+                }
+                if let Some(m) = &spec.mode {
+                    cx.error(m.span, "`mode` is for `basis: rate`");
+                }
+                let Some(curve) = &spec.curve else {
+                    cx.error(
+                        parsed.core.id.span,
+                        "a `basis: curve` component needs `curve`",
+                    );
+                    return None;
+                };
+                Method::Curve {
+                    points: build_curve(curve, cx),
+                    extrapolate: spec.extrapolate,
+                }
+            }
+        };
+        let relieved = spec
+            .attainment
+            .as_ref()
+            .is_some_and(|a| a.value == AttainmentChoice::Relieved);
+        if let Some(choice) = &spec.attainment {
+            if relieved && (basis == Basis::Rate || target.is_some()) {
+                cx.error(
+                    choice.span,
+                    "`attainment: relieved` is only for `basis: curve` components on the quota: a blend \
+                     credits performance, not dollars, so it cannot scale a rate on dollars or a target",
+                );
+            }
+        }
+        let weight = spec.weight.as_ref().map_or(Decimal::ONE, |w| w.value);
+        if let Some(w) = &spec.weight {
+            if w.value < Decimal::ZERO {
+                cx.error(w.span, "a weight cannot be negative");
+            }
+        }
+        if let Some(t) = &spec.threshold {
+            if t.value < Decimal::ZERO {
+                cx.error(t.span, "a threshold cannot be negative");
+            }
+        }
+        if cx.diagnostics[errors_before..].iter().any(|d| d.is_error()) {
+            return None;
+        }
+        let measure = measure?;
+        let profit_measure =
+            matches!(&measure, MeasureRef::Company(name) if name.starts_with("net_profit"));
+        let profit_linked = if profit_measure && matches!(method, Method::Curve { .. }) {
+            cx.role_ti * weight
+        } else {
+            Decimal::ZERO
+        };
+        Some(Arc::new(Tiered {
+            id: parsed.core.id.value,
+            measure,
+            profit_linked,
+            method,
+            weight,
+            threshold: spec.threshold.map(|t| t.value),
+            target,
+            relieved,
+            shaping,
+        }))
+    }
+}
+
+/// The shared keys, appended to a type's own for the catalogue.
+pub(crate) fn with_shared(mut keys: Vec<KeyInfo>) -> Vec<KeyInfo> {
+    keys.extend([
+        KeyInfo { name: "window", kind: "ytd | period", default: Some("ytd"), required: false, description: "ytd pays the year-to-date value less what was paid; period pays the period alone" },
+        KeyInfo { name: "allow_negative", kind: "bool", default: Some("false"), required: false, description: "pay a negative amount as a clawback line instead of netting it out later" },
+        KeyInfo { name: "modifiers", kind: "list of {measure, bands: [{from, multiplier}]}", default: None, required: false, description: "multiply by the band the measure falls in" },
+        KeyInfo { name: "gates", kind: "list of {measure, min, else}", default: None, required: false, description: "multiply by `else` (default 0) when the measure is below `min`" },
+        KeyInfo { name: "cap", kind: "{amount} | {multiple_of_target}", default: None, required: false, description: "the most the window pays, after modifiers and gates" },
+        KeyInfo { name: "clawback_days", kind: "whole number", default: None, required: false, description: "cancellations later than this many days after close keep their credit" },
+    ]);
+    keys
+}
+
+pub(crate) fn build_tiers(tiers: &Spanned<Vec<TierSpec>>, cx: &mut BuildContext<'_>) -> Vec<Tier> {
+    if tiers.is_empty() {
+        cx.error(tiers.span, "`tiers` needs at least one tier");
+    }
+    let mut out = Vec::with_capacity(tiers.len());
+    for (i, tier) in tiers.iter().enumerate() {
+        if i == 0 && !tier.from.value.is_zero() {
+            cx.error(tier.from.span, "the first tier must start `from: 0`");
+        }
+        if let Some(previous) = out.last().map(|t: &Tier| t.from) {
+            if tier.from.value <= previous {
+                cx.error(
+                    tier.from.span,
+                    format!("tiers must be in strictly ascending order: `from: {}` follows `from: {previous}`", tier.from.value),
+                );
+            }
+        }
+        if tier.rate.value < Decimal::ZERO {
+            cx.error(
+                tier.rate.span,
+                format!("a tier rate cannot be negative (found {})", tier.rate.value),
+            );
+        }
+        out.push(Tier {
+            from: tier.from.value,
+            rate: tier.rate.value,
+        });
+    }
+    out
+}
+
+pub(crate) fn build_curve(
+    curve: &Spanned<Vec<PointSpec>>,
+    cx: &mut BuildContext<'_>,
+) -> Vec<(Decimal, Decimal)> {
+    if curve.is_empty() {
+        cx.error(curve.span, "a curve needs at least one point");
+    }
+    let mut out: Vec<(Decimal, Decimal)> = Vec::with_capacity(curve.len());
+    for (a, p) in curve.iter() {
+        if let Some(&(previous, _)) = out.last() {
+            if a.value <= previous {
+                cx.error(
+                    a.span,
+                    "curve points must be in strictly ascending order of attainment",
+                );
+            }
+        }
+        if p.value < Decimal::ZERO {
+            cx.error(p.span, "a curve's payout factor cannot be negative");
+        }
+        out.push((a.value, p.value));
+    }
+    out
+}
+
+#[derive(Debug)]
+enum Method {
+    Rate {
+        mode: Mode,
+        tiers: Vec<Tier>,
+    },
+    Curve {
+        points: Vec<(Decimal, Decimal)>,
+        extrapolate: bool,
+    },
+}
+
+#[derive(Debug)]
+struct Tiered {
+    id: String,
+    measure: MeasureRef,
+    method: Method,
+    weight: Decimal,
+    threshold: Option<Decimal>,
+    target: Option<Target>,
+    relieved: bool,
+    shaping: Shaping,
+    /// TI × weight when this is a curve on company profit (for the executive lint).
+    profit_linked: Decimal,
+}
+
+impl Component for Tiered {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn type_name(&self) -> &str {
+        "tiered"
+    }
+
+    fn window(&self) -> WindowKind {
+        self.shaping.window
+    }
+
+    fn allow_negative(&self) -> bool {
+        self.shaping.allow_negative
+    }
+
+    fn profile(&self) -> Profile {
+        let new_logo = matches!(
+            self.measure,
+            MeasureRef::Deals(DealKind::New) | MeasureRef::GrossMargin
+        );
+        let retention = matches!(
+            self.measure,
+            MeasureRef::Deals(
+                DealKind::Expansion | DealKind::Renewal | DealKind::Contraction | DealKind::Churn
+            )
+        );
+        Profile {
+            new_logo,
+            retention,
+            profit_linked: self.profit_linked,
+            measures: vec![self.measure.clone()],
+        }
+    }
+
+    fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
+        let w = cx.window(self.shaping.window);
+        let measured = cx.measure(&self.measure, w, self.shaping.clawback_days)?;
+        let quota_based = self.target.is_none();
+        let (base, base_name) = match &self.target {
+            Some(target) => (target.for_window(cx, w)?, "target"),
+            None => (cx.quota(w), "quota"),
+        };
+        let mut trace = serde_json::Map::new();
+        trace.insert("measure".into(), json!(self.measure.to_string()));
+        trace.insert("window".into(), json!(cx.window_label(w)));
+        trace.insert("measured".into(), dec(measured));
+        trace.insert(base_name.into(), frac_value(&base));
+
+        if base.is_zero() && !measured.is_zero() {
+            if !quota_based {
+                return Err(EvalError::Invalid(format!(
+                    "{} of {} on a zero target",
+                    self.measure,
+                    format_money_grouped(measured, 2)
+                )));
+            }
+            if cx.assigned_quota().is_zero() {
+                return Err(EvalError::Invalid(format!(
+                    "{} of {} on a zero quota: give the payee a quota in roster.csv",
+                    self.measure,
+                    format_money_grouped(measured, 2)
+                )));
+            }
+            cx.warn(format!(
+                "{} of {} on a window quota relieved or prorated to 0; `{}` pays 0",
+                self.measure,
+                format_money_grouped(measured, 2),
+                self.id
+            ));
+            let mut outcome = Outcome::zero(format!(
+                "quota for {} is 0 after proration and relief: pays 0",
+                cx.window_label(w)
+            ));
+            outcome.trace = trace;
+            return Ok(outcome);
+        }
+        let plain = if base.is_zero() {
+            Frac::ZERO
+        } else {
+            Frac::new(arith::mul(measured, base.den)?, base.num)?
+        };
+        let seen = if self.relieved {
+            let (blended, parts) =
+                cx.blended_attainment(&self.measure, plain, w, self.shaping.clawback_days)?;
+            trace.insert("blend".into(), parts);
+            blended
+        } else {
+            plain
+        };
+        let attainment = seen.value()?;
+        trace.insert("attainment".into(), dec(attainment));
+
+        let ti = cx.incentive(cx.role_ti(), w)?;
+        let cap_target = weighted(ti, self.weight)?;
+        let soft_floor = if quota_based { cx.soft_floor() } else { None };
+        let mut notes = Vec::new();
+        let mut floor_multiplier = None;
+        if let Some((below, multiplier)) = soft_floor {
+            if seen.cmp_dec(below)? == Ordering::Less {
+                floor_multiplier = Some(multiplier);
+                trace.insert(
+                    "soft_floor".into(),
+                    json!({"below": dec(below), "rate_multiplier": dec(multiplier)}),
+                );
+                notes.push(format!(
+                    "soft floor: below {} × {}",
+                    format_percent(below),
+                    dec_text(multiplier)
+                ));
+            }
+        } else if let Some(threshold) = self.threshold {
+            trace.insert("threshold".into(), dec(threshold));
+            if seen.cmp_dec(threshold)? == Ordering::Less {
+                let mut outcome = Outcome::zero(format!(
+                    "attainment {} below threshold {}: pays 0",
+                    format_percent(attainment),
+                    format_percent(threshold)
+                ));
+                outcome.attainment = Some(attainment);
+                outcome.trace = trace;
+                return Ok(outcome);
+            }
+        }
+
+        let (mut value, explain) = match &self.method {
+            Method::Rate {
+                mode: Mode::Marginal,
+                tiers,
+            } => {
+                let (value, uses) = arith::tiered_marginal(measured, base, tiers)?;
+                let bands: Vec<Value> = uses
+                    .iter()
+                    .map(|u| json!({"from": dec(u.from), "to": u.to.map(dec), "rate": dec(u.rate), "credited": dec(u.credited), "amount": dec(u.amount)}))
+                    .collect();
+                trace.insert("tiers".into(), Value::Array(bands));
+                let base_value = base.value()?;
+                let parts: Vec<String> = uses
+                    .iter()
+                    .map(|u| {
+                        let band = match u.to {
+                            Some(to) if u.from.is_zero() => {
+                                format!("up to {} of {base_name}", format_percent(to))
+                            }
+                            Some(to) => format!(
+                                "{}–{} of {base_name}",
+                                format_percent(u.from),
+                                format_percent(to)
+                            ),
+                            None if u.from.is_zero() => format!("of {base_name}"),
+                            None => format!("above {} of {base_name}", format_percent(u.from)),
+                        };
+                        format!(
+                            "{} on {} {band}",
+                            format_percent(u.rate),
+                            format_money_grouped(u.credited, 2)
+                        )
+                    })
+                    .collect();
+                let explain = if parts.is_empty() {
+                    format!(
+                        "no {} against {base_name} {}",
+                        self.measure,
+                        format_money_grouped(base_value, 2)
+                    )
+                } else {
+                    format!(
+                        "{} ({base_name} {})",
+                        parts.join(" + "),
+                        format_money_grouped(base_value, 2)
+                    )
+                };
+                (value, explain)
+            }
+            Method::Rate {
+                mode: Mode::Retroactive,
+                tiers,
+            } => {
+                let (value, reached) = arith::tiered_retroactive(measured, base, tiers)?;
+                let tier = tiers.get(reached).copied().unwrap_or(Tier {
+                    from: Decimal::ZERO,
+                    rate: Decimal::ZERO,
+                });
+                trace.insert(
+                    "tier".into(),
+                    json!({"index": reached, "from": dec(tier.from), "rate": dec(tier.rate)}),
+                );
+                let explain = format!(
+                    "{} on all {} {} (attainment {} reached the {} tier; {base_name} {})",
+                    format_percent(tier.rate),
+                    format_money_grouped(measured, 2),
+                    self.measure,
+                    format_percent(attainment),
+                    format_percent(tier.from),
+                    format_money_grouped(base.value()?, 2)
+                );
+                (Frac::whole(value), explain)
+            }
+            Method::Curve {
+                points,
+                extrapolate,
+            } => {
+                let factor = arith::curve(points, seen, *extrapolate)?;
+                let value = cap_target.mul(&factor)?;
+                trace.insert("target_incentive".into(), frac_value(&ti));
+                trace.insert("weight".into(), dec(self.weight));
+                trace.insert("payout_factor".into(), frac_value(&factor));
+                let weight = if self.weight == Decimal::ONE {
+                    String::new()
+                } else {
+                    format!(" × weight {}", dec_text(self.weight))
+                };
+                let explain = format!(
+                    "attainment {} → {} of TI {}{weight}",
+                    format_percent(attainment),
+                    format_percent(factor.value()?),
+                    format_money_grouped(ti.value()?, 2)
+                );
+                (value, explain)
+            }
+        };
+        trace.insert("base".into(), frac_value(&value));
+        if let Some(multiplier) = floor_multiplier {
+            value = value.mul_dec(multiplier)?;
+        }
+        let kicker = if quota_based {
+            cx.kicker(measured, w)?
+        } else {
+            None
+        };
+        let value = self.shaping.apply(
+            cx,
+            w,
+            value,
+            kicker,
+            Some(cap_target),
+            &mut trace,
+            &mut notes,
+        )?;
+        let explain = if notes.is_empty() {
+            explain
+        } else {
+            format!("{explain}; {}", notes.join("; "))
+        };
+        Ok(Outcome {
+            value: value.value()?,
+            attainment: Some(attainment),
+            explain,
+            trace,
+            sublines: Vec::new(),
+        })
+    }
+}
+
+fn dec_text(value: Decimal) -> String {
+    crate::number::format_ratio(value)
+}

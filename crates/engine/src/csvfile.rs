@@ -1,0 +1,319 @@
+//! Reading one CSV data file: header lookup, typed fields, errors with file, line and column,
+//! and a SHA-256 of the bytes read so that a run names exactly the data it used.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+
+use crate::calendar::parse_date;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::number::{NumberStyle, parse_decimal};
+
+/// Reports more than this many errors per file as a count only.
+const MAX_ERRORS_PER_FILE: usize = 50;
+
+/// Hashes every byte that passes through.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// One open CSV file with its header row.
+pub struct CsvFile {
+    pub path: PathBuf,
+    pub name: Arc<str>,
+    reader: csv::Reader<HashingReader<BufReader<File>>>,
+    columns: HashMap<String, usize>,
+    pub headers: Vec<String>,
+    record: csv::StringRecord,
+    line: u64,
+    byte: u64,
+    errors: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl CsvFile {
+    /// Opens `dir/name`; `Ok(None)` when the file does not exist.
+    pub fn open(dir: &Path, name: &str) -> Result<Option<CsvFile>, Diagnostic> {
+        let path = dir.join(name);
+        let display: Arc<str> = Arc::from(path.display().to_string());
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => {
+                return Err(Diagnostic::error(format!(
+                    "cannot read {}: {err}",
+                    path.display()
+                )));
+            }
+        };
+        let hashing = HashingReader {
+            inner: BufReader::with_capacity(1 << 16, file),
+            hasher: Sha256::new(),
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(hashing);
+        let headers = match reader.headers() {
+            Ok(h) => h
+                .iter()
+                .map(|s| s.trim().trim_start_matches('\u{feff}').to_string())
+                .collect::<Vec<_>>(),
+            Err(err) => {
+                return Err(
+                    Diagnostic::error(format!("cannot read the header row: {err}")).at(
+                        &display,
+                        Span {
+                            line: 1,
+                            col: 1,
+                            len: 0,
+                        },
+                    ),
+                );
+            }
+        };
+        let mut columns = HashMap::new();
+        for (i, h) in headers.iter().enumerate() {
+            if columns.insert(h.clone(), i).is_some() {
+                return Err(
+                    Diagnostic::error(format!("column `{h}` appears twice in the header")).at(
+                        &display,
+                        Span {
+                            line: 1,
+                            col: 1,
+                            len: 0,
+                        },
+                    ),
+                );
+            }
+        }
+        Ok(Some(CsvFile {
+            path,
+            name: display,
+            reader,
+            columns,
+            headers,
+            record: csv::StringRecord::new(),
+            line: 1,
+            byte: 0,
+            errors: 0,
+            diagnostics: Vec::new(),
+        }))
+    }
+
+    /// Checks that the required columns exist; reports each missing one.
+    pub fn require(&mut self, required: &[&str]) -> bool {
+        let mut ok = true;
+        for column in required {
+            if !self.columns.contains_key(*column) {
+                let found = self.headers.join(",");
+                let diag = Diagnostic::error(format!(
+                    "missing column `{column}` (the header has: {found})"
+                ))
+                .at(
+                    &self.name,
+                    Span {
+                        line: 1,
+                        col: 1,
+                        len: 0,
+                    },
+                );
+                self.diagnostics.push(diag);
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.get(name).copied()
+    }
+
+    /// Advances to the next row; `false` at the end. Malformed rows are reported and skipped
+    /// over (never silently: each is an error).
+    pub fn next_row(&mut self) -> bool {
+        loop {
+            match self.reader.read_record(&mut self.record) {
+                Ok(true) => {
+                    if let Some(pos) = self.record.position() {
+                        self.line = pos.line();
+                        self.byte = pos.byte();
+                    }
+                    if self.record.iter().all(|f| f.trim().is_empty()) {
+                        continue;
+                    }
+                    return true;
+                }
+                Ok(false) => return false,
+                Err(err) => {
+                    let line = err.position().map_or(self.line + 1, |p| p.line());
+                    let message = match err.kind() {
+                        csv::ErrorKind::UnequalLengths {
+                            expected_len, len, ..
+                        } => {
+                            format!("row has {len} fields, the header has {expected_len}")
+                        }
+                        csv::ErrorKind::Utf8 { .. } => "row is not valid UTF-8".to_string(),
+                        _ => format!("malformed row: {err}"),
+                    };
+                    self.line = line;
+                    self.push_error(Diagnostic::error(message), 1);
+                    if matches!(err.kind(), csv::ErrorKind::Io(_)) {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The trimmed text of `column` in the current row ("" when the column is absent).
+    pub fn text(&self, column: Option<usize>) -> &str {
+        column
+            .and_then(|c| self.record.get(c))
+            .map_or("", str::trim)
+    }
+
+    /// Records an error at the current row and `column` (a field index).
+    pub fn error_at(&mut self, column: Option<usize>, message: impl Into<String>) {
+        let col = column.map_or(1, |c| self.char_column(c));
+        let mut message = message.into();
+        if let Some(name) = column.and_then(|c| self.headers.get(c)) {
+            message = format!("{message} (column `{name}`)");
+        }
+        self.push_error(Diagnostic::error(message), col);
+    }
+
+    fn push_error(&mut self, diag: Diagnostic, col: u32) {
+        self.errors += 1;
+        if self.errors <= MAX_ERRORS_PER_FILE {
+            let len = 1;
+            self.diagnostics.push(diag.at(
+                &self.name,
+                Span {
+                    line: self.line as u32,
+                    col,
+                    len,
+                },
+            ));
+        }
+    }
+
+    /// The character column where field `index` starts in the current row, found by reading
+    /// the raw line again (only on errors).
+    fn char_column(&self, index: usize) -> u32 {
+        let raw = (|| -> io::Result<String> {
+            let mut file = File::open(&self.path)?;
+            file.seek(SeekFrom::Start(self.byte))?;
+            let mut line = String::new();
+            BufReader::new(file).read_line(&mut line)?;
+            Ok(line)
+        })()
+        .unwrap_or_default();
+        let mut field = 0;
+        let mut quoted = false;
+        for (col, ch) in raw.chars().enumerate() {
+            if field == index {
+                return col as u32 + 1;
+            }
+            match ch {
+                '"' => quoted = !quoted,
+                ',' if !quoted => field += 1,
+                _ => {}
+            }
+        }
+        1
+    }
+
+    pub fn decimal(&mut self, column: Option<usize>, what: &str) -> Option<Decimal> {
+        let text = self.text(column);
+        match parse_decimal(text, NumberStyle::Text) {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.error_at(column, format!("{what}: {err}"));
+                None
+            }
+        }
+    }
+
+    /// An optional number: empty is `None`, anything else must parse.
+    pub fn optional_decimal(
+        &mut self,
+        column: Option<usize>,
+        what: &str,
+    ) -> Result<Option<Decimal>, ()> {
+        if self.text(column).is_empty() {
+            return Ok(None);
+        }
+        self.decimal(column, what).map(Some).ok_or(())
+    }
+
+    pub fn date(&mut self, column: Option<usize>, what: &str) -> Option<NaiveDate> {
+        let text = self.text(column).to_string();
+        match parse_date(&text) {
+            Some(date) => Some(date),
+            None => {
+                self.error_at(
+                    column,
+                    format!("{what} `{text}` is not a date (write YYYY-MM-DD)"),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn optional_date(
+        &mut self,
+        column: Option<usize>,
+        what: &str,
+    ) -> Result<Option<NaiveDate>, ()> {
+        if self.text(column).is_empty() {
+            return Ok(None);
+        }
+        self.date(column, what).map(Some).ok_or(())
+    }
+
+    /// Finishes the file: the SHA-256 of its bytes and every diagnostic.
+    pub fn finish(mut self) -> (String, Vec<Diagnostic>) {
+        // Drain what the CSV reader has not consumed so the hash covers the whole file.
+        let mut rest = Vec::new();
+        let inner = self.reader.get_mut();
+        let _ = inner.read_to_end(&mut rest);
+        if self.errors > MAX_ERRORS_PER_FILE {
+            let hidden = self.errors - MAX_ERRORS_PER_FILE;
+            self.diagnostics.push(Diagnostic::error(format!(
+                "… and {hidden} more errors in {}",
+                self.name
+            )));
+        }
+        let hash = hex(&self.reader.into_inner().hasher.finalize());
+        (hash, self.diagnostics)
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}

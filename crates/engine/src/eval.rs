@@ -1,0 +1,913 @@
+//! The evaluator: quota schedules, the [`EvalContext`] components read from, and the
+//! statement loop that applies SPEC §3's window rule — `round(V_k) − paid_before` for `ytd`,
+//! `round(V_k)` for `period`, negatives floored unless `allow_negative`.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use crate::arith::{self, ArithError, Frac};
+use crate::calendar::Window;
+use crate::component::{Component, Stage};
+use crate::facts::{Credit, DealTotals, Facts, Payee};
+use crate::measure::{DealKind, MeasureRef};
+use crate::number::{format_money_grouped, format_percent, format_ratio, round_money};
+use crate::plan::{Plan, Role};
+use crate::spec::{Aggregate, WindowKind};
+use crate::statement::{Adjustment, Line, RunError, RunResult, Statement, Totals};
+
+/// Why a component could not be evaluated for a payee. The payee gets no statements.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    #[error(transparent)]
+    Arith(#[from] ArithError),
+    #[error(
+        "company measure `{measure}` has no value for {period}: add it to company.csv or the plan's `company:` block"
+    )]
+    MissingCompany { measure: String, period: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Script(String),
+}
+
+/// Employment, quota and relief of one payee over the plan year, computed before any
+/// component runs (team attainment needs every payee's quota).
+#[derive(Debug, Clone)]
+pub(crate) struct PayeeState {
+    /// `(employed days, days)` per period; active_k = employed / days.
+    employment: Vec<(i64, i64)>,
+    effective_quota: Decimal,
+    /// N × q_k after relief, per period.
+    quota_scaled: Vec<Decimal>,
+    adjustments: Vec<Vec<Adjustment>>,
+}
+
+impl PayeeState {
+    fn active(&self, period: usize) -> bool {
+        self.employment[period].0 > 0
+    }
+
+    /// `annual × active_k`, exact for whole periods.
+    fn prorate(&self, annual: Decimal, period: usize) -> Result<Decimal, ArithError> {
+        let (employed, days) = self.employment[period];
+        if employed == days || employed == 0 {
+            return Ok(if employed == 0 { Decimal::ZERO } else { annual });
+        }
+        arith::div(
+            arith::mul(annual, Decimal::from(employed))?,
+            Decimal::from(days),
+        )
+    }
+}
+
+fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize) -> Result<PayeeState, ArithError> {
+    let payee = &facts.payees()[payee_index];
+    let calendar = &plan.calendar;
+    let n = calendar.n_periods();
+    let n_dec = calendar.n_decimal();
+    let role = plan.roles.get(&payee.role);
+    let rules = role.map(|r| r.quota.clone()).unwrap_or_default();
+    let employment: Vec<(i64, i64)> = (0..n)
+        .map(|k| {
+            let employed = calendar.employed_days(k, payee.start_date, payee.end_date);
+            let days = calendar.period(k).days();
+            if !rules.prorate && employed > 0 {
+                (days, days)
+            } else {
+                (employed, days)
+            }
+        })
+        .collect();
+    let effective_quota = facts.effective_annual_quota(plan, payee);
+    let mut state = PayeeState {
+        employment,
+        effective_quota,
+        quota_scaled: Vec::with_capacity(n),
+        adjustments: vec![Vec::new(); n],
+    };
+    for k in 0..n {
+        let prorated = state.prorate(effective_quota, k)?;
+        state.quota_scaled.push(prorated);
+        if state.active(k) && state.employment[k].0 < state.employment[k].1 {
+            let (employed, days) = state.employment[k];
+            state.adjustments[k].push(Adjustment {
+                kind: "proration".into(),
+                factor: Some(arith::div(Decimal::from(employed), Decimal::from(days))?),
+                note: Some(format!(
+                    "employed {employed} of {days} days: quota and target incentive prorated"
+                )),
+                ..Adjustment::default()
+            });
+        }
+    }
+    if let Some(goal) = payee
+        .self_goal
+        .filter(|_| rules.source == crate::spec::QuotaSource::SelfGoal)
+    {
+        let floor = arith::mul(rules.floor, payee.quota)?;
+        let note = if goal >= floor {
+            format!(
+                "self-set goal {} used (floor {} × assigned {} = {})",
+                format_money_grouped(goal, 2),
+                format_ratio(rules.floor),
+                format_money_grouped(payee.quota, 2),
+                format_money_grouped(floor, 2)
+            )
+        } else {
+            format!(
+                "self-set goal {} is below the floor {} × assigned {}: quota {}",
+                format_money_grouped(goal, 2),
+                format_ratio(rules.floor),
+                format_money_grouped(payee.quota, 2),
+                format_money_grouped(floor, 2)
+            )
+        };
+        let active: Vec<usize> = (0..n).filter(|&k| state.active(k)).collect();
+        for k in active {
+            state.adjustments[k].push(Adjustment {
+                kind: "self_goal".into(),
+                amount: Some(effective_quota),
+                asked: Some(goal),
+                note: Some(note.clone()),
+                ..Adjustment::default()
+            });
+        }
+    }
+
+    // Relief, in period order then file order, up to the yearly cap (SPEC §6).
+    let mut entries: Vec<_> = facts.relief(payee_index).iter().collect();
+    entries.sort_by_key(|e| (e.period, e.line));
+    let cap = rules
+        .max_relief_pct
+        .map(|pct| arith::mul(pct, effective_quota))
+        .transpose()?;
+    let mut granted_total = Decimal::ZERO;
+    let before_relief = state.quota_scaled.clone();
+    for entry in entries {
+        let k = entry.period;
+        // Work in N × dollars so that quotas stay exact; report in dollars.
+        let asked_scaled = match (entry.amount, entry.fraction) {
+            (Some(amount), _) => arith::mul(amount, n_dec)?,
+            (_, Some(fraction)) => arith::mul(fraction, before_relief[k])?,
+            _ => Decimal::ZERO,
+        };
+        let mut granted_scaled = asked_scaled.min(state.quota_scaled[k]);
+        let mut notes = Vec::new();
+        if granted_scaled < asked_scaled {
+            notes.push("quota for the period cannot go below 0".to_string());
+        }
+        if let Some(cap) = cap {
+            let remaining_scaled = arith::mul(cap - granted_total, n_dec)?.max(Decimal::ZERO);
+            if granted_scaled > remaining_scaled {
+                granted_scaled = remaining_scaled;
+                notes.push(format!(
+                    "yearly relief cap max_relief_pct {} = {} reached",
+                    format_percent(rules.max_relief_pct.unwrap_or_default()),
+                    format_money_grouped(cap, 2)
+                ));
+            }
+        }
+        state.quota_scaled[k] -= granted_scaled;
+        let granted = arith::div(granted_scaled, n_dec)?;
+        granted_total += granted;
+        let asked = arith::div(asked_scaled, n_dec)?;
+        let how = match (entry.amount, entry.fraction) {
+            (_, Some(fraction)) => format!("{} of the period quota", format_percent(fraction)),
+            _ => "amount".to_string(),
+        };
+        let mut note = format!(
+            "{} relief ({how}): asked {}, granted {}",
+            entry.kind,
+            money(asked),
+            money(granted)
+        );
+        if !notes.is_empty() {
+            note.push_str(&format!(" — {}", notes.join("; ")));
+        }
+        state.adjustments[k].push(Adjustment {
+            kind: "relief".into(),
+            amount: Some(granted),
+            asked: Some(asked),
+            reason: Some(entry.reason.clone()),
+            approver: Some(entry.approved_by.clone()),
+            note: Some(note),
+            ..Adjustment::default()
+        });
+    }
+    Ok(state)
+}
+
+fn money(value: Decimal) -> String {
+    format_money_grouped(value, 2)
+}
+
+/// Everything shared by every payee's evaluation in one run.
+pub(crate) struct Run<'a> {
+    pub plan: &'a Plan,
+    pub facts: &'a Facts,
+    states: Vec<PayeeState>,
+    /// Payees sharing `team` and role, for blended team attainment.
+    teams: HashMap<(String, String), Vec<usize>>,
+}
+
+/// What a component sees while it computes one payee's value for one period.
+pub struct EvalContext<'a> {
+    run: &'a Run<'a>,
+    payee: usize,
+    period: usize,
+    role: &'a Role,
+    paid_before: Decimal,
+    earnings: Decimal,
+    earnings_history: &'a [Decimal],
+    warnings: &'a RefCell<BTreeSet<String>>,
+}
+
+impl<'a> EvalContext<'a> {
+    pub fn plan(&self) -> &Plan {
+        self.run.plan
+    }
+
+    pub fn payee(&self) -> &Payee {
+        &self.run.facts.payees()[self.payee]
+    }
+
+    pub fn role(&self) -> &Role {
+        self.role
+    }
+
+    /// k, the 0-based index of the statement's period.
+    pub fn period(&self) -> usize {
+        self.period
+    }
+
+    pub fn period_label(&self) -> &str {
+        &self.run.plan.calendar.period(self.period).label
+    }
+
+    pub fn n_periods(&self) -> usize {
+        self.run.plan.calendar.n_periods()
+    }
+
+    pub fn window(&self, kind: WindowKind) -> Window {
+        match kind {
+            WindowKind::Ytd => Window::ytd(self.period),
+            WindowKind::Period => Window::single(self.period),
+        }
+    }
+
+    pub fn window_label(&self, w: Window) -> String {
+        let cal = &self.run.plan.calendar;
+        if w.first == w.last {
+            cal.period(w.first).label.clone()
+        } else {
+            format!(
+                "{}..{}",
+                cal.period(w.first).label,
+                cal.period(w.last).label
+            )
+        }
+    }
+
+    /// What this component paid in earlier periods of the year.
+    pub fn paid_before(&self) -> Decimal {
+        self.paid_before
+    }
+
+    /// E_k: the sum of the statement's earnings lines (for `Stage::Guarantee` components).
+    pub fn earnings(&self) -> Decimal {
+        self.earnings
+    }
+
+    /// E of each earlier statement period, oldest first.
+    pub fn earnings_history(&self) -> &[Decimal] {
+        self.earnings_history
+    }
+
+    pub fn role_ti(&self) -> Decimal {
+        self.role.target_incentive
+    }
+
+    pub fn assigned_quota(&self) -> Decimal {
+        self.payee().quota
+    }
+
+    pub fn effective_quota(&self) -> Decimal {
+        self.state().effective_quota
+    }
+
+    fn state(&self) -> &PayeeState {
+        &self.run.states[self.payee]
+    }
+
+    /// Records a warning; it names the payee and period.
+    pub fn warn(&self, message: impl AsRef<str>) {
+        let text = format!(
+            "payee {}, {}: {}",
+            self.payee().id,
+            self.period_label(),
+            message.as_ref()
+        );
+        self.warnings.borrow_mut().insert(text);
+    }
+
+    /// The window quota Σ q_k, as N × Σ q over N.
+    pub fn quota(&self, w: Window) -> Frac {
+        self.quota_of(self.payee, w)
+    }
+
+    fn quota_of(&self, payee: usize, w: Window) -> Frac {
+        let scaled: Decimal = w
+            .periods()
+            .map(|k| self.run.states[payee].quota_scaled[k])
+            .sum();
+        Frac {
+            num: scaled,
+            den: self.run.plan.calendar.n_decimal(),
+        }
+    }
+
+    /// Σ annual/N × active_k over the window: TI (or a target bonus) for the window.
+    pub fn incentive(&self, annual: Decimal, w: Window) -> Result<Frac, EvalError> {
+        let mut scaled = Decimal::ZERO;
+        for k in w.periods() {
+            scaled = arith::add(scaled, self.state().prorate(annual, k)?)?;
+        }
+        Ok(Frac::new(scaled, self.run.plan.calendar.n_decimal())?)
+    }
+
+    /// An annual amount scaled to the window, `annual × n_W / N`, not prorated.
+    pub fn scale_annual(&self, annual: Decimal, w: Window) -> Result<Frac, ArithError> {
+        Frac::new(
+            arith::mul(annual, Decimal::from(w.len() as u64))?,
+            self.run.plan.calendar.n_decimal(),
+        )
+    }
+
+    /// A measure over a window, seen from the statement's period (cancellations up to it
+    /// count) with a component's `clawback_days`.
+    pub fn measure(
+        &self,
+        measure: &MeasureRef,
+        w: Window,
+        clawback_days: Option<u32>,
+    ) -> Result<Decimal, EvalError> {
+        self.measure_of(self.payee, measure, w, clawback_days)
+    }
+
+    fn measure_of(
+        &self,
+        payee: usize,
+        measure: &MeasureRef,
+        w: Window,
+        clawback_days: Option<u32>,
+    ) -> Result<Decimal, EvalError> {
+        match measure {
+            MeasureRef::Deals(kind) => {
+                let i = *kind as usize;
+                self.deal_sum(
+                    payee,
+                    w,
+                    clawback_days,
+                    |t| t.amount[i],
+                    |c| {
+                        if c.kind == *kind {
+                            c.amount
+                        } else {
+                            Decimal::ZERO
+                        }
+                    },
+                )
+            }
+            MeasureRef::GrossMargin => self.gross_margin(payee, w, clawback_days),
+            MeasureRef::GrossMarginPct => {
+                let margin = self.gross_margin(payee, w, clawback_days)?;
+                let bookings =
+                    self.measure_of(payee, &MeasureRef::Deals(DealKind::New), w, clawback_days)?;
+                if bookings.is_zero() {
+                    Ok(Decimal::ZERO)
+                } else {
+                    Ok(arith::div(margin, bookings)?)
+                }
+            }
+            MeasureRef::Declared {
+                index,
+                name,
+                aggregate,
+            } => Ok(self.declared(payee, *index, name, *aggregate, w)),
+            MeasureRef::Company(name) => self.company(name, w),
+        }
+    }
+
+    fn gross_margin(
+        &self,
+        payee: usize,
+        w: Window,
+        clawback_days: Option<u32>,
+    ) -> Result<Decimal, EvalError> {
+        self.deal_sum(
+            payee,
+            w,
+            clawback_days,
+            |t| t.gross_margin,
+            |c| {
+                if c.kind == DealKind::New {
+                    c.gross_margin
+                } else {
+                    Decimal::ZERO
+                }
+            },
+        )
+    }
+
+    /// Sums deal-derived values over the payee's sources (itself and, for roll-ups, its
+    /// manager tree) and the window, adding back cancelled deals whose cancellation has not
+    /// taken effect as of the statement's period.
+    fn deal_sum(
+        &self,
+        payee: usize,
+        w: Window,
+        clawback_days: Option<u32>,
+        totals: impl Fn(&DealTotals) -> Decimal,
+        credit: impl Fn(&Credit) -> Decimal,
+    ) -> Result<Decimal, EvalError> {
+        let facts = self.run.facts;
+        let mut sum = Decimal::ZERO;
+        for &source in facts.sources(payee) {
+            let per_period = facts.deal_totals(source);
+            for k in w.periods() {
+                sum = arith::add(sum, totals(&per_period[k]))?;
+            }
+            for c in facts.cancelled(source) {
+                if w.contains(c.period) && !c.removed(self.period, clawback_days) {
+                    sum = arith::add(sum, credit(c))?;
+                }
+            }
+        }
+        Ok(sum)
+    }
+
+    /// The credits of the payee's sources, for components that need single deals.
+    pub fn credits(&self) -> Vec<&Credit> {
+        let facts = self.run.facts;
+        facts
+            .sources(self.payee)
+            .iter()
+            .filter_map(|&s| facts.credits(s))
+            .flatten()
+            .collect()
+    }
+
+    fn declared(
+        &self,
+        payee: usize,
+        index: usize,
+        name: &str,
+        aggregate: Aggregate,
+        w: Window,
+    ) -> Decimal {
+        let facts = self.run.facts;
+        let values: Vec<Decimal> = w
+            .periods()
+            .filter_map(|k| facts.measure(payee, index, k))
+            .collect();
+        if values.is_empty() {
+            let who = &facts.payees()[payee].id;
+            let text = format!(
+                "payee {who}, {}: no `{name}` value in {} (measures.csv); read as 0",
+                self.period_label(),
+                self.window_label(w)
+            );
+            self.warnings.borrow_mut().insert(text);
+            return Decimal::ZERO;
+        }
+        match aggregate {
+            Aggregate::Sum => values.iter().sum(),
+            Aggregate::Mean => values.iter().sum::<Decimal>() / Decimal::from(values.len() as u64),
+            Aggregate::Last => values[values.len() - 1],
+            Aggregate::Min => values.iter().copied().min().unwrap_or_default(),
+            Aggregate::Max => values.iter().copied().max().unwrap_or_default(),
+        }
+    }
+
+    /// A company measure over a window (SPEC §3): per-period `company.csv` values summed
+    /// (a missing period falls back to the plan's annual value / N), `_pct` values averaged,
+    /// and `net_profit_pct` as the ratio of sums unless given for a one-period window.
+    pub fn company(&self, name: &str, w: Window) -> Result<Decimal, EvalError> {
+        let facts = self.run.facts;
+        let plan = self.run.plan;
+        let csv = facts.company(name);
+        let missing = |k: usize| EvalError::MissingCompany {
+            measure: name.to_string(),
+            period: plan.calendar.period(k).label.clone(),
+        };
+        if name == "net_profit_pct" {
+            if w.len() == 1 {
+                if let Some(value) = csv.and_then(|v| v[w.first]) {
+                    return Ok(value);
+                }
+            }
+            let profit = self.company("net_profit", w)?;
+            let revenue = self.company("revenue", w)?;
+            return if revenue.is_zero() {
+                Ok(Decimal::ZERO)
+            } else {
+                Ok(arith::div(profit, revenue)?)
+            };
+        }
+        let annual = plan.company.get(name).copied();
+        if name.ends_with("_pct") {
+            let mut total = Decimal::ZERO;
+            for k in w.periods() {
+                let value = csv
+                    .and_then(|v| v[k])
+                    .or(annual)
+                    .ok_or_else(|| missing(k))?;
+                total = arith::add(total, value)?;
+            }
+            return Ok(arith::div(total, Decimal::from(w.len() as u64))?);
+        }
+        let mut total = Decimal::ZERO;
+        let mut fallback_periods = 0u64;
+        for k in w.periods() {
+            match csv.and_then(|v| v[k]) {
+                Some(value) => total = arith::add(total, value)?,
+                None if annual.is_some() => fallback_periods += 1,
+                None => return Err(missing(k)),
+            }
+        }
+        if let Some(annual) = annual.filter(|_| fallback_periods > 0) {
+            let share = arith::div(
+                arith::mul(annual, Decimal::from(fallback_periods))?,
+                plan.calendar.n_decimal(),
+            )?;
+            total = arith::add(total, share)?;
+        }
+        Ok(total)
+    }
+
+    /// The role's soft floor `(below, rate_multiplier)`, if any.
+    pub fn soft_floor(&self) -> Option<(Decimal, Decimal)> {
+        self.role.quota.soft_floor
+    }
+
+    /// The role's kicker, when the window measure beats the payee's self goal (SPEC §6).
+    pub fn kicker(
+        &self,
+        measured: Decimal,
+        w: Window,
+    ) -> Result<Option<(Decimal, String)>, EvalError> {
+        let Some((over, multiplier)) = self.role.quota.kicker else {
+            return Ok(None);
+        };
+        let Some(goal) = self.payee().self_goal else {
+            return Ok(None);
+        };
+        let mut goal_scaled = Decimal::ZERO;
+        for k in w.periods() {
+            goal_scaled = arith::add(goal_scaled, self.state().prorate(goal, k)?)?;
+        }
+        let n = self.run.plan.calendar.n_decimal();
+        let bar_scaled = arith::mul(over, goal_scaled)?;
+        if arith::mul(measured, n)? >= bar_scaled {
+            let bar = arith::div(bar_scaled, n)?;
+            return Ok(Some((
+                multiplier,
+                format!(
+                    "{} ≥ {} of the self-set goal for the window, {}",
+                    money(measured),
+                    format_percent(over),
+                    money(bar)
+                ),
+            )));
+        }
+        Ok(None)
+    }
+
+    /// A′ = rw×A_ind + tw×A_team + Σ w×min(cap, actual/target) (SPEC §6), with its parts.
+    pub fn blended_attainment(
+        &self,
+        measure: &MeasureRef,
+        individual: Frac,
+        w: Window,
+        clawback_days: Option<u32>,
+    ) -> Result<(Frac, Value), EvalError> {
+        let Some(blend) = &self.role.quota.blend else {
+            return Ok((
+                individual,
+                json!({"note": "the role has no attainment blend; A′ = A"}),
+            ));
+        };
+        let mut total = individual.mul_dec(blend.revenue_weight)?;
+        let mut parts = serde_json::Map::new();
+        parts.insert("individual".into(), json!({"attainment": frac_text(&individual), "weight": format_ratio(blend.revenue_weight)}));
+        if !blend.team_weight.is_zero() {
+            let team = self.team_attainment(measure, w, clawback_days)?;
+            total = total.add(&team.mul_dec(blend.team_weight)?)?;
+            parts.insert(
+                "team".into(),
+                json!({"attainment": frac_text(&team), "weight": format_ratio(blend.team_weight)}),
+            );
+        }
+        let mut scores = Vec::new();
+        for score in &blend.scores {
+            let actual = self.measure(&score.measure, w, clawback_days)?;
+            let mut ratio = Frac::new(actual, score.target)?;
+            if let Some(cap) = score.cap {
+                ratio = ratio.min(Frac::whole(cap))?;
+            }
+            total = total.add(&ratio.mul_dec(score.weight)?)?;
+            scores.push(json!({
+                "measure": score.measure.to_string(), "actual": format_ratio(actual), "target": format_ratio(score.target),
+                "score": frac_text(&ratio), "weight": format_ratio(score.weight),
+            }));
+        }
+        if !scores.is_empty() {
+            parts.insert("scores".into(), Value::Array(scores));
+        }
+        parts.insert("blended".into(), json!(frac_text(&total)));
+        Ok((total, Value::Object(parts)))
+    }
+
+    /// Σ team measure / Σ team quota over the window, for payees sharing team and role.
+    fn team_attainment(
+        &self,
+        measure: &MeasureRef,
+        w: Window,
+        clawback_days: Option<u32>,
+    ) -> Result<Frac, EvalError> {
+        let payee = self.payee();
+        let members: Vec<usize> = match &payee.team {
+            Some(team) => self
+                .run
+                .teams
+                .get(&(team.clone(), payee.role.clone()))
+                .cloned()
+                .unwrap_or_else(|| vec![self.payee]),
+            None => vec![self.payee],
+        };
+        let mut measured = Decimal::ZERO;
+        let mut quota_scaled = Decimal::ZERO;
+        for member in members {
+            measured = arith::add(
+                measured,
+                self.measure_of(member, measure, w, clawback_days)?,
+            )?;
+            quota_scaled = arith::add(quota_scaled, self.quota_of(member, w).num)?;
+        }
+        if quota_scaled.is_zero() {
+            return Ok(Frac::ZERO);
+        }
+        Ok(Frac::new(
+            arith::mul(measured, self.run.plan.calendar.n_decimal())?,
+            quota_scaled,
+        )?)
+    }
+}
+
+fn frac_text(value: &Frac) -> String {
+    value.value().map(format_ratio).unwrap_or_default()
+}
+
+/// Evaluates every payee of `facts` under `plan` for the whole plan year.
+pub fn run(plan: &Plan, facts: &Facts) -> RunResult {
+    let payees = facts.payees();
+    let mut state_errors = Vec::new();
+    let states: Vec<PayeeState> = (0..payees.len())
+        .map(|i| {
+            payee_state(plan, facts, i).unwrap_or_else(|err| {
+                state_errors.push(RunError {
+                    payee: Some(payees[i].id.clone()),
+                    period: None,
+                    component: None,
+                    message: format!("quota schedule: {err}"),
+                });
+                PayeeState {
+                    employment: vec![(0, 1); plan.calendar.n_periods()],
+                    effective_quota: Decimal::ZERO,
+                    quota_scaled: vec![Decimal::ZERO; plan.calendar.n_periods()],
+                    adjustments: vec![Vec::new(); plan.calendar.n_periods()],
+                }
+            })
+        })
+        .collect();
+    let mut teams: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    for (i, payee) in payees.iter().enumerate() {
+        if let Some(team) = &payee.team {
+            teams
+                .entry((team.clone(), payee.role.clone()))
+                .or_default()
+                .push(i);
+        }
+    }
+    let run = Run {
+        plan,
+        facts,
+        states,
+        teams,
+    };
+
+    let results: Vec<PayeeOutcome> = (0..payees.len())
+        .into_par_iter()
+        .map(|i| {
+            catch_unwind(AssertUnwindSafe(|| evaluate_payee(&run, i))).unwrap_or_else(|_| PayeeOutcome {
+                statements: Vec::new(),
+                errors: vec![RunError {
+                    payee: Some(payees[i].id.clone()),
+                    period: None,
+                    component: None,
+                    message: "internal error while evaluating this payee (a bug in Accrue: please report it)".into(),
+                }],
+                warnings: Vec::new(),
+            })
+        })
+        .collect();
+
+    let mut result = RunResult {
+        plan: plan.id.clone(),
+        plan_hash: plan.hash.clone(),
+        data_hash: facts.hash.clone(),
+        currency: plan.currency.clone(),
+        minor_units: plan.minor_units,
+        periods: plan.calendar.labels().map(str::to_string).collect(),
+        statements: Vec::new(),
+        totals: Totals::default(),
+        warnings: facts.warnings.clone(),
+        errors: state_errors,
+    };
+    result
+        .warnings
+        .extend(plan.warnings.iter().map(|d| d.to_string()));
+    for outcome in results {
+        result.warnings.extend(outcome.warnings);
+        if outcome.errors.is_empty() {
+            result.statements.extend(outcome.statements);
+        } else {
+            result.errors.extend(outcome.errors);
+        }
+    }
+    result.errors.dedup();
+    result.compute_totals(plan.roles.keys().map(String::as_str));
+    result
+}
+
+struct PayeeOutcome {
+    statements: Vec<Statement>,
+    errors: Vec<RunError>,
+    warnings: Vec<String>,
+}
+
+fn evaluate_payee(run: &Run<'_>, index: usize) -> PayeeOutcome {
+    let plan = run.plan;
+    let payee = &run.facts.payees()[index];
+    let warnings = RefCell::new(BTreeSet::new());
+    let mut errors = Vec::new();
+    let mut statements = Vec::new();
+    let Some(role) = plan.roles.get(&payee.role) else {
+        return PayeeOutcome {
+            statements,
+            errors,
+            warnings: Vec::new(),
+        };
+    };
+    let state = &run.states[index];
+    let minor = plan.minor_units;
+    let mut paid: HashMap<String, Decimal> = HashMap::new();
+    let mut earnings_history: Vec<Decimal> = Vec::new();
+    let stages = [Stage::Earnings, Stage::Guarantee];
+
+    for period in 0..plan.calendar.n_periods() {
+        if !state.active(period) {
+            continue;
+        }
+        let label = &plan.calendar.period(period).label;
+        let mut lines: Vec<Line> = Vec::new();
+        let mut earnings = Decimal::ZERO;
+        for stage in stages {
+            if stage == Stage::Guarantee {
+                earnings = lines.iter().map(|l| l.amount).sum();
+            }
+            for component in role.components.iter().filter(|c| c.stage() == stage) {
+                let paid_before = paid.get(component.id()).copied().unwrap_or_default();
+                let cx = EvalContext {
+                    run,
+                    payee: index,
+                    period,
+                    role,
+                    paid_before,
+                    earnings,
+                    earnings_history: &earnings_history,
+                    warnings: &warnings,
+                };
+                match component.evaluate(&cx) {
+                    Ok(outcome) => {
+                        let line = main_line(component.as_ref(), &outcome, paid_before, minor);
+                        *paid.entry(component.id().to_string()).or_default() += line.amount;
+                        lines.push(line);
+                        for sub in outcome.sublines {
+                            let amount = round_money(sub.value, minor);
+                            if amount.is_zero() {
+                                continue;
+                            }
+                            let id = format!("{}.{}", component.id(), sub.part);
+                            *paid.entry(id.clone()).or_default() += amount;
+                            lines.push(Line {
+                                component: id,
+                                amount,
+                                attainment: None,
+                                explain: sub.explain,
+                                trace: sub.trace,
+                            });
+                        }
+                    }
+                    Err(err) => errors.push(RunError {
+                        payee: Some(payee.id.clone()),
+                        period: Some(label.clone()),
+                        component: Some(component.id().to_string()),
+                        message: err.to_string(),
+                    }),
+                }
+            }
+        }
+        let total: Decimal = lines.iter().map(|l| l.amount).sum();
+        earnings_history.push(earnings);
+        statements.push(Statement {
+            payee: payee.id.clone(),
+            name: payee.name.clone(),
+            role: role.id.clone(),
+            period: label.clone(),
+            quota: round_money(
+                Frac {
+                    num: state.quota_scaled[period],
+                    den: plan.calendar.n_decimal(),
+                }
+                .value()
+                .unwrap_or_default(),
+                minor,
+            ),
+            adjustments: state.adjustments[period].clone(),
+            lines,
+            total: round_money(total, minor),
+        });
+    }
+    PayeeOutcome {
+        statements,
+        errors,
+        warnings: warnings.into_inner().into_iter().collect(),
+    }
+}
+
+/// Applies the window rule to a component's value (SPEC §3).
+fn main_line(
+    component: &dyn Component,
+    outcome: &crate::component::Outcome,
+    paid_before: Decimal,
+    minor: u32,
+) -> Line {
+    let rounded = round_money(outcome.value, minor);
+    let mut trace = outcome.trace.clone();
+    let mut explain = outcome.explain.clone();
+    let due = match component.window() {
+        WindowKind::Ytd => {
+            trace.insert("window_value".into(), json!(rounded.to_string()));
+            trace.insert(
+                "paid_before".into(),
+                json!(round_money(paid_before, minor).to_string()),
+            );
+            if !paid_before.is_zero() {
+                explain.push_str(&format!(
+                    "; year to date {} less {} paid before",
+                    money(rounded),
+                    money(paid_before)
+                ));
+            }
+            rounded - paid_before
+        }
+        WindowKind::Period => {
+            trace.insert("window_value".into(), json!(rounded.to_string()));
+            rounded
+        }
+    };
+    let amount = if due < Decimal::ZERO && !component.allow_negative() {
+        trace.insert("floored".into(), json!(round_money(due, minor).to_string()));
+        explain.push_str(&format!(
+            "; {} not clawed back now (allow_negative is off)",
+            money(due)
+        ));
+        Decimal::ZERO
+    } else {
+        due
+    };
+    Line {
+        component: component.id().to_string(),
+        amount: round_money(amount, minor),
+        attainment: outcome.attainment,
+        explain,
+        trace,
+    }
+}

@@ -1,0 +1,934 @@
+//! The data directory (SPEC §5) read for one plan: roster, credited deals aggregated per payee
+//! and period, declared measures, company measures and relief entries.
+//!
+//! Deals stream straight into per-payee, per-period sums; only cancelled deals (and, when a
+//! SPIFF needs close dates, every credit) are kept one by one. Every bad row is an error with
+//! file, line and column; nothing is dropped without a word.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use indexmap::IndexMap;
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+
+use crate::calendar::Calendar;
+use crate::csvfile::{CsvFile, hex};
+use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::measure::DealKind;
+use crate::plan::Plan;
+use crate::spec::QuotaSource;
+
+/// One row of `roster.csv`.
+#[derive(Debug, Clone)]
+pub struct Payee {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub team: Option<String>,
+    pub manager: Option<String>,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    /// Assigned annual quota (0 when the roster leaves it empty).
+    pub quota: Decimal,
+    pub self_goal: Option<Decimal>,
+    pub book_start: Option<Decimal>,
+    /// Extra roster columns.
+    pub attributes: IndexMap<String, String>,
+}
+
+/// Sums of credited, uncancelled deals of one payee in one period.
+#[derive(Debug, Clone, Default)]
+pub struct DealTotals {
+    pub amount: [Decimal; 5],
+    /// Gross margin dollars of new deals.
+    pub gross_margin: Decimal,
+    /// Credited deals counted by share.
+    pub units: [Decimal; 5],
+}
+
+/// When a cancelled deal was cancelled.
+#[derive(Debug, Clone, Copy)]
+pub struct Cancellation {
+    /// The period holding the cancellation date; `None` after the plan year.
+    pub period: Option<usize>,
+    pub days_after_close: i64,
+}
+
+/// One deal credited to one payee (by share when split).
+#[derive(Debug, Clone)]
+pub struct Credit {
+    pub deal: Arc<str>,
+    pub kind: DealKind,
+    pub period: usize,
+    pub close_date: NaiveDate,
+    pub amount: Decimal,
+    pub gross_margin: Decimal,
+    pub share: Decimal,
+    pub cancellation: Option<Cancellation>,
+}
+
+impl Credit {
+    /// Whether, seen from period `as_of`, the cancellation has removed this credit under a
+    /// component's `clawback_days`.
+    pub fn removed(&self, as_of: usize, clawback_days: Option<u32>) -> bool {
+        match self.cancellation {
+            Some(Cancellation {
+                period: Some(period),
+                days_after_close,
+            }) => {
+                period <= as_of
+                    && clawback_days.is_none_or(|limit| days_after_close <= i64::from(limit))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One row of `relief.csv`.
+#[derive(Debug, Clone)]
+pub struct ReliefEntry {
+    pub period: usize,
+    pub kind: String,
+    pub amount: Option<Decimal>,
+    pub fraction: Option<Decimal>,
+    pub reason: String,
+    pub approved_by: String,
+    pub line: u64,
+}
+
+/// Everything a run reads from the data directory, indexed for evaluation.
+#[derive(Debug)]
+pub struct Facts {
+    calendar: Calendar,
+    payees: Vec<Payee>,
+    index: HashMap<String, usize>,
+    /// `[payee][period]` sums of uncancelled credits.
+    deal_totals: Vec<Vec<DealTotals>>,
+    /// `[payee]` credits of cancelled deals.
+    cancelled: Vec<Vec<Credit>>,
+    /// `[payee]` every credit, kept only when a component needs close dates.
+    credits: Option<Vec<Vec<Credit>>>,
+    /// `[payee]` the payees whose deals count for this payee (self, and the manager tree
+    /// below for `rollup` roles).
+    sources: Vec<Vec<usize>>,
+    /// Declared measures, `[(payee × M + measure) × N + period]`.
+    measures: Vec<Option<Decimal>>,
+    measure_count: usize,
+    /// Company measures per period.
+    company: IndexMap<String, Vec<Option<Decimal>>>,
+    relief: Vec<Vec<ReliefEntry>>,
+    pub warnings: Vec<String>,
+    /// SHA-256 over the data files read, by name.
+    pub hash: String,
+}
+
+const ROSTER: &str = "roster.csv";
+const DEALS: &str = "deals.csv";
+const SPLITS: &str = "splits.csv";
+const MEASURES: &str = "measures.csv";
+const COMPANY: &str = "company.csv";
+const RELIEF: &str = "relief.csv";
+
+impl Facts {
+    /// Reads the data directory for `plan`. Errors in any file are all reported together.
+    pub fn load(dir: &Path, plan: &Plan) -> Result<Facts, Diagnostics> {
+        if !dir.is_dir() {
+            return Err(Diagnostics(vec![Diagnostic::error(format!(
+                "data directory {} does not exist",
+                dir.display()
+            ))]));
+        }
+        let mut loader = Loader {
+            plan,
+            calendar: &plan.calendar,
+            diagnostics: Vec::new(),
+            hashes: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let payees = loader.roster(dir);
+        let index: HashMap<String, usize> = payees
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
+        let n = plan.calendar.n_periods();
+        let mut facts = Facts {
+            calendar: plan.calendar.clone(),
+            deal_totals: vec![vec![DealTotals::default(); n]; payees.len()],
+            cancelled: vec![Vec::new(); payees.len()],
+            credits: plan
+                .needs_deal_list()
+                .then(|| vec![Vec::new(); payees.len()]),
+            sources: Vec::new(),
+            measures: vec![None; payees.len() * plan.measures.len() * n],
+            measure_count: plan.measures.len(),
+            company: IndexMap::new(),
+            relief: vec![Vec::new(); payees.len()],
+            index,
+            payees,
+            warnings: Vec::new(),
+            hash: String::new(),
+        };
+        if !loader.diagnostics.iter().any(Diagnostic::is_error) {
+            facts.sources = loader.sources(&facts.payees, &facts.index);
+            let splits = loader.splits(dir, &facts.index);
+            loader.deals(dir, &mut facts, &splits);
+            loader.measures(dir, &mut facts);
+            loader.company(dir, &mut facts);
+            loader.relief(dir, &mut facts);
+        }
+        if loader.diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(Diagnostics(loader.diagnostics));
+        }
+        facts.warnings = loader.warnings;
+        let mut hasher = Sha256::new();
+        loader.hashes.sort();
+        for (name, hash) in &loader.hashes {
+            hasher.update(format!("{name}\n{hash}\n").as_bytes());
+        }
+        facts.hash = hex(&hasher.finalize());
+        Ok(facts)
+    }
+
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    pub fn payees(&self) -> &[Payee] {
+        &self.payees
+    }
+
+    pub fn payee_index(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    pub fn deal_totals(&self, payee: usize) -> &[DealTotals] {
+        &self.deal_totals[payee]
+    }
+
+    pub fn cancelled(&self, payee: usize) -> &[Credit] {
+        &self.cancelled[payee]
+    }
+
+    /// Every credit of a payee, when the plan needs them (SPIFF close-date windows).
+    pub fn credits(&self, payee: usize) -> Option<&[Credit]> {
+        self.credits.as_ref().map(|c| c[payee].as_slice())
+    }
+
+    /// The payees whose deals count for `payee`: itself, plus its manager tree for roll-ups.
+    pub fn sources(&self, payee: usize) -> &[usize] {
+        &self.sources[payee]
+    }
+
+    /// A declared measure's value in one period, `None` when the file has no row.
+    pub fn measure(&self, payee: usize, measure: usize, period: usize) -> Option<Decimal> {
+        let n = self.calendar.n_periods();
+        self.measures[(payee * self.measure_count + measure) * n + period]
+    }
+
+    /// A company measure's per-period values from `company.csv`.
+    pub fn company(&self, name: &str) -> Option<&[Option<Decimal>]> {
+        self.company.get(name).map(Vec::as_slice)
+    }
+
+    pub fn relief(&self, payee: usize) -> &[ReliefEntry] {
+        &self.relief[payee]
+    }
+
+    /// The annual quota a payee's plan uses before proration and relief (SPEC §6).
+    pub fn effective_annual_quota(&self, plan: &Plan, payee: &Payee) -> Decimal {
+        let Some(role) = plan.roles.get(&payee.role) else {
+            return payee.quota;
+        };
+        match (role.quota.source, payee.self_goal) {
+            (QuotaSource::SelfGoal, Some(goal)) => goal.max(role.quota.floor * payee.quota),
+            _ => payee.quota,
+        }
+    }
+}
+
+struct Loader<'a> {
+    plan: &'a Plan,
+    calendar: &'a Calendar,
+    diagnostics: Vec<Diagnostic>,
+    hashes: Vec<(String, String)>,
+    warnings: Vec<String>,
+}
+
+impl Loader<'_> {
+    fn open(&mut self, dir: &Path, name: &str, required: bool) -> Option<CsvFile> {
+        match CsvFile::open(dir, name) {
+            Ok(Some(file)) => Some(file),
+            Ok(None) => {
+                if required {
+                    self.diagnostics.push(Diagnostic::error(format!(
+                        "{} is missing: every data directory has {name}",
+                        dir.join(name).display()
+                    )));
+                }
+                None
+            }
+            Err(diag) => {
+                self.diagnostics.push(diag);
+                None
+            }
+        }
+    }
+
+    fn close(&mut self, file: CsvFile, name: &str) {
+        let (hash, diagnostics) = file.finish();
+        self.hashes.push((name.to_string(), hash));
+        self.diagnostics.extend(diagnostics);
+    }
+
+    fn roster(&mut self, dir: &Path) -> Vec<Payee> {
+        let mut payees = Vec::new();
+        let Some(mut file) = self.open(dir, ROSTER, true) else {
+            return payees;
+        };
+        if !file.require(&["id", "name", "role"]) {
+            self.close(file, ROSTER);
+            return payees;
+        }
+        let known = [
+            "id",
+            "name",
+            "role",
+            "team",
+            "manager",
+            "start_date",
+            "end_date",
+            "quota",
+            "self_goal",
+            "book_start",
+        ];
+        let col = |f: &CsvFile, name: &str| f.column(name);
+        let (c_id, c_name, c_role) = (col(&file, "id"), col(&file, "name"), col(&file, "role"));
+        let (c_team, c_manager) = (col(&file, "team"), col(&file, "manager"));
+        let (c_start, c_end) = (col(&file, "start_date"), col(&file, "end_date"));
+        let (c_quota, c_goal, c_book) = (
+            col(&file, "quota"),
+            col(&file, "self_goal"),
+            col(&file, "book_start"),
+        );
+        let extra: Vec<(usize, String)> = file
+            .headers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| !known.contains(&h.as_str()))
+            .map(|(i, h)| (i, h.clone()))
+            .collect();
+        let mut seen: HashMap<String, u64> = HashMap::new();
+        while file.next_row() {
+            let id = file.text(c_id).to_string();
+            let line = file.line();
+            let mut ok = true;
+            if id.is_empty() {
+                file.error_at(c_id, "payee id is empty");
+                ok = false;
+            } else if let Some(first) = seen.get(&id) {
+                file.error_at(
+                    c_id,
+                    format!("payee `{id}` appears twice (first on line {first})"),
+                );
+                ok = false;
+            }
+            let role = file.text(c_role).to_string();
+            if !self.plan.roles.contains_key(&role) {
+                let mut message =
+                    format!("payee `{id}` has role `{role}`, which the plan does not define");
+                match did_you_mean(&role, self.plan.roles.keys().map(String::as_str)) {
+                    Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
+                    None => message.push_str(&format!(
+                        "; roles: {}",
+                        self.plan
+                            .roles
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                }
+                file.error_at(c_role, message);
+                ok = false;
+            }
+            let start_date = match file.optional_date(c_start, "start_date") {
+                Ok(Some(d)) => d,
+                Ok(None) => self.calendar.start(),
+                Err(()) => {
+                    ok = false;
+                    self.calendar.start()
+                }
+            };
+            let end_date = file.optional_date(c_end, "end_date").unwrap_or_else(|()| {
+                ok = false;
+                None
+            });
+            if let Some(end) = end_date {
+                if end < start_date {
+                    file.error_at(
+                        c_end,
+                        format!("end_date {end} is before start_date {start_date}"),
+                    );
+                    ok = false;
+                }
+            }
+            let quota = file
+                .optional_decimal(c_quota, "quota")
+                .unwrap_or_else(|()| {
+                    ok = false;
+                    None
+                });
+            if quota.is_some_and(|q| q < Decimal::ZERO) {
+                file.error_at(c_quota, "quota cannot be negative");
+                ok = false;
+            }
+            let self_goal = file
+                .optional_decimal(c_goal, "self_goal")
+                .unwrap_or_else(|()| {
+                    ok = false;
+                    None
+                });
+            if self_goal.is_some_and(|q| q < Decimal::ZERO) {
+                file.error_at(c_goal, "self_goal cannot be negative");
+                ok = false;
+            }
+            let book_start = file
+                .optional_decimal(c_book, "book_start")
+                .unwrap_or_else(|()| {
+                    ok = false;
+                    None
+                });
+            if !ok {
+                continue;
+            }
+            let attributes = extra
+                .iter()
+                .map(|(i, name)| (name.clone(), file.text(Some(*i)).to_string()))
+                .collect();
+            let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+            if end_date.is_some_and(|e| e < self.calendar.start())
+                || start_date > self.calendar.end()
+            {
+                self.warnings.push(format!(
+                    "payee {id}: not employed during the plan year; no statements"
+                ));
+            }
+            seen.insert(id.clone(), line);
+            payees.push(Payee {
+                id,
+                name: file.text(c_name).to_string(),
+                role,
+                team: non_empty(file.text(c_team)),
+                manager: non_empty(file.text(c_manager)),
+                start_date,
+                end_date,
+                quota: quota.unwrap_or(Decimal::ZERO),
+                self_goal,
+                book_start,
+                attributes,
+            });
+        }
+        // Managers must be payees, and the tree must not loop.
+        let ids: HashSet<&str> = payees.iter().map(|p| p.id.as_str()).collect();
+        for payee in &payees {
+            if let Some(manager) = &payee.manager {
+                if !ids.contains(manager.as_str()) {
+                    self.diagnostics.push(Diagnostic::error(format!(
+                        "{ROSTER}: payee `{}` has manager `{manager}`, who is not in the roster",
+                        payee.id
+                    )));
+                }
+            }
+        }
+        self.close(file, ROSTER);
+        payees
+    }
+
+    fn sources(&mut self, payees: &[Payee], index: &HashMap<String, usize>) -> Vec<Vec<usize>> {
+        let mut reports: Vec<Vec<usize>> = vec![Vec::new(); payees.len()];
+        for (i, payee) in payees.iter().enumerate() {
+            if let Some(m) = payee.manager.as_ref().and_then(|m| index.get(m)) {
+                reports[*m].push(i);
+            }
+        }
+        let mut sources = Vec::with_capacity(payees.len());
+        for (i, payee) in payees.iter().enumerate() {
+            let rollup = self.plan.roles.get(&payee.role).is_some_and(|r| r.rollup);
+            if !rollup {
+                sources.push(vec![i]);
+                continue;
+            }
+            let mut tree = vec![i];
+            let mut seen = HashSet::from([i]);
+            let mut next = 0;
+            while next < tree.len() {
+                for &report in &reports[tree[next]] {
+                    if seen.insert(report) {
+                        tree.push(report);
+                    } else if report == i {
+                        self.diagnostics.push(Diagnostic::error(format!(
+                            "{ROSTER}: the manager chain of `{}` loops back to itself",
+                            payee.id
+                        )));
+                    }
+                }
+                next += 1;
+            }
+            sources.push(tree);
+        }
+        sources
+    }
+
+    /// `splits.csv`: deal id → `[(payee, share)]`, shares summing to exactly 1.
+    fn splits(
+        &mut self,
+        dir: &Path,
+        index: &HashMap<String, usize>,
+    ) -> HashMap<String, Vec<(usize, Decimal)>> {
+        let mut splits: HashMap<String, Vec<(usize, Decimal)>> = HashMap::new();
+        let Some(mut file) = self.open(dir, SPLITS, false) else {
+            return splits;
+        };
+        if !file.require(&["deal_id", "payee", "share"]) {
+            self.close(file, SPLITS);
+            return splits;
+        }
+        let (c_deal, c_payee, c_share) = (
+            file.column("deal_id"),
+            file.column("payee"),
+            file.column("share"),
+        );
+        let mut first_line: HashMap<String, u64> = HashMap::new();
+        while file.next_row() {
+            let deal = file.text(c_deal).to_string();
+            let payee = file.text(c_payee).to_string();
+            let Some(&payee_index) = index.get(&payee) else {
+                file.error_at(
+                    c_payee,
+                    format!("split of deal `{deal}` credits `{payee}`, who is not in the roster"),
+                );
+                continue;
+            };
+            let Some(share) = file.decimal(c_share, "share") else {
+                continue;
+            };
+            if share <= Decimal::ZERO || share > Decimal::ONE {
+                file.error_at(
+                    c_share,
+                    format!("share {share} is not a fraction in (0, 1]"),
+                );
+                continue;
+            }
+            first_line.entry(deal.clone()).or_insert(file.line());
+            splits.entry(deal).or_default().push((payee_index, share));
+        }
+        let name = file.name.clone();
+        self.close(file, SPLITS);
+        let mut deals: Vec<_> = splits.iter().collect();
+        deals.sort_by_key(|(deal, _)| first_line.get(*deal).copied().unwrap_or(0));
+        for (deal, shares) in deals {
+            let total: Decimal = shares.iter().map(|(_, s)| *s).sum();
+            if total != Decimal::ONE {
+                let line = first_line.get(deal).copied().unwrap_or(0);
+                self.diagnostics.push(
+                    Diagnostic::error(format!(
+                        "the shares of deal `{deal}` sum to {}, not 1",
+                        total.normalize()
+                    ))
+                    .at(
+                        &name,
+                        crate::diagnostic::Span {
+                            line: line as u32,
+                            col: 1,
+                            len: 0,
+                        },
+                    ),
+                );
+            }
+        }
+        splits
+    }
+
+    fn deals(
+        &mut self,
+        dir: &Path,
+        facts: &mut Facts,
+        splits: &HashMap<String, Vec<(usize, Decimal)>>,
+    ) {
+        let Some(mut file) = self.open(dir, DEALS, true) else {
+            return;
+        };
+        if !file.require(&["id", "owner", "close_date", "kind", "amount"]) {
+            self.close(file, DEALS);
+            return;
+        }
+        let c = |name: &str| file.column(name);
+        let (c_id, c_owner, c_close, c_kind) = (c("id"), c("owner"), c("close_date"), c("kind"));
+        let (c_amount, c_margin, c_cancel) = (c("amount"), c("gross_margin"), c("cancelled_date"));
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut used_splits: HashSet<&str> = HashSet::new();
+        let mut outside_year = 0usize;
+        let mut outside_examples = Vec::new();
+        let mut outside_employment: IndexMap<usize, Vec<String>> = IndexMap::new();
+        while file.next_row() {
+            let id = file.text(c_id).to_string();
+            if id.is_empty() {
+                file.error_at(c_id, "deal id is empty");
+                continue;
+            }
+            if !seen.insert(id.clone()) {
+                file.error_at(c_id, format!("deal `{id}` appears twice"));
+                continue;
+            }
+            let owner = file.text(c_owner).to_string();
+            let split = splits.get(&id);
+            let owner_index = facts.index.get(&owner).copied();
+            if owner_index.is_none() && split.is_none() {
+                let mut message =
+                    format!("deal `{id}` belongs to `{owner}`, who is not in the roster");
+                if let Some(best) = did_you_mean(&owner, facts.index.keys().map(String::as_str)) {
+                    message.push_str(&format!("; did you mean `{best}`?"));
+                }
+                file.error_at(c_owner, message);
+                continue;
+            }
+            let kind_text = file.text(c_kind).to_string();
+            let Some(kind) = DealKind::parse(&kind_text) else {
+                file.error_at(c_kind, format!("deal kind `{kind_text}` is not one of new, expansion, renewal, contraction, churn"));
+                continue;
+            };
+            let Some(close_date) = file.date(c_close, "close_date") else {
+                continue;
+            };
+            let Some(amount) = file.decimal(c_amount, "amount") else {
+                continue;
+            };
+            if amount < Decimal::ZERO {
+                file.error_at(c_amount, "amount cannot be negative: record losses as `contraction` or `churn`, reversals with `cancelled_date`");
+                continue;
+            }
+            let Ok(margin) = file.optional_decimal(c_margin, "gross_margin") else {
+                continue;
+            };
+            let margin = margin.unwrap_or(Decimal::ZERO);
+            let Ok(cancelled) = file.optional_date(c_cancel, "cancelled_date") else {
+                continue;
+            };
+            if let Some(cancel) = cancelled {
+                if cancel < close_date {
+                    file.error_at(
+                        c_cancel,
+                        format!(
+                            "deal `{id}` is cancelled on {cancel}, before it closed on {close_date}"
+                        ),
+                    );
+                    continue;
+                }
+            }
+            if let Some(split) = split {
+                used_splits.insert(splits.get_key_value(&id).map_or("", |(k, _)| k.as_str()));
+                let _ = split;
+            }
+            let Some(period) = self.calendar.index_of(close_date) else {
+                outside_year += 1;
+                if outside_examples.len() < 5 {
+                    outside_examples.push(format!("{id} ({close_date})"));
+                }
+                continue;
+            };
+            let cancellation = cancelled.map(|date| Cancellation {
+                period: self.calendar.index_of(date),
+                days_after_close: (date - close_date).num_days(),
+            });
+            let deal: Arc<str> = Arc::from(id.as_str());
+            let credits: Vec<(usize, Decimal)> = match split {
+                Some(shares) => shares.clone(),
+                None => vec![(owner_index.unwrap_or_default(), Decimal::ONE)],
+            };
+            for (payee, share) in credits {
+                let credit = Credit {
+                    deal: deal.clone(),
+                    kind,
+                    period,
+                    close_date,
+                    amount: amount * share,
+                    gross_margin: margin * share,
+                    share,
+                    cancellation,
+                };
+                let employed = &facts.payees[payee];
+                if close_date < employed.start_date
+                    || employed.end_date.is_some_and(|e| close_date > e)
+                {
+                    outside_employment
+                        .entry(payee)
+                        .or_default()
+                        .push(format!("{id} ({close_date})"));
+                }
+                if cancellation.is_some() {
+                    facts.cancelled[payee].push(credit.clone());
+                } else {
+                    let totals = &mut facts.deal_totals[payee][period];
+                    totals.amount[kind as usize] += credit.amount;
+                    totals.units[kind as usize] += share;
+                    if kind == DealKind::New {
+                        totals.gross_margin += credit.gross_margin;
+                    }
+                }
+                if let Some(all) = facts.credits.as_mut() {
+                    all[payee].push(credit);
+                }
+            }
+        }
+        if outside_year > 0 {
+            self.warnings.push(format!(
+                "{DEALS}: {outside_year} deal(s) closed outside the plan year {}–{} are ignored: {}{}",
+                self.calendar.start(),
+                self.calendar.end(),
+                outside_examples.join(", "),
+                if outside_year > outside_examples.len() { ", …" } else { "" }
+            ));
+        }
+        for (payee, deals) in outside_employment {
+            let p = &facts.payees[payee];
+            self.warnings.push(format!(
+                "payee {}: {} deal(s) closed outside employment still count: {}",
+                p.id,
+                deals.len(),
+                deals.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        for deal in splits.keys() {
+            if !used_splits.contains(deal.as_str()) {
+                self.diagnostics.push(Diagnostic::error(format!(
+                    "{SPLITS}: deal `{deal}` has split rows but is not in {DEALS}"
+                )));
+            }
+        }
+        self.close(file, DEALS);
+    }
+
+    fn measures(&mut self, dir: &Path, facts: &mut Facts) {
+        let Some(mut file) = self.open(dir, MEASURES, false) else {
+            return;
+        };
+        if !file.require(&["payee", "period", "measure", "value"]) {
+            self.close(file, MEASURES);
+            return;
+        }
+        let (c_payee, c_period, c_measure, c_value) = (
+            file.column("payee"),
+            file.column("period"),
+            file.column("measure"),
+            file.column("value"),
+        );
+        let n = self.calendar.n_periods();
+        let mut lines: HashMap<(usize, usize, usize), u64> = HashMap::new();
+        let mut unemployed: IndexMap<usize, Vec<String>> = IndexMap::new();
+        while file.next_row() {
+            let payee_id = file.text(c_payee).to_string();
+            let Some(&payee) = facts.index.get(&payee_id) else {
+                file.error_at(c_payee, format!("payee `{payee_id}` is not in the roster"));
+                continue;
+            };
+            let Some(period) = self.period(&mut file, c_period) else {
+                continue;
+            };
+            let measure_name = file.text(c_measure).to_string();
+            let Some(measure) = self.plan.measures.get_index_of(&measure_name) else {
+                let mut message = format!(
+                    "measure `{measure_name}` is not declared in the plan's `measures:` block"
+                );
+                if let Some(best) =
+                    did_you_mean(&measure_name, self.plan.measures.keys().map(String::as_str))
+                {
+                    message.push_str(&format!("; did you mean `{best}`?"));
+                } else {
+                    message.push_str(&format!(
+                        "; declare it, e.g. `{measure_name}: {{aggregate: sum}}`"
+                    ));
+                }
+                file.error_at(c_measure, message);
+                continue;
+            };
+            let Some(value) = file.decimal(c_value, "value") else {
+                continue;
+            };
+            if let Some(first) = lines.insert((payee, measure, period), file.line()) {
+                file.error_at(c_measure, format!("a second `{measure_name}` value for {payee_id} in {} (first on line {first})", self.calendar.period(period).label));
+                continue;
+            }
+            let p = &facts.payees[payee];
+            let days = self
+                .calendar
+                .employed_days(period, p.start_date, p.end_date);
+            if days == 0 {
+                unemployed.entry(payee).or_default().push(format!(
+                    "{measure_name} {}",
+                    self.calendar.period(period).label
+                ));
+            }
+            facts.measures[(payee * facts.measure_count + measure) * n + period] = Some(value);
+        }
+        for (payee, rows) in unemployed {
+            self.warnings.push(format!(
+                "payee {}: measures.csv rows for periods outside employment count in later windows: {}",
+                facts.payees[payee].id,
+                rows.join(", ")
+            ));
+        }
+        self.close(file, MEASURES);
+    }
+
+    fn period(&mut self, file: &mut CsvFile, column: Option<usize>) -> Option<usize> {
+        let label = file.text(column).to_string();
+        match self.calendar.index_of_label(&label) {
+            Some(period) => Some(period),
+            None => {
+                let labels: Vec<_> = self.calendar.labels().collect();
+                file.error_at(
+                    column,
+                    format!(
+                        "period `{label}` is not a period of the plan year ({})",
+                        labels.join(", ")
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn company(&mut self, dir: &Path, facts: &mut Facts) {
+        let Some(mut file) = self.open(dir, COMPANY, false) else {
+            return;
+        };
+        if !file.require(&["period", "measure", "value"]) {
+            self.close(file, COMPANY);
+            return;
+        }
+        let (c_period, c_measure, c_value) = (
+            file.column("period"),
+            file.column("measure"),
+            file.column("value"),
+        );
+        let n = self.calendar.n_periods();
+        while file.next_row() {
+            let Some(period) = self.period(&mut file, c_period) else {
+                continue;
+            };
+            let measure = file.text(c_measure).to_string();
+            if measure.is_empty() {
+                file.error_at(c_measure, "measure name is empty");
+                continue;
+            }
+            let Some(value) = file.decimal(c_value, "value") else {
+                continue;
+            };
+            let values = facts
+                .company
+                .entry(measure.clone())
+                .or_insert_with(|| vec![None; n]);
+            if values[period].is_some() {
+                file.error_at(
+                    c_measure,
+                    format!(
+                        "a second `{measure}` value for {}",
+                        self.calendar.period(period).label
+                    ),
+                );
+                continue;
+            }
+            values[period] = Some(value);
+        }
+        self.close(file, COMPANY);
+    }
+
+    fn relief(&mut self, dir: &Path, facts: &mut Facts) {
+        let Some(mut file) = self.open(dir, RELIEF, false) else {
+            return;
+        };
+        if !file.require(&[
+            "payee",
+            "period",
+            "kind",
+            "amount",
+            "fraction",
+            "reason",
+            "approved_by",
+        ]) {
+            self.close(file, RELIEF);
+            return;
+        }
+        let c = |name: &str| file.column(name);
+        let (c_payee, c_period, c_kind, c_amount) =
+            (c("payee"), c("period"), c("kind"), c("amount"));
+        let (c_fraction, c_reason, c_approver) = (c("fraction"), c("reason"), c("approved_by"));
+        while file.next_row() {
+            let payee_id = file.text(c_payee).to_string();
+            let Some(&payee) = facts.index.get(&payee_id) else {
+                file.error_at(
+                    c_payee,
+                    format!("relief for `{payee_id}`, who is not in the roster"),
+                );
+                continue;
+            };
+            let Some(period) = self.period(&mut file, c_period) else {
+                continue;
+            };
+            let Ok(amount) = file.optional_decimal(c_amount, "amount") else {
+                continue;
+            };
+            let Ok(fraction) = file.optional_decimal(c_fraction, "fraction") else {
+                continue;
+            };
+            match (amount, fraction) {
+                (Some(_), Some(_)) => {
+                    file.error_at(
+                        c_fraction,
+                        "a relief row has either an `amount` or a `fraction`, not both",
+                    );
+                    continue;
+                }
+                (None, None) => {
+                    file.error_at(c_amount, "a relief row needs an `amount` or a `fraction`");
+                    continue;
+                }
+                (Some(a), None) if a < Decimal::ZERO => {
+                    file.error_at(
+                        c_amount,
+                        "relief amount cannot be negative (relief never raises a quota)",
+                    );
+                    continue;
+                }
+                (None, Some(f)) if f < Decimal::ZERO || f > Decimal::ONE => {
+                    file.error_at(
+                        c_fraction,
+                        format!("relief fraction {f} is not between 0 and 1"),
+                    );
+                    continue;
+                }
+                _ => {}
+            }
+            let approved_by = file.text(c_approver).to_string();
+            if approved_by.is_empty() {
+                file.error_at(c_approver, "relief needs an approver (`approved_by`)");
+                continue;
+            }
+            let line = file.line();
+            facts.relief[payee].push(ReliefEntry {
+                period,
+                kind: file.text(c_kind).to_string(),
+                amount,
+                fraction,
+                reason: file.text(c_reason).to_string(),
+                approved_by,
+                line,
+            });
+        }
+        self.close(file, RELIEF);
+    }
+}

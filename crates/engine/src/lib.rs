@@ -1,0 +1,42 @@
+//! Accrue's engine: comp plans as YAML, exact decimal arithmetic, explainable statements.
+//!
+//! The flow is [`PlanSource::read`] → [`PlanSource::compile`] (a validated [`Plan`]) →
+//! [`Facts::load`] (the data directory) → [`run`] (a [`RunResult`] of statements). The engine
+//! reads the files it is pointed at and does no other I/O: no network, no terminal.
+
+mod arith;
+mod calendar;
+mod component;
+mod csvfile;
+mod diagnostic;
+mod eval;
+mod facts;
+mod lint;
+mod measure;
+mod number;
+mod plan;
+mod spanned;
+mod spec;
+mod statement;
+mod yaml;
+
+pub use arith::{ArithError, Frac, Tier, TierUse, curve, tiered_marginal, tiered_retroactive};
+pub use calendar::{Calendar, Period, PeriodKind, Window, parse_date};
+pub use component::{
+    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Registry, Stage, SubLine,
+    Target, TypeInfo,
+};
+pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
+pub use eval::{EvalContext, EvalError, run};
+pub use facts::{Credit, Facts, Payee, ReliefEntry};
+pub use lint::coverage;
+pub use measure::{DealKind, MeasureRef};
+pub use number::{
+    NumberError, NumberStyle, format_money, format_money_grouped, format_percent, format_ratio,
+    parse_decimal, round_money,
+};
+pub use plan::{Blend, Plan, PlanSource, QuotaRules, Role, Score};
+pub use spanned::{Num, Spanned};
+pub use spec::{Aggregate, Motion, QuotaSource, WindowKind};
+pub use statement::{Adjustment, Line, RunError, RunResult, Statement, Totals};
+pub use yaml::Node;

@@ -1,0 +1,136 @@
+//! Measure names and what they refer to: deal-derived amounts, declared `measures.csv`
+//! measures, or company measures (SPEC §3, §5).
+
+use std::fmt;
+
+use crate::spec::Aggregate;
+
+/// The kind of a deal in `deals.csv`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DealKind {
+    New = 0,
+    Expansion = 1,
+    Renewal = 2,
+    Contraction = 3,
+    Churn = 4,
+}
+
+impl DealKind {
+    pub const ALL: [DealKind; 5] = [
+        DealKind::New,
+        DealKind::Expansion,
+        DealKind::Renewal,
+        DealKind::Contraction,
+        DealKind::Churn,
+    ];
+
+    pub fn parse(text: &str) -> Option<DealKind> {
+        Some(match text {
+            "new" => DealKind::New,
+            "expansion" => DealKind::Expansion,
+            "renewal" => DealKind::Renewal,
+            "contraction" => DealKind::Contraction,
+            "churn" => DealKind::Churn,
+            _ => return None,
+        })
+    }
+
+    /// The payee measure that sums deals of this kind.
+    pub fn measure_name(self) -> &'static str {
+        match self {
+            DealKind::New => "bookings",
+            DealKind::Expansion => "expansion",
+            DealKind::Renewal => "renewals",
+            DealKind::Contraction => "contraction",
+            DealKind::Churn => "churn",
+        }
+    }
+}
+
+/// The deal-derived payee measures, in the order SPEC §5 lists them.
+pub const DERIVED_MEASURES: [&str; 7] = [
+    "bookings",
+    "expansion",
+    "renewals",
+    "contraction",
+    "churn",
+    "gross_margin",
+    "gross_margin_pct",
+];
+
+/// What a measure name in a plan refers to, resolved once at plan load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MeasureRef {
+    /// The summed amounts of one deal kind.
+    Deals(DealKind),
+    /// Gross margin dollars of new deals.
+    GrossMargin,
+    /// Gross margin / bookings over the window (a ratio of sums).
+    GrossMarginPct,
+    /// A `measures.csv` measure, by its index in the plan's `measures:` block.
+    Declared {
+        index: usize,
+        name: String,
+        aggregate: Aggregate,
+    },
+    /// A company measure (`company.net_profit`), by the name after `company.`.
+    Company(String),
+}
+
+impl MeasureRef {
+    /// Resolves a name against the derived measures and the plan's declarations.
+    pub fn resolve(
+        name: &str,
+        declared: &indexmap::IndexMap<String, Aggregate>,
+    ) -> Option<MeasureRef> {
+        if let Some(company) = name.strip_prefix("company.") {
+            return (!company.is_empty()).then(|| MeasureRef::Company(company.to_string()));
+        }
+        for kind in DealKind::ALL {
+            if kind.measure_name() == name {
+                return Some(MeasureRef::Deals(kind));
+            }
+        }
+        match name {
+            "gross_margin" => Some(MeasureRef::GrossMargin),
+            "gross_margin_pct" => Some(MeasureRef::GrossMarginPct),
+            _ => declared
+                .get_full(name)
+                .map(|(index, key, aggregate)| MeasureRef::Declared {
+                    index,
+                    name: key.clone(),
+                    aggregate: *aggregate,
+                }),
+        }
+    }
+
+    /// Whether the measure is a ratio or level that is not scaled to a window (SPEC §3).
+    pub fn is_level(&self) -> bool {
+        match self {
+            MeasureRef::GrossMarginPct => true,
+            MeasureRef::Declared { aggregate, .. } => aggregate.is_level(),
+            MeasureRef::Company(name) => name.ends_with("_pct"),
+            _ => false,
+        }
+    }
+
+    /// Whether the measure comes from deals (and so rolls up and can be cancelled).
+    pub fn is_deal_derived(&self) -> bool {
+        matches!(
+            self,
+            MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::GrossMarginPct
+        )
+    }
+}
+
+impl fmt::Display for MeasureRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MeasureRef::Deals(kind) => f.write_str(kind.measure_name()),
+            MeasureRef::GrossMargin => f.write_str("gross_margin"),
+            MeasureRef::GrossMarginPct => f.write_str("gross_margin_pct"),
+            MeasureRef::Declared { name, .. } => f.write_str(name),
+            MeasureRef::Company(name) => write!(f, "company.{name}"),
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Exact decimal numbers: parsing as written (SPEC §3), money rounding and formatting.
+//!
+//! Every number a user writes — in a plan, a CSV file or a script parameter — goes through
+//! [`parse_decimal`], so `0.07` is seven hundredths and never the nearest binary float.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// How a number was written: YAML plain scalars carry extra rules because other YAML tools
+/// would read them as binary floats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumberStyle {
+    /// A plain YAML scalar: at most 15 significant digits, no leading-zero integers.
+    PlainYaml,
+    /// A quoted YAML scalar or a CSV field: any precision `Decimal` holds.
+    Text,
+}
+
+/// Why a piece of text is not an exact decimal number.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NumberError {
+    #[error("`{0}` is empty where a number is expected")]
+    Empty(String),
+    #[error("`{0}` uses a digit separator; write the digits without `,`, `_` or spaces")]
+    DigitSeparator(String),
+    #[error("`{0}` is a hex, octal or binary literal; write a plain decimal number")]
+    Radix(String),
+    #[error("`{0}` is not a finite number")]
+    NotFinite(String),
+    #[error("`{0}` is not a number")]
+    NotANumber(String),
+    #[error("`{0}` has more than 15 significant digits; quote it (\"{0}\") to keep every digit")]
+    TooManyDigits(String),
+    #[error(
+        "`{0}` has a leading zero; write it without (a leading zero means octal to some tools)"
+    )]
+    LeadingZero(String),
+    #[error("`{0}` is out of range (at most 28 significant digits and |x| < 7.9e28)")]
+    OutOfRange(String),
+}
+
+/// Parses `text` exactly as written. Accepts `-12`, `0.07`, `+1.5`, `1e6`, `2.5E-3`.
+pub fn parse_decimal(text: &str, style: NumberStyle) -> Result<Decimal, NumberError> {
+    let raw = text.trim();
+    let err_text = || raw.to_string();
+    if raw.is_empty() {
+        return Err(NumberError::Empty(err_text()));
+    }
+    let lower = raw.to_ascii_lowercase();
+    let unsigned = lower.trim_start_matches(['+', '-']);
+    if matches!(unsigned, ".inf" | "inf" | "infinity" | ".nan" | "nan") {
+        return Err(NumberError::NotFinite(err_text()));
+    }
+    if unsigned.starts_with("0x") || unsigned.starts_with("0o") || unsigned.starts_with("0b") {
+        return Err(NumberError::Radix(err_text()));
+    }
+    if raw.contains([',', '_', ' ', '\'']) {
+        return Err(NumberError::DigitSeparator(err_text()));
+    }
+
+    let bytes = raw.as_bytes();
+    let mut pos = 0;
+    let negative = match bytes.first() {
+        Some(b'-') => {
+            pos += 1;
+            true
+        }
+        Some(b'+') => {
+            pos += 1;
+            false
+        }
+        _ => false,
+    };
+    let int_start = pos;
+    while pos < bytes.len() && bytes[pos].is_ascii_digit() {
+        pos += 1;
+    }
+    let int_digits = &raw[int_start..pos];
+    let mut frac_digits = "";
+    if pos < bytes.len() && bytes[pos] == b'.' {
+        pos += 1;
+        let frac_start = pos;
+        while pos < bytes.len() && bytes[pos].is_ascii_digit() {
+            pos += 1;
+        }
+        frac_digits = &raw[frac_start..pos];
+    }
+    if int_digits.is_empty() && frac_digits.is_empty() {
+        return Err(NumberError::NotANumber(err_text()));
+    }
+    let mut exponent: i64 = 0;
+    if pos < bytes.len() && (bytes[pos] == b'e' || bytes[pos] == b'E') {
+        pos += 1;
+        let exp_start = pos;
+        if pos < bytes.len() && (bytes[pos] == b'+' || bytes[pos] == b'-') {
+            pos += 1;
+        }
+        let digits_start = pos;
+        while pos < bytes.len() && bytes[pos].is_ascii_digit() {
+            pos += 1;
+        }
+        if digits_start == pos || pos - digits_start > 3 {
+            return Err(NumberError::NotANumber(err_text()));
+        }
+        exponent = raw[exp_start..pos]
+            .parse()
+            .map_err(|_| NumberError::NotANumber(err_text()))?;
+    }
+    if pos != bytes.len() {
+        return Err(NumberError::NotANumber(err_text()));
+    }
+
+    let digits: String = format!("{int_digits}{frac_digits}");
+    let significant = digits.trim_start_matches('0').trim_end_matches('0').len();
+    if style == NumberStyle::PlainYaml {
+        if int_digits.len() > 1 && int_digits.starts_with('0') {
+            return Err(NumberError::LeadingZero(err_text()));
+        }
+        if significant > 15 {
+            return Err(NumberError::TooManyDigits(err_text()));
+        }
+    }
+
+    // value = digits × 10^(exponent − frac_len); keep as few digits as possible so that a
+    // long run of zeros does not overflow the 96-bit mantissa.
+    let trimmed = digits.trim_start_matches('0');
+    let mut scale: i64 = frac_digits.len() as i64 - exponent;
+    let mut mantissa_digits = trimmed.to_string();
+    while scale > 0 && mantissa_digits.ends_with('0') {
+        mantissa_digits.pop();
+        scale -= 1;
+    }
+    if mantissa_digits.is_empty() {
+        return Ok(Decimal::ZERO);
+    }
+    if scale < 0 {
+        mantissa_digits.extend(std::iter::repeat_n('0', (-scale) as usize));
+        scale = 0;
+    }
+    if mantissa_digits.len() > 29 || scale > 28 {
+        return Err(NumberError::OutOfRange(err_text()));
+    }
+    let mantissa: i128 = mantissa_digits
+        .parse()
+        .map_err(|_| NumberError::OutOfRange(err_text()))?;
+    let mut value = Decimal::try_from_i128_with_scale(mantissa, scale as u32)
+        .map_err(|_| NumberError::OutOfRange(err_text()))?;
+    if negative {
+        value.set_sign_negative(true);
+    }
+    Ok(value.normalize())
+}
+
+/// Rounds a line amount to the currency's minor unit, midpoint away from zero (SPEC §3),
+/// and never returns a negative zero.
+pub fn round_money(value: Decimal, minor_units: u32) -> Decimal {
+    let rounded = value.round_dp_with_strategy(minor_units, RoundingStrategy::MidpointAwayFromZero);
+    if rounded.is_zero() {
+        let mut zero = Decimal::ZERO;
+        zero.rescale(minor_units);
+        return zero;
+    }
+    let mut rounded = rounded;
+    rounded.rescale(minor_units);
+    rounded
+}
+
+/// Formats an amount with exactly `minor_units` places, e.g. `14000.00`, never `-0.00`.
+pub fn format_money(value: Decimal, minor_units: u32) -> String {
+    round_money(value, minor_units).to_string()
+}
+
+/// Formats a ratio exactly, without trailing zeros: `1.3`, `0.25`, `1`.
+pub fn format_ratio(value: Decimal) -> String {
+    if value.is_zero() {
+        return "0".to_string();
+    }
+    value.normalize().to_string()
+}
+
+/// Formats an amount for people: thousands separators and the minor unit, `1,234,567.89`.
+pub fn format_money_grouped(value: Decimal, minor_units: u32) -> String {
+    let plain = format_money(value, minor_units);
+    let (sign, unsigned) = match plain.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", plain.as_str()),
+    };
+    let (int_part, frac_part) = match unsigned.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (unsigned, None),
+    };
+    let mut grouped = String::with_capacity(int_part.len() + int_part.len() / 3);
+    for (i, ch) in int_part.chars().enumerate() {
+        if i > 0 && (int_part.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    match frac_part {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// Formats a fraction as a percentage for people: `0.08` → `8%`, `1.125` → `112.5%`.
+pub fn format_percent(value: Decimal) -> String {
+    let pct = (value * Decimal::ONE_HUNDRED).round_dp(2).normalize();
+    format!("{pct}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[track_caller]
+    fn check(text: &str, expected: &str) {
+        let got = parse_decimal(text, NumberStyle::PlainYaml).unwrap();
+        assert_eq!(got, Decimal::from_str(expected).unwrap(), "{text}");
+    }
+
+    #[track_caller]
+    fn check_err(text: &str, style: NumberStyle, expected: &str) {
+        let err = parse_decimal(text, style).unwrap_err().to_string();
+        assert!(err.contains(expected), "{text}: {err}");
+    }
+
+    #[test]
+    fn parses_exactly_as_written() {
+        check("0.07", "0.07");
+        check("1234567.89", "1234567.89");
+        check("-12", "-12");
+        check("+1.5", "1.5");
+        check("1e6", "1000000");
+        check("2.5E-3", "0.0025");
+        check(".5", "0.5");
+        check("0", "0");
+        check("0.0", "0");
+        check("100000000000000000000", "100000000000000000000");
+    }
+
+    #[test]
+    fn point_one_plus_point_two_is_point_three() {
+        let a = parse_decimal("0.1", NumberStyle::PlainYaml).unwrap();
+        let b = parse_decimal("0.2", NumberStyle::PlainYaml).unwrap();
+        assert_eq!(a + b, parse_decimal("0.3", NumberStyle::PlainYaml).unwrap());
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_plain_decimal() {
+        check_err("120,000", NumberStyle::Text, "digit separator");
+        check_err("1_000", NumberStyle::PlainYaml, "digit separator");
+        check_err("0x1F", NumberStyle::PlainYaml, "hex");
+        check_err("0o17", NumberStyle::PlainYaml, "hex, octal");
+        check_err(".inf", NumberStyle::PlainYaml, "finite");
+        check_err("abc", NumberStyle::Text, "not a number");
+        check_err("1.2.3", NumberStyle::Text, "not a number");
+        check_err("", NumberStyle::Text, "empty");
+        check_err("010", NumberStyle::PlainYaml, "leading zero");
+        check_err(
+            "1234567890.123456",
+            NumberStyle::PlainYaml,
+            "15 significant",
+        );
+        check_err("1e99", NumberStyle::Text, "out of range");
+    }
+
+    #[test]
+    fn quoted_numbers_keep_more_digits() {
+        let v = parse_decimal("1234567890.123456", NumberStyle::Text).unwrap();
+        assert_eq!(v.to_string(), "1234567890.123456");
+        assert!(parse_decimal("010", NumberStyle::Text).is_ok());
+    }
+
+    #[test]
+    fn money_rounds_midpoint_away_from_zero() {
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        assert_eq!(format_money(d("0.005"), 2), "0.01");
+        assert_eq!(format_money(d("0.015"), 2), "0.02");
+        assert_eq!(format_money(d("0.025"), 2), "0.03");
+        assert_eq!(format_money(d("-0.005"), 2), "-0.01");
+        assert_eq!(format_money(d("-0.004"), 2), "0.00");
+        assert_eq!(format_money(d("14000"), 2), "14000.00");
+        assert_eq!(format_money(d("12.5"), 0), "13");
+    }
+
+    #[test]
+    fn grouped_and_percent_formats() {
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        assert_eq!(format_money_grouped(d("1234567.891"), 2), "1,234,567.89");
+        assert_eq!(format_money_grouped(d("-999.5"), 2), "-999.50");
+        assert_eq!(format_money_grouped(d("100"), 2), "100.00");
+        assert_eq!(format_percent(d("0.08")), "8%");
+        assert_eq!(format_percent(d("1.125")), "112.5%");
+        assert_eq!(format_ratio(d("1.300")), "1.3");
+    }
+}

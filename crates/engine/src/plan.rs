@@ -1,0 +1,616 @@
+//! Loading a plan file (SPEC §4): YAML → [`PlanSpec`] → validated, compiled [`Plan`].
+//!
+//! [`PlanSource`] holds the parsed YAML so that a what-if run with other parameters compiles
+//! again without reading or parsing the file again.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+
+use crate::calendar::Calendar;
+use crate::component::{BuildContext, Component, Registry};
+use crate::csvfile::hex;
+use crate::diagnostic::{Diagnostic, Diagnostics, Span, did_you_mean};
+use crate::measure::{DERIVED_MEASURES, MeasureRef};
+use crate::spanned::{Num, Spanned};
+use crate::spec::{Aggregate, Motion, PlanSpec, QuotaSource, QuotaSpec, RoleSpec};
+use crate::yaml::{self, DeContext, Node};
+
+/// A compiled, validated plan.
+#[derive(Debug)]
+pub struct Plan {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub currency: String,
+    /// Places of the currency's minor unit (2 for USD, EUR, GBP).
+    pub minor_units: u32,
+    pub calendar: Calendar,
+    pub params: IndexMap<String, Decimal>,
+    pub company: IndexMap<String, Decimal>,
+    pub measures: IndexMap<String, Aggregate>,
+    pub roles: IndexMap<String, Role>,
+    /// SHA-256 of the plan file, the scripts it uses and any parameter overrides.
+    pub hash: String,
+    pub path: PathBuf,
+    /// Lint warnings found while compiling.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Plan {
+    /// Reads and compiles a plan with the built-in components and no overrides.
+    pub fn load(path: &Path) -> Result<Plan, Diagnostics> {
+        PlanSource::read(path)?.compile(&Registry::builtin(), &IndexMap::new())
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    pub fn role(&self, id: &str) -> Option<&Role> {
+        self.roles.get(id)
+    }
+
+    /// Whether any component needs the full list of credited deals (SPIFF date windows).
+    pub fn needs_deal_list(&self) -> bool {
+        self.roles
+            .values()
+            .flat_map(|r| &r.components)
+            .any(|c| c.type_name() == "spiff")
+    }
+}
+
+/// A role's compiled rules.
+#[derive(Debug)]
+pub struct Role {
+    pub id: String,
+    pub title: String,
+    pub motion: Motion,
+    pub hybrid: bool,
+    pub rollup: bool,
+    /// Annual target incentive at 100 %.
+    pub target_incentive: Decimal,
+    pub quota: QuotaRules,
+    pub components: Vec<Arc<dyn Component>>,
+}
+
+/// The role's relieved-quota rules (SPEC §6), with defaults filled in.
+#[derive(Debug, Clone)]
+pub struct QuotaRules {
+    pub source: QuotaSource,
+    pub floor: Decimal,
+    pub prorate: bool,
+    pub max_relief_pct: Option<Decimal>,
+    pub blend: Option<Blend>,
+    /// `(below, rate_multiplier)`.
+    pub soft_floor: Option<(Decimal, Decimal)>,
+    /// `(over_self_goal, multiplier)`.
+    pub kicker: Option<(Decimal, Decimal)>,
+}
+
+impl Default for QuotaRules {
+    fn default() -> Self {
+        QuotaRules {
+            source: QuotaSource::Roster,
+            floor: Decimal::new(9, 1),
+            prorate: true,
+            max_relief_pct: None,
+            blend: None,
+            soft_floor: None,
+            kicker: None,
+        }
+    }
+}
+
+/// The attainment blend A′ = rw×A_ind + tw×A_team + Σ w×min(cap, actual/target).
+#[derive(Debug, Clone)]
+pub struct Blend {
+    pub revenue_weight: Decimal,
+    pub team_weight: Decimal,
+    pub scores: Vec<Score>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Score {
+    pub measure: MeasureRef,
+    pub target: Decimal,
+    pub weight: Decimal,
+    pub cap: Option<Decimal>,
+}
+
+/// A plan file read and parsed, not yet compiled.
+#[derive(Debug, Clone)]
+pub struct PlanSource {
+    pub path: PathBuf,
+    pub file: Arc<str>,
+    pub text: String,
+    pub root: Node,
+    /// Problems the parser stepped over (duplicate keys).
+    parse_diagnostics: Vec<Diagnostic>,
+}
+
+impl PlanSource {
+    pub fn read(path: &Path) -> Result<PlanSource, Diagnostics> {
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            Diagnostics(vec![Diagnostic::error(format!(
+                "cannot read plan file {}: {err}",
+                path.display()
+            ))])
+        })?;
+        PlanSource::from_text(path, text)
+    }
+
+    /// Parses plan text as if read from `path` (used for inline plans and tests).
+    pub fn from_text(path: &Path, text: String) -> Result<PlanSource, Diagnostics> {
+        let file: Arc<str> = Arc::from(path.display().to_string());
+        let (root, parse_diagnostics) =
+            yaml::parse(&text, &file).map_err(|d| Diagnostics(vec![d]))?;
+        Ok(PlanSource {
+            path: path.to_path_buf(),
+            file,
+            text,
+            root,
+            parse_diagnostics,
+        })
+    }
+
+    /// Validates and compiles, with `overrides` replacing parameters by name.
+    pub fn compile(
+        &self,
+        registry: &Registry,
+        overrides: &IndexMap<String, Decimal>,
+    ) -> Result<Plan, Diagnostics> {
+        let mut diagnostics = self.parse_diagnostics.clone();
+        let plan = self.compile_inner(registry, overrides, &mut diagnostics);
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(Diagnostics(diagnostics));
+        }
+        let mut plan = plan.ok_or_else(|| Diagnostics(diagnostics.clone()))?;
+        plan.warnings = diagnostics;
+        Ok(plan)
+    }
+
+    fn compile_inner(
+        &self,
+        registry: &Registry,
+        overrides: &IndexMap<String, Decimal>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<Plan> {
+        let file = &self.file;
+        if !matches!(self.root.kind, yaml::NodeKind::Map(_)) {
+            diagnostics.push(
+                Diagnostic::error(
+                    "a plan file is a mapping with `plan:`, `year:`, `periods:` and `roles:`",
+                )
+                .at(file, self.root.span),
+            );
+            return None;
+        }
+
+        // Parameters first: every `$name` elsewhere resolves against them.
+        let mut params: IndexMap<String, Decimal> = IndexMap::new();
+        if let Some(node) = self.root.get("params") {
+            let cx = DeContext::new(file.clone(), None);
+            match yaml::from_node::<IndexMap<Spanned<String>, Num>>(node, &cx) {
+                Ok(map) => {
+                    for (name, value) in map {
+                        check_id(&name, "parameter", file, diagnostics);
+                        params.insert(name.value, value.value);
+                    }
+                }
+                Err(diag) => diagnostics.push(diag),
+            }
+            diagnostics.extend(cx.into_diagnostics());
+        }
+        for (name, value) in overrides {
+            match params.get_mut(name) {
+                Some(slot) => *slot = *value,
+                None => {
+                    let mut diag =
+                        Diagnostic::error(format!("override of unknown parameter `{name}`"));
+                    if let Some(best) = did_you_mean(name, params.keys().map(String::as_str)) {
+                        diag = diag.with_help(format!("did you mean `{best}`?"));
+                    }
+                    diagnostics.push(diag);
+                }
+            }
+        }
+
+        let cx = DeContext::new(file.clone(), Some(&params));
+        let spec = yaml::from_node::<PlanSpec>(&self.root, &cx);
+        let captured = cx.take_captured();
+        diagnostics.extend(cx.into_diagnostics());
+        let spec = match spec {
+            Ok(spec) => spec,
+            Err(diag) => {
+                diagnostics.push(diag);
+                return None;
+            }
+        };
+
+        check_id(&spec.plan, "plan", file, diagnostics);
+        let (currency, minor_units) = match &spec.currency {
+            Some(c) => {
+                if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+                    diagnostics.push(
+                        Diagnostic::error(format!(
+                            "currency `{}` is not an ISO 4217 code such as USD",
+                            c.value
+                        ))
+                        .at(file, c.span),
+                    );
+                }
+                (c.value.clone(), minor_units(c))
+            }
+            None => ("USD".to_string(), 2),
+        };
+        let fiscal_start_month = spec.fiscal_start_month.as_ref().map_or(1, |m| m.value);
+        if !(1..=12).contains(&fiscal_start_month) {
+            let span = spec
+                .fiscal_start_month
+                .as_ref()
+                .map(|m| m.span)
+                .unwrap_or_default();
+            diagnostics
+                .push(Diagnostic::error("`fiscal_start_month` is a month, 1 to 12").at(file, span));
+            return None;
+        }
+        if !(1900..=9000).contains(&spec.year.value) {
+            diagnostics.push(
+                Diagnostic::error("`year` must be a calendar year such as 2027")
+                    .at(file, spec.year.span),
+            );
+            return None;
+        }
+        let calendar = Calendar::new(spec.periods.value, spec.year.value, fiscal_start_month)?;
+
+        let mut company = IndexMap::new();
+        for (name, value) in &spec.company {
+            check_id(name, "company measure", file, diagnostics);
+            company.insert(name.value.clone(), value.value);
+        }
+        let mut measures = IndexMap::new();
+        for (name, decl) in &spec.measures {
+            check_id(name, "measure", file, diagnostics);
+            if DERIVED_MEASURES.contains(&name.as_str()) {
+                diagnostics.push(
+                    Diagnostic::error(format!(
+                        "`{}` is derived from deals.csv and cannot be declared",
+                        name.value
+                    ))
+                    .at(file, name.span),
+                );
+            }
+            measures.insert(name.value.clone(), decl.aggregate.value);
+        }
+
+        let mut roles = IndexMap::new();
+        for (role_id, role_spec) in &spec.roles {
+            check_id(role_id, "role", file, diagnostics);
+            let role = compile_role(
+                role_id,
+                role_spec,
+                RoleInputs {
+                    file,
+                    dir: self.path.parent().unwrap_or(Path::new(".")),
+                    params: &params,
+                    measures: &measures,
+                    company: &company,
+                    calendar: &calendar,
+                    captured: &captured,
+                    registry,
+                },
+                diagnostics,
+            );
+            if let Some(role) = role {
+                roles.insert(role_id.value.clone(), role);
+            }
+        }
+        if spec.roles.is_empty() {
+            diagnostics.push(Diagnostic::error("the plan has no roles").at(file, spec.plan.span));
+        }
+
+        let plan = Plan {
+            id: spec.plan.value.clone(),
+            name: spec.name.clone().unwrap_or_else(|| spec.plan.value.clone()),
+            description: spec.description.clone(),
+            currency,
+            minor_units,
+            calendar,
+            params,
+            company,
+            measures,
+            roles,
+            hash: self.hash(overrides),
+            path: self.path.clone(),
+            warnings: Vec::new(),
+        };
+        crate::lint::lint_plan(&plan, &spec, file, diagnostics);
+        Some(plan)
+    }
+
+    /// SHA-256 of the plan text and any overrides (sorted), in hex.
+    fn hash(&self, overrides: &IndexMap<String, Decimal>) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.text.as_bytes());
+        let mut sorted: Vec<_> = overrides.iter().collect();
+        sorted.sort();
+        for (name, value) in sorted {
+            hasher.update(format!("\n#set {name}={}", value.normalize()).as_bytes());
+        }
+        hex(&hasher.finalize())
+    }
+}
+
+struct RoleInputs<'a> {
+    file: &'a Arc<str>,
+    dir: &'a Path,
+    params: &'a IndexMap<String, Decimal>,
+    measures: &'a IndexMap<String, Aggregate>,
+    company: &'a IndexMap<String, Decimal>,
+    calendar: &'a Calendar,
+    captured: &'a [Node],
+    registry: &'a Registry,
+}
+
+fn compile_role(
+    role_id: &Spanned<String>,
+    spec: &RoleSpec,
+    inputs: RoleInputs<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Role> {
+    let file = inputs.file;
+    let ti = spec
+        .target_incentive
+        .as_ref()
+        .map_or(Decimal::ZERO, |n| n.value);
+    if let Some(n) = &spec.target_incentive {
+        if n.value < Decimal::ZERO {
+            diagnostics
+                .push(Diagnostic::error("`target_incentive` cannot be negative").at(file, n.span));
+        }
+    }
+    let quota = compile_quota(spec.quota.as_ref(), inputs.measures, file, diagnostics);
+    let mut cx = BuildContext {
+        file: file.clone(),
+        plan_dir: inputs.dir,
+        params: inputs.params,
+        declared: inputs.measures,
+        company: inputs.company,
+        calendar: inputs.calendar,
+        role_id,
+        role_ti: ti,
+        quota_rules: &quota,
+        diagnostics: Vec::new(),
+    };
+    let mut components: Vec<Arc<dyn Component>> = Vec::new();
+    let mut ids: IndexMap<String, Span> = IndexMap::new();
+    for captured in &spec.components {
+        let node = &inputs.captured[captured.index];
+        let Some(type_node) = node.get("type") else {
+            cx.error(
+                node.span,
+                "a component needs a `type:` (for example `type: tiered`)",
+            );
+            continue;
+        };
+        let Some(type_name) = type_node.as_str() else {
+            cx.error(type_node.span, "`type` is a name such as `tiered`");
+            continue;
+        };
+        if let Some(id_node) = node.get("id").filter(|n| n.as_str().is_some()) {
+            let id = id_node.as_str().unwrap_or_default().to_string();
+            if let Some(first) = ids.get(&id) {
+                cx.error(
+                    id_node.span,
+                    format!(
+                        "component id `{id}` is used twice in role `{}` (first at line {})",
+                        role_id.value, first.line
+                    ),
+                );
+            }
+            let spanned = Spanned {
+                value: id.clone(),
+                span: id_node.span,
+            };
+            check_id(&spanned, "component", file, &mut cx.diagnostics);
+            ids.insert(id, id_node.span);
+        }
+        let Some(component_type) = inputs.registry.get(type_name).cloned() else {
+            let mut diag = Diagnostic::error(format!("unknown component type `{type_name}`"))
+                .at(file, type_node.span);
+            diag = match did_you_mean(type_name, inputs.registry.names()) {
+                Some(best) => diag.with_help(format!("did you mean `{best}`?")),
+                None => diag.with_help(format!(
+                    "known types: {}",
+                    inputs.registry.names().collect::<Vec<_>>().join(", ")
+                )),
+            };
+            cx.report(diag);
+            continue;
+        };
+        if let Some(component) = component_type.build(node, &mut cx) {
+            components.push(component);
+        }
+    }
+    diagnostics.append(&mut cx.diagnostics);
+    Some(Role {
+        id: role_id.value.clone(),
+        title: spec.title.clone().unwrap_or_else(|| role_id.value.clone()),
+        motion: spec.motion.value,
+        hybrid: spec.hybrid,
+        rollup: spec.rollup,
+        target_incentive: ti,
+        quota,
+        components,
+    })
+}
+
+fn compile_quota(
+    spec: Option<&Spanned<QuotaSpec>>,
+    measures: &IndexMap<String, Aggregate>,
+    file: &Arc<str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> QuotaRules {
+    let mut rules = QuotaRules::default();
+    let Some(spec) = spec else { return rules };
+    rules.source = spec
+        .source
+        .as_ref()
+        .map_or(QuotaSource::Roster, |s| s.value);
+    if let Some(floor) = &spec.floor {
+        if floor.value < Decimal::ZERO {
+            diagnostics.push(
+                Diagnostic::error("`floor` is a fraction of the assigned quota, at least 0")
+                    .at(file, floor.span),
+            );
+        }
+        rules.floor = floor.value;
+    }
+    rules.prorate = spec.prorate.unwrap_or(true);
+    if let Some(max) = &spec.max_relief_pct {
+        if max.value < Decimal::ZERO || max.value > Decimal::ONE {
+            diagnostics.push(
+                Diagnostic::error("`max_relief_pct` is a fraction between 0 and 1")
+                    .at(file, max.span),
+            );
+        }
+        rules.max_relief_pct = Some(max.value);
+    }
+    if let Some(floor) = &spec.soft_floor {
+        if floor.rate_multiplier.value < Decimal::ZERO {
+            diagnostics.push(
+                Diagnostic::error("`rate_multiplier` cannot be negative")
+                    .at(file, floor.rate_multiplier.span),
+            );
+        }
+        rules.soft_floor = Some((floor.below.value, floor.rate_multiplier.value));
+    }
+    if let Some(kicker) = &spec.kicker {
+        let over = kicker
+            .over_self_goal
+            .as_ref()
+            .map_or(Decimal::ONE, |n| n.value);
+        if kicker.multiplier.value < Decimal::ZERO {
+            diagnostics.push(
+                Diagnostic::error("a kicker's `multiplier` cannot be negative")
+                    .at(file, kicker.multiplier.span),
+            );
+        }
+        rules.kicker = Some((over, kicker.multiplier.value));
+    }
+    if let Some(blend) = &spec.attainment {
+        let team_weight = blend
+            .team_weight
+            .as_ref()
+            .map_or(Decimal::ZERO, |n| n.value);
+        let mut scores = Vec::new();
+        let mut score_weights = Decimal::ZERO;
+        for score in &blend.scores {
+            let measure = MeasureRef::resolve(&score.measure, measures);
+            if measure.is_none() {
+                diagnostics.push(
+                    Diagnostic::error(format!(
+                        "unknown measure `{}` in the attainment blend",
+                        score.measure.value
+                    ))
+                    .at(file, score.measure.span)
+                    .with_help("declare measures.csv measures under `measures:`"),
+                );
+            }
+            if score.target.value.is_zero() {
+                diagnostics.push(
+                    Diagnostic::error(format!(
+                        "score `{}` has a zero target; attainment would divide by zero",
+                        score.measure.value
+                    ))
+                    .at(file, score.target.span),
+                );
+            }
+            if score.weight.value < Decimal::ZERO {
+                diagnostics.push(
+                    Diagnostic::error("a score weight cannot be negative")
+                        .at(file, score.weight.span),
+                );
+            }
+            score_weights += score.weight.value;
+            if let Some(measure) = measure {
+                scores.push(Score {
+                    measure,
+                    target: score.target.value,
+                    weight: score.weight.value,
+                    cap: score.cap.as_ref().map(|c| c.value),
+                });
+            }
+        }
+        let revenue_weight = match &blend.revenue_weight {
+            Some(given) => {
+                let total = given.value + team_weight + score_weights;
+                if total != Decimal::ONE {
+                    diagnostics.push(
+                        Diagnostic::error(format!(
+                            "blend weights sum to {} (revenue {} + team {} + scores {}); they must sum to 1",
+                            total.normalize(),
+                            given.value.normalize(),
+                            team_weight.normalize(),
+                            score_weights.normalize()
+                        ))
+                        .at(file, given.span),
+                    );
+                }
+                given.value
+            }
+            None => {
+                let rest = Decimal::ONE - team_weight - score_weights;
+                if rest < Decimal::ZERO {
+                    diagnostics.push(
+                        Diagnostic::error(format!(
+                            "team and score weights sum to {}, more than 1",
+                            (team_weight + score_weights).normalize()
+                        ))
+                        .at(file, blend.span),
+                    );
+                }
+                rest
+            }
+        };
+        if team_weight < Decimal::ZERO || revenue_weight < Decimal::ZERO {
+            diagnostics
+                .push(Diagnostic::error("blend weights cannot be negative").at(file, blend.span));
+        }
+        rules.blend = Some(Blend {
+            revenue_weight,
+            team_weight,
+            scores,
+        });
+    }
+    rules
+}
+
+/// Ids (plan, roles, components, measures, parameters) match `[a-z0-9_-]+`.
+fn check_id(id: &Spanned<String>, what: &str, file: &Arc<str>, diagnostics: &mut Vec<Diagnostic>) {
+    let ok = !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if !ok {
+        diagnostics.push(
+            Diagnostic::error(format!(
+                "{what} id `{}` must use only a-z, 0-9, `_` and `-`",
+                id.value
+            ))
+            .at(file, id.span),
+        );
+    }
+}
+
+fn minor_units(currency: &str) -> u32 {
+    match currency {
+        "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "UGX" | "XAF" | "XOF" | "PYG" => 0,
+        "BHD" | "KWD" | "OMR" | "JOD" | "TND" | "LYD" | "IQD" => 3,
+        _ => 2,
+    }
+}

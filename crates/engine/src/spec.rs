@@ -1,0 +1,229 @@
+//! The plan file as written (SPEC §4): serde structs the YAML layer fills in, before
+//! validation turns them into a compiled [`crate::Plan`].
+//!
+//! Components stay raw YAML nodes here: the registry hands each to its type, which reads its
+//! own keys, so adding a type never touches this file.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::calendar::PeriodKind;
+use crate::spanned::{Num, Spanned};
+use crate::yaml::CapturedNode;
+
+/// The top of a plan file.
+#[derive(Debug, Deserialize)]
+pub struct PlanSpec {
+    pub plan: Spanned<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub currency: Option<Spanned<String>>,
+    pub year: Spanned<i32>,
+    pub periods: Spanned<PeriodKind>,
+    #[serde(default)]
+    pub fiscal_start_month: Option<Spanned<u32>>,
+    /// Read on its own before the rest (every `$name` resolves against it); here so that
+    /// `params` is a known key.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub params: IndexMap<Spanned<String>, Num>,
+    #[serde(default)]
+    pub company: IndexMap<Spanned<String>, Num>,
+    #[serde(default)]
+    pub measures: IndexMap<Spanned<String>, MeasureSpec>,
+    pub roles: IndexMap<Spanned<String>, RoleSpec>,
+}
+
+/// How a `measures.csv` measure aggregates over a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregate {
+    Sum,
+    Mean,
+    Last,
+    Min,
+    Max,
+}
+
+impl Aggregate {
+    /// Whether values of this measure are levels (not scaled to a window) rather than amounts.
+    pub fn is_level(self) -> bool {
+        !matches!(self, Aggregate::Sum)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MeasureSpec {
+    pub aggregate: Spanned<Aggregate>,
+    /// For readers of the plan; the engine does not use it.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: Option<String>,
+}
+
+/// Sales motion of a role (SPEC §1): hunters and farmers, never both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Motion {
+    Hunter,
+    Farmer,
+    Vcio,
+    Leader,
+    Executive,
+    NonSales,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RoleSpec {
+    #[serde(default)]
+    pub title: Option<String>,
+    pub motion: Spanned<Motion>,
+    #[serde(default)]
+    pub hybrid: bool,
+    #[serde(default)]
+    pub rollup: bool,
+    #[serde(default)]
+    pub target_incentive: Option<Num>,
+    #[serde(default)]
+    pub quota: Option<Spanned<QuotaSpec>>,
+    #[serde(default)]
+    pub components: Vec<CapturedNode>,
+}
+
+/// Where a payee's annual quota comes from (SPEC §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaSource {
+    #[default]
+    Roster,
+    SelfGoal,
+}
+
+/// The role's relieved-quota rules (SPEC §6).
+#[derive(Debug, Default, Deserialize)]
+pub struct QuotaSpec {
+    #[serde(default)]
+    pub source: Option<Spanned<QuotaSource>>,
+    #[serde(default)]
+    pub floor: Option<Num>,
+    #[serde(default)]
+    pub prorate: Option<bool>,
+    #[serde(default)]
+    pub max_relief_pct: Option<Num>,
+    #[serde(default)]
+    pub attainment: Option<Spanned<BlendSpec>>,
+    #[serde(default)]
+    pub soft_floor: Option<SoftFloorSpec>,
+    #[serde(default)]
+    pub kicker: Option<KickerSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BlendSpec {
+    #[serde(default)]
+    pub revenue_weight: Option<Num>,
+    #[serde(default)]
+    pub team_weight: Option<Num>,
+    #[serde(default)]
+    pub scores: Vec<ScoreSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ScoreSpec {
+    pub measure: Spanned<String>,
+    pub target: Num,
+    pub weight: Num,
+    #[serde(default)]
+    pub cap: Option<Num>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SoftFloorSpec {
+    pub below: Num,
+    pub rate_multiplier: Num,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KickerSpec {
+    #[serde(default)]
+    pub over_self_goal: Option<Num>,
+    pub multiplier: Num,
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys shared by component types.
+
+/// `id` and `type`: every component has them.
+#[derive(Debug, Deserialize)]
+pub struct CoreSpec {
+    pub id: Spanned<String>,
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+}
+
+/// `ytd` (periods 1..k) or `period` (period k alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowKind {
+    #[default]
+    Ytd,
+    Period,
+}
+
+/// The window, clawback, modifier, gate and cap keys shared by every payout component.
+#[derive(Debug, Default, Deserialize)]
+pub struct ShapingSpec {
+    #[serde(default)]
+    pub window: Option<Spanned<WindowKind>>,
+    #[serde(default)]
+    pub allow_negative: bool,
+    #[serde(default)]
+    pub modifiers: Vec<ModifierSpec>,
+    #[serde(default)]
+    pub gates: Vec<GateSpec>,
+    #[serde(default)]
+    pub cap: Option<Spanned<CapSpec>>,
+    #[serde(default)]
+    pub clawback_days: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ModifierSpec {
+    pub measure: Spanned<String>,
+    pub bands: Spanned<Vec<BandSpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BandSpec {
+    pub from: Num,
+    pub multiplier: Num,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GateSpec {
+    pub measure: Spanned<String>,
+    pub min: Num,
+    #[serde(default, rename = "else")]
+    pub otherwise: Option<Num>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CapSpec {
+    #[serde(default)]
+    pub amount: Option<Num>,
+    #[serde(default)]
+    pub multiple_of_target: Option<Num>,
+}
+
+/// A rate tier: `{from: a_i, rate: r_i}`.
+#[derive(Debug, Deserialize)]
+pub struct TierSpec {
+    pub from: Num,
+    pub rate: Num,
+}
+
+/// A curve point `[attainment, payout factor]`.
+pub type PointSpec = (Num, Num);

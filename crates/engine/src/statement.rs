@@ -1,0 +1,187 @@
+//! Run output (SPEC §8): statements per payee and period, their lines with explanations and
+//! traces, totals, warnings and per-payee errors. Amounts serialize as exact strings with the
+//! currency's places; ratios as exact strings.
+
+use indexmap::IndexMap;
+use rust_decimal::Decimal;
+use serde::{Serialize, Serializer};
+
+use crate::number::format_ratio;
+
+/// A change to a payee's quota or incentive, shown in the statement (SPEC §6).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Adjustment {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "money_opt")]
+    pub amount: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "money_opt")]
+    pub asked: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ratio_opt")]
+    pub factor: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approver: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One component's line in a statement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    pub component: String,
+    #[serde(serialize_with = "money")]
+    pub amount: Decimal,
+    #[serde(serialize_with = "ratio_opt")]
+    pub attainment: Option<Decimal>,
+    pub explain: String,
+    pub trace: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One payee's pay for one period.
+#[derive(Debug, Clone, Serialize)]
+pub struct Statement {
+    pub payee: String,
+    pub name: String,
+    pub role: String,
+    pub period: String,
+    /// The period's effective quota q_k, rounded for display.
+    #[serde(serialize_with = "money")]
+    pub quota: Decimal,
+    pub adjustments: Vec<Adjustment>,
+    pub lines: Vec<Line>,
+    #[serde(serialize_with = "money")]
+    pub total: Decimal,
+}
+
+/// A failure that kept a payee (or the run) from a statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunError {
+    pub payee: Option<String>,
+    pub period: Option<String>,
+    pub component: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut place = Vec::new();
+        if let Some(p) = &self.payee {
+            place.push(format!("payee {p}"));
+        }
+        if let Some(p) = &self.period {
+            place.push(p.clone());
+        }
+        if let Some(c) = &self.component {
+            place.push(format!("component {c}"));
+        }
+        if place.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", place.join(", "), self.message)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    #[serde(serialize_with = "money")]
+    pub total: Decimal,
+    #[serde(serialize_with = "money_map")]
+    pub by_role: IndexMap<String, Decimal>,
+    #[serde(serialize_with = "money_map")]
+    pub by_period: IndexMap<String, Decimal>,
+}
+
+/// The result of evaluating a plan on a data set.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    pub plan: String,
+    pub plan_hash: String,
+    pub data_hash: String,
+    pub currency: String,
+    #[serde(skip)]
+    pub minor_units: u32,
+    pub periods: Vec<String>,
+    pub statements: Vec<Statement>,
+    pub totals: Totals,
+    pub warnings: Vec<String>,
+    pub errors: Vec<RunError>,
+}
+
+impl RunResult {
+    /// Keeps only the statements of one period (totals follow).
+    pub fn retain_period(&mut self, period: &str) {
+        self.statements.retain(|s| s.period == period);
+        self.periods.retain(|p| p == period);
+        let roles: Vec<String> = self.totals.by_role.keys().cloned().collect();
+        self.compute_totals(roles.iter().map(String::as_str));
+    }
+
+    /// Sums statement totals per role and period; every role and period is listed.
+    pub fn compute_totals<'a>(&mut self, roles: impl Iterator<Item = &'a str>) {
+        let mut totals = Totals::default();
+        for role in roles {
+            totals.by_role.insert(role.to_string(), Decimal::ZERO);
+        }
+        for period in &self.periods {
+            totals.by_period.insert(period.clone(), Decimal::ZERO);
+        }
+        for s in &self.statements {
+            totals.total += s.total;
+            *totals.by_role.entry(s.role.clone()).or_default() += s.total;
+            *totals.by_period.entry(s.period.clone()).or_default() += s.total;
+        }
+        let places = self.minor_units;
+        totals.total = crate::number::round_money(totals.total, places);
+        for v in totals
+            .by_role
+            .values_mut()
+            .chain(totals.by_period.values_mut())
+        {
+            *v = crate::number::round_money(*v, places);
+        }
+        self.totals = totals;
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}
+
+fn money<S: Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&money_text(*value))
+}
+
+/// Amounts are rounded to the currency's places before they get here; this only keeps a
+/// negative zero from showing.
+fn money_text(value: Decimal) -> String {
+    let mut v = value;
+    if v.is_zero() {
+        v.set_sign_positive(true);
+    }
+    v.to_string()
+}
+
+fn money_opt<S: Serializer>(value: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.serialize_str(&money_text(crate::number::round_money(*v, 2))),
+        None => s.serialize_none(),
+    }
+}
+
+fn ratio_opt<S: Serializer>(value: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.serialize_str(&format_ratio(*v)),
+        None => s.serialize_none(),
+    }
+}
+
+fn money_map<S: Serializer>(map: &IndexMap<String, Decimal>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut out = s.serialize_map(Some(map.len()))?;
+    for (k, v) in map {
+        out.serialize_entry(k, &money_text(*v))?;
+    }
+    out.end()
+}

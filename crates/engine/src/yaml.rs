@@ -1,0 +1,1003 @@
+//! YAML with positions and exact numbers: a node tree built from yaml-rust2's event parser,
+//! and a serde `Deserializer` over it.
+//!
+//! Off-the-shelf YAML deserializers turn `0.07` into the nearest `f64` before we can see it
+//! and forget where a value came from. Here every scalar keeps the text as written and its
+//! line and column, so numbers are parsed exactly (SPEC §3) and every error points at the
+//! offending key. Unknown keys and bad numbers are collected as diagnostics and parsing goes
+//! on, so a user sees all such problems at once.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use rust_decimal::Decimal;
+use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use crate::diagnostic::{Diagnostic, Span, did_you_mean};
+use crate::number::{NumberStyle, parse_decimal};
+
+/// How a scalar was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarStyle {
+    Plain,
+    Quoted,
+    Block,
+}
+
+/// A YAML node with the position it was written at.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub span: Span,
+    pub kind: NodeKind,
+}
+
+#[derive(Clone, Debug)]
+pub enum NodeKind {
+    Scalar { text: String, style: ScalarStyle },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    fn null(span: Span) -> Node {
+        Node {
+            span,
+            kind: NodeKind::Scalar {
+                text: String::new(),
+                style: ScalarStyle::Plain,
+            },
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(&self.kind, NodeKind::Scalar { text, style: ScalarStyle::Plain }
+            if text.is_empty() || text == "~" || text == "null" || text == "Null" || text == "NULL")
+    }
+
+    /// The scalar text, if this is a scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The value under `key` in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.kind {
+            NodeKind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The entries of a mapping, empty for anything else.
+    pub fn entries(&self) -> &[(Node, Node)] {
+        match &self.kind {
+            NodeKind::Map(entries) => entries,
+            _ => &[],
+        }
+    }
+
+    fn describe(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Scalar { .. } if self.is_null() => "nothing (null)",
+            NodeKind::Scalar { .. } => "a scalar",
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Map(_) => "a mapping",
+        }
+    }
+}
+
+fn span_of(mark: &Marker, len: usize) -> Span {
+    Span {
+        line: mark.line() as u32,
+        col: mark.col() as u32 + 1,
+        len: len as u32,
+    }
+}
+
+/// Parses one YAML document into a node tree. Syntax errors are fatal (one diagnostic);
+/// duplicate keys are reported and the first occurrence kept.
+pub fn parse(text: &str, file: &Arc<str>) -> Result<(Node, Vec<Diagnostic>), Diagnostic> {
+    let mut builder = Builder {
+        file: file.clone(),
+        ..Builder::default()
+    };
+    let mut parser = Parser::new_from_str(text);
+    if let Err(err) = parser.load(&mut builder, true) {
+        let span = span_of(err.marker(), 1);
+        return Err(Diagnostic::error(format!("YAML syntax error: {}", err.info())).at(file, span));
+    }
+    if let Some(diag) = builder.fatal {
+        return Err(diag);
+    }
+    if builder.documents > 1 {
+        return Err(
+            Diagnostic::error("a plan file holds one YAML document; found several `---`").at(
+                file,
+                Span {
+                    line: 1,
+                    col: 1,
+                    len: 0,
+                },
+            ),
+        );
+    }
+    let root = builder.root.unwrap_or_else(|| {
+        Node::null(Span {
+            line: 1,
+            col: 1,
+            len: 0,
+        })
+    });
+    Ok((root, builder.diagnostics))
+}
+
+enum Frame {
+    Seq {
+        span: Span,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        span: Option<Span>,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    file: Arc<str>,
+    stack: Vec<Frame>,
+    root: Option<Node>,
+    anchors: HashMap<usize, Node>,
+    diagnostics: Vec<Diagnostic>,
+    fatal: Option<Diagnostic>,
+    documents: usize,
+}
+
+impl Builder {
+    fn push_node(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries, key, span, ..
+            }) => match key.take() {
+                None => {
+                    if span.is_none() {
+                        *span = Some(node.span);
+                    }
+                    *key = Some(node);
+                }
+                Some(k) => entries.push((k, node)),
+            },
+        }
+    }
+
+    fn check_duplicates(&mut self, entries: &mut Vec<(Node, Node)>) {
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        let mut keep = Vec::with_capacity(entries.len());
+        for (key, value) in entries.drain(..) {
+            if let Some(text) = key.as_str() {
+                if let Some(first) = seen.get(text) {
+                    self.diagnostics.push(
+                        Diagnostic::error(format!(
+                            "duplicate key `{text}` (first written at line {})",
+                            first.line
+                        ))
+                        .at(&self.file, key.span),
+                    );
+                    continue;
+                }
+                seen.insert(text.to_string(), key.span);
+            }
+            keep.push((key, value));
+        }
+        *entries = keep;
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        if self.fatal.is_some() {
+            return;
+        }
+        match event {
+            Event::DocumentStart => self.documents += 1,
+            Event::Scalar(text, style, anchor, tag) => {
+                if let Some(tag) = tag {
+                    self.fatal = Some(
+                        Diagnostic::error(format!(
+                            "YAML tags (`{}{}`) are not supported in plan files",
+                            tag.handle, tag.suffix
+                        ))
+                        .at(&self.file, span_of(&mark, 1)),
+                    );
+                    return;
+                }
+                let style = match style {
+                    TScalarStyle::Plain => ScalarStyle::Plain,
+                    TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => ScalarStyle::Quoted,
+                    TScalarStyle::Literal | TScalarStyle::Folded => ScalarStyle::Block,
+                };
+                let len = text.chars().count().max(1);
+                let node = Node {
+                    span: span_of(&mark, len),
+                    kind: NodeKind::Scalar { text, style },
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.push_node(node);
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push(Frame::Seq {
+                    span: span_of(&mark, 1),
+                    anchor,
+                    items: Vec::new(),
+                });
+            }
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Frame::Map {
+                    span: None,
+                    anchor,
+                    entries: Vec::new(),
+                    key: None,
+                });
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq {
+                    span,
+                    anchor,
+                    items,
+                }) = self.stack.pop()
+                {
+                    let node = Node {
+                        span,
+                        kind: NodeKind::Seq(items),
+                    };
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.push_node(node);
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map {
+                    span,
+                    anchor,
+                    mut entries,
+                    ..
+                }) = self.stack.pop()
+                {
+                    self.check_duplicates(&mut entries);
+                    let span = span.unwrap_or_else(|| span_of(&mark, 1));
+                    let node = Node {
+                        span,
+                        kind: NodeKind::Map(entries),
+                    };
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.push_node(node);
+                }
+            }
+            Event::Alias(anchor) => match self.anchors.get(&anchor).cloned() {
+                Some(mut node) => {
+                    node.span = span_of(&mark, 1);
+                    self.push_node(node);
+                }
+                None => {
+                    self.fatal = Some(
+                        Diagnostic::error("alias to an unknown anchor")
+                            .at(&self.file, span_of(&mark, 1)),
+                    );
+                }
+            },
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// serde
+
+/// Where deserialization reports the problems it can step over, and what `$name` means.
+pub struct DeContext<'a> {
+    pub file: Arc<str>,
+    pub params: Option<&'a IndexMap<String, Decimal>>,
+    diagnostics: RefCell<Vec<Diagnostic>>,
+    captured: RefCell<Vec<Node>>,
+}
+
+impl<'a> DeContext<'a> {
+    pub fn new(file: Arc<str>, params: Option<&'a IndexMap<String, Decimal>>) -> Self {
+        DeContext {
+            file,
+            params,
+            diagnostics: RefCell::new(Vec::new()),
+            captured: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The nodes kept raw by [`CapturedNode`], in the order they were met.
+    pub fn take_captured(&self) -> Vec<Node> {
+        std::mem::take(&mut *self.captured.borrow_mut())
+    }
+
+    fn report(&self, diagnostic: Diagnostic) {
+        self.diagnostics.borrow_mut().push(diagnostic);
+    }
+
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diagnostics.into_inner()
+    }
+}
+
+/// Deserializes `T` from `node`. A structural error (a missing key, a list where a mapping
+/// belongs) stops deserialization and comes back as the `Err`; problems that can be stepped
+/// over land in the context.
+pub fn from_node<'de, T: de::Deserialize<'de>>(
+    node: &Node,
+    cx: &DeContext<'_>,
+) -> Result<T, Diagnostic> {
+    T::deserialize(NodeDe {
+        node,
+        cx,
+        lenient: false,
+    })
+    .map_err(|err| {
+        let span = err.span.unwrap_or(node.span);
+        Diagnostic::error(err.message).at(&cx.file, span)
+    })
+}
+
+/// A deserialization error, located at the innermost node that produced it.
+#[derive(Debug)]
+pub struct DeError {
+    message: String,
+    span: Option<Span>,
+}
+
+impl fmt::Display for DeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DeError {}
+
+impl de::Error for DeError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        DeError {
+            message: msg.to_string(),
+            span: None,
+        }
+    }
+}
+
+impl DeError {
+    fn at(mut self, span: Span) -> Self {
+        if self.span.is_none() {
+            self.span = Some(span);
+        }
+        self
+    }
+
+    fn new(message: impl Into<String>, span: Span) -> Self {
+        DeError {
+            message: message.into(),
+            span: Some(span),
+        }
+    }
+}
+
+pub(crate) const NUMBER_MAGIC: &str = "$accrue::Number";
+pub(crate) const SPANNED_MAGIC: &str = "$accrue::Spanned";
+pub(crate) const CAPTURED_MAGIC: &str = "$accrue::Captured";
+pub(crate) const SPAN_FIELDS: &[&str] = &["$line", "$col", "$len", "$param", "$value"];
+
+#[derive(Clone, Copy)]
+struct NodeDe<'a, 'c> {
+    node: &'a Node,
+    cx: &'a DeContext<'c>,
+    /// Skip the unknown-key check for this node's own mapping (not for nested ones).
+    lenient: bool,
+}
+
+impl<'a, 'c> NodeDe<'a, 'c> {
+    fn scalar(&self) -> Result<(&'a str, ScalarStyle), DeError> {
+        match &self.node.kind {
+            NodeKind::Scalar { text, style } => Ok((text.as_str(), *style)),
+            _ => Err(DeError::new(
+                format!("expected a single value, found {}", self.node.describe()),
+                self.node.span,
+            )),
+        }
+    }
+
+    /// Resolves a number: a `$param` reference or a literal parsed exactly. Problems are
+    /// reported and replaced by zero so that the rest of the plan is still checked.
+    fn number(&self) -> Result<(Decimal, Option<String>), DeError> {
+        let (text, style) = self.scalar()?;
+        if self.node.is_null() {
+            return Err(DeError::new(
+                "expected a number, found nothing",
+                self.node.span,
+            ));
+        }
+        if let Some(name) = text.strip_prefix('$') {
+            let Some(params) = self.cx.params else {
+                self.cx.report(
+                    Diagnostic::error(format!(
+                        "`${name}`: parameters cannot refer to other parameters"
+                    ))
+                    .at(&self.cx.file, self.node.span),
+                );
+                return Ok((Decimal::ZERO, Some(name.to_string())));
+            };
+            return match params.get(name) {
+                Some(value) => Ok((*value, Some(name.to_string()))),
+                None => {
+                    let mut diag = Diagnostic::error(format!("unknown parameter `${name}`"))
+                        .at(&self.cx.file, self.node.span);
+                    if let Some(best) = did_you_mean(name, params.keys().map(String::as_str)) {
+                        diag = diag.with_help(format!("did you mean `${best}`?"));
+                    } else if params.is_empty() {
+                        diag = diag.with_help("declare it under `params:` at the top of the plan");
+                    } else {
+                        let known: Vec<_> = params.keys().map(|k| format!("${k}")).collect();
+                        diag = diag.with_help(format!("known parameters: {}", known.join(", ")));
+                    }
+                    self.cx.report(diag);
+                    Ok((Decimal::ZERO, Some(name.to_string())))
+                }
+            };
+        }
+        let number_style = match style {
+            ScalarStyle::Plain => NumberStyle::PlainYaml,
+            _ => NumberStyle::Text,
+        };
+        match parse_decimal(text, number_style) {
+            Ok(value) => Ok((value, None)),
+            Err(err) => {
+                self.cx
+                    .report(Diagnostic::error(err.to_string()).at(&self.cx.file, self.node.span));
+                Ok((Decimal::ZERO, None))
+            }
+        }
+    }
+
+    fn integer(&self) -> Result<i64, DeError> {
+        let (value, _) = self.number()?;
+        if !value.fract().is_zero() {
+            return Err(DeError::new(
+                format!("expected a whole number, found `{value}`"),
+                self.node.span,
+            ));
+        }
+        i64::try_from(value).map_err(|_| DeError::new("number out of range", self.node.span))
+    }
+}
+
+macro_rules! deserialize_integer {
+    ($($method:ident => $visit:ident as $ty:ty),* $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+            let span = self.node.span;
+            let value = self.integer()?;
+            let value = <$ty>::try_from(value)
+                .map_err(|_| DeError::new(format!("{value} is out of range here"), span))?;
+            visitor.$visit(value).map_err(|e: DeError| e.at(span))
+        }
+    )*};
+}
+
+impl<'de, 'a, 'c> de::Deserializer<'de> for NodeDe<'a, 'c> {
+    type Error = DeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let span = self.node.span;
+        let result = match &self.node.kind {
+            NodeKind::Scalar { .. } if self.node.is_null() => visitor.visit_unit(),
+            NodeKind::Scalar { text, style } => match (text.as_str(), style) {
+                ("true" | "True" | "TRUE", ScalarStyle::Plain) => visitor.visit_bool(true),
+                ("false" | "False" | "FALSE", ScalarStyle::Plain) => visitor.visit_bool(false),
+                _ => visitor.visit_str(text),
+            },
+            NodeKind::Seq(items) => visitor.visit_seq(SeqDe {
+                items: items.iter(),
+                cx: self.cx,
+            }),
+            NodeKind::Map(entries) => visitor.visit_map(MapDe {
+                entries: entries.iter(),
+                cx: self.cx,
+                value: None,
+                fields: None,
+            }),
+        };
+        result.map_err(|e: DeError| e.at(span))
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let span = self.node.span;
+        let (text, style) = self.scalar()?;
+        let value = match (text, style) {
+            ("true" | "True" | "TRUE", ScalarStyle::Plain) => true,
+            ("false" | "False" | "FALSE", ScalarStyle::Plain) => false,
+            _ => {
+                return Err(DeError::new(
+                    format!("expected true or false, found `{text}`"),
+                    span,
+                ));
+            }
+        };
+        visitor.visit_bool(value).map_err(|e: DeError| e.at(span))
+    }
+
+    deserialize_integer! {
+        deserialize_i8 => visit_i8 as i8,
+        deserialize_i16 => visit_i16 as i16,
+        deserialize_i32 => visit_i32 as i32,
+        deserialize_i64 => visit_i64 as i64,
+        deserialize_u8 => visit_u8 as u8,
+        deserialize_u16 => visit_u16 as u16,
+        deserialize_u32 => visit_u32 as u32,
+        deserialize_u64 => visit_u64 as u64,
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, DeError> {
+        Err(DeError::new(
+            "binary floating point is not used in plans",
+            self.node.span,
+        ))
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, DeError> {
+        Err(DeError::new(
+            "binary floating point is not used in plans",
+            self.node.span,
+        ))
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let span = self.node.span;
+        if self.node.is_null() {
+            return Err(DeError::new("expected text, found nothing", span));
+        }
+        let (text, _) = self.scalar()?;
+        visitor.visit_str(text).map_err(|e: DeError| e.at(span))
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        if self.node.is_null() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let span = self.node.span;
+        match &self.node.kind {
+            NodeKind::Seq(items) => visitor
+                .visit_seq(SeqDe {
+                    items: items.iter(),
+                    cx: self.cx,
+                })
+                .map_err(|e: DeError| e.at(span)),
+            _ => Err(DeError::new(
+                format!("expected a list, found {}", self.node.describe()),
+                span,
+            )),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        let span = self.node.span;
+        match &self.node.kind {
+            NodeKind::Seq(items) if items.len() == len => visitor
+                .visit_seq(SeqDe {
+                    items: items.iter(),
+                    cx: self.cx,
+                })
+                .map_err(|e: DeError| e.at(span)),
+            NodeKind::Seq(items) => Err(DeError::new(
+                format!("expected a list of {len} values, found {}", items.len()),
+                span,
+            )),
+            _ => Err(DeError::new(
+                format!(
+                    "expected a list of {len} values, found {}",
+                    self.node.describe()
+                ),
+                span,
+            )),
+        }
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        self.deserialize_tuple(len, visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let span = self.node.span;
+        match &self.node.kind {
+            NodeKind::Map(entries) => visitor
+                .visit_map(MapDe {
+                    entries: entries.iter(),
+                    cx: self.cx,
+                    value: None,
+                    fields: None,
+                })
+                .map_err(|e: DeError| e.at(span)),
+            _ if self.node.is_null() => visitor
+                .visit_map(MapDe {
+                    entries: [].iter(),
+                    cx: self.cx,
+                    value: None,
+                    fields: None,
+                })
+                .map_err(|e: DeError| e.at(span)),
+            _ => Err(DeError::new(
+                format!(
+                    "expected a mapping (`key: value` lines), found {}",
+                    self.node.describe()
+                ),
+                span,
+            )),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        let span = self.node.span;
+        if name == NUMBER_MAGIC {
+            let (value, param) = self.number()?;
+            return visitor
+                .visit_map(SpanDe {
+                    span,
+                    param,
+                    value: SpanValue::Number(value),
+                    index: 0,
+                })
+                .map_err(|e: DeError| e.at(span));
+        }
+        if name == CAPTURED_MAGIC {
+            let index = {
+                let mut captured = self.cx.captured.borrow_mut();
+                captured.push(self.node.clone());
+                captured.len() - 1
+            };
+            return visitor
+                .visit_u64(index as u64)
+                .map_err(|e: DeError| e.at(span));
+        }
+        if name == SPANNED_MAGIC {
+            return visitor
+                .visit_map(SpanDe {
+                    span,
+                    param: None,
+                    value: SpanValue::Node(self),
+                    index: 0,
+                })
+                .map_err(|e: DeError| e.at(span));
+        }
+        match &self.node.kind {
+            NodeKind::Map(entries) => visitor
+                .visit_map(MapDe {
+                    entries: entries.iter(),
+                    cx: self.cx,
+                    value: None,
+                    fields: if self.lenient { None } else { Some(fields) },
+                })
+                .map_err(|e: DeError| e.at(span)),
+            _ => Err(DeError::new(
+                format!(
+                    "expected a mapping (`key: value` lines), found {}",
+                    self.node.describe()
+                ),
+                span,
+            )),
+        }
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        let span = self.node.span;
+        let (text, _) = self.scalar()?;
+        visitor
+            .visit_enum(text.into_deserializer())
+            .map_err(|e: DeError| e.at(span))
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_unit()
+    }
+}
+
+struct SeqDe<'a, 'c> {
+    items: std::slice::Iter<'a, Node>,
+    cx: &'a DeContext<'c>,
+}
+
+impl<'de, 'a, 'c> de::SeqAccess<'de> for SeqDe<'a, 'c> {
+    type Error = DeError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
+        match self.items.next() {
+            Some(node) => seed
+                .deserialize(NodeDe {
+                    node,
+                    cx: self.cx,
+                    lenient: false,
+                })
+                .map(Some)
+                .map_err(|e: DeError| e.at(node.span)),
+            None => Ok(None),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.items.len())
+    }
+}
+
+struct MapDe<'a, 'c> {
+    entries: std::slice::Iter<'a, (Node, Node)>,
+    cx: &'a DeContext<'c>,
+    value: Option<&'a Node>,
+    /// The keys a struct accepts; others are reported (with a suggestion) and skipped.
+    fields: Option<&'static [&'static str]>,
+}
+
+impl<'de, 'a, 'c> de::MapAccess<'de> for MapDe<'a, 'c> {
+    type Error = DeError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
+        loop {
+            let Some((key, value)) = self.entries.next() else {
+                return Ok(None);
+            };
+            if let Some(fields) = self.fields {
+                let known = key.as_str().is_some_and(|k| fields.contains(&k));
+                if !known {
+                    let text = key.as_str().unwrap_or("?");
+                    let mut diag = Diagnostic::error(format!("unknown key `{text}`"))
+                        .at(&self.cx.file, key.span);
+                    diag = match did_you_mean(text, fields.iter().copied()) {
+                        Some(best) => diag.with_help(format!("did you mean `{best}`?")),
+                        None => diag.with_help(format!("known keys here: {}", fields.join(", "))),
+                    };
+                    self.cx.report(diag);
+                    continue;
+                }
+            }
+            self.value = Some(value);
+            return seed
+                .deserialize(NodeDe {
+                    node: key,
+                    cx: self.cx,
+                    lenient: false,
+                })
+                .map(Some)
+                .map_err(|e: DeError| e.at(key.span));
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
+        let node = self
+            .value
+            .take()
+            .ok_or_else(|| de::Error::custom("value requested before key"))?;
+        seed.deserialize(NodeDe {
+            node,
+            cx: self.cx,
+            lenient: false,
+        })
+        .map_err(|e: DeError| e.at(node.span))
+    }
+}
+
+enum SpanValue<'a, 'c> {
+    Number(Decimal),
+    Node(NodeDe<'a, 'c>),
+}
+
+/// Feeds the magic `Number` and `Spanned` structs their position and value.
+struct SpanDe<'a, 'c> {
+    span: Span,
+    param: Option<String>,
+    value: SpanValue<'a, 'c>,
+    index: usize,
+}
+
+impl<'de, 'a, 'c> de::MapAccess<'de> for SpanDe<'a, 'c> {
+    type Error = DeError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
+        if self.index >= SPAN_FIELDS.len() {
+            return Ok(None);
+        }
+        let key = SPAN_FIELDS[self.index];
+        seed.deserialize(key.into_deserializer()).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
+        let index = self.index;
+        self.index += 1;
+        match index {
+            0 => seed.deserialize(self.span.line.into_deserializer()),
+            1 => seed.deserialize(self.span.col.into_deserializer()),
+            2 => seed.deserialize(self.span.len.into_deserializer()),
+            3 => seed.deserialize(self.param.clone().unwrap_or_default().into_deserializer()),
+            _ => match &self.value {
+                SpanValue::Number(value) => seed.deserialize(value.to_string().into_deserializer()),
+                SpanValue::Node(node) => seed.deserialize(*node),
+            },
+        }
+    }
+}
+
+/// A node kept as YAML for a later reader (a component, read by its type). Deserializing one
+/// through [`from_node`] stores the node in the context; `index` finds it again.
+#[derive(Clone, Copy, Debug)]
+pub struct CapturedNode {
+    pub index: usize,
+}
+
+impl<'de> de::Deserialize<'de> for CapturedNode {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IndexVisitor;
+        impl<'de> Visitor<'de> for IndexVisitor {
+            type Value = CapturedNode;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_u64<E: de::Error>(self, index: u64) -> Result<CapturedNode, E> {
+                Ok(CapturedNode {
+                    index: index as usize,
+                })
+            }
+        }
+        deserializer.deserialize_struct(CAPTURED_MAGIC, &[], IndexVisitor)
+    }
+}
+
+/// Deserializes `T` from a mapping without rejecting keys `T` does not know: for readers
+/// that split one mapping between several structs and check the union of their keys.
+pub fn from_node_lenient<'de, T: de::Deserialize<'de>>(
+    node: &Node,
+    cx: &DeContext<'_>,
+) -> Result<T, Diagnostic> {
+    T::deserialize(NodeDe {
+        node,
+        cx,
+        lenient: true,
+    })
+    .map_err(|err| {
+        let span = err.span.unwrap_or(node.span);
+        Diagnostic::error(err.message).at(&cx.file, span)
+    })
+}
+
+/// The keys a serde struct accepts, read from its `Deserialize` impl.
+pub fn struct_fields<'de, T: de::Deserialize<'de>>() -> &'static [&'static str] {
+    struct FieldsOf(Option<&'static [&'static str]>);
+    struct Stop;
+    impl fmt::Debug for Stop {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("stop")
+        }
+    }
+    impl fmt::Display for Stop {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("stop")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl de::Error for Stop {
+        fn custom<T: fmt::Display>(_msg: T) -> Self {
+            Stop
+        }
+    }
+    impl<'de> de::Deserializer<'de> for &mut FieldsOf {
+        type Error = Stop;
+        fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Stop> {
+            self.0 = Some(fields);
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut probe = FieldsOf(None);
+    let _ = T::deserialize(&mut probe);
+    probe.0.unwrap_or(&[])
+}

@@ -1,0 +1,1 @@
+//! Workspace-level tests live in this folder; the library is empty.
