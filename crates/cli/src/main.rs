@@ -9,9 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use accrue_engine::{
-    Diagnostics, Facts, Plan, PlanSource, Registry, RunResult, format_money, format_ratio,
-};
+use accrue_engine::{Diagnostics, Facts, Plan, PlanSource, Registry, RunResult, format_money, format_ratio};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -85,21 +83,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check { plan, data, format } => check(&plan, data.as_deref(), format),
-        Command::Run {
-            plan,
-            data,
-            period,
-            format,
-            out,
-            explain,
-        } => run(
-            &plan,
-            &data,
-            period.as_deref(),
-            format,
-            out.as_deref(),
-            explain,
-        ),
+        Command::Run { plan, data, period, format, out, explain } => {
+            run(&plan, &data, period.as_deref(), format, out.as_deref(), explain)
+        }
         Command::Components { format } => components(format),
     };
     match outcome {
@@ -130,12 +116,8 @@ fn check(path: &Path, data: Option<&Path>, format: CheckFormat) -> Outcome {
             if let Some(dir) = data {
                 match Facts::load(dir, &plan) {
                     Ok(facts) => {
-                        diagnostics.extend(
-                            facts
-                                .warnings
-                                .iter()
-                                .map(|w| accrue_engine::Diagnostic::warning(w.clone())),
-                        );
+                        diagnostics
+                            .extend(facts.warnings.iter().map(|w| accrue_engine::Diagnostic::warning(w.clone())));
                         diagnostics.extend(accrue_engine::coverage(&plan, &facts));
                     }
                     Err(errors) => diagnostics.extend(errors.0),
@@ -210,8 +192,7 @@ fn run(
         RunFormat::Table => render::table(&result, &plan.name, explain),
     };
     match out {
-        Some(file) => std::fs::write(file, &text)
-            .with_context(|| format!("cannot write {}", file.display()))?,
+        Some(file) => std::fs::write(file, &text).with_context(|| format!("cannot write {}", file.display()))?,
         None => {
             let mut stdout = std::io::stdout().lock();
             if let Err(err) = stdout.write_all(text.as_bytes()) {
@@ -233,11 +214,7 @@ fn run(
             file.display()
         );
     }
-    Ok(if result.has_errors() {
-        Err(Failure::Input)
-    } else {
-        Ok(())
-    })
+    Ok(if result.has_errors() { Err(Failure::Input) } else { Ok(()) })
 }
 
 /// One CSV row per statement line.
@@ -281,15 +258,9 @@ fn components(format: CheckFormat) -> Outcome {
                 println!("{} ({}): {}", info.name, info.source, info.summary);
                 let width = info.keys.iter().map(|k| k.name.len()).max().unwrap_or(0);
                 for key in info.keys {
-                    let default = key
-                        .default
-                        .map(|d| format!(" [default: {d}]"))
-                        .unwrap_or_default();
+                    let default = key.default.map(|d| format!(" [default: {d}]")).unwrap_or_default();
                     let required = if key.required { " (required)" } else { "" };
-                    println!(
-                        "  {:<width$}  {}{required}{default} — {}",
-                        key.name, key.kind, key.description
-                    );
+                    println!("  {:<width$}  {}{required}{default} — {}", key.name, key.kind, key.description);
                 }
                 println!();
             }

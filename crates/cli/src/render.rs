@@ -58,36 +58,16 @@ pub fn table(result: &RunResult, name: &str, explain: bool) -> String {
     let places = result.minor_units;
     let money = |v| format_money_grouped(v, places);
     let mut rows: Vec<[String; 8]> = Vec::new();
-    rows.push(
-        [
-            "PAYEE",
-            "NAME",
-            "ROLE",
-            "PERIOD",
-            "QUOTA",
-            "COMPONENT",
-            "ATTAIN.",
-            "AMOUNT",
-        ]
-        .map(String::from),
-    );
+    rows.push(["PAYEE", "NAME", "ROLE", "PERIOD", "QUOTA", "COMPONENT", "ATTAIN.", "AMOUNT"].map(String::from));
     let mut explanations: Vec<Option<String>> = vec![None];
     for s in &result.statements {
         for (i, line) in s.lines.iter().enumerate() {
             let first = i == 0;
             rows.push([
-                if first {
-                    s.payee.clone()
-                } else {
-                    String::new()
-                },
+                if first { s.payee.clone() } else { String::new() },
                 if first { s.name.clone() } else { String::new() },
                 if first { s.role.clone() } else { String::new() },
-                if first {
-                    s.period.clone()
-                } else {
-                    String::new()
-                },
+                if first { s.period.clone() } else { String::new() },
                 if first { money(s.quota) } else { String::new() },
                 line.component.clone(),
                 line.attainment.map(format_percent).unwrap_or_default(),
@@ -128,19 +108,8 @@ pub fn table(result: &RunResult, name: &str, explain: bool) -> String {
     }
     let right_aligned = [false, false, false, false, true, false, true, true];
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{name} ({}) · {} · periods {}",
-        result.plan,
-        result.currency,
-        result.periods.join(", ")
-    );
-    let _ = writeln!(
-        out,
-        "plan {} · data {}\n",
-        short(&result.plan_hash),
-        short(&result.data_hash)
-    );
+    let _ = writeln!(out, "{name} ({}) · {} · periods {}", result.plan, result.currency, result.periods.join(", "));
+    let _ = writeln!(out, "plan {} · data {}\n", short(&result.plan_hash), short(&result.data_hash));
     for (row, explanation) in rows.iter().zip(&explanations) {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
@@ -180,26 +149,13 @@ pub fn table(result: &RunResult, name: &str, explain: bool) -> String {
         .max(money(result.totals.total).len());
     let _ = writeln!(out, "\nTotals by role");
     for (role, total) in &result.totals.by_role {
-        let _ = writeln!(
-            out,
-            "  {role:<label_width$}  {:>amount_width$}",
-            money(*total)
-        );
+        let _ = writeln!(out, "  {role:<label_width$}  {:>amount_width$}", money(*total));
     }
     let _ = writeln!(out, "Totals by period");
     for (period, total) in &result.totals.by_period {
-        let _ = writeln!(
-            out,
-            "  {period:<label_width$}  {:>amount_width$}",
-            money(*total)
-        );
+        let _ = writeln!(out, "  {period:<label_width$}  {:>amount_width$}", money(*total));
     }
-    let _ = writeln!(
-        out,
-        "  {:<label_width$}  {:>amount_width$}",
-        "Total",
-        money(result.totals.total)
-    );
+    let _ = writeln!(out, "  {:<label_width$}  {:>amount_width$}", "Total", money(result.totals.total));
     out
 }
 
@@ -213,11 +169,7 @@ pub fn run_messages(result: &RunResult) -> String {
         }
     }
     if !result.errors.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nErrors ({}): these payees have no statements",
-            result.errors.len()
-        );
+        let _ = writeln!(out, "\nErrors ({}): these payees have no statements", result.errors.len());
         for error in &result.errors {
             let _ = writeln!(out, "  - {error}");
         }

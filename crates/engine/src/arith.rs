@@ -50,16 +50,10 @@ pub struct Frac {
 }
 
 impl Frac {
-    pub const ZERO: Frac = Frac {
-        num: Decimal::ZERO,
-        den: Decimal::ONE,
-    };
+    pub const ZERO: Frac = Frac { num: Decimal::ZERO, den: Decimal::ONE };
 
     pub fn whole(value: Decimal) -> Frac {
-        Frac {
-            num: value,
-            den: Decimal::ONE,
-        }
+        Frac { num: value, den: Decimal::ONE }
     }
 
     /// `num / den`; a negative denominator moves its sign to the numerator.
@@ -67,10 +61,7 @@ impl Frac {
         match den.cmp(&Decimal::ZERO) {
             Ordering::Equal => Err(ArithError::DivisionByZero),
             Ordering::Greater => Ok(Frac { num, den }),
-            Ordering::Less => Ok(Frac {
-                num: -num,
-                den: -den,
-            }),
+            Ordering::Less => Ok(Frac { num: -num, den: -den }),
         }
     }
 
@@ -87,30 +78,18 @@ impl Frac {
     }
 
     pub fn mul_dec(&self, factor: Decimal) -> Arith<Frac> {
-        Ok(Frac {
-            num: mul(self.num, factor)?,
-            den: self.den,
-        })
+        Ok(Frac { num: mul(self.num, factor)?, den: self.den })
     }
 
     pub fn mul(&self, other: &Frac) -> Arith<Frac> {
-        Ok(Frac {
-            num: mul(self.num, other.num)?,
-            den: mul(self.den, other.den)?,
-        })
+        Ok(Frac { num: mul(self.num, other.num)?, den: mul(self.den, other.den)? })
     }
 
     pub fn add(&self, other: &Frac) -> Arith<Frac> {
         if self.den == other.den {
-            return Ok(Frac {
-                num: add(self.num, other.num)?,
-                den: self.den,
-            });
+            return Ok(Frac { num: add(self.num, other.num)?, den: self.den });
         }
-        Ok(Frac {
-            num: add(mul(self.num, other.den)?, mul(other.num, self.den)?)?,
-            den: mul(self.den, other.den)?,
-        })
+        Ok(Frac { num: add(mul(self.num, other.den)?, mul(other.num, self.den)?)?, den: mul(self.den, other.den)? })
     }
 
     /// `self / other`, for `other` non-zero.
@@ -123,16 +102,12 @@ impl Frac {
         Ok(self.num.cmp(&mul(value, self.den)?))
     }
 
-    pub fn cmp(&self, other: &Frac) -> Arith<Ordering> {
+    pub fn compare(&self, other: &Frac) -> Arith<Ordering> {
         Ok(mul(self.num, other.den)?.cmp(&mul(other.num, self.den)?))
     }
 
     pub fn min(self, other: Frac) -> Arith<Frac> {
-        Ok(if self.cmp(&other)? == Ordering::Greater {
-            other
-        } else {
-            self
-        })
+        Ok(if self.compare(&other)? == Ordering::Greater { other } else { self })
     }
 }
 
@@ -157,11 +132,7 @@ pub struct TierUse {
 
 /// Marginal tiers (SPEC §3): Σ r_i × (part of `credited` between a_i×base and a_{i+1}×base).
 /// `base` is the quota or target as a fraction; a negative `credited` falls in the first tier.
-pub fn tiered_marginal(
-    credited: Decimal,
-    base: Frac,
-    tiers: &[Tier],
-) -> Arith<(Frac, Vec<TierUse>)> {
+pub fn tiered_marginal(credited: Decimal, base: Frac, tiers: &[Tier]) -> Arith<(Frac, Vec<TierUse>)> {
     let scaled = mul(credited, base.den)?;
     let mut total = Decimal::ZERO;
     let mut uses = Vec::new();
@@ -223,11 +194,7 @@ pub fn tier_reached(credited: Decimal, base: Frac, tiers: &[Tier]) -> Arith<usiz
 }
 
 /// Retroactive tiers (SPEC §3): r_j × credited, j the highest tier with a_j ≤ A.
-pub fn tiered_retroactive(
-    credited: Decimal,
-    base: Frac,
-    tiers: &[Tier],
-) -> Arith<(Decimal, usize)> {
+pub fn tiered_retroactive(credited: Decimal, base: Frac, tiers: &[Tier]) -> Arith<(Decimal, usize)> {
     let Some(_) = tiers.first() else {
         return Ok((Decimal::ZERO, 0));
     };
@@ -250,10 +217,7 @@ pub fn curve(points: &[(Decimal, Decimal)], x: Frac, extrapolate: bool) -> Arith
         let (a0, p0) = points[i];
         let (a1, p1) = points[i + 1];
         let run = sub(a1, a0)?;
-        let num = add(
-            mul(mul(p0, run)?, x.den)?,
-            mul(sub(p1, p0)?, sub(x.num, mul(a0, x.den)?)?)?,
-        )?;
+        let num = add(mul(mul(p0, run)?, x.den)?, mul(sub(p1, p0)?, sub(x.num, mul(a0, x.den)?)?)?)?;
         Frac::new(num, mul(run, x.den)?)
     };
     if x.cmp_dec(points[last].0)? != Ordering::Less {
@@ -281,26 +245,16 @@ mod tests {
 
     fn tiers() -> Vec<Tier> {
         vec![
-            Tier {
-                from: d("0"),
-                rate: d("0.05"),
-            },
-            Tier {
-                from: d("1.0"),
-                rate: d("0.08"),
-            },
-            Tier {
-                from: d("1.5"),
-                rate: d("0.12"),
-            },
+            Tier { from: d("0"), rate: d("0.05") },
+            Tier { from: d("1.0"), rate: d("0.08") },
+            Tier { from: d("1.5"), rate: d("0.12") },
         ]
     }
 
     // SPEC §3 worked example: quota 1,000,000, bookings 1,300,000.
     #[test]
     fn spec_worked_example_marginal() {
-        let (value, uses) =
-            tiered_marginal(d("1300000"), Frac::whole(d("1000000")), &tiers()).unwrap();
+        let (value, uses) = tiered_marginal(d("1300000"), Frac::whole(d("1000000")), &tiers()).unwrap();
         assert_eq!(value.value().unwrap(), d("74000"));
         assert_eq!(uses.len(), 2);
         assert_eq!(uses[1].credited, d("300000"));
@@ -308,8 +262,7 @@ mod tests {
 
     #[test]
     fn spec_worked_example_retroactive() {
-        let (value, tier) =
-            tiered_retroactive(d("1300000"), Frac::whole(d("1000000")), &tiers()).unwrap();
+        let (value, tier) = tiered_retroactive(d("1300000"), Frac::whole(d("1000000")), &tiers()).unwrap();
         assert_eq!(value, d("104000"));
         assert_eq!(tier, 1);
     }
@@ -317,12 +270,7 @@ mod tests {
     #[test]
     fn spec_worked_example_curve() {
         let points = [(d("0.5"), d("0.25")), (d("1"), d("1")), (d("1.5"), d("2"))];
-        let p = curve(
-            &points,
-            Frac::new(d("1300000"), d("1000000")).unwrap(),
-            false,
-        )
-        .unwrap();
+        let p = curve(&points, Frac::new(d("1300000"), d("1000000")).unwrap(), false).unwrap();
         assert_eq!(p.value().unwrap(), d("1.6"));
         assert_eq!(p.mul_dec(d("60000")).unwrap().value().unwrap(), d("96000"));
     }
@@ -330,12 +278,7 @@ mod tests {
     #[test]
     fn curve_edges() {
         let points = [(d("0.5"), d("0.25")), (d("1"), d("1")), (d("1.5"), d("2"))];
-        let at = |x: &str, extrapolate| {
-            curve(&points, Frac::whole(d(x)), extrapolate)
-                .unwrap()
-                .value()
-                .unwrap()
-        };
+        let at = |x: &str, extrapolate| curve(&points, Frac::whole(d(x)), extrapolate).unwrap().value().unwrap();
         assert_eq!(at("0.49", false), d("0"));
         assert_eq!(at("0.5", false), d("0.25"));
         assert_eq!(at("1", false), d("1"));
@@ -354,16 +297,8 @@ mod tests {
     #[test]
     fn marginal_is_continuous_at_boundaries() {
         let base = Frac::whole(d("1000000"));
-        let below = tiered_marginal(d("999999.99"), base, &tiers())
-            .unwrap()
-            .0
-            .value()
-            .unwrap();
-        let at = tiered_marginal(d("1000000"), base, &tiers())
-            .unwrap()
-            .0
-            .value()
-            .unwrap();
+        let below = tiered_marginal(d("999999.99"), base, &tiers()).unwrap().0.value().unwrap();
+        let at = tiered_marginal(d("1000000"), base, &tiers()).unwrap().0.value().unwrap();
         assert_eq!(at - below, d("0.0005"));
     }
 }

@@ -74,18 +74,9 @@ impl Calendar {
                 PeriodKind::Quarter => format!("{year}-Q{}", i + 1),
                 PeriodKind::Year => format!("{year}"),
             };
-            periods.push(Period {
-                label,
-                start: period_start,
-                end,
-            });
+            periods.push(Period { label, start: period_start, end });
         }
-        Some(Calendar {
-            kind,
-            year,
-            fiscal_start_month,
-            periods,
-        })
+        Some(Calendar { kind, year, fiscal_start_month, periods })
     }
 
     /// N, the number of periods in the plan year.
@@ -135,11 +126,7 @@ impl Calendar {
         let period = &self.periods[index];
         let from = start.max(period.start);
         let to = end.map_or(period.end, |e| e.min(period.end));
-        if to < from {
-            0
-        } else {
-            (to - from).num_days() + 1
-        }
+        if to < from { 0 } else { (to - from).num_days() + 1 }
     }
 }
 
@@ -152,17 +139,11 @@ pub struct Window {
 
 impl Window {
     pub fn ytd(period: usize) -> Window {
-        Window {
-            first: 0,
-            last: period,
-        }
+        Window { first: 0, last: period }
     }
 
     pub fn single(period: usize) -> Window {
-        Window {
-            first: period,
-            last: period,
-        }
+        Window { first: period, last: period }
     }
 
     /// n_W, the number of periods in the window.
@@ -192,11 +173,7 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     }
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {
         let part = &text[range];
-        if part.bytes().all(|b| b.is_ascii_digit()) {
-            part.parse().ok()
-        } else {
-            None
-        }
+        if part.bytes().all(|b| b.is_ascii_digit()) { part.parse().ok() } else { None }
     };
     NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)
 }
@@ -210,14 +187,8 @@ mod tests {
         let quarters = Calendar::new(PeriodKind::Quarter, 2027, 4).unwrap();
         let labels: Vec<_> = quarters.labels().collect();
         assert_eq!(labels, ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]);
-        assert_eq!(
-            quarters.period(0).start,
-            NaiveDate::from_ymd_opt(2027, 4, 1).unwrap()
-        );
-        assert_eq!(
-            quarters.period(3).end,
-            NaiveDate::from_ymd_opt(2028, 3, 31).unwrap()
-        );
+        assert_eq!(quarters.period(0).start, NaiveDate::from_ymd_opt(2027, 4, 1).unwrap());
+        assert_eq!(quarters.period(3).end, NaiveDate::from_ymd_opt(2028, 3, 31).unwrap());
 
         let months = Calendar::new(PeriodKind::Month, 2027, 7).unwrap();
         assert_eq!(months.period(0).label, "2027-07");

@@ -55,51 +55,23 @@ impl CsvFile {
             Ok(file) => file,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(err) => {
-                return Err(Diagnostic::error(format!(
-                    "cannot read {}: {err}",
-                    path.display()
-                )));
+                return Err(Diagnostic::error(format!("cannot read {}: {err}", path.display())));
             }
         };
-        let hashing = HashingReader {
-            inner: BufReader::with_capacity(1 << 16, file),
-            hasher: Sha256::new(),
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(false)
-            .from_reader(hashing);
+        let hashing = HashingReader { inner: BufReader::with_capacity(1 << 16, file), hasher: Sha256::new() };
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(hashing);
         let headers = match reader.headers() {
-            Ok(h) => h
-                .iter()
-                .map(|s| s.trim().trim_start_matches('\u{feff}').to_string())
-                .collect::<Vec<_>>(),
+            Ok(h) => h.iter().map(|s| s.trim().trim_start_matches('\u{feff}').to_string()).collect::<Vec<_>>(),
             Err(err) => {
-                return Err(
-                    Diagnostic::error(format!("cannot read the header row: {err}")).at(
-                        &display,
-                        Span {
-                            line: 1,
-                            col: 1,
-                            len: 0,
-                        },
-                    ),
-                );
+                return Err(Diagnostic::error(format!("cannot read the header row: {err}"))
+                    .at(&display, Span { line: 1, col: 1, len: 0 }));
             }
         };
         let mut columns = HashMap::new();
         for (i, h) in headers.iter().enumerate() {
             if columns.insert(h.clone(), i).is_some() {
-                return Err(
-                    Diagnostic::error(format!("column `{h}` appears twice in the header")).at(
-                        &display,
-                        Span {
-                            line: 1,
-                            col: 1,
-                            len: 0,
-                        },
-                    ),
-                );
+                return Err(Diagnostic::error(format!("column `{h}` appears twice in the header"))
+                    .at(&display, Span { line: 1, col: 1, len: 0 }));
             }
         }
         Ok(Some(CsvFile {
@@ -122,17 +94,8 @@ impl CsvFile {
         for column in required {
             if !self.columns.contains_key(*column) {
                 let found = self.headers.join(",");
-                let diag = Diagnostic::error(format!(
-                    "missing column `{column}` (the header has: {found})"
-                ))
-                .at(
-                    &self.name,
-                    Span {
-                        line: 1,
-                        col: 1,
-                        len: 0,
-                    },
-                );
+                let diag = Diagnostic::error(format!("missing column `{column}` (the header has: {found})"))
+                    .at(&self.name, Span { line: 1, col: 1, len: 0 });
                 self.diagnostics.push(diag);
                 ok = false;
             }
@@ -163,9 +126,7 @@ impl CsvFile {
                 Err(err) => {
                     let line = err.position().map_or(self.line + 1, |p| p.line());
                     let message = match err.kind() {
-                        csv::ErrorKind::UnequalLengths {
-                            expected_len, len, ..
-                        } => {
+                        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
                             format!("row has {len} fields, the header has {expected_len}")
                         }
                         csv::ErrorKind::Utf8 { .. } => "row is not valid UTF-8".to_string(),
@@ -187,9 +148,7 @@ impl CsvFile {
 
     /// The trimmed text of `column` in the current row ("" when the column is absent).
     pub fn text(&self, column: Option<usize>) -> &str {
-        column
-            .and_then(|c| self.record.get(c))
-            .map_or("", str::trim)
+        column.and_then(|c| self.record.get(c)).map_or("", str::trim)
     }
 
     /// Records an error at the current row and `column` (a field index).
@@ -206,14 +165,7 @@ impl CsvFile {
         self.errors += 1;
         if self.errors <= MAX_ERRORS_PER_FILE {
             let len = 1;
-            self.diagnostics.push(diag.at(
-                &self.name,
-                Span {
-                    line: self.line as u32,
-                    col,
-                    len,
-                },
-            ));
+            self.diagnostics.push(diag.at(&self.name, Span { line: self.line as u32, col, len }));
         }
     }
 
@@ -255,11 +207,7 @@ impl CsvFile {
     }
 
     /// An optional number: empty is `None`, anything else must parse.
-    pub fn optional_decimal(
-        &mut self,
-        column: Option<usize>,
-        what: &str,
-    ) -> Result<Option<Decimal>, ()> {
+    pub fn optional_decimal(&mut self, column: Option<usize>, what: &str) -> Result<Option<Decimal>, ()> {
         if self.text(column).is_empty() {
             return Ok(None);
         }
@@ -271,20 +219,13 @@ impl CsvFile {
         match parse_date(&text) {
             Some(date) => Some(date),
             None => {
-                self.error_at(
-                    column,
-                    format!("{what} `{text}` is not a date (write YYYY-MM-DD)"),
-                );
+                self.error_at(column, format!("{what} `{text}` is not a date (write YYYY-MM-DD)"));
                 None
             }
         }
     }
 
-    pub fn optional_date(
-        &mut self,
-        column: Option<usize>,
-        what: &str,
-    ) -> Result<Option<NaiveDate>, ()> {
+    pub fn optional_date(&mut self, column: Option<usize>, what: &str) -> Result<Option<NaiveDate>, ()> {
         if self.text(column).is_empty() {
             return Ok(None);
         }
@@ -299,10 +240,7 @@ impl CsvFile {
         let _ = inner.read_to_end(&mut rest);
         if self.errors > MAX_ERRORS_PER_FILE {
             let hidden = self.errors - MAX_ERRORS_PER_FILE;
-            self.diagnostics.push(Diagnostic::error(format!(
-                "… and {hidden} more errors in {}",
-                self.name
-            )));
+            self.diagnostics.push(Diagnostic::error(format!("… and {hidden} more errors in {}", self.name)));
         }
         let hash = hex(&self.reader.into_inner().hasher.finalize());
         (hash, self.diagnostics)

@@ -45,28 +45,15 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Error,
-            message: message.into(),
-            location: None,
-            help: None,
-        }
+        Diagnostic { severity: Severity::Error, message: message.into(), location: None, help: None }
     }
 
     pub fn warning(message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            message: message.into(),
-            location: None,
-            help: None,
-        }
+        Diagnostic { severity: Severity::Warning, message: message.into(), location: None, help: None }
     }
 
     pub fn at(mut self, file: &Arc<str>, span: Span) -> Self {
-        self.location = Some(Location {
-            file: file.clone(),
-            span,
-        });
+        self.location = Some(Location { file: file.clone(), span });
         self
     }
 
@@ -87,11 +74,7 @@ impl fmt::Display for Diagnostic {
             Severity::Warning => "warning",
         };
         match &self.location {
-            Some(loc) => write!(
-                f,
-                "{}:{}:{}: {kind}: {}",
-                loc.file, loc.span.line, loc.span.col, self.message
-            )?,
+            Some(loc) => write!(f, "{}:{}:{}: {kind}: {}", loc.file, loc.span.line, loc.span.col, self.message)?,
             None => write!(f, "{kind}: {}", self.message)?,
         }
         if let Some(help) = &self.help {
@@ -132,10 +115,7 @@ impl fmt::Display for Diagnostics {
 impl std::error::Error for Diagnostics {}
 
 /// The closest of `candidates` to a misspelt `word`, for "did you mean" help.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))

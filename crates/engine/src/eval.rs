@@ -59,10 +59,7 @@ impl PayeeState {
         if employed == days || employed == 0 {
             return Ok(if employed == 0 { Decimal::ZERO } else { annual });
         }
-        arith::div(
-            arith::mul(annual, Decimal::from(employed))?,
-            Decimal::from(days),
-        )
+        arith::div(arith::mul(annual, Decimal::from(employed))?, Decimal::from(days))
     }
 }
 
@@ -77,11 +74,7 @@ fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize) -> Result<PayeeSt
         .map(|k| {
             let employed = calendar.employed_days(k, payee.start_date, payee.end_date);
             let days = calendar.period(k).days();
-            if !rules.prorate && employed > 0 {
-                (days, days)
-            } else {
-                (employed, days)
-            }
+            if !rules.prorate && employed > 0 { (days, days) } else { (employed, days) }
         })
         .collect();
     let effective_quota = facts.effective_annual_quota(plan, payee);
@@ -99,17 +92,12 @@ fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize) -> Result<PayeeSt
             state.adjustments[k].push(Adjustment {
                 kind: "proration".into(),
                 factor: Some(arith::div(Decimal::from(employed), Decimal::from(days))?),
-                note: Some(format!(
-                    "employed {employed} of {days} days: quota and target incentive prorated"
-                )),
+                note: Some(format!("employed {employed} of {days} days: quota and target incentive prorated")),
                 ..Adjustment::default()
             });
         }
     }
-    if let Some(goal) = payee
-        .self_goal
-        .filter(|_| rules.source == crate::spec::QuotaSource::SelfGoal)
-    {
+    if let Some(goal) = payee.self_goal.filter(|_| rules.source == crate::spec::QuotaSource::SelfGoal) {
         let floor = arith::mul(rules.floor, payee.quota)?;
         let note = if goal >= floor {
             format!(
@@ -143,10 +131,7 @@ fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize) -> Result<PayeeSt
     // Relief, in period order then file order, up to the yearly cap (SPEC §6).
     let mut entries: Vec<_> = facts.relief(payee_index).iter().collect();
     entries.sort_by_key(|e| (e.period, e.line));
-    let cap = rules
-        .max_relief_pct
-        .map(|pct| arith::mul(pct, effective_quota))
-        .transpose()?;
+    let cap = rules.max_relief_pct.map(|pct| arith::mul(pct, effective_quota)).transpose()?;
     let mut granted_total = Decimal::ZERO;
     let before_relief = state.quota_scaled.clone();
     for entry in entries {
@@ -181,12 +166,7 @@ fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize) -> Result<PayeeSt
             (_, Some(fraction)) => format!("{} of the period quota", format_percent(fraction)),
             _ => "amount".to_string(),
         };
-        let mut note = format!(
-            "{} relief ({how}): asked {}, granted {}",
-            entry.kind,
-            money(asked),
-            money(granted)
-        );
+        let mut note = format!("{} relief ({how}): asked {}, granted {}", entry.kind, money(asked), money(granted));
         if !notes.is_empty() {
             note.push_str(&format!(" — {}", notes.join("; ")));
         }
@@ -266,11 +246,7 @@ impl<'a> EvalContext<'a> {
         if w.first == w.last {
             cal.period(w.first).label.clone()
         } else {
-            format!(
-                "{}..{}",
-                cal.period(w.first).label,
-                cal.period(w.last).label
-            )
+            format!("{}..{}", cal.period(w.first).label, cal.period(w.last).label)
         }
     }
 
@@ -307,12 +283,7 @@ impl<'a> EvalContext<'a> {
 
     /// Records a warning; it names the payee and period.
     pub fn warn(&self, message: impl AsRef<str>) {
-        let text = format!(
-            "payee {}, {}: {}",
-            self.payee().id,
-            self.period_label(),
-            message.as_ref()
-        );
+        let text = format!("payee {}, {}: {}", self.payee().id, self.period_label(), message.as_ref());
         self.warnings.borrow_mut().insert(text);
     }
 
@@ -322,14 +293,8 @@ impl<'a> EvalContext<'a> {
     }
 
     fn quota_of(&self, payee: usize, w: Window) -> Frac {
-        let scaled: Decimal = w
-            .periods()
-            .map(|k| self.run.states[payee].quota_scaled[k])
-            .sum();
-        Frac {
-            num: scaled,
-            den: self.run.plan.calendar.n_decimal(),
-        }
+        let scaled: Decimal = w.periods().map(|k| self.run.states[payee].quota_scaled[k]).sum();
+        Frac { num: scaled, den: self.run.plan.calendar.n_decimal() }
     }
 
     /// Σ annual/N × active_k over the window: TI (or a target bonus) for the window.
@@ -343,20 +308,12 @@ impl<'a> EvalContext<'a> {
 
     /// An annual amount scaled to the window, `annual × n_W / N`, not prorated.
     pub fn scale_annual(&self, annual: Decimal, w: Window) -> Result<Frac, ArithError> {
-        Frac::new(
-            arith::mul(annual, Decimal::from(w.len() as u64))?,
-            self.run.plan.calendar.n_decimal(),
-        )
+        Frac::new(arith::mul(annual, Decimal::from(w.len() as u64))?, self.run.plan.calendar.n_decimal())
     }
 
     /// A measure over a window, seen from the statement's period (cancellations up to it
     /// count) with a component's `clawback_days`.
-    pub fn measure(
-        &self,
-        measure: &MeasureRef,
-        w: Window,
-        clawback_days: Option<u32>,
-    ) -> Result<Decimal, EvalError> {
+    pub fn measure(&self, measure: &MeasureRef, w: Window, clawback_days: Option<u32>) -> Result<Decimal, EvalError> {
         self.measure_of(self.payee, measure, w, clawback_days)
     }
 
@@ -376,51 +333,29 @@ impl<'a> EvalContext<'a> {
                     clawback_days,
                     |t| t.amount[i],
                     |c| {
-                        if c.kind == *kind {
-                            c.amount
-                        } else {
-                            Decimal::ZERO
-                        }
+                        if c.kind == *kind { c.amount } else { Decimal::ZERO }
                     },
                 )
             }
             MeasureRef::GrossMargin => self.gross_margin(payee, w, clawback_days),
             MeasureRef::GrossMarginPct => {
                 let margin = self.gross_margin(payee, w, clawback_days)?;
-                let bookings =
-                    self.measure_of(payee, &MeasureRef::Deals(DealKind::New), w, clawback_days)?;
-                if bookings.is_zero() {
-                    Ok(Decimal::ZERO)
-                } else {
-                    Ok(arith::div(margin, bookings)?)
-                }
+                let bookings = self.measure_of(payee, &MeasureRef::Deals(DealKind::New), w, clawback_days)?;
+                if bookings.is_zero() { Ok(Decimal::ZERO) } else { Ok(arith::div(margin, bookings)?) }
             }
-            MeasureRef::Declared {
-                index,
-                name,
-                aggregate,
-            } => Ok(self.declared(payee, *index, name, *aggregate, w)),
+            MeasureRef::Declared { index, name, aggregate } => Ok(self.declared(payee, *index, name, *aggregate, w)),
             MeasureRef::Company(name) => self.company(name, w),
         }
     }
 
-    fn gross_margin(
-        &self,
-        payee: usize,
-        w: Window,
-        clawback_days: Option<u32>,
-    ) -> Result<Decimal, EvalError> {
+    fn gross_margin(&self, payee: usize, w: Window, clawback_days: Option<u32>) -> Result<Decimal, EvalError> {
         self.deal_sum(
             payee,
             w,
             clawback_days,
             |t| t.gross_margin,
             |c| {
-                if c.kind == DealKind::New {
-                    c.gross_margin
-                } else {
-                    Decimal::ZERO
-                }
+                if c.kind == DealKind::New { c.gross_margin } else { Decimal::ZERO }
             },
         )
     }
@@ -455,27 +390,12 @@ impl<'a> EvalContext<'a> {
     /// The credits of the payee's sources, for components that need single deals.
     pub fn credits(&self) -> Vec<&Credit> {
         let facts = self.run.facts;
-        facts
-            .sources(self.payee)
-            .iter()
-            .filter_map(|&s| facts.credits(s))
-            .flatten()
-            .collect()
+        facts.sources(self.payee).iter().filter_map(|&s| facts.credits(s)).flatten().collect()
     }
 
-    fn declared(
-        &self,
-        payee: usize,
-        index: usize,
-        name: &str,
-        aggregate: Aggregate,
-        w: Window,
-    ) -> Decimal {
+    fn declared(&self, payee: usize, index: usize, name: &str, aggregate: Aggregate, w: Window) -> Decimal {
         let facts = self.run.facts;
-        let values: Vec<Decimal> = w
-            .periods()
-            .filter_map(|k| facts.measure(payee, index, k))
-            .collect();
+        let values: Vec<Decimal> = w.periods().filter_map(|k| facts.measure(payee, index, k)).collect();
         if values.is_empty() {
             let who = &facts.payees()[payee].id;
             let text = format!(
@@ -514,20 +434,13 @@ impl<'a> EvalContext<'a> {
             }
             let profit = self.company("net_profit", w)?;
             let revenue = self.company("revenue", w)?;
-            return if revenue.is_zero() {
-                Ok(Decimal::ZERO)
-            } else {
-                Ok(arith::div(profit, revenue)?)
-            };
+            return if revenue.is_zero() { Ok(Decimal::ZERO) } else { Ok(arith::div(profit, revenue)?) };
         }
         let annual = plan.company.get(name).copied();
         if name.ends_with("_pct") {
             let mut total = Decimal::ZERO;
             for k in w.periods() {
-                let value = csv
-                    .and_then(|v| v[k])
-                    .or(annual)
-                    .ok_or_else(|| missing(k))?;
+                let value = csv.and_then(|v| v[k]).or(annual).ok_or_else(|| missing(k))?;
                 total = arith::add(total, value)?;
             }
             return Ok(arith::div(total, Decimal::from(w.len() as u64))?);
@@ -542,10 +455,7 @@ impl<'a> EvalContext<'a> {
             }
         }
         if let Some(annual) = annual.filter(|_| fallback_periods > 0) {
-            let share = arith::div(
-                arith::mul(annual, Decimal::from(fallback_periods))?,
-                plan.calendar.n_decimal(),
-            )?;
+            let share = arith::div(arith::mul(annual, Decimal::from(fallback_periods))?, plan.calendar.n_decimal())?;
             total = arith::add(total, share)?;
         }
         Ok(total)
@@ -557,11 +467,7 @@ impl<'a> EvalContext<'a> {
     }
 
     /// The role's kicker, when the window measure beats the payee's self goal (SPEC §6).
-    pub fn kicker(
-        &self,
-        measured: Decimal,
-        w: Window,
-    ) -> Result<Option<(Decimal, String)>, EvalError> {
+    pub fn kicker(&self, measured: Decimal, w: Window) -> Result<Option<(Decimal, String)>, EvalError> {
         let Some((over, multiplier)) = self.role.quota.kicker else {
             return Ok(None);
         };
@@ -598,14 +504,14 @@ impl<'a> EvalContext<'a> {
         clawback_days: Option<u32>,
     ) -> Result<(Frac, Value), EvalError> {
         let Some(blend) = &self.role.quota.blend else {
-            return Ok((
-                individual,
-                json!({"note": "the role has no attainment blend; A′ = A"}),
-            ));
+            return Ok((individual, json!({"note": "the role has no attainment blend; A′ = A"})));
         };
         let mut total = individual.mul_dec(blend.revenue_weight)?;
         let mut parts = serde_json::Map::new();
-        parts.insert("individual".into(), json!({"attainment": frac_text(&individual), "weight": format_ratio(blend.revenue_weight)}));
+        parts.insert(
+            "individual".into(),
+            json!({"attainment": frac_text(&individual), "weight": format_ratio(blend.revenue_weight)}),
+        );
         if !blend.team_weight.is_zero() {
             let team = self.team_attainment(measure, w, clawback_days)?;
             total = total.add(&team.mul_dec(blend.team_weight)?)?;
@@ -635,38 +541,24 @@ impl<'a> EvalContext<'a> {
     }
 
     /// Σ team measure / Σ team quota over the window, for payees sharing team and role.
-    fn team_attainment(
-        &self,
-        measure: &MeasureRef,
-        w: Window,
-        clawback_days: Option<u32>,
-    ) -> Result<Frac, EvalError> {
+    fn team_attainment(&self, measure: &MeasureRef, w: Window, clawback_days: Option<u32>) -> Result<Frac, EvalError> {
         let payee = self.payee();
         let members: Vec<usize> = match &payee.team {
-            Some(team) => self
-                .run
-                .teams
-                .get(&(team.clone(), payee.role.clone()))
-                .cloned()
-                .unwrap_or_else(|| vec![self.payee]),
+            Some(team) => {
+                self.run.teams.get(&(team.clone(), payee.role.clone())).cloned().unwrap_or_else(|| vec![self.payee])
+            }
             None => vec![self.payee],
         };
         let mut measured = Decimal::ZERO;
         let mut quota_scaled = Decimal::ZERO;
         for member in members {
-            measured = arith::add(
-                measured,
-                self.measure_of(member, measure, w, clawback_days)?,
-            )?;
+            measured = arith::add(measured, self.measure_of(member, measure, w, clawback_days)?)?;
             quota_scaled = arith::add(quota_scaled, self.quota_of(member, w).num)?;
         }
         if quota_scaled.is_zero() {
             return Ok(Frac::ZERO);
         }
-        Ok(Frac::new(
-            arith::mul(measured, self.run.plan.calendar.n_decimal())?,
-            quota_scaled,
-        )?)
+        Ok(Frac::new(arith::mul(measured, self.run.plan.calendar.n_decimal())?, quota_scaled)?)
     }
 }
 
@@ -699,18 +591,10 @@ pub fn run(plan: &Plan, facts: &Facts) -> RunResult {
     let mut teams: HashMap<(String, String), Vec<usize>> = HashMap::new();
     for (i, payee) in payees.iter().enumerate() {
         if let Some(team) = &payee.team {
-            teams
-                .entry((team.clone(), payee.role.clone()))
-                .or_default()
-                .push(i);
+            teams.entry((team.clone(), payee.role.clone())).or_default().push(i);
         }
     }
-    let run = Run {
-        plan,
-        facts,
-        states,
-        teams,
-    };
+    let run = Run { plan, facts, states, teams };
 
     let results: Vec<PayeeOutcome> = (0..payees.len())
         .into_par_iter()
@@ -740,9 +624,7 @@ pub fn run(plan: &Plan, facts: &Facts) -> RunResult {
         warnings: facts.warnings.clone(),
         errors: state_errors,
     };
-    result
-        .warnings
-        .extend(plan.warnings.iter().map(|d| d.to_string()));
+    result.warnings.extend(plan.warnings.iter().map(|d| d.to_string()));
     for outcome in results {
         result.warnings.extend(outcome.warnings);
         if outcome.errors.is_empty() {
@@ -769,11 +651,7 @@ fn evaluate_payee(run: &Run<'_>, index: usize) -> PayeeOutcome {
     let mut errors = Vec::new();
     let mut statements = Vec::new();
     let Some(role) = plan.roles.get(&payee.role) else {
-        return PayeeOutcome {
-            statements,
-            errors,
-            warnings: Vec::new(),
-        };
+        return PayeeOutcome { statements, errors, warnings: Vec::new() };
     };
     let state = &run.states[index];
     let minor = plan.minor_units;
@@ -842,12 +720,7 @@ fn evaluate_payee(run: &Run<'_>, index: usize) -> PayeeOutcome {
             role: role.id.clone(),
             period: label.clone(),
             quota: round_money(
-                Frac {
-                    num: state.quota_scaled[period],
-                    den: plan.calendar.n_decimal(),
-                }
-                .value()
-                .unwrap_or_default(),
+                Frac { num: state.quota_scaled[period], den: plan.calendar.n_decimal() }.value().unwrap_or_default(),
                 minor,
             ),
             adjustments: state.adjustments[period].clone(),
@@ -855,36 +728,20 @@ fn evaluate_payee(run: &Run<'_>, index: usize) -> PayeeOutcome {
             total: round_money(total, minor),
         });
     }
-    PayeeOutcome {
-        statements,
-        errors,
-        warnings: warnings.into_inner().into_iter().collect(),
-    }
+    PayeeOutcome { statements, errors, warnings: warnings.into_inner().into_iter().collect() }
 }
 
 /// Applies the window rule to a component's value (SPEC §3).
-fn main_line(
-    component: &dyn Component,
-    outcome: &crate::component::Outcome,
-    paid_before: Decimal,
-    minor: u32,
-) -> Line {
+fn main_line(component: &dyn Component, outcome: &crate::component::Outcome, paid_before: Decimal, minor: u32) -> Line {
     let rounded = round_money(outcome.value, minor);
     let mut trace = outcome.trace.clone();
     let mut explain = outcome.explain.clone();
     let due = match component.window() {
         WindowKind::Ytd => {
             trace.insert("window_value".into(), json!(rounded.to_string()));
-            trace.insert(
-                "paid_before".into(),
-                json!(round_money(paid_before, minor).to_string()),
-            );
+            trace.insert("paid_before".into(), json!(round_money(paid_before, minor).to_string()));
             if !paid_before.is_zero() {
-                explain.push_str(&format!(
-                    "; year to date {} less {} paid before",
-                    money(rounded),
-                    money(paid_before)
-                ));
+                explain.push_str(&format!("; year to date {} less {} paid before", money(rounded), money(paid_before)));
             }
             rounded - paid_before
         }
@@ -895,10 +752,7 @@ fn main_line(
     };
     let amount = if due < Decimal::ZERO && !component.allow_negative() {
         trace.insert("floored".into(), json!(round_money(due, minor).to_string()));
-        explain.push_str(&format!(
-            "; {} not clawed back now (allow_negative is off)",
-            money(due)
-        ));
+        explain.push_str(&format!("; {} not clawed back now (allow_negative is off)", money(due)));
         Decimal::ZERO
     } else {
         due

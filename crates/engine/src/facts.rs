@@ -75,12 +75,8 @@ impl Credit {
     /// component's `clawback_days`.
     pub fn removed(&self, as_of: usize, clawback_days: Option<u32>) -> bool {
         match self.cancellation {
-            Some(Cancellation {
-                period: Some(period),
-                days_after_close,
-            }) => {
-                period <= as_of
-                    && clawback_days.is_none_or(|limit| days_after_close <= i64::from(limit))
+            Some(Cancellation { period: Some(period), days_after_close }) => {
+                period <= as_of && clawback_days.is_none_or(|limit| days_after_close <= i64::from(limit))
             }
             _ => false,
         }
@@ -149,19 +145,13 @@ impl Facts {
             warnings: Vec::new(),
         };
         let payees = loader.roster(dir);
-        let index: HashMap<String, usize> = payees
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id.clone(), i))
-            .collect();
+        let index: HashMap<String, usize> = payees.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
         let n = plan.calendar.n_periods();
         let mut facts = Facts {
             calendar: plan.calendar.clone(),
             deal_totals: vec![vec![DealTotals::default(); n]; payees.len()],
             cancelled: vec![Vec::new(); payees.len()],
-            credits: plan
-                .needs_deal_list()
-                .then(|| vec![Vec::new(); payees.len()]),
+            credits: plan.needs_deal_list().then(|| vec![Vec::new(); payees.len()]),
             sources: Vec::new(),
             measures: vec![None; payees.len() * plan.measures.len() * n],
             measure_count: plan.measures.len(),
@@ -293,27 +283,13 @@ impl Loader<'_> {
             self.close(file, ROSTER);
             return payees;
         }
-        let known = [
-            "id",
-            "name",
-            "role",
-            "team",
-            "manager",
-            "start_date",
-            "end_date",
-            "quota",
-            "self_goal",
-            "book_start",
-        ];
+        let known =
+            ["id", "name", "role", "team", "manager", "start_date", "end_date", "quota", "self_goal", "book_start"];
         let col = |f: &CsvFile, name: &str| f.column(name);
         let (c_id, c_name, c_role) = (col(&file, "id"), col(&file, "name"), col(&file, "role"));
         let (c_team, c_manager) = (col(&file, "team"), col(&file, "manager"));
         let (c_start, c_end) = (col(&file, "start_date"), col(&file, "end_date"));
-        let (c_quota, c_goal, c_book) = (
-            col(&file, "quota"),
-            col(&file, "self_goal"),
-            col(&file, "book_start"),
-        );
+        let (c_quota, c_goal, c_book) = (col(&file, "quota"), col(&file, "self_goal"), col(&file, "book_start"));
         let extra: Vec<(usize, String)> = file
             .headers
             .iter()
@@ -330,26 +306,17 @@ impl Loader<'_> {
                 file.error_at(c_id, "payee id is empty");
                 ok = false;
             } else if let Some(first) = seen.get(&id) {
-                file.error_at(
-                    c_id,
-                    format!("payee `{id}` appears twice (first on line {first})"),
-                );
+                file.error_at(c_id, format!("payee `{id}` appears twice (first on line {first})"));
                 ok = false;
             }
             let role = file.text(c_role).to_string();
             if !self.plan.roles.contains_key(&role) {
-                let mut message =
-                    format!("payee `{id}` has role `{role}`, which the plan does not define");
+                let mut message = format!("payee `{id}` has role `{role}`, which the plan does not define");
                 match did_you_mean(&role, self.plan.roles.keys().map(String::as_str)) {
                     Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
                     None => message.push_str(&format!(
                         "; roles: {}",
-                        self.plan
-                            .roles
-                            .keys()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        self.plan.roles.keys().cloned().collect::<Vec<_>>().join(", ")
                     )),
                 }
                 file.error_at(c_role, message);
@@ -369,53 +336,37 @@ impl Loader<'_> {
             });
             if let Some(end) = end_date {
                 if end < start_date {
-                    file.error_at(
-                        c_end,
-                        format!("end_date {end} is before start_date {start_date}"),
-                    );
+                    file.error_at(c_end, format!("end_date {end} is before start_date {start_date}"));
                     ok = false;
                 }
             }
-            let quota = file
-                .optional_decimal(c_quota, "quota")
-                .unwrap_or_else(|()| {
-                    ok = false;
-                    None
-                });
+            let quota = file.optional_decimal(c_quota, "quota").unwrap_or_else(|()| {
+                ok = false;
+                None
+            });
             if quota.is_some_and(|q| q < Decimal::ZERO) {
                 file.error_at(c_quota, "quota cannot be negative");
                 ok = false;
             }
-            let self_goal = file
-                .optional_decimal(c_goal, "self_goal")
-                .unwrap_or_else(|()| {
-                    ok = false;
-                    None
-                });
+            let self_goal = file.optional_decimal(c_goal, "self_goal").unwrap_or_else(|()| {
+                ok = false;
+                None
+            });
             if self_goal.is_some_and(|q| q < Decimal::ZERO) {
                 file.error_at(c_goal, "self_goal cannot be negative");
                 ok = false;
             }
-            let book_start = file
-                .optional_decimal(c_book, "book_start")
-                .unwrap_or_else(|()| {
-                    ok = false;
-                    None
-                });
+            let book_start = file.optional_decimal(c_book, "book_start").unwrap_or_else(|()| {
+                ok = false;
+                None
+            });
             if !ok {
                 continue;
             }
-            let attributes = extra
-                .iter()
-                .map(|(i, name)| (name.clone(), file.text(Some(*i)).to_string()))
-                .collect();
+            let attributes = extra.iter().map(|(i, name)| (name.clone(), file.text(Some(*i)).to_string())).collect();
             let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
-            if end_date.is_some_and(|e| e < self.calendar.start())
-                || start_date > self.calendar.end()
-            {
-                self.warnings.push(format!(
-                    "payee {id}: not employed during the plan year; no statements"
-                ));
+            if end_date.is_some_and(|e| e < self.calendar.start()) || start_date > self.calendar.end() {
+                self.warnings.push(format!("payee {id}: not employed during the plan year; no statements"));
             }
             seen.insert(id.clone(), line);
             payees.push(Payee {
@@ -484,11 +435,7 @@ impl Loader<'_> {
     }
 
     /// `splits.csv`: deal id → `[(payee, share)]`, shares summing to exactly 1.
-    fn splits(
-        &mut self,
-        dir: &Path,
-        index: &HashMap<String, usize>,
-    ) -> HashMap<String, Vec<(usize, Decimal)>> {
+    fn splits(&mut self, dir: &Path, index: &HashMap<String, usize>) -> HashMap<String, Vec<(usize, Decimal)>> {
         let mut splits: HashMap<String, Vec<(usize, Decimal)>> = HashMap::new();
         let Some(mut file) = self.open(dir, SPLITS, false) else {
             return splits;
@@ -497,30 +444,20 @@ impl Loader<'_> {
             self.close(file, SPLITS);
             return splits;
         }
-        let (c_deal, c_payee, c_share) = (
-            file.column("deal_id"),
-            file.column("payee"),
-            file.column("share"),
-        );
+        let (c_deal, c_payee, c_share) = (file.column("deal_id"), file.column("payee"), file.column("share"));
         let mut first_line: HashMap<String, u64> = HashMap::new();
         while file.next_row() {
             let deal = file.text(c_deal).to_string();
             let payee = file.text(c_payee).to_string();
             let Some(&payee_index) = index.get(&payee) else {
-                file.error_at(
-                    c_payee,
-                    format!("split of deal `{deal}` credits `{payee}`, who is not in the roster"),
-                );
+                file.error_at(c_payee, format!("split of deal `{deal}` credits `{payee}`, who is not in the roster"));
                 continue;
             };
             let Some(share) = file.decimal(c_share, "share") else {
                 continue;
             };
             if share <= Decimal::ZERO || share > Decimal::ONE {
-                file.error_at(
-                    c_share,
-                    format!("share {share} is not a fraction in (0, 1]"),
-                );
+                file.error_at(c_share, format!("share {share} is not a fraction in (0, 1]"));
                 continue;
             }
             first_line.entry(deal.clone()).or_insert(file.line());
@@ -535,30 +472,15 @@ impl Loader<'_> {
             if total != Decimal::ONE {
                 let line = first_line.get(deal).copied().unwrap_or(0);
                 self.diagnostics.push(
-                    Diagnostic::error(format!(
-                        "the shares of deal `{deal}` sum to {}, not 1",
-                        total.normalize()
-                    ))
-                    .at(
-                        &name,
-                        crate::diagnostic::Span {
-                            line: line as u32,
-                            col: 1,
-                            len: 0,
-                        },
-                    ),
+                    Diagnostic::error(format!("the shares of deal `{deal}` sum to {}, not 1", total.normalize()))
+                        .at(&name, crate::diagnostic::Span { line: line as u32, col: 1, len: 0 }),
                 );
             }
         }
         splits
     }
 
-    fn deals(
-        &mut self,
-        dir: &Path,
-        facts: &mut Facts,
-        splits: &HashMap<String, Vec<(usize, Decimal)>>,
-    ) {
+    fn deals(&mut self, dir: &Path, facts: &mut Facts, splits: &HashMap<String, Vec<(usize, Decimal)>>) {
         let Some(mut file) = self.open(dir, DEALS, true) else {
             return;
         };
@@ -588,8 +510,7 @@ impl Loader<'_> {
             let split = splits.get(&id);
             let owner_index = facts.index.get(&owner).copied();
             if owner_index.is_none() && split.is_none() {
-                let mut message =
-                    format!("deal `{id}` belongs to `{owner}`, who is not in the roster");
+                let mut message = format!("deal `{id}` belongs to `{owner}`, who is not in the roster");
                 if let Some(best) = did_you_mean(&owner, facts.index.keys().map(String::as_str)) {
                     message.push_str(&format!("; did you mean `{best}`?"));
                 }
@@ -598,7 +519,10 @@ impl Loader<'_> {
             }
             let kind_text = file.text(c_kind).to_string();
             let Some(kind) = DealKind::parse(&kind_text) else {
-                file.error_at(c_kind, format!("deal kind `{kind_text}` is not one of new, expansion, renewal, contraction, churn"));
+                file.error_at(
+                    c_kind,
+                    format!("deal kind `{kind_text}` is not one of new, expansion, renewal, contraction, churn"),
+                );
                 continue;
             };
             let Some(close_date) = file.date(c_close, "close_date") else {
@@ -622,9 +546,7 @@ impl Loader<'_> {
                 if cancel < close_date {
                     file.error_at(
                         c_cancel,
-                        format!(
-                            "deal `{id}` is cancelled on {cancel}, before it closed on {close_date}"
-                        ),
+                        format!("deal `{id}` is cancelled on {cancel}, before it closed on {close_date}"),
                     );
                     continue;
                 }
@@ -661,13 +583,8 @@ impl Loader<'_> {
                     cancellation,
                 };
                 let employed = &facts.payees[payee];
-                if close_date < employed.start_date
-                    || employed.end_date.is_some_and(|e| close_date > e)
-                {
-                    outside_employment
-                        .entry(payee)
-                        .or_default()
-                        .push(format!("{id} ({close_date})"));
+                if close_date < employed.start_date || employed.end_date.is_some_and(|e| close_date > e) {
+                    outside_employment.entry(payee).or_default().push(format!("{id} ({close_date})"));
                 }
                 if cancellation.is_some() {
                     facts.cancelled[payee].push(credit.clone());
@@ -704,9 +621,8 @@ impl Loader<'_> {
         }
         for deal in splits.keys() {
             if !used_splits.contains(deal.as_str()) {
-                self.diagnostics.push(Diagnostic::error(format!(
-                    "{SPLITS}: deal `{deal}` has split rows but is not in {DEALS}"
-                )));
+                self.diagnostics
+                    .push(Diagnostic::error(format!("{SPLITS}: deal `{deal}` has split rows but is not in {DEALS}")));
             }
         }
         self.close(file, DEALS);
@@ -720,12 +636,8 @@ impl Loader<'_> {
             self.close(file, MEASURES);
             return;
         }
-        let (c_payee, c_period, c_measure, c_value) = (
-            file.column("payee"),
-            file.column("period"),
-            file.column("measure"),
-            file.column("value"),
-        );
+        let (c_payee, c_period, c_measure, c_value) =
+            (file.column("payee"), file.column("period"), file.column("measure"), file.column("value"));
         let n = self.calendar.n_periods();
         let mut lines: HashMap<(usize, usize, usize), u64> = HashMap::new();
         let mut unemployed: IndexMap<usize, Vec<String>> = IndexMap::new();
@@ -740,17 +652,11 @@ impl Loader<'_> {
             };
             let measure_name = file.text(c_measure).to_string();
             let Some(measure) = self.plan.measures.get_index_of(&measure_name) else {
-                let mut message = format!(
-                    "measure `{measure_name}` is not declared in the plan's `measures:` block"
-                );
-                if let Some(best) =
-                    did_you_mean(&measure_name, self.plan.measures.keys().map(String::as_str))
-                {
+                let mut message = format!("measure `{measure_name}` is not declared in the plan's `measures:` block");
+                if let Some(best) = did_you_mean(&measure_name, self.plan.measures.keys().map(String::as_str)) {
                     message.push_str(&format!("; did you mean `{best}`?"));
                 } else {
-                    message.push_str(&format!(
-                        "; declare it, e.g. `{measure_name}: {{aggregate: sum}}`"
-                    ));
+                    message.push_str(&format!("; declare it, e.g. `{measure_name}: {{aggregate: sum}}`"));
                 }
                 file.error_at(c_measure, message);
                 continue;
@@ -759,18 +665,22 @@ impl Loader<'_> {
                 continue;
             };
             if let Some(first) = lines.insert((payee, measure, period), file.line()) {
-                file.error_at(c_measure, format!("a second `{measure_name}` value for {payee_id} in {} (first on line {first})", self.calendar.period(period).label));
+                file.error_at(
+                    c_measure,
+                    format!(
+                        "a second `{measure_name}` value for {payee_id} in {} (first on line {first})",
+                        self.calendar.period(period).label
+                    ),
+                );
                 continue;
             }
             let p = &facts.payees[payee];
-            let days = self
-                .calendar
-                .employed_days(period, p.start_date, p.end_date);
+            let days = self.calendar.employed_days(period, p.start_date, p.end_date);
             if days == 0 {
-                unemployed.entry(payee).or_default().push(format!(
-                    "{measure_name} {}",
-                    self.calendar.period(period).label
-                ));
+                unemployed
+                    .entry(payee)
+                    .or_default()
+                    .push(format!("{measure_name} {}", self.calendar.period(period).label));
             }
             facts.measures[(payee * facts.measure_count + measure) * n + period] = Some(value);
         }
@@ -792,10 +702,7 @@ impl Loader<'_> {
                 let labels: Vec<_> = self.calendar.labels().collect();
                 file.error_at(
                     column,
-                    format!(
-                        "period `{label}` is not a period of the plan year ({})",
-                        labels.join(", ")
-                    ),
+                    format!("period `{label}` is not a period of the plan year ({})", labels.join(", ")),
                 );
                 None
             }
@@ -810,11 +717,7 @@ impl Loader<'_> {
             self.close(file, COMPANY);
             return;
         }
-        let (c_period, c_measure, c_value) = (
-            file.column("period"),
-            file.column("measure"),
-            file.column("value"),
-        );
+        let (c_period, c_measure, c_value) = (file.column("period"), file.column("measure"), file.column("value"));
         let n = self.calendar.n_periods();
         while file.next_row() {
             let Some(period) = self.period(&mut file, c_period) else {
@@ -828,17 +731,11 @@ impl Loader<'_> {
             let Some(value) = file.decimal(c_value, "value") else {
                 continue;
             };
-            let values = facts
-                .company
-                .entry(measure.clone())
-                .or_insert_with(|| vec![None; n]);
+            let values = facts.company.entry(measure.clone()).or_insert_with(|| vec![None; n]);
             if values[period].is_some() {
                 file.error_at(
                     c_measure,
-                    format!(
-                        "a second `{measure}` value for {}",
-                        self.calendar.period(period).label
-                    ),
+                    format!("a second `{measure}` value for {}", self.calendar.period(period).label),
                 );
                 continue;
             }
@@ -851,29 +748,17 @@ impl Loader<'_> {
         let Some(mut file) = self.open(dir, RELIEF, false) else {
             return;
         };
-        if !file.require(&[
-            "payee",
-            "period",
-            "kind",
-            "amount",
-            "fraction",
-            "reason",
-            "approved_by",
-        ]) {
+        if !file.require(&["payee", "period", "kind", "amount", "fraction", "reason", "approved_by"]) {
             self.close(file, RELIEF);
             return;
         }
         let c = |name: &str| file.column(name);
-        let (c_payee, c_period, c_kind, c_amount) =
-            (c("payee"), c("period"), c("kind"), c("amount"));
+        let (c_payee, c_period, c_kind, c_amount) = (c("payee"), c("period"), c("kind"), c("amount"));
         let (c_fraction, c_reason, c_approver) = (c("fraction"), c("reason"), c("approved_by"));
         while file.next_row() {
             let payee_id = file.text(c_payee).to_string();
             let Some(&payee) = facts.index.get(&payee_id) else {
-                file.error_at(
-                    c_payee,
-                    format!("relief for `{payee_id}`, who is not in the roster"),
-                );
+                file.error_at(c_payee, format!("relief for `{payee_id}`, who is not in the roster"));
                 continue;
             };
             let Some(period) = self.period(&mut file, c_period) else {
@@ -887,10 +772,7 @@ impl Loader<'_> {
             };
             match (amount, fraction) {
                 (Some(_), Some(_)) => {
-                    file.error_at(
-                        c_fraction,
-                        "a relief row has either an `amount` or a `fraction`, not both",
-                    );
+                    file.error_at(c_fraction, "a relief row has either an `amount` or a `fraction`, not both");
                     continue;
                 }
                 (None, None) => {
@@ -898,17 +780,11 @@ impl Loader<'_> {
                     continue;
                 }
                 (Some(a), None) if a < Decimal::ZERO => {
-                    file.error_at(
-                        c_amount,
-                        "relief amount cannot be negative (relief never raises a quota)",
-                    );
+                    file.error_at(c_amount, "relief amount cannot be negative (relief never raises a quota)");
                     continue;
                 }
                 (None, Some(f)) if f < Decimal::ZERO || f > Decimal::ONE => {
-                    file.error_at(
-                        c_fraction,
-                        format!("relief fraction {f} is not between 0 and 1"),
-                    );
+                    file.error_at(c_fraction, format!("relief fraction {f} is not between 0 and 1"));
                     continue;
                 }
                 _ => {}

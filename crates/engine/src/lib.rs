@@ -23,8 +23,7 @@ mod yaml;
 pub use arith::{ArithError, Frac, Tier, TierUse, curve, tiered_marginal, tiered_retroactive};
 pub use calendar::{Calendar, Period, PeriodKind, Window, parse_date};
 pub use component::{
-    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Registry, Stage, SubLine,
-    Target, TypeInfo,
+    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Registry, Stage, SubLine, Target, TypeInfo,
 };
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
 pub use eval::{EvalContext, EvalError, run};
@@ -32,8 +31,8 @@ pub use facts::{Credit, Facts, Payee, ReliefEntry};
 pub use lint::coverage;
 pub use measure::{DealKind, MeasureRef};
 pub use number::{
-    NumberError, NumberStyle, format_money, format_money_grouped, format_percent, format_ratio,
-    parse_decimal, round_money,
+    NumberError, NumberStyle, format_money, format_money_grouped, format_percent, format_ratio, parse_decimal,
+    round_money,
 };
 pub use plan::{Blend, Plan, PlanSource, QuotaRules, Role, Score};
 pub use spanned::{Num, Spanned};

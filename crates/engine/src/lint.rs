@@ -16,31 +16,14 @@ use crate::number::{format_money_grouped, format_percent};
 use crate::plan::Plan;
 use crate::spec::{Motion, PlanSpec};
 
-pub(crate) fn lint_plan(
-    plan: &Plan,
-    spec: &PlanSpec,
-    file: &Arc<str>,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
+pub(crate) fn lint_plan(plan: &Plan, spec: &PlanSpec, file: &Arc<str>, diagnostics: &mut Vec<Diagnostic>) {
     for role_id in spec.roles.keys() {
         let Some(role) = plan.roles.get(role_id.as_str()) else {
             continue;
         };
-        let profiles: Vec<_> = role
-            .components
-            .iter()
-            .map(|c| (c.id().to_string(), c.profile()))
-            .collect();
-        let new_logo: Vec<&str> = profiles
-            .iter()
-            .filter(|(_, p)| p.new_logo)
-            .map(|(id, _)| id.as_str())
-            .collect();
-        let retention: Vec<&str> = profiles
-            .iter()
-            .filter(|(_, p)| p.retention)
-            .map(|(id, _)| id.as_str())
-            .collect();
+        let profiles: Vec<_> = role.components.iter().map(|c| (c.id().to_string(), c.profile())).collect();
+        let new_logo: Vec<&str> = profiles.iter().filter(|(_, p)| p.new_logo).map(|(id, _)| id.as_str()).collect();
+        let retention: Vec<&str> = profiles.iter().filter(|(_, p)| p.retention).map(|(id, _)| id.as_str()).collect();
         if !role.hybrid && !new_logo.is_empty() && !retention.is_empty() {
             diagnostics.push(
                 Diagnostic::warning(format!(
@@ -55,11 +38,7 @@ pub(crate) fn lint_plan(
         }
         if matches!(role.motion, Motion::Executive | Motion::Leader) {
             let linked: Decimal = profiles.iter().map(|(_, p)| p.profit_linked).sum();
-            let share = if role.target_incentive.is_zero() {
-                Decimal::ZERO
-            } else {
-                linked / role.target_incentive
-            };
+            let share = if role.target_incentive.is_zero() { Decimal::ZERO } else { linked / role.target_incentive };
             if share < Decimal::new(5, 1) {
                 diagnostics.push(
                     Diagnostic::warning(format!(
@@ -80,11 +59,7 @@ pub(crate) fn lint_plan(
 /// when the plans of all roles do not add up to the budget.
 pub fn coverage(plan: &Plan, facts: &Facts) -> Option<Diagnostic> {
     let budget = *plan.company.get("budget_revenue")?;
-    let total: Decimal = facts
-        .payees()
-        .iter()
-        .map(|p| facts.effective_annual_quota(plan, p))
-        .sum();
+    let total: Decimal = facts.payees().iter().map(|p| facts.effective_annual_quota(plan, p)).sum();
     (total < budget).then(|| {
         Diagnostic::warning(format!(
             "quotas sum to {} against a revenue budget of {} ({} coverage): the plans do not add up to the goal",

@@ -16,13 +16,8 @@ pub enum DealKind {
 }
 
 impl DealKind {
-    pub const ALL: [DealKind; 5] = [
-        DealKind::New,
-        DealKind::Expansion,
-        DealKind::Renewal,
-        DealKind::Contraction,
-        DealKind::Churn,
-    ];
+    pub const ALL: [DealKind; 5] =
+        [DealKind::New, DealKind::Expansion, DealKind::Renewal, DealKind::Contraction, DealKind::Churn];
 
     pub fn parse(text: &str) -> Option<DealKind> {
         Some(match text {
@@ -48,15 +43,8 @@ impl DealKind {
 }
 
 /// The deal-derived payee measures, in the order SPEC §5 lists them.
-pub const DERIVED_MEASURES: [&str; 7] = [
-    "bookings",
-    "expansion",
-    "renewals",
-    "contraction",
-    "churn",
-    "gross_margin",
-    "gross_margin_pct",
-];
+pub const DERIVED_MEASURES: [&str; 7] =
+    ["bookings", "expansion", "renewals", "contraction", "churn", "gross_margin", "gross_margin_pct"];
 
 /// What a measure name in a plan refers to, resolved once at plan load.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,21 +56,14 @@ pub enum MeasureRef {
     /// Gross margin / bookings over the window (a ratio of sums).
     GrossMarginPct,
     /// A `measures.csv` measure, by its index in the plan's `measures:` block.
-    Declared {
-        index: usize,
-        name: String,
-        aggregate: Aggregate,
-    },
+    Declared { index: usize, name: String, aggregate: Aggregate },
     /// A company measure (`company.net_profit`), by the name after `company.`.
     Company(String),
 }
 
 impl MeasureRef {
     /// Resolves a name against the derived measures and the plan's declarations.
-    pub fn resolve(
-        name: &str,
-        declared: &indexmap::IndexMap<String, Aggregate>,
-    ) -> Option<MeasureRef> {
+    pub fn resolve(name: &str, declared: &indexmap::IndexMap<String, Aggregate>) -> Option<MeasureRef> {
         if let Some(company) = name.strip_prefix("company.") {
             return (!company.is_empty()).then(|| MeasureRef::Company(company.to_string()));
         }
@@ -94,13 +75,11 @@ impl MeasureRef {
         match name {
             "gross_margin" => Some(MeasureRef::GrossMargin),
             "gross_margin_pct" => Some(MeasureRef::GrossMarginPct),
-            _ => declared
-                .get_full(name)
-                .map(|(index, key, aggregate)| MeasureRef::Declared {
-                    index,
-                    name: key.clone(),
-                    aggregate: *aggregate,
-                }),
+            _ => declared.get_full(name).map(|(index, key, aggregate)| MeasureRef::Declared {
+                index,
+                name: key.clone(),
+                aggregate: *aggregate,
+            }),
         }
     }
 
@@ -116,10 +95,7 @@ impl MeasureRef {
 
     /// Whether the measure comes from deals (and so rolls up and can be cancelled).
     pub fn is_deal_derived(&self) -> bool {
-        matches!(
-            self,
-            MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::GrossMarginPct
-        )
+        matches!(self, MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::GrossMarginPct)
     }
 }
 

@@ -31,9 +31,7 @@ pub enum NumberError {
     NotANumber(String),
     #[error("`{0}` has more than 15 significant digits; quote it (\"{0}\") to keep every digit")]
     TooManyDigits(String),
-    #[error(
-        "`{0}` has a leading zero; write it without (a leading zero means octal to some tools)"
-    )]
+    #[error("`{0}` has a leading zero; write it without (a leading zero means octal to some tools)")]
     LeadingZero(String),
     #[error("`{0}` is out of range (at most 28 significant digits and |x| < 7.9e28)")]
     OutOfRange(String),
@@ -102,9 +100,7 @@ pub fn parse_decimal(text: &str, style: NumberStyle) -> Result<Decimal, NumberEr
         if digits_start == pos || pos - digits_start > 3 {
             return Err(NumberError::NotANumber(err_text()));
         }
-        exponent = raw[exp_start..pos]
-            .parse()
-            .map_err(|_| NumberError::NotANumber(err_text()))?;
+        exponent = raw[exp_start..pos].parse().map_err(|_| NumberError::NotANumber(err_text()))?;
     }
     if pos != bytes.len() {
         return Err(NumberError::NotANumber(err_text()));
@@ -140,11 +136,9 @@ pub fn parse_decimal(text: &str, style: NumberStyle) -> Result<Decimal, NumberEr
     if mantissa_digits.len() > 29 || scale > 28 {
         return Err(NumberError::OutOfRange(err_text()));
     }
-    let mantissa: i128 = mantissa_digits
-        .parse()
-        .map_err(|_| NumberError::OutOfRange(err_text()))?;
-    let mut value = Decimal::try_from_i128_with_scale(mantissa, scale as u32)
-        .map_err(|_| NumberError::OutOfRange(err_text()))?;
+    let mantissa: i128 = mantissa_digits.parse().map_err(|_| NumberError::OutOfRange(err_text()))?;
+    let mut value =
+        Decimal::try_from_i128_with_scale(mantissa, scale as u32).map_err(|_| NumberError::OutOfRange(err_text()))?;
     if negative {
         value.set_sign_negative(true);
     }
@@ -257,11 +251,7 @@ mod tests {
         check_err("1.2.3", NumberStyle::Text, "not a number");
         check_err("", NumberStyle::Text, "empty");
         check_err("010", NumberStyle::PlainYaml, "leading zero");
-        check_err(
-            "1234567890.123456",
-            NumberStyle::PlainYaml,
-            "15 significant",
-        );
+        check_err("1234567890.123456", NumberStyle::PlainYaml, "15 significant");
         check_err("1e99", NumberStyle::Text, "out of range");
     }
 

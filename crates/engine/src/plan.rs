@@ -56,10 +56,7 @@ impl Plan {
 
     /// Whether any component needs the full list of credited deals (SPIFF date windows).
     pub fn needs_deal_list(&self) -> bool {
-        self.roles
-            .values()
-            .flat_map(|r| &r.components)
-            .any(|c| c.type_name() == "spiff")
+        self.roles.values().flat_map(|r| &r.components).any(|c| c.type_name() == "spiff")
     }
 }
 
@@ -135,10 +132,7 @@ pub struct PlanSource {
 impl PlanSource {
     pub fn read(path: &Path) -> Result<PlanSource, Diagnostics> {
         let text = std::fs::read_to_string(path).map_err(|err| {
-            Diagnostics(vec![Diagnostic::error(format!(
-                "cannot read plan file {}: {err}",
-                path.display()
-            ))])
+            Diagnostics(vec![Diagnostic::error(format!("cannot read plan file {}: {err}", path.display()))])
         })?;
         PlanSource::from_text(path, text)
     }
@@ -146,23 +140,12 @@ impl PlanSource {
     /// Parses plan text as if read from `path` (used for inline plans and tests).
     pub fn from_text(path: &Path, text: String) -> Result<PlanSource, Diagnostics> {
         let file: Arc<str> = Arc::from(path.display().to_string());
-        let (root, parse_diagnostics) =
-            yaml::parse(&text, &file).map_err(|d| Diagnostics(vec![d]))?;
-        Ok(PlanSource {
-            path: path.to_path_buf(),
-            file,
-            text,
-            root,
-            parse_diagnostics,
-        })
+        let (root, parse_diagnostics) = yaml::parse(&text, &file).map_err(|d| Diagnostics(vec![d]))?;
+        Ok(PlanSource { path: path.to_path_buf(), file, text, root, parse_diagnostics })
     }
 
     /// Validates and compiles, with `overrides` replacing parameters by name.
-    pub fn compile(
-        &self,
-        registry: &Registry,
-        overrides: &IndexMap<String, Decimal>,
-    ) -> Result<Plan, Diagnostics> {
+    pub fn compile(&self, registry: &Registry, overrides: &IndexMap<String, Decimal>) -> Result<Plan, Diagnostics> {
         let mut diagnostics = self.parse_diagnostics.clone();
         let plan = self.compile_inner(registry, overrides, &mut diagnostics);
         if diagnostics.iter().any(Diagnostic::is_error) {
@@ -182,10 +165,8 @@ impl PlanSource {
         let file = &self.file;
         if !matches!(self.root.kind, yaml::NodeKind::Map(_)) {
             diagnostics.push(
-                Diagnostic::error(
-                    "a plan file is a mapping with `plan:`, `year:`, `periods:` and `roles:`",
-                )
-                .at(file, self.root.span),
+                Diagnostic::error("a plan file is a mapping with `plan:`, `year:`, `periods:` and `roles:`")
+                    .at(file, self.root.span),
             );
             return None;
         }
@@ -209,8 +190,7 @@ impl PlanSource {
             match params.get_mut(name) {
                 Some(slot) => *slot = *value,
                 None => {
-                    let mut diag =
-                        Diagnostic::error(format!("override of unknown parameter `{name}`"));
+                    let mut diag = Diagnostic::error(format!("override of unknown parameter `{name}`"));
                     if let Some(best) = did_you_mean(name, params.keys().map(String::as_str)) {
                         diag = diag.with_help(format!("did you mean `{best}`?"));
                     }
@@ -236,11 +216,8 @@ impl PlanSource {
             Some(c) => {
                 if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
                     diagnostics.push(
-                        Diagnostic::error(format!(
-                            "currency `{}` is not an ISO 4217 code such as USD",
-                            c.value
-                        ))
-                        .at(file, c.span),
+                        Diagnostic::error(format!("currency `{}` is not an ISO 4217 code such as USD", c.value))
+                            .at(file, c.span),
                     );
                 }
                 (c.value.clone(), minor_units(c))
@@ -249,20 +226,12 @@ impl PlanSource {
         };
         let fiscal_start_month = spec.fiscal_start_month.as_ref().map_or(1, |m| m.value);
         if !(1..=12).contains(&fiscal_start_month) {
-            let span = spec
-                .fiscal_start_month
-                .as_ref()
-                .map(|m| m.span)
-                .unwrap_or_default();
-            diagnostics
-                .push(Diagnostic::error("`fiscal_start_month` is a month, 1 to 12").at(file, span));
+            let span = spec.fiscal_start_month.as_ref().map(|m| m.span).unwrap_or_default();
+            diagnostics.push(Diagnostic::error("`fiscal_start_month` is a month, 1 to 12").at(file, span));
             return None;
         }
         if !(1900..=9000).contains(&spec.year.value) {
-            diagnostics.push(
-                Diagnostic::error("`year` must be a calendar year such as 2027")
-                    .at(file, spec.year.span),
-            );
+            diagnostics.push(Diagnostic::error("`year` must be a calendar year such as 2027").at(file, spec.year.span));
             return None;
         }
         let calendar = Calendar::new(spec.periods.value, spec.year.value, fiscal_start_month)?;
@@ -277,11 +246,8 @@ impl PlanSource {
             check_id(name, "measure", file, diagnostics);
             if DERIVED_MEASURES.contains(&name.as_str()) {
                 diagnostics.push(
-                    Diagnostic::error(format!(
-                        "`{}` is derived from deals.csv and cannot be declared",
-                        name.value
-                    ))
-                    .at(file, name.span),
+                    Diagnostic::error(format!("`{}` is derived from deals.csv and cannot be declared", name.value))
+                        .at(file, name.span),
                 );
             }
             measures.insert(name.value.clone(), decl.aggregate.value);
@@ -363,14 +329,10 @@ fn compile_role(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Role> {
     let file = inputs.file;
-    let ti = spec
-        .target_incentive
-        .as_ref()
-        .map_or(Decimal::ZERO, |n| n.value);
+    let ti = spec.target_incentive.as_ref().map_or(Decimal::ZERO, |n| n.value);
     if let Some(n) = &spec.target_incentive {
         if n.value < Decimal::ZERO {
-            diagnostics
-                .push(Diagnostic::error("`target_incentive` cannot be negative").at(file, n.span));
+            diagnostics.push(Diagnostic::error("`target_incentive` cannot be negative").at(file, n.span));
         }
     }
     let quota = compile_quota(spec.quota.as_ref(), inputs.measures, file, diagnostics);
@@ -391,10 +353,7 @@ fn compile_role(
     for captured in &spec.components {
         let node = &inputs.captured[captured.index];
         let Some(type_node) = node.get("type") else {
-            cx.error(
-                node.span,
-                "a component needs a `type:` (for example `type: tiered`)",
-            );
+            cx.error(node.span, "a component needs a `type:` (for example `type: tiered`)");
             continue;
         };
         let Some(type_name) = type_node.as_str() else {
@@ -412,22 +371,17 @@ fn compile_role(
                     ),
                 );
             }
-            let spanned = Spanned {
-                value: id.clone(),
-                span: id_node.span,
-            };
+            let spanned = Spanned { value: id.clone(), span: id_node.span };
             check_id(&spanned, "component", file, &mut cx.diagnostics);
             ids.insert(id, id_node.span);
         }
         let Some(component_type) = inputs.registry.get(type_name).cloned() else {
-            let mut diag = Diagnostic::error(format!("unknown component type `{type_name}`"))
-                .at(file, type_node.span);
+            let mut diag = Diagnostic::error(format!("unknown component type `{type_name}`")).at(file, type_node.span);
             diag = match did_you_mean(type_name, inputs.registry.names()) {
                 Some(best) => diag.with_help(format!("did you mean `{best}`?")),
-                None => diag.with_help(format!(
-                    "known types: {}",
-                    inputs.registry.names().collect::<Vec<_>>().join(", ")
-                )),
+                None => {
+                    diag.with_help(format!("known types: {}", inputs.registry.names().collect::<Vec<_>>().join(", ")))
+                }
             };
             cx.report(diag);
             continue;
@@ -457,15 +411,11 @@ fn compile_quota(
 ) -> QuotaRules {
     let mut rules = QuotaRules::default();
     let Some(spec) = spec else { return rules };
-    rules.source = spec
-        .source
-        .as_ref()
-        .map_or(QuotaSource::Roster, |s| s.value);
+    rules.source = spec.source.as_ref().map_or(QuotaSource::Roster, |s| s.value);
     if let Some(floor) = &spec.floor {
         if floor.value < Decimal::ZERO {
             diagnostics.push(
-                Diagnostic::error("`floor` is a fraction of the assigned quota, at least 0")
-                    .at(file, floor.span),
+                Diagnostic::error("`floor` is a fraction of the assigned quota, at least 0").at(file, floor.span),
             );
         }
         rules.floor = floor.value;
@@ -473,52 +423,36 @@ fn compile_quota(
     rules.prorate = spec.prorate.unwrap_or(true);
     if let Some(max) = &spec.max_relief_pct {
         if max.value < Decimal::ZERO || max.value > Decimal::ONE {
-            diagnostics.push(
-                Diagnostic::error("`max_relief_pct` is a fraction between 0 and 1")
-                    .at(file, max.span),
-            );
+            diagnostics.push(Diagnostic::error("`max_relief_pct` is a fraction between 0 and 1").at(file, max.span));
         }
         rules.max_relief_pct = Some(max.value);
     }
     if let Some(floor) = &spec.soft_floor {
         if floor.rate_multiplier.value < Decimal::ZERO {
-            diagnostics.push(
-                Diagnostic::error("`rate_multiplier` cannot be negative")
-                    .at(file, floor.rate_multiplier.span),
-            );
+            diagnostics
+                .push(Diagnostic::error("`rate_multiplier` cannot be negative").at(file, floor.rate_multiplier.span));
         }
         rules.soft_floor = Some((floor.below.value, floor.rate_multiplier.value));
     }
     if let Some(kicker) = &spec.kicker {
-        let over = kicker
-            .over_self_goal
-            .as_ref()
-            .map_or(Decimal::ONE, |n| n.value);
+        let over = kicker.over_self_goal.as_ref().map_or(Decimal::ONE, |n| n.value);
         if kicker.multiplier.value < Decimal::ZERO {
-            diagnostics.push(
-                Diagnostic::error("a kicker's `multiplier` cannot be negative")
-                    .at(file, kicker.multiplier.span),
-            );
+            diagnostics
+                .push(Diagnostic::error("a kicker's `multiplier` cannot be negative").at(file, kicker.multiplier.span));
         }
         rules.kicker = Some((over, kicker.multiplier.value));
     }
     if let Some(blend) = &spec.attainment {
-        let team_weight = blend
-            .team_weight
-            .as_ref()
-            .map_or(Decimal::ZERO, |n| n.value);
+        let team_weight = blend.team_weight.as_ref().map_or(Decimal::ZERO, |n| n.value);
         let mut scores = Vec::new();
         let mut score_weights = Decimal::ZERO;
         for score in &blend.scores {
             let measure = MeasureRef::resolve(&score.measure, measures);
             if measure.is_none() {
                 diagnostics.push(
-                    Diagnostic::error(format!(
-                        "unknown measure `{}` in the attainment blend",
-                        score.measure.value
-                    ))
-                    .at(file, score.measure.span)
-                    .with_help("declare measures.csv measures under `measures:`"),
+                    Diagnostic::error(format!("unknown measure `{}` in the attainment blend", score.measure.value))
+                        .at(file, score.measure.span)
+                        .with_help("declare measures.csv measures under `measures:`"),
                 );
             }
             if score.target.value.is_zero() {
@@ -531,10 +465,7 @@ fn compile_quota(
                 );
             }
             if score.weight.value < Decimal::ZERO {
-                diagnostics.push(
-                    Diagnostic::error("a score weight cannot be negative")
-                        .at(file, score.weight.span),
-                );
+                diagnostics.push(Diagnostic::error("a score weight cannot be negative").at(file, score.weight.span));
             }
             score_weights += score.weight.value;
             if let Some(measure) = measure {
@@ -578,31 +509,21 @@ fn compile_quota(
             }
         };
         if team_weight < Decimal::ZERO || revenue_weight < Decimal::ZERO {
-            diagnostics
-                .push(Diagnostic::error("blend weights cannot be negative").at(file, blend.span));
+            diagnostics.push(Diagnostic::error("blend weights cannot be negative").at(file, blend.span));
         }
-        rules.blend = Some(Blend {
-            revenue_weight,
-            team_weight,
-            scores,
-        });
+        rules.blend = Some(Blend { revenue_weight, team_weight, scores });
     }
     rules
 }
 
 /// Ids (plan, roles, components, measures, parameters) match `[a-z0-9_-]+`.
 fn check_id(id: &Spanned<String>, what: &str, file: &Arc<str>, diagnostics: &mut Vec<Diagnostic>) {
-    let ok = !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    let ok =
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if !ok {
         diagnostics.push(
-            Diagnostic::error(format!(
-                "{what} id `{}` must use only a-z, 0-9, `_` and `-`",
-                id.value
-            ))
-            .at(file, id.span),
+            Diagnostic::error(format!("{what} id `{}` must use only a-z, 0-9, `_` and `-`", id.value))
+                .at(file, id.span),
         );
     }
 }

@@ -22,11 +22,7 @@ pub struct Num {
 
 impl Num {
     pub fn new(value: Decimal) -> Self {
-        Num {
-            value,
-            span: Span::default(),
-            param: None,
-        }
+        Num { value, span: Span::default(), param: None }
     }
 }
 
@@ -45,10 +41,7 @@ pub struct Spanned<T> {
 
 impl<T> Spanned<T> {
     pub fn new(value: T) -> Self {
-        Spanned {
-            value,
-            span: Span::default(),
-        }
+        Spanned { value, span: Span::default() }
     }
 }
 
@@ -89,20 +82,12 @@ struct SpanParts {
 
 impl SpanParts {
     fn span(&self) -> Span {
-        Span {
-            line: self.line,
-            col: self.col,
-            len: self.len,
-        }
+        Span { line: self.line, col: self.col, len: self.len }
     }
 }
 
 /// Reads the position fields the YAML deserializer sends ahead of the value.
-fn read_span_part<'de, A: MapAccess<'de>>(
-    key: &str,
-    map: &mut A,
-    parts: &mut SpanParts,
-) -> Result<bool, A::Error> {
+fn read_span_part<'de, A: MapAccess<'de>>(key: &str, map: &mut A, parts: &mut SpanParts) -> Result<bool, A::Error> {
     match key {
         "$line" => parts.line = map.next_value()?,
         "$col" => parts.col = map.next_value()?,
@@ -132,11 +117,7 @@ impl<'de> Deserialize<'de> for Num {
                 }
                 let value = value.ok_or_else(|| de::Error::custom("number without a value"))?;
                 let param = (!parts.param.is_empty()).then(|| parts.param.clone());
-                Ok(Num {
-                    value,
-                    span: parts.span(),
-                    param,
-                })
+                Ok(Num { value, span: parts.span(), param })
             }
         }
         deserializer.deserialize_struct(NUMBER_MAGIC, SPAN_FIELDS, NumVisitor)
@@ -159,18 +140,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
                         value = Some(map.next_value::<T>()?);
                     }
                 }
-                let value =
-                    value.ok_or_else(|| de::Error::custom("spanned value without a value"))?;
-                Ok(Spanned {
-                    value,
-                    span: parts.span(),
-                })
+                let value = value.ok_or_else(|| de::Error::custom("spanned value without a value"))?;
+                Ok(Spanned { value, span: parts.span() })
             }
         }
-        deserializer.deserialize_struct(
-            SPANNED_MAGIC,
-            SPAN_FIELDS,
-            SpannedVisitor(std::marker::PhantomData),
-        )
+        deserializer.deserialize_struct(SPANNED_MAGIC, SPAN_FIELDS, SpannedVisitor(std::marker::PhantomData))
     }
 }

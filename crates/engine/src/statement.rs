@@ -134,11 +134,7 @@ impl RunResult {
         }
         let places = self.minor_units;
         totals.total = crate::number::round_money(totals.total, places);
-        for v in totals
-            .by_role
-            .values_mut()
-            .chain(totals.by_period.values_mut())
-        {
+        for v in totals.by_role.values_mut().chain(totals.by_period.values_mut()) {
             *v = crate::number::round_money(*v, places);
         }
         self.totals = totals;

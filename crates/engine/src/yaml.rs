@@ -45,13 +45,7 @@ pub enum NodeKind {
 
 impl Node {
     fn null(span: Span) -> Node {
-        Node {
-            span,
-            kind: NodeKind::Scalar {
-                text: String::new(),
-                style: ScalarStyle::Plain,
-            },
-        }
+        Node { span, kind: NodeKind::Scalar { text: String::new(), style: ScalarStyle::Plain } }
     }
 
     pub fn is_null(&self) -> bool {
@@ -70,10 +64,7 @@ impl Node {
     /// The value under `key` in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.kind {
-            NodeKind::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k.as_str() == Some(key))
-                .map(|(_, v)| v),
+            NodeKind::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -97,20 +88,13 @@ impl Node {
 }
 
 fn span_of(mark: &Marker, len: usize) -> Span {
-    Span {
-        line: mark.line() as u32,
-        col: mark.col() as u32 + 1,
-        len: len as u32,
-    }
+    Span { line: mark.line() as u32, col: mark.col() as u32 + 1, len: len as u32 }
 }
 
 /// Parses one YAML document into a node tree. Syntax errors are fatal (one diagnostic);
 /// duplicate keys are reported and the first occurrence kept.
 pub fn parse(text: &str, file: &Arc<str>) -> Result<(Node, Vec<Diagnostic>), Diagnostic> {
-    let mut builder = Builder {
-        file: file.clone(),
-        ..Builder::default()
-    };
+    let mut builder = Builder { file: file.clone(), ..Builder::default() };
     let mut parser = Parser::new_from_str(text);
     if let Err(err) = parser.load(&mut builder, true) {
         let span = span_of(err.marker(), 1);
@@ -120,39 +104,16 @@ pub fn parse(text: &str, file: &Arc<str>) -> Result<(Node, Vec<Diagnostic>), Dia
         return Err(diag);
     }
     if builder.documents > 1 {
-        return Err(
-            Diagnostic::error("a plan file holds one YAML document; found several `---`").at(
-                file,
-                Span {
-                    line: 1,
-                    col: 1,
-                    len: 0,
-                },
-            ),
-        );
+        return Err(Diagnostic::error("a plan file holds one YAML document; found several `---`")
+            .at(file, Span { line: 1, col: 1, len: 0 }));
     }
-    let root = builder.root.unwrap_or_else(|| {
-        Node::null(Span {
-            line: 1,
-            col: 1,
-            len: 0,
-        })
-    });
+    let root = builder.root.unwrap_or_else(|| Node::null(Span { line: 1, col: 1, len: 0 }));
     Ok((root, builder.diagnostics))
 }
 
 enum Frame {
-    Seq {
-        span: Span,
-        anchor: usize,
-        items: Vec<Node>,
-    },
-    Map {
-        span: Option<Span>,
-        anchor: usize,
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
-    },
+    Seq { span: Span, anchor: usize, items: Vec<Node> },
+    Map { span: Option<Span>, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
 }
 
 #[derive(Default)]
@@ -171,9 +132,7 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
-                entries, key, span, ..
-            }) => match key.take() {
+            Some(Frame::Map { entries, key, span, .. }) => match key.take() {
                 None => {
                     if span.is_none() {
                         *span = Some(node.span);
@@ -192,11 +151,8 @@ impl Builder {
             if let Some(text) = key.as_str() {
                 if let Some(first) = seen.get(text) {
                     self.diagnostics.push(
-                        Diagnostic::error(format!(
-                            "duplicate key `{text}` (first written at line {})",
-                            first.line
-                        ))
-                        .at(&self.file, key.span),
+                        Diagnostic::error(format!("duplicate key `{text}` (first written at line {})", first.line))
+                            .at(&self.file, key.span),
                     );
                     continue;
                 }
@@ -232,41 +188,21 @@ impl MarkedEventReceiver for Builder {
                     TScalarStyle::Literal | TScalarStyle::Folded => ScalarStyle::Block,
                 };
                 let len = text.chars().count().max(1);
-                let node = Node {
-                    span: span_of(&mark, len),
-                    kind: NodeKind::Scalar { text, style },
-                };
+                let node = Node { span: span_of(&mark, len), kind: NodeKind::Scalar { text, style } };
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
                 }
                 self.push_node(node);
             }
             Event::SequenceStart(anchor, _) => {
-                self.stack.push(Frame::Seq {
-                    span: span_of(&mark, 1),
-                    anchor,
-                    items: Vec::new(),
-                });
+                self.stack.push(Frame::Seq { span: span_of(&mark, 1), anchor, items: Vec::new() });
             }
             Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map {
-                    span: None,
-                    anchor,
-                    entries: Vec::new(),
-                    key: None,
-                });
+                self.stack.push(Frame::Map { span: None, anchor, entries: Vec::new(), key: None });
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq {
-                    span,
-                    anchor,
-                    items,
-                }) = self.stack.pop()
-                {
-                    let node = Node {
-                        span,
-                        kind: NodeKind::Seq(items),
-                    };
+                if let Some(Frame::Seq { span, anchor, items }) = self.stack.pop() {
+                    let node = Node { span, kind: NodeKind::Seq(items) };
                     if anchor > 0 {
                         self.anchors.insert(anchor, node.clone());
                     }
@@ -274,19 +210,10 @@ impl MarkedEventReceiver for Builder {
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map {
-                    span,
-                    anchor,
-                    mut entries,
-                    ..
-                }) = self.stack.pop()
-                {
+                if let Some(Frame::Map { span, anchor, mut entries, .. }) = self.stack.pop() {
                     self.check_duplicates(&mut entries);
                     let span = span.unwrap_or_else(|| span_of(&mark, 1));
-                    let node = Node {
-                        span,
-                        kind: NodeKind::Map(entries),
-                    };
+                    let node = Node { span, kind: NodeKind::Map(entries) };
                     if anchor > 0 {
                         self.anchors.insert(anchor, node.clone());
                     }
@@ -299,10 +226,8 @@ impl MarkedEventReceiver for Builder {
                     self.push_node(node);
                 }
                 None => {
-                    self.fatal = Some(
-                        Diagnostic::error("alias to an unknown anchor")
-                            .at(&self.file, span_of(&mark, 1)),
-                    );
+                    self.fatal =
+                        Some(Diagnostic::error("alias to an unknown anchor").at(&self.file, span_of(&mark, 1)));
                 }
             },
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
@@ -323,12 +248,7 @@ pub struct DeContext<'a> {
 
 impl<'a> DeContext<'a> {
     pub fn new(file: Arc<str>, params: Option<&'a IndexMap<String, Decimal>>) -> Self {
-        DeContext {
-            file,
-            params,
-            diagnostics: RefCell::new(Vec::new()),
-            captured: RefCell::new(Vec::new()),
-        }
+        DeContext { file, params, diagnostics: RefCell::new(Vec::new()), captured: RefCell::new(Vec::new()) }
     }
 
     /// The nodes kept raw by [`CapturedNode`], in the order they were met.
@@ -348,16 +268,8 @@ impl<'a> DeContext<'a> {
 /// Deserializes `T` from `node`. A structural error (a missing key, a list where a mapping
 /// belongs) stops deserialization and comes back as the `Err`; problems that can be stepped
 /// over land in the context.
-pub fn from_node<'de, T: de::Deserialize<'de>>(
-    node: &Node,
-    cx: &DeContext<'_>,
-) -> Result<T, Diagnostic> {
-    T::deserialize(NodeDe {
-        node,
-        cx,
-        lenient: false,
-    })
-    .map_err(|err| {
+pub fn from_node<'de, T: de::Deserialize<'de>>(node: &Node, cx: &DeContext<'_>) -> Result<T, Diagnostic> {
+    T::deserialize(NodeDe { node, cx, lenient: false }).map_err(|err| {
         let span = err.span.unwrap_or(node.span);
         Diagnostic::error(err.message).at(&cx.file, span)
     })
@@ -380,10 +292,7 @@ impl std::error::Error for DeError {}
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        DeError {
-            message: msg.to_string(),
-            span: None,
-        }
+        DeError { message: msg.to_string(), span: None }
     }
 }
 
@@ -396,10 +305,7 @@ impl DeError {
     }
 
     fn new(message: impl Into<String>, span: Span) -> Self {
-        DeError {
-            message: message.into(),
-            span: Some(span),
-        }
+        DeError { message: message.into(), span: Some(span) }
     }
 }
 
@@ -420,10 +326,7 @@ impl<'a, 'c> NodeDe<'a, 'c> {
     fn scalar(&self) -> Result<(&'a str, ScalarStyle), DeError> {
         match &self.node.kind {
             NodeKind::Scalar { text, style } => Ok((text.as_str(), *style)),
-            _ => Err(DeError::new(
-                format!("expected a single value, found {}", self.node.describe()),
-                self.node.span,
-            )),
+            _ => Err(DeError::new(format!("expected a single value, found {}", self.node.describe()), self.node.span)),
         }
     }
 
@@ -432,26 +335,21 @@ impl<'a, 'c> NodeDe<'a, 'c> {
     fn number(&self) -> Result<(Decimal, Option<String>), DeError> {
         let (text, style) = self.scalar()?;
         if self.node.is_null() {
-            return Err(DeError::new(
-                "expected a number, found nothing",
-                self.node.span,
-            ));
+            return Err(DeError::new("expected a number, found nothing", self.node.span));
         }
         if let Some(name) = text.strip_prefix('$') {
             let Some(params) = self.cx.params else {
                 self.cx.report(
-                    Diagnostic::error(format!(
-                        "`${name}`: parameters cannot refer to other parameters"
-                    ))
-                    .at(&self.cx.file, self.node.span),
+                    Diagnostic::error(format!("`${name}`: parameters cannot refer to other parameters"))
+                        .at(&self.cx.file, self.node.span),
                 );
                 return Ok((Decimal::ZERO, Some(name.to_string())));
             };
             return match params.get(name) {
                 Some(value) => Ok((*value, Some(name.to_string()))),
                 None => {
-                    let mut diag = Diagnostic::error(format!("unknown parameter `${name}`"))
-                        .at(&self.cx.file, self.node.span);
+                    let mut diag =
+                        Diagnostic::error(format!("unknown parameter `${name}`")).at(&self.cx.file, self.node.span);
                     if let Some(best) = did_you_mean(name, params.keys().map(String::as_str)) {
                         diag = diag.with_help(format!("did you mean `${best}`?"));
                     } else if params.is_empty() {
@@ -472,8 +370,7 @@ impl<'a, 'c> NodeDe<'a, 'c> {
         match parse_decimal(text, number_style) {
             Ok(value) => Ok((value, None)),
             Err(err) => {
-                self.cx
-                    .report(Diagnostic::error(err.to_string()).at(&self.cx.file, self.node.span));
+                self.cx.report(Diagnostic::error(err.to_string()).at(&self.cx.file, self.node.span));
                 Ok((Decimal::ZERO, None))
             }
         }
@@ -482,10 +379,7 @@ impl<'a, 'c> NodeDe<'a, 'c> {
     fn integer(&self) -> Result<i64, DeError> {
         let (value, _) = self.number()?;
         if !value.fract().is_zero() {
-            return Err(DeError::new(
-                format!("expected a whole number, found `{value}`"),
-                self.node.span,
-            ));
+            return Err(DeError::new(format!("expected a whole number, found `{value}`"), self.node.span));
         }
         i64::try_from(value).map_err(|_| DeError::new("number out of range", self.node.span))
     }
@@ -515,16 +409,10 @@ impl<'de, 'a, 'c> de::Deserializer<'de> for NodeDe<'a, 'c> {
                 ("false" | "False" | "FALSE", ScalarStyle::Plain) => visitor.visit_bool(false),
                 _ => visitor.visit_str(text),
             },
-            NodeKind::Seq(items) => visitor.visit_seq(SeqDe {
-                items: items.iter(),
-                cx: self.cx,
-            }),
-            NodeKind::Map(entries) => visitor.visit_map(MapDe {
-                entries: entries.iter(),
-                cx: self.cx,
-                value: None,
-                fields: None,
-            }),
+            NodeKind::Seq(items) => visitor.visit_seq(SeqDe { items: items.iter(), cx: self.cx }),
+            NodeKind::Map(entries) => {
+                visitor.visit_map(MapDe { entries: entries.iter(), cx: self.cx, value: None, fields: None })
+            }
         };
         result.map_err(|e: DeError| e.at(span))
     }
@@ -536,10 +424,7 @@ impl<'de, 'a, 'c> de::Deserializer<'de> for NodeDe<'a, 'c> {
             ("true" | "True" | "TRUE", ScalarStyle::Plain) => true,
             ("false" | "False" | "FALSE", ScalarStyle::Plain) => false,
             _ => {
-                return Err(DeError::new(
-                    format!("expected true or false, found `{text}`"),
-                    span,
-                ));
+                return Err(DeError::new(format!("expected true or false, found `{text}`"), span));
             }
         };
         visitor.visit_bool(value).map_err(|e: DeError| e.at(span))
@@ -557,17 +442,11 @@ impl<'de, 'a, 'c> de::Deserializer<'de> for NodeDe<'a, 'c> {
     }
 
     fn deserialize_f32<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, DeError> {
-        Err(DeError::new(
-            "binary floating point is not used in plans",
-            self.node.span,
-        ))
+        Err(DeError::new("binary floating point is not used in plans", self.node.span))
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, DeError> {
-        Err(DeError::new(
-            "binary floating point is not used in plans",
-            self.node.span,
-        ))
+        Err(DeError::new("binary floating point is not used in plans", self.node.span))
     }
 
     fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -596,73 +475,41 @@ impl<'de, 'a, 'c> de::Deserializer<'de> for NodeDe<'a, 'c> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        if self.node.is_null() {
-            visitor.visit_none()
-        } else {
-            visitor.visit_some(self)
-        }
+        if self.node.is_null() { visitor.visit_none() } else { visitor.visit_some(self) }
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         visitor.visit_unit()
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
         visitor.visit_unit()
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
         visitor.visit_newtype_struct(self)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let span = self.node.span;
         match &self.node.kind {
-            NodeKind::Seq(items) => visitor
-                .visit_seq(SeqDe {
-                    items: items.iter(),
-                    cx: self.cx,
-                })
-                .map_err(|e: DeError| e.at(span)),
-            _ => Err(DeError::new(
-                format!("expected a list, found {}", self.node.describe()),
-                span,
-            )),
+            NodeKind::Seq(items) => {
+                visitor.visit_seq(SeqDe { items: items.iter(), cx: self.cx }).map_err(|e: DeError| e.at(span))
+            }
+            _ => Err(DeError::new(format!("expected a list, found {}", self.node.describe()), span)),
         }
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, DeError> {
         let span = self.node.span;
         match &self.node.kind {
-            NodeKind::Seq(items) if items.len() == len => visitor
-                .visit_seq(SeqDe {
-                    items: items.iter(),
-                    cx: self.cx,
-                })
-                .map_err(|e: DeError| e.at(span)),
-            NodeKind::Seq(items) => Err(DeError::new(
-                format!("expected a list of {len} values, found {}", items.len()),
-                span,
-            )),
-            _ => Err(DeError::new(
-                format!(
-                    "expected a list of {len} values, found {}",
-                    self.node.describe()
-                ),
-                span,
-            )),
+            NodeKind::Seq(items) if items.len() == len => {
+                visitor.visit_seq(SeqDe { items: items.iter(), cx: self.cx }).map_err(|e: DeError| e.at(span))
+            }
+            NodeKind::Seq(items) => {
+                Err(DeError::new(format!("expected a list of {len} values, found {}", items.len()), span))
+            }
+            _ => Err(DeError::new(format!("expected a list of {len} values, found {}", self.node.describe()), span)),
         }
     }
 
@@ -679,26 +526,13 @@ impl<'de, 'a, 'c> de::Deserializer<'de> for NodeDe<'a, 'c> {
         let span = self.node.span;
         match &self.node.kind {
             NodeKind::Map(entries) => visitor
-                .visit_map(MapDe {
-                    entries: entries.iter(),
-                    cx: self.cx,
-                    value: None,
-                    fields: None,
-                })
+                .visit_map(MapDe { entries: entries.iter(), cx: self.cx, value: None, fields: None })
                 .map_err(|e: DeError| e.at(span)),
             _ if self.node.is_null() => visitor
-                .visit_map(MapDe {
-                    entries: [].iter(),
-                    cx: self.cx,
-                    value: None,
-                    fields: None,
-                })
+                .visit_map(MapDe { entries: [].iter(), cx: self.cx, value: None, fields: None })
                 .map_err(|e: DeError| e.at(span)),
             _ => Err(DeError::new(
-                format!(
-                    "expected a mapping (`key: value` lines), found {}",
-                    self.node.describe()
-                ),
+                format!("expected a mapping (`key: value` lines), found {}", self.node.describe()),
                 span,
             )),
         }
@@ -714,12 +548,7 @@ impl<'de, 'a, 'c> de::Deserializer<'de> for NodeDe<'a, 'c> {
         if name == NUMBER_MAGIC {
             let (value, param) = self.number()?;
             return visitor
-                .visit_map(SpanDe {
-                    span,
-                    param,
-                    value: SpanValue::Number(value),
-                    index: 0,
-                })
+                .visit_map(SpanDe { span, param, value: SpanValue::Number(value), index: 0 })
                 .map_err(|e: DeError| e.at(span));
         }
         if name == CAPTURED_MAGIC {
@@ -728,18 +557,11 @@ impl<'de, 'a, 'c> de::Deserializer<'de> for NodeDe<'a, 'c> {
                 captured.push(self.node.clone());
                 captured.len() - 1
             };
-            return visitor
-                .visit_u64(index as u64)
-                .map_err(|e: DeError| e.at(span));
+            return visitor.visit_u64(index as u64).map_err(|e: DeError| e.at(span));
         }
         if name == SPANNED_MAGIC {
             return visitor
-                .visit_map(SpanDe {
-                    span,
-                    param: None,
-                    value: SpanValue::Node(self),
-                    index: 0,
-                })
+                .visit_map(SpanDe { span, param: None, value: SpanValue::Node(self), index: 0 })
                 .map_err(|e: DeError| e.at(span));
         }
         match &self.node.kind {
@@ -752,10 +574,7 @@ impl<'de, 'a, 'c> de::Deserializer<'de> for NodeDe<'a, 'c> {
                 })
                 .map_err(|e: DeError| e.at(span)),
             _ => Err(DeError::new(
-                format!(
-                    "expected a mapping (`key: value` lines), found {}",
-                    self.node.describe()
-                ),
+                format!("expected a mapping (`key: value` lines), found {}", self.node.describe()),
                 span,
             )),
         }
@@ -769,9 +588,7 @@ impl<'de, 'a, 'c> de::Deserializer<'de> for NodeDe<'a, 'c> {
     ) -> Result<V::Value, DeError> {
         let span = self.node.span;
         let (text, _) = self.scalar()?;
-        visitor
-            .visit_enum(text.into_deserializer())
-            .map_err(|e: DeError| e.at(span))
+        visitor.visit_enum(text.into_deserializer()).map_err(|e: DeError| e.at(span))
     }
 
     fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -791,17 +608,10 @@ struct SeqDe<'a, 'c> {
 impl<'de, 'a, 'c> de::SeqAccess<'de> for SeqDe<'a, 'c> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
         match self.items.next() {
             Some(node) => seed
-                .deserialize(NodeDe {
-                    node,
-                    cx: self.cx,
-                    lenient: false,
-                })
+                .deserialize(NodeDe { node, cx: self.cx, lenient: false })
                 .map(Some)
                 .map_err(|e: DeError| e.at(node.span)),
             None => Ok(None),
@@ -824,10 +634,7 @@ struct MapDe<'a, 'c> {
 impl<'de, 'a, 'c> de::MapAccess<'de> for MapDe<'a, 'c> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
         loop {
             let Some((key, value)) = self.entries.next() else {
                 return Ok(None);
@@ -836,8 +643,7 @@ impl<'de, 'a, 'c> de::MapAccess<'de> for MapDe<'a, 'c> {
                 let known = key.as_str().is_some_and(|k| fields.contains(&k));
                 if !known {
                     let text = key.as_str().unwrap_or("?");
-                    let mut diag = Diagnostic::error(format!("unknown key `{text}`"))
-                        .at(&self.cx.file, key.span);
+                    let mut diag = Diagnostic::error(format!("unknown key `{text}`")).at(&self.cx.file, key.span);
                     diag = match did_you_mean(text, fields.iter().copied()) {
                         Some(best) => diag.with_help(format!("did you mean `{best}`?")),
                         None => diag.with_help(format!("known keys here: {}", fields.join(", "))),
@@ -848,27 +654,15 @@ impl<'de, 'a, 'c> de::MapAccess<'de> for MapDe<'a, 'c> {
             }
             self.value = Some(value);
             return seed
-                .deserialize(NodeDe {
-                    node: key,
-                    cx: self.cx,
-                    lenient: false,
-                })
+                .deserialize(NodeDe { node: key, cx: self.cx, lenient: false })
                 .map(Some)
                 .map_err(|e: DeError| e.at(key.span));
         }
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let node = self
-            .value
-            .take()
-            .ok_or_else(|| de::Error::custom("value requested before key"))?;
-        seed.deserialize(NodeDe {
-            node,
-            cx: self.cx,
-            lenient: false,
-        })
-        .map_err(|e: DeError| e.at(node.span))
+        let node = self.value.take().ok_or_else(|| de::Error::custom("value requested before key"))?;
+        seed.deserialize(NodeDe { node, cx: self.cx, lenient: false }).map_err(|e: DeError| e.at(node.span))
     }
 }
 
@@ -888,10 +682,7 @@ struct SpanDe<'a, 'c> {
 impl<'de, 'a, 'c> de::MapAccess<'de> for SpanDe<'a, 'c> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
         if self.index >= SPAN_FIELDS.len() {
             return Ok(None);
         }
@@ -931,9 +722,7 @@ impl<'de> de::Deserialize<'de> for CapturedNode {
                 f.write_str("a mapping")
             }
             fn visit_u64<E: de::Error>(self, index: u64) -> Result<CapturedNode, E> {
-                Ok(CapturedNode {
-                    index: index as usize,
-                })
+                Ok(CapturedNode { index: index as usize })
             }
         }
         deserializer.deserialize_struct(CAPTURED_MAGIC, &[], IndexVisitor)
@@ -942,16 +731,8 @@ impl<'de> de::Deserialize<'de> for CapturedNode {
 
 /// Deserializes `T` from a mapping without rejecting keys `T` does not know: for readers
 /// that split one mapping between several structs and check the union of their keys.
-pub fn from_node_lenient<'de, T: de::Deserialize<'de>>(
-    node: &Node,
-    cx: &DeContext<'_>,
-) -> Result<T, Diagnostic> {
-    T::deserialize(NodeDe {
-        node,
-        cx,
-        lenient: true,
-    })
-    .map_err(|err| {
+pub fn from_node_lenient<'de, T: de::Deserialize<'de>>(node: &Node, cx: &DeContext<'_>) -> Result<T, Diagnostic> {
+    T::deserialize(NodeDe { node, cx, lenient: true }).map_err(|err| {
         let span = err.span.unwrap_or(node.span);
         Diagnostic::error(err.message).at(&cx.file, span)
     })

@@ -112,25 +112,11 @@ impl Component for Draw {
         if !self.recoverable {
             let value = (self.amount - earnings).max(Decimal::ZERO);
             let explain = if value.is_zero() {
-                format!(
-                    "earnings {} meet the draw {}",
-                    money(earnings),
-                    money(self.amount)
-                )
+                format!("earnings {} meet the draw {}", money(earnings), money(self.amount))
             } else {
-                format!(
-                    "top-up to the draw {}: earnings {}",
-                    money(self.amount),
-                    money(earnings)
-                )
+                format!("top-up to the draw {}: earnings {}", money(self.amount), money(earnings))
             };
-            return Ok(Outcome {
-                value,
-                attainment: None,
-                explain,
-                trace,
-                sublines: Vec::new(),
-            });
+            return Ok(Outcome { value, attainment: None, explain, trace, sublines: Vec::new() });
         }
         let mut balance = Decimal::ZERO;
         for &past in cx.earnings_history() {
@@ -148,25 +134,12 @@ impl Component for Draw {
                 money(after)
             )
         } else if value < Decimal::ZERO {
-            format!(
-                "recovers {} of the {} balance from earnings {}",
-                money(-value),
-                money(balance),
-                money(earnings)
-            )
+            format!("recovers {} of the {} balance from earnings {}", money(-value), money(balance), money(earnings))
         } else {
-            format!(
-                "earnings {} meet the draw {}; balance {}",
-                money(earnings),
-                money(self.amount),
-                money(after)
-            )
+            format!("earnings {} meet the draw {}; balance {}", money(earnings), money(self.amount), money(after))
         };
         let payee = cx.payee();
-        let leaves_now = payee
-            .end_date
-            .and_then(|end| cx.plan().calendar.index_of(end))
-            == Some(cx.period());
+        let leaves_now = payee.end_date.and_then(|end| cx.plan().calendar.index_of(end)) == Some(cx.period());
         if leaves_now && after > Decimal::ZERO {
             cx.warn(format!(
                 "leaves on {} with {} of recoverable draw `{}` outstanding",
@@ -175,13 +148,7 @@ impl Component for Draw {
                 self.id
             ));
         }
-        Ok(Outcome {
-            value,
-            attainment: None,
-            explain,
-            trace: trace_with(trace, after),
-            sublines: Vec::new(),
-        })
+        Ok(Outcome { value, attainment: None, explain, trace: trace_with(trace, after), sublines: Vec::new() })
     }
 }
 

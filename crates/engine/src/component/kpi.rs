@@ -11,10 +11,7 @@ use serde_json::{Value, json};
 
 use super::shaping::weighted;
 use super::tiered::with_shared;
-use super::{
-    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, TypeInfo, dec,
-    frac_value,
-};
+use super::{BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, TypeInfo, dec, frac_value};
 use crate::arith::Frac;
 use crate::eval::{EvalContext, EvalError};
 use crate::measure::MeasureRef;
@@ -60,11 +57,24 @@ impl ComponentType for KpiType {
     fn info(&self) -> TypeInfo {
         TypeInfo {
             name: "kpi".into(),
-            summary: "Scorecard of leading indicators, each scored actual / target with weight, cap and threshold".into(),
+            summary: "Scorecard of leading indicators, each scored actual / target with weight, cap and threshold"
+                .into(),
             source: "built-in".into(),
             keys: with_shared(vec![
-                KeyInfo { name: "kpis", kind: "list of {measure, target, weight, cap, threshold}", default: None, required: true, description: "score = min(cap, actual / target), 0 below threshold; targets are annual unless the measure is a level" },
-                KeyInfo { name: "weight", kind: "number", default: Some("1"), required: false, description: "share of TI the scorecard pays" },
+                KeyInfo {
+                    name: "kpis",
+                    kind: "list of {measure, target, weight, cap, threshold}",
+                    default: None,
+                    required: true,
+                    description: "score = min(cap, actual / target), 0 below threshold; targets are annual unless the measure is a level",
+                },
+                KeyInfo {
+                    name: "weight",
+                    kind: "number",
+                    default: Some("1"),
+                    required: false,
+                    description: "share of TI the scorecard pays",
+                },
             ]),
         }
     }
@@ -75,10 +85,7 @@ impl ComponentType for KpiType {
         let shaping = Shaping::build(&parsed.shaping, cx);
         let spec = parsed.spec;
         if spec.kpis.is_empty() {
-            cx.error(
-                spec.kpis.span,
-                "a `kpi` component needs at least one KPI under `kpis`",
-            );
+            cx.error(spec.kpis.span, "a `kpi` component needs at least one KPI under `kpis`");
         }
         let mut items = Vec::new();
         for kpi in spec.kpis.iter() {
@@ -86,21 +93,12 @@ impl ComponentType for KpiType {
             if kpi.target.value.is_zero() {
                 cx.error(
                     kpi.target.span,
-                    format!(
-                        "KPI `{}` has a zero target; its score would divide by zero",
-                        kpi.measure.value
-                    ),
+                    format!("KPI `{}` has a zero target; its score would divide by zero", kpi.measure.value),
                 );
             }
-            for n in [Some(&kpi.weight), kpi.cap.as_ref(), kpi.threshold.as_ref()]
-                .into_iter()
-                .flatten()
-            {
+            for n in [Some(&kpi.weight), kpi.cap.as_ref(), kpi.threshold.as_ref()].into_iter().flatten() {
                 if n.value < Decimal::ZERO {
-                    cx.error(
-                        n.span,
-                        "KPI weights, caps and thresholds cannot be negative",
-                    );
+                    cx.error(n.span, "KPI weights, caps and thresholds cannot be negative");
                 }
             }
             if let Some(measure) = measure {
@@ -151,10 +149,7 @@ impl Component for Kpi {
     }
 
     fn profile(&self) -> Profile {
-        Profile {
-            measures: self.items.iter().map(|i| i.measure.clone()).collect(),
-            ..Profile::default()
-        }
+        Profile { measures: self.items.iter().map(|i| i.measure.clone()).collect(), ..Profile::default() }
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
@@ -165,11 +160,8 @@ impl Component for Kpi {
         for item in &self.items {
             let actual = cx.measure(&item.measure, w, self.shaping.clawback_days)?;
             // Annual targets scale to the window; levels (means, ratios) do not.
-            let target = if item.measure.is_level() {
-                Frac::whole(item.target)
-            } else {
-                cx.scale_annual(item.target, w)?
-            };
+            let target =
+                if item.measure.is_level() { Frac::whole(item.target) } else { cx.scale_annual(item.target, w)? };
             let ratio = Frac::whole(actual).div(&target)?;
             let below = match item.threshold {
                 Some(t) => ratio.cmp_dec(t)? == Ordering::Less,
@@ -209,9 +201,7 @@ impl Component for Kpi {
         trace.insert("weight".into(), dec(self.weight));
         trace.insert("base".into(), frac_value(&base));
         let mut notes = Vec::new();
-        let value =
-            self.shaping
-                .apply(cx, w, base, None, Some(cap_target), &mut trace, &mut notes)?;
+        let value = self.shaping.apply(cx, w, base, Some(cap_target), &mut trace, &mut notes)?;
         let weight = if self.weight == Decimal::ONE {
             String::new()
         } else {
@@ -226,12 +216,6 @@ impl Component for Kpi {
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
-        Ok(Outcome {
-            value: value.value()?,
-            attainment: None,
-            explain,
-            trace,
-            sublines: Vec::new(),
-        })
+        Ok(Outcome { value: value.value()?, attainment: None, explain, trace, sublines: Vec::new() })
     }
 }

@@ -162,9 +162,7 @@ impl Default for Registry {
 impl Registry {
     /// The built-in types of SPEC §4.
     pub fn builtin() -> Registry {
-        let mut registry = Registry {
-            types: IndexMap::new(),
-        };
+        let mut registry = Registry { types: IndexMap::new() };
         registry.register(Arc::new(tiered::TieredType));
         registry.register(Arc::new(profit_bonus::ProfitBonusType));
         registry.register(Arc::new(retention::RetentionType));
@@ -176,8 +174,7 @@ impl Registry {
 
     /// Adds a type; a later registration with the same name replaces the earlier one.
     pub fn register(&mut self, component_type: Arc<dyn ComponentType>) {
-        self.types
-            .insert(component_type.name().to_string(), component_type);
+        self.types.insert(component_type.name().to_string(), component_type);
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn ComponentType>> {
@@ -231,11 +228,7 @@ impl BuildContext<'_> {
     /// Reads a component mapping into `CoreSpec`, `ShapingSpec` (when `shared` is true) and
     /// the type's own `T`, rejecting keys none of them knows.
     pub fn parse<T: DeserializeOwned>(&mut self, node: &Node, shared: bool) -> Option<Parsed<T>> {
-        let type_name = node
-            .get("type")
-            .and_then(Node::as_str)
-            .unwrap_or("?")
-            .to_string();
+        let type_name = node.get("type").and_then(Node::as_str).unwrap_or("?").to_string();
         let mut allowed: Vec<&str> = struct_fields::<CoreSpec>().to_vec();
         if shared {
             allowed.extend(struct_fields::<ShapingSpec>());
@@ -246,35 +239,22 @@ impl BuildContext<'_> {
             let text = key.as_str().unwrap_or("?");
             seen.insert(text);
             if !allowed.contains(&text) {
-                let mut diag = Diagnostic::error(format!(
-                    "unknown key `{text}` for a `{type_name}` component"
-                ))
-                .at(&self.file, key.span);
+                let mut diag = Diagnostic::error(format!("unknown key `{text}` for a `{type_name}` component"))
+                    .at(&self.file, key.span);
                 diag = match did_you_mean(text, allowed.iter().copied()) {
                     Some(best) => diag.with_help(format!("did you mean `{best}`?")),
-                    None => diag.with_help(format!(
-                        "`{type_name}` components take: {}",
-                        allowed.join(", ")
-                    )),
+                    None => diag.with_help(format!("`{type_name}` components take: {}", allowed.join(", "))),
                 };
                 self.diagnostics.push(diag);
             }
         }
         let cx = self.de_context();
         let core = from_node_lenient::<CoreSpec>(node, &cx);
-        let shaping = if shared {
-            from_node_lenient::<ShapingSpec>(node, &cx).map(Some)
-        } else {
-            Ok(None)
-        };
+        let shaping = if shared { from_node_lenient::<ShapingSpec>(node, &cx).map(Some) } else { Ok(None) };
         let spec = from_node_lenient::<T>(node, &cx);
         let mut problems = cx.into_diagnostics();
         let result = match (core, shaping, spec) {
-            (Ok(core), Ok(shaping), Ok(spec)) => Some(Parsed {
-                core,
-                shaping: shaping.unwrap_or_default(),
-                spec,
-            }),
+            (Ok(core), Ok(shaping), Ok(spec)) => Some(Parsed { core, shaping: shaping.unwrap_or_default(), spec }),
             (core, shaping, spec) => {
                 problems.extend(core.err());
                 problems.extend(shaping.err());
@@ -298,8 +278,7 @@ impl BuildContext<'_> {
             None => {
                 let mut known: Vec<&str> = crate::measure::DERIVED_MEASURES.to_vec();
                 known.extend(self.declared.keys().map(String::as_str));
-                let mut diag = Diagnostic::error(format!("unknown measure `{}`", name.value))
-                    .at(&self.file, name.span);
+                let mut diag = Diagnostic::error(format!("unknown measure `{}`", name.value)).at(&self.file, name.span);
                 diag = match did_you_mean(name, known.iter().copied()) {
                     Some(best) => diag.with_help(format!("did you mean `{best}`? (declare measures.csv measures under `measures:`)")),
                     None => diag.with_help(format!(
@@ -330,10 +309,7 @@ impl BuildContext<'_> {
         match parse_decimal(text, NumberStyle::PlainYaml) {
             Ok(value) => Some(Target::Amount(value)),
             Err(err) => {
-                self.error(
-                    text.span,
-                    format!("target: {err}; write a number, a `$param` or `company.NAME`"),
-                );
+                self.error(text.span, format!("target: {err}; write a number, a `$param` or `company.NAME`"));
                 None
             }
         }
@@ -349,11 +325,7 @@ pub enum Target {
 
 impl Target {
     /// The target for window `w`: `annual × n_W / N`, or the company measure over `w`.
-    pub fn for_window(
-        &self,
-        cx: &EvalContext<'_>,
-        w: crate::calendar::Window,
-    ) -> Result<Frac, EvalError> {
+    pub fn for_window(&self, cx: &EvalContext<'_>, w: crate::calendar::Window) -> Result<Frac, EvalError> {
         match self {
             Target::Amount(annual) => Ok(cx.scale_annual(*annual, w)?),
             Target::Company(name) => Ok(Frac::whole(cx.company(name, w)?)),

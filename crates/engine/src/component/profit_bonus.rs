@@ -8,10 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::tiered::{build_curve, with_shared};
-use super::{
-    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, TypeInfo, dec,
-    frac_value,
-};
+use super::{BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, TypeInfo, dec, frac_value};
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
 use crate::eval::{EvalContext, EvalError};
@@ -56,9 +53,7 @@ impl ComponentType for ProfitBonusType {
     fn info(&self) -> TypeInfo {
         TypeInfo {
             name: "profit_bonus".into(),
-            summary:
-                "Executive bonus on company profit dollars vs budget and profit percent vs target"
-                    .into(),
+            summary: "Executive bonus on company profit dollars vs budget and profit percent vs target".into(),
             source: "built-in".into(),
             keys: with_shared(vec![
                 KeyInfo {
@@ -102,31 +97,18 @@ impl ComponentType for ProfitBonusType {
                 if p.weight.value < Decimal::ZERO {
                     cx.error(p.weight.span, "a weight cannot be negative");
                 }
-                Part {
-                    weight: p.weight.value,
-                    points: build_curve(&p.curve, cx),
-                    extrapolate: p.extrapolate,
-                }
+                Part { weight: p.weight.value, points: build_curve(&p.curve, cx), extrapolate: p.extrapolate }
             })
         };
         let dollars = part(&spec.profit_dollars, cx);
         let pct = part(&spec.profit_pct, cx);
         if dollars.is_none() && pct.is_none() {
-            cx.error(
-                parsed.core.id.span,
-                "a `profit_bonus` needs `profit_dollars`, `profit_pct` or both",
-            );
+            cx.error(parsed.core.id.span, "a `profit_bonus` needs `profit_dollars`, `profit_pct` or both");
         }
         if cx.diagnostics[errors_before..].iter().any(|d| d.is_error()) {
             return None;
         }
-        Some(Arc::new(ProfitBonus {
-            id: parsed.core.id.value,
-            target_bonus,
-            dollars,
-            pct,
-            shaping,
-        }))
+        Some(Arc::new(ProfitBonus { id: parsed.core.id.value, target_bonus, dollars, pct, shaping }))
     }
 }
 
@@ -163,11 +145,7 @@ impl ProfitBonus {
     ) -> Result<(Frac, String), EvalError> {
         let actual = cx.company(actual_name, w)?;
         let target = cx.company(target_name, w)?;
-        let attainment = ratio(
-            actual,
-            target,
-            &format!("company.{actual_name} against company.{target_name}"),
-        )?;
+        let attainment = ratio(actual, target, &format!("company.{actual_name} against company.{target_name}"))?;
         let factor = arith::curve(&part.points, attainment, part.extrapolate)?;
         trace.insert(
             key.into(),
@@ -177,11 +155,7 @@ impl ProfitBonus {
             }),
         );
         let shown = |v: Decimal| {
-            if actual_name.ends_with("_pct") {
-                format_percent(v)
-            } else {
-                format_money_grouped(v, 2)
-            }
+            if actual_name.ends_with("_pct") { format_percent(v) } else { format_money_grouped(v, 2) }
         };
         let text = format!(
             "{} {} vs {} ({}) → {} × weight {}",
@@ -216,10 +190,7 @@ impl Component for ProfitBonus {
     fn profile(&self) -> Profile {
         Profile {
             profit_linked: self.target_bonus,
-            measures: vec![
-                MeasureRef::Company("net_profit".into()),
-                MeasureRef::Company("net_profit_pct".into()),
-            ],
+            measures: vec![MeasureRef::Company("net_profit".into()), MeasureRef::Company("net_profit_pct".into())],
             ..Profile::default()
         }
     }
@@ -233,35 +204,21 @@ impl Component for ProfitBonus {
         let mut factor = Frac::ZERO;
         let mut parts = Vec::new();
         if let Some(part) = &self.dollars {
-            let (f, text) = self.part(
-                cx,
-                w,
-                part,
-                ("net_profit", "budget_net_profit"),
-                &mut trace,
-                "profit_dollars",
-            )?;
+            let (f, text) =
+                self.part(cx, w, part, ("net_profit", "budget_net_profit"), &mut trace, "profit_dollars")?;
             factor = factor.add(&f)?;
             parts.push(text);
         }
         if let Some(part) = &self.pct {
-            let (f, text) = self.part(
-                cx,
-                w,
-                part,
-                ("net_profit_pct", "target_net_profit_pct"),
-                &mut trace,
-                "profit_pct",
-            )?;
+            let (f, text) =
+                self.part(cx, w, part, ("net_profit_pct", "target_net_profit_pct"), &mut trace, "profit_pct")?;
             factor = factor.add(&f)?;
             parts.push(text);
         }
         let base = bonus.mul(&factor)?;
         trace.insert("base".into(), frac_value(&base));
         let mut notes = Vec::new();
-        let value = self
-            .shaping
-            .apply(cx, w, base, None, Some(bonus), &mut trace, &mut notes)?;
+        let value = self.shaping.apply(cx, w, base, Some(bonus), &mut trace, &mut notes)?;
         let mut explain = format!(
             "{} of target bonus {}: {}",
             format_percent(factor.value()?),
@@ -271,12 +228,6 @@ impl Component for ProfitBonus {
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
-        Ok(Outcome {
-            value: value.value()?,
-            attainment: None,
-            explain,
-            trace,
-            sublines: Vec::new(),
-        })
+        Ok(Outcome { value: value.value()?, attainment: None, explain, trace, sublines: Vec::new() })
     }
 }

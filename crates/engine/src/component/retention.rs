@@ -11,8 +11,7 @@ use serde_json::json;
 use super::shaping::weighted;
 use super::tiered::{build_curve, with_shared};
 use super::{
-    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, SubLine, TypeInfo,
-    dec, frac_value,
+    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, SubLine, TypeInfo, dec, frac_value,
 };
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
@@ -60,9 +59,7 @@ impl ComponentType for RetentionType {
     fn info(&self) -> TypeInfo {
         TypeInfo {
             name: "retention".into(),
-            summary:
-                "Farmers and vCIOs: net or gross revenue retention of the book against a target"
-                    .into(),
+            summary: "Farmers and vCIOs: net or gross revenue retention of the book against a target".into(),
             source: "built-in".into(),
             keys: with_shared(vec![
                 KeyInfo {
@@ -134,20 +131,10 @@ impl ComponentType for RetentionType {
         let target = spec.target.as_ref().map_or(Decimal::ONE, |n| n.value);
         if let Some(n) = &spec.target {
             if n.value <= Decimal::ZERO {
-                cx.error(
-                    n.span,
-                    "a retention target is a ratio above 0 (1.05 is 105 %)",
-                );
+                cx.error(n.span, "a retention target is a ratio above 0 (1.05 is 105 %)");
             }
         }
-        for n in [
-            &spec.expansion_rate,
-            &spec.churn_clawback_rate,
-            &spec.weight,
-            &spec.threshold,
-        ]
-        .into_iter()
-        .flatten()
+        for n in [&spec.expansion_rate, &spec.churn_clawback_rate, &spec.weight, &spec.threshold].into_iter().flatten()
         {
             if n.value < Decimal::ZERO {
                 cx.error(n.span, "this value cannot be negative");
@@ -232,11 +219,7 @@ impl Component for Retention {
     }
 
     fn profile(&self) -> Profile {
-        Profile {
-            retention: true,
-            measures: vec![MeasureRef::Deals(DealKind::Expansion)],
-            ..Profile::default()
-        }
+        Profile { retention: true, measures: vec![MeasureRef::Deals(DealKind::Expansion)], ..Profile::default() }
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
@@ -246,20 +229,13 @@ impl Component for Retention {
             return Err(EvalError::Invalid(format!(
                 "`{}` needs the payee's book at the start of the year: book_start in roster.csv is {}",
                 self.id,
-                if cx.payee().book_start.is_some() {
-                    format_money_grouped(book_start, 2)
-                } else {
-                    "empty".into()
-                }
+                if cx.payee().book_start.is_some() { format_money_grouped(book_start, 2) } else { "empty".into() }
             )));
         }
         // The book at the window's start: book_start plus the net change of earlier periods.
         let mut book = book_start;
         if w.first > 0 {
-            let before = Window {
-                first: 0,
-                last: w.first - 1,
-            };
+            let before = Window { first: 0, last: w.first - 1 };
             let net = self.deals(cx, DealKind::Expansion, before)?
                 - self.deals(cx, DealKind::Contraction, before)?
                 - self.deals(cx, DealKind::Churn, before)?;
@@ -281,15 +257,9 @@ impl Component for Retention {
         };
         // ratio / target_W with target_W = (N + (target − 1) × n_W) / N, divided once.
         let n = Decimal::from(cx.n_periods() as u64);
-        let target_scaled = arith::add(
-            n,
-            arith::mul(self.target - Decimal::ONE, Decimal::from(w.len() as u64))?,
-        )?;
+        let target_scaled = arith::add(n, arith::mul(self.target - Decimal::ONE, Decimal::from(w.len() as u64))?)?;
         if target_scaled <= Decimal::ZERO {
-            return Err(EvalError::Invalid(format!(
-                "the retention target for {} is 0 or less",
-                cx.window_label(w)
-            )));
+            return Err(EvalError::Invalid(format!("the retention target for {} is 0 or less", cx.window_label(w))));
         }
         let ratio = Frac::new(kept, book)?;
         let target_w = Frac::new(target_scaled, n)?;
@@ -341,9 +311,7 @@ impl Component for Retention {
         trace.insert("curve_part".into(), frac_value(&curve_part));
         trace.insert("expansion_part".into(), dec(expansion_part));
         let mut notes = Vec::new();
-        let value =
-            self.shaping
-                .apply(cx, w, base, None, Some(cap_target), &mut trace, &mut notes)?;
+        let value = self.shaping.apply(cx, w, base, Some(cap_target), &mut trace, &mut notes)?;
         let weight = if self.weight == Decimal::ONE {
             String::new()
         } else {
@@ -368,12 +336,6 @@ impl Component for Retention {
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
-        Ok(Outcome {
-            value: value.value()?,
-            attainment: Some(attainment_value),
-            explain,
-            trace,
-            sublines,
-        })
+        Ok(Outcome { value: value.value()?, attainment: Some(attainment_value), explain, trace, sublines })
     }
 }

@@ -61,16 +61,10 @@ impl Shaping {
             let mut previous: Option<Decimal> = None;
             for band in m.bands.iter() {
                 if previous.is_some_and(|p| band.from.value <= p) {
-                    cx.error(
-                        band.from.span,
-                        "modifier bands must be in strictly ascending order of `from`",
-                    );
+                    cx.error(band.from.span, "modifier bands must be in strictly ascending order of `from`");
                 }
                 if band.multiplier.value < Decimal::ZERO {
-                    cx.error(
-                        band.multiplier.span,
-                        "a modifier's multiplier cannot be negative",
-                    );
+                    cx.error(band.multiplier.span, "a modifier's multiplier cannot be negative");
                 }
                 previous = Some(band.from.value);
                 bands.push((band.from.value, band.multiplier.value));
@@ -89,37 +83,27 @@ impl Shaping {
                 }
             }
             if let Some(measure) = measure {
-                gates.push(Gate {
-                    measure,
-                    min: g.min.value,
-                    otherwise,
-                });
+                gates.push(Gate { measure, min: g.min.value, otherwise });
             }
         }
-        let cap = spec
-            .cap
-            .as_ref()
-            .and_then(|cap| match (&cap.amount, &cap.multiple_of_target) {
-                (Some(amount), None) => {
-                    if amount.value < Decimal::ZERO {
-                        cx.error(amount.span, "a cap cannot be negative");
-                    }
-                    Some(Cap::Amount(amount.value))
+        let cap = spec.cap.as_ref().and_then(|cap| match (&cap.amount, &cap.multiple_of_target) {
+            (Some(amount), None) => {
+                if amount.value < Decimal::ZERO {
+                    cx.error(amount.span, "a cap cannot be negative");
                 }
-                (None, Some(multiple)) => {
-                    if multiple.value < Decimal::ZERO {
-                        cx.error(multiple.span, "a cap cannot be negative");
-                    }
-                    Some(Cap::MultipleOfTarget(multiple.value))
+                Some(Cap::Amount(amount.value))
+            }
+            (None, Some(multiple)) => {
+                if multiple.value < Decimal::ZERO {
+                    cx.error(multiple.span, "a cap cannot be negative");
                 }
-                _ => {
-                    cx.error(
-                        cap.span,
-                        "a cap takes exactly one of `amount` and `multiple_of_target`",
-                    );
-                    None
-                }
-            });
+                Some(Cap::MultipleOfTarget(multiple.value))
+            }
+            _ => {
+                cx.error(cap.span, "a cap takes exactly one of `amount` and `multiple_of_target`");
+                None
+            }
+        });
         Shaping {
             window: spec.window.as_ref().map_or(WindowKind::Ytd, |w| w.value),
             allow_negative: spec.allow_negative,
@@ -130,14 +114,14 @@ impl Shaping {
         }
     }
 
-    /// Applies modifiers, an optional kicker, gates and the cap to `base`, recording each
-    /// step in `trace` and the ones that changed something in `notes`.
+    /// Applies modifiers, gates and the cap to `base`, recording each step in `trace` and the
+    /// ones that changed something in `notes`. (A kicker is one more multiplier; the caller
+    /// applies it to `base`, which is the same product.)
     pub fn apply(
         &self,
         cx: &EvalContext<'_>,
         w: Window,
         base: Frac,
-        kicker: Option<(Decimal, String)>,
         cap_target: Option<Frac>,
         trace: &mut serde_json::Map<String, Value>,
         notes: &mut Vec<String>,
@@ -160,14 +144,6 @@ impl Shaping {
                 }
             }
             trace.insert("modifiers".into(), Value::Array(applied));
-        }
-        if let Some((multiplier, why)) = kicker {
-            value = value.mul_dec(multiplier)?;
-            trace.insert(
-                "kicker".into(),
-                json!({"multiplier": dec(multiplier), "why": why}),
-            );
-            notes.push(format!("× {} kicker ({why})", format_ratio(multiplier)));
         }
         if !self.gates.is_empty() {
             let mut applied = Vec::new();
@@ -197,23 +173,18 @@ impl Shaping {
                 Cap::MultipleOfTarget(multiple) => match cap_target {
                     Some(target) => target.mul_dec(multiple)?,
                     None => {
-                        return Err(EvalError::Invalid(
-                            "`multiple_of_target` needs a target".into(),
-                        ));
+                        return Err(EvalError::Invalid("`multiple_of_target` needs a target".into()));
                     }
                 },
             };
-            let capped = value.cmp(&limit)? == std::cmp::Ordering::Greater;
+            let capped = value.compare(&limit)? == std::cmp::Ordering::Greater;
             trace.insert(
                 "cap".into(),
                 json!({"limit": frac_value(&limit), "before": frac_value(&value), "applied": capped}),
             );
             if capped {
                 value = limit;
-                notes.push(format!(
-                    "capped at {}",
-                    format_money_grouped(limit.value()?, 2)
-                ));
+                notes.push(format!("capped at {}", format_money_grouped(limit.value()?, 2)));
             }
         }
         Ok(value)
@@ -222,18 +193,10 @@ impl Shaping {
 
 /// The multiplier of the band with the highest `from ≤ value`; 1 below every band.
 pub fn band_multiplier(bands: &[(Decimal, Decimal)], value: Decimal) -> Decimal {
-    bands
-        .iter()
-        .rev()
-        .find(|(from, _)| *from <= value)
-        .map_or(Decimal::ONE, |(_, m)| *m)
+    bands.iter().rev().find(|(from, _)| *from <= value).map_or(Decimal::ONE, |(_, m)| *m)
 }
 
 /// Multiplies `base` by `weight` only when the weight is not 1 (keeps traces short).
 pub fn weighted(base: Frac, weight: Decimal) -> arith::Arith<Frac> {
-    if weight == Decimal::ONE {
-        Ok(base)
-    } else {
-        base.mul_dec(weight)
-    }
+    if weight == Decimal::ONE { Ok(base) } else { base.mul_dec(weight) }
 }

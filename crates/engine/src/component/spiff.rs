@@ -10,8 +10,7 @@ use serde_json::json;
 
 use super::tiered::with_shared;
 use super::{
-    BuildContext, Cap, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, TypeInfo, dec,
-    frac_value,
+    BuildContext, Cap, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, TypeInfo, dec, frac_value,
 };
 use crate::arith::{self, Frac};
 use crate::calendar::{Window, parse_date};
@@ -55,9 +54,7 @@ impl ComponentType for SpiffType {
     fn info(&self) -> TypeInfo {
         TypeInfo {
             name: "spiff".into(),
-            summary:
-                "Short-term incentive per credited deal or on the amount, inside a date window"
-                    .into(),
+            summary: "Short-term incentive per credited deal or on the amount, inside a date window".into(),
             source: "built-in".into(),
             keys: with_shared(vec![
                 KeyInfo {
@@ -118,18 +115,12 @@ impl ComponentType for SpiffType {
         let errors_before = cx.diagnostics.len();
         let shaping = Shaping::build(&parsed.shaping, cx);
         if let (Some(Cap::MultipleOfTarget(_)), Some(cap)) = (shaping.cap, &parsed.shaping.cap) {
-            cx.error(
-                cap.span,
-                "a SPIFF has no target: use `max_amount` or `cap: {amount: …}`",
-            );
+            cx.error(cap.span, "a SPIFF has no target: use `max_amount` or `cap: {amount: …}`");
         }
         let spec = parsed.spec;
         let measure = cx.measure(&spec.measure);
         if let Some(m) = &measure {
-            if !matches!(
-                m,
-                MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::Declared { .. }
-            ) {
+            if !matches!(m, MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::Declared { .. }) {
                 cx.error(
                     spec.measure.span,
                     "a SPIFF pays on a deal measure (bookings, expansion, …) or a declared measure",
@@ -140,46 +131,27 @@ impl ComponentType for SpiffType {
             (Some(p), None) => Some(Pay::PerUnit(p.value)),
             (None, Some(r)) => Some(Pay::Rate(r.value)),
             _ => {
-                cx.error(
-                    parsed.core.id.span,
-                    "a SPIFF takes exactly one of `per_unit` and `rate`",
-                );
+                cx.error(parsed.core.id.span, "a SPIFF takes exactly one of `per_unit` and `rate`");
                 None
             }
         };
-        for n in [&spec.per_unit, &spec.rate, &spec.min, &spec.max_amount]
-            .into_iter()
-            .flatten()
-        {
+        for n in [&spec.per_unit, &spec.rate, &spec.min, &spec.max_amount].into_iter().flatten() {
             if n.value < Decimal::ZERO {
                 cx.error(n.span, "this value cannot be negative");
             }
         }
-        let date = |text: &Option<Spanned<String>>,
-                    default: NaiveDate,
-                    cx: &mut BuildContext<'_>| match text {
+        let date = |text: &Option<Spanned<String>>, default: NaiveDate, cx: &mut BuildContext<'_>| match text {
             None => default,
             Some(t) => parse_date(t).unwrap_or_else(|| {
-                cx.error(
-                    t.span,
-                    format!("`{}` is not a date (write YYYY-MM-DD)", t.value),
-                );
+                cx.error(t.span, format!("`{}` is not a date (write YYYY-MM-DD)", t.value));
                 default
             }),
         };
         let from = date(&spec.from, cx.calendar.start(), cx);
         let to = date(&spec.to, cx.calendar.end(), cx);
-        let span = spec
-            .from
-            .as_ref()
-            .or(spec.to.as_ref())
-            .map(|s| s.span)
-            .unwrap_or(parsed.core.id.span);
+        let span = spec.from.as_ref().or(spec.to.as_ref()).map(|s| s.span).unwrap_or(parsed.core.id.span);
         if from > to {
-            cx.error(
-                span,
-                format!("the SPIFF window runs backwards: from {from} to {to}"),
-            );
+            cx.error(span, format!("the SPIFF window runs backwards: from {from} to {to}"));
         } else if to < cx.calendar.start() || from > cx.calendar.end() {
             cx.error(
                 span,
@@ -254,8 +226,7 @@ impl Spiff {
                     if period.end < self.from || period.start > self.to {
                         continue;
                     }
-                    let value =
-                        cx.measure(&self.measure, Window::single(k), self.shaping.clawback_days)?;
+                    let value = cx.measure(&self.measure, Window::single(k), self.shaping.clawback_days)?;
                     units = arith::add(units, value)?;
                     amount = arith::add(amount, value)?;
                 }
@@ -293,11 +264,8 @@ impl Component for Spiff {
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
         let w = cx.window(self.shaping.window);
         let (units, amount) = self.count(cx, w)?;
-        let (year_units, _) = if w == Window::ytd(cx.period()) {
-            (units, amount)
-        } else {
-            self.count(cx, Window::ytd(cx.period()))?
-        };
+        let (year_units, _) =
+            if w == Window::ytd(cx.period()) { (units, amount) } else { self.count(cx, Window::ytd(cx.period()))? };
         let mut trace = serde_json::Map::new();
         trace.insert("window".into(), json!(cx.window_label(w)));
         trace.insert("from".into(), json!(self.from.to_string()));
@@ -341,9 +309,7 @@ impl Component for Spiff {
             ),
         };
         let mut notes = Vec::new();
-        let mut value =
-            self.shaping
-                .apply(cx, w, Frac::whole(base), None, None, &mut trace, &mut notes)?;
+        let mut value = self.shaping.apply(cx, w, Frac::whole(base), None, &mut trace, &mut notes)?;
         if let Some(max) = self.max_amount {
             // The yearly maximum: a ytd window holds it directly; a period window holds what is
             // left after earlier periods' payments.
@@ -357,21 +323,12 @@ impl Component for Spiff {
                     json!({"max": dec(max), "room": dec(room), "before": frac_value(&value)}),
                 );
                 value = Frac::whole(room);
-                notes.push(format!(
-                    "held to the yearly maximum {}",
-                    format_money_grouped(max, 2)
-                ));
+                notes.push(format!("held to the yearly maximum {}", format_money_grouped(max, 2)));
             }
         }
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
-        Ok(Outcome {
-            value: value.value()?,
-            attainment: None,
-            explain,
-            trace,
-            sublines: Vec::new(),
-        })
+        Ok(Outcome { value: value.value()?, attainment: None, explain, trace, sublines: Vec::new() })
     }
 }

@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 
 use super::shaping::weighted;
 use super::{
-    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, Target, TypeInfo,
-    dec, frac_value,
+    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, Target, TypeInfo, dec, frac_value,
 };
 use crate::arith::{self, Frac, Tier};
 use crate::eval::{EvalContext, EvalError};
@@ -151,8 +150,7 @@ impl ComponentType for TieredType {
         ];
         TypeInfo {
             name: "tiered".into(),
-            summary: "Commission tiers and accelerators on a measure against quota or a target"
-                .into(),
+            summary: "Commission tiers and accelerators on a measure against quota or a target".into(),
             source: "built-in".into(),
             keys: with_shared(keys),
         }
@@ -176,50 +174,29 @@ impl ComponentType for TieredType {
         let method = match basis {
             Basis::Rate => {
                 if let Some(curve) = &spec.curve {
-                    cx.error(
-                        curve.span,
-                        "`curve` is for `basis: curve`; this component has `basis: rate`",
-                    );
+                    cx.error(curve.span, "`curve` is for `basis: curve`; this component has `basis: rate`");
                 }
                 let Some(tiers) = &spec.tiers else {
-                    cx.error(
-                        parsed.core.id.span,
-                        "a `basis: rate` component needs `tiers`",
-                    );
+                    cx.error(parsed.core.id.span, "a `basis: rate` component needs `tiers`");
                     return None;
                 };
-                Method::Rate {
-                    mode,
-                    tiers: build_tiers(tiers, cx),
-                }
+                Method::Rate { mode, tiers: build_tiers(tiers, cx) }
             }
             Basis::Curve => {
                 if let Some(tiers) = &spec.tiers {
-                    cx.error(
-                        tiers.span,
-                        "`tiers` are for `basis: rate`; this component has `basis: curve`",
-                    );
+                    cx.error(tiers.span, "`tiers` are for `basis: rate`; this component has `basis: curve`");
                 }
                 if let Some(m) = &spec.mode {
                     cx.error(m.span, "`mode` is for `basis: rate`");
                 }
                 let Some(curve) = &spec.curve else {
-                    cx.error(
-                        parsed.core.id.span,
-                        "a `basis: curve` component needs `curve`",
-                    );
+                    cx.error(parsed.core.id.span, "a `basis: curve` component needs `curve`");
                     return None;
                 };
-                Method::Curve {
-                    points: build_curve(curve, cx),
-                    extrapolate: spec.extrapolate,
-                }
+                Method::Curve { points: build_curve(curve, cx), extrapolate: spec.extrapolate }
             }
         };
-        let relieved = spec
-            .attainment
-            .as_ref()
-            .is_some_and(|a| a.value == AttainmentChoice::Relieved);
+        let relieved = spec.attainment.as_ref().is_some_and(|a| a.value == AttainmentChoice::Relieved);
         if let Some(choice) = &spec.attainment {
             if relieved && (basis == Basis::Rate || target.is_some()) {
                 cx.error(
@@ -244,13 +221,9 @@ impl ComponentType for TieredType {
             return None;
         }
         let measure = measure?;
-        let profit_measure =
-            matches!(&measure, MeasureRef::Company(name) if name.starts_with("net_profit"));
-        let profit_linked = if profit_measure && matches!(method, Method::Curve { .. }) {
-            cx.role_ti * weight
-        } else {
-            Decimal::ZERO
-        };
+        let profit_measure = matches!(&measure, MeasureRef::Company(name) if name.starts_with("net_profit"));
+        let profit_linked =
+            if profit_measure && matches!(method, Method::Curve { .. }) { cx.role_ti * weight } else { Decimal::ZERO };
         Some(Arc::new(Tiered {
             id: parsed.core.id.value,
             measure,
@@ -268,12 +241,48 @@ impl ComponentType for TieredType {
 /// The shared keys, appended to a type's own for the catalogue.
 pub(crate) fn with_shared(mut keys: Vec<KeyInfo>) -> Vec<KeyInfo> {
     keys.extend([
-        KeyInfo { name: "window", kind: "ytd | period", default: Some("ytd"), required: false, description: "ytd pays the year-to-date value less what was paid; period pays the period alone" },
-        KeyInfo { name: "allow_negative", kind: "bool", default: Some("false"), required: false, description: "pay a negative amount as a clawback line instead of netting it out later" },
-        KeyInfo { name: "modifiers", kind: "list of {measure, bands: [{from, multiplier}]}", default: None, required: false, description: "multiply by the band the measure falls in" },
-        KeyInfo { name: "gates", kind: "list of {measure, min, else}", default: None, required: false, description: "multiply by `else` (default 0) when the measure is below `min`" },
-        KeyInfo { name: "cap", kind: "{amount} | {multiple_of_target}", default: None, required: false, description: "the most the window pays, after modifiers and gates" },
-        KeyInfo { name: "clawback_days", kind: "whole number", default: None, required: false, description: "cancellations later than this many days after close keep their credit" },
+        KeyInfo {
+            name: "window",
+            kind: "ytd | period",
+            default: Some("ytd"),
+            required: false,
+            description: "ytd pays the year-to-date value less what was paid; period pays the period alone",
+        },
+        KeyInfo {
+            name: "allow_negative",
+            kind: "bool",
+            default: Some("false"),
+            required: false,
+            description: "pay a negative amount as a clawback line instead of netting it out later",
+        },
+        KeyInfo {
+            name: "modifiers",
+            kind: "list of {measure, bands: [{from, multiplier}]}",
+            default: None,
+            required: false,
+            description: "multiply by the band the measure falls in",
+        },
+        KeyInfo {
+            name: "gates",
+            kind: "list of {measure, min, else}",
+            default: None,
+            required: false,
+            description: "multiply by `else` (default 0) when the measure is below `min`",
+        },
+        KeyInfo {
+            name: "cap",
+            kind: "{amount} | {multiple_of_target}",
+            default: None,
+            required: false,
+            description: "the most the window pays, after modifiers and gates",
+        },
+        KeyInfo {
+            name: "clawback_days",
+            kind: "whole number",
+            default: None,
+            required: false,
+            description: "cancellations later than this many days after close keep their credit",
+        },
     ]);
     keys
 }
@@ -291,28 +300,22 @@ pub(crate) fn build_tiers(tiers: &Spanned<Vec<TierSpec>>, cx: &mut BuildContext<
             if tier.from.value <= previous {
                 cx.error(
                     tier.from.span,
-                    format!("tiers must be in strictly ascending order: `from: {}` follows `from: {previous}`", tier.from.value),
+                    format!(
+                        "tiers must be in strictly ascending order: `from: {}` follows `from: {previous}`",
+                        tier.from.value
+                    ),
                 );
             }
         }
         if tier.rate.value < Decimal::ZERO {
-            cx.error(
-                tier.rate.span,
-                format!("a tier rate cannot be negative (found {})", tier.rate.value),
-            );
+            cx.error(tier.rate.span, format!("a tier rate cannot be negative (found {})", tier.rate.value));
         }
-        out.push(Tier {
-            from: tier.from.value,
-            rate: tier.rate.value,
-        });
+        out.push(Tier { from: tier.from.value, rate: tier.rate.value });
     }
     out
 }
 
-pub(crate) fn build_curve(
-    curve: &Spanned<Vec<PointSpec>>,
-    cx: &mut BuildContext<'_>,
-) -> Vec<(Decimal, Decimal)> {
+pub(crate) fn build_curve(curve: &Spanned<Vec<PointSpec>>, cx: &mut BuildContext<'_>) -> Vec<(Decimal, Decimal)> {
     if curve.is_empty() {
         cx.error(curve.span, "a curve needs at least one point");
     }
@@ -320,10 +323,7 @@ pub(crate) fn build_curve(
     for (a, p) in curve.iter() {
         if let Some(&(previous, _)) = out.last() {
             if a.value <= previous {
-                cx.error(
-                    a.span,
-                    "curve points must be in strictly ascending order of attainment",
-                );
+                cx.error(a.span, "curve points must be in strictly ascending order of attainment");
             }
         }
         if p.value < Decimal::ZERO {
@@ -336,14 +336,8 @@ pub(crate) fn build_curve(
 
 #[derive(Debug)]
 enum Method {
-    Rate {
-        mode: Mode,
-        tiers: Vec<Tier>,
-    },
-    Curve {
-        points: Vec<(Decimal, Decimal)>,
-        extrapolate: bool,
-    },
+    Rate { mode: Mode, tiers: Vec<Tier> },
+    Curve { points: Vec<(Decimal, Decimal)>, extrapolate: bool },
 }
 
 #[derive(Debug)]
@@ -378,22 +372,12 @@ impl Component for Tiered {
     }
 
     fn profile(&self) -> Profile {
-        let new_logo = matches!(
-            self.measure,
-            MeasureRef::Deals(DealKind::New) | MeasureRef::GrossMargin
-        );
+        let new_logo = matches!(self.measure, MeasureRef::Deals(DealKind::New) | MeasureRef::GrossMargin);
         let retention = matches!(
             self.measure,
-            MeasureRef::Deals(
-                DealKind::Expansion | DealKind::Renewal | DealKind::Contraction | DealKind::Churn
-            )
+            MeasureRef::Deals(DealKind::Expansion | DealKind::Renewal | DealKind::Contraction | DealKind::Churn)
         );
-        Profile {
-            new_logo,
-            retention,
-            profit_linked: self.profit_linked,
-            measures: vec![self.measure.clone()],
-        }
+        Profile { new_logo, retention, profit_linked: self.profit_linked, measures: vec![self.measure.clone()] }
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
@@ -431,21 +415,14 @@ impl Component for Tiered {
                 format_money_grouped(measured, 2),
                 self.id
             ));
-            let mut outcome = Outcome::zero(format!(
-                "quota for {} is 0 after proration and relief: pays 0",
-                cx.window_label(w)
-            ));
+            let mut outcome =
+                Outcome::zero(format!("quota for {} is 0 after proration and relief: pays 0", cx.window_label(w)));
             outcome.trace = trace;
             return Ok(outcome);
         }
-        let plain = if base.is_zero() {
-            Frac::ZERO
-        } else {
-            Frac::new(arith::mul(measured, base.den)?, base.num)?
-        };
+        let plain = if base.is_zero() { Frac::ZERO } else { Frac::new(arith::mul(measured, base.den)?, base.num)? };
         let seen = if self.relieved {
-            let (blended, parts) =
-                cx.blended_attainment(&self.measure, plain, w, self.shaping.clawback_days)?;
+            let (blended, parts) = cx.blended_attainment(&self.measure, plain, w, self.shaping.clawback_days)?;
             trace.insert("blend".into(), parts);
             blended
         } else {
@@ -462,15 +439,8 @@ impl Component for Tiered {
         if let Some((below, multiplier)) = soft_floor {
             if seen.cmp_dec(below)? == Ordering::Less {
                 floor_multiplier = Some(multiplier);
-                trace.insert(
-                    "soft_floor".into(),
-                    json!({"below": dec(below), "rate_multiplier": dec(multiplier)}),
-                );
-                notes.push(format!(
-                    "soft floor: below {} × {}",
-                    format_percent(below),
-                    dec_text(multiplier)
-                ));
+                trace.insert("soft_floor".into(), json!({"below": dec(below), "rate_multiplier": dec(multiplier)}));
+                notes.push(format!("soft floor: below {} × {}", format_percent(below), dec_text(multiplier)));
             }
         } else if let Some(threshold) = self.threshold {
             trace.insert("threshold".into(), dec(threshold));
@@ -487,10 +457,7 @@ impl Component for Tiered {
         }
 
         let (mut value, explain) = match &self.method {
-            Method::Rate {
-                mode: Mode::Marginal,
-                tiers,
-            } => {
+            Method::Rate { mode: Mode::Marginal, tiers } => {
                 let (value, uses) = arith::tiered_marginal(measured, base, tiers)?;
                 let bands: Vec<Value> = uses
                     .iter()
@@ -505,49 +472,24 @@ impl Component for Tiered {
                             Some(to) if u.from.is_zero() => {
                                 format!("up to {} of {base_name}", format_percent(to))
                             }
-                            Some(to) => format!(
-                                "{}–{} of {base_name}",
-                                format_percent(u.from),
-                                format_percent(to)
-                            ),
+                            Some(to) => format!("{}–{} of {base_name}", format_percent(u.from), format_percent(to)),
                             None if u.from.is_zero() => format!("of {base_name}"),
                             None => format!("above {} of {base_name}", format_percent(u.from)),
                         };
-                        format!(
-                            "{} on {} {band}",
-                            format_percent(u.rate),
-                            format_money_grouped(u.credited, 2)
-                        )
+                        format!("{} on {} {band}", format_percent(u.rate), format_money_grouped(u.credited, 2))
                     })
                     .collect();
                 let explain = if parts.is_empty() {
-                    format!(
-                        "no {} against {base_name} {}",
-                        self.measure,
-                        format_money_grouped(base_value, 2)
-                    )
+                    format!("no {} against {base_name} {}", self.measure, format_money_grouped(base_value, 2))
                 } else {
-                    format!(
-                        "{} ({base_name} {})",
-                        parts.join(" + "),
-                        format_money_grouped(base_value, 2)
-                    )
+                    format!("{} ({base_name} {})", parts.join(" + "), format_money_grouped(base_value, 2))
                 };
                 (value, explain)
             }
-            Method::Rate {
-                mode: Mode::Retroactive,
-                tiers,
-            } => {
+            Method::Rate { mode: Mode::Retroactive, tiers } => {
                 let (value, reached) = arith::tiered_retroactive(measured, base, tiers)?;
-                let tier = tiers.get(reached).copied().unwrap_or(Tier {
-                    from: Decimal::ZERO,
-                    rate: Decimal::ZERO,
-                });
-                trace.insert(
-                    "tier".into(),
-                    json!({"index": reached, "from": dec(tier.from), "rate": dec(tier.rate)}),
-                );
+                let tier = tiers.get(reached).copied().unwrap_or(Tier { from: Decimal::ZERO, rate: Decimal::ZERO });
+                trace.insert("tier".into(), json!({"index": reached, "from": dec(tier.from), "rate": dec(tier.rate)}));
                 let explain = format!(
                     "{} on all {} {} (attainment {} reached the {} tier; {base_name} {})",
                     format_percent(tier.rate),
@@ -559,10 +501,7 @@ impl Component for Tiered {
                 );
                 (Frac::whole(value), explain)
             }
-            Method::Curve {
-                points,
-                extrapolate,
-            } => {
+            Method::Curve { points, extrapolate } => {
                 let factor = arith::curve(points, seen, *extrapolate)?;
                 let value = cap_target.mul(&factor)?;
                 trace.insert("target_incentive".into(), frac_value(&ti));
@@ -586,32 +525,16 @@ impl Component for Tiered {
         if let Some(multiplier) = floor_multiplier {
             value = value.mul_dec(multiplier)?;
         }
-        let kicker = if quota_based {
-            cx.kicker(measured, w)?
-        } else {
-            None
-        };
-        let value = self.shaping.apply(
-            cx,
-            w,
-            value,
-            kicker,
-            Some(cap_target),
-            &mut trace,
-            &mut notes,
-        )?;
-        let explain = if notes.is_empty() {
-            explain
-        } else {
-            format!("{explain}; {}", notes.join("; "))
-        };
-        Ok(Outcome {
-            value: value.value()?,
-            attainment: Some(attainment),
-            explain,
-            trace,
-            sublines: Vec::new(),
-        })
+        if quota_based {
+            if let Some((multiplier, why)) = cx.kicker(measured, w)? {
+                value = value.mul_dec(multiplier)?;
+                trace.insert("kicker".into(), json!({"multiplier": dec(multiplier), "why": why}));
+                notes.push(format!("× {} kicker ({why})", dec_text(multiplier)));
+            }
+        }
+        let value = self.shaping.apply(cx, w, value, Some(cap_target), &mut trace, &mut notes)?;
+        let explain = if notes.is_empty() { explain } else { format!("{explain}; {}", notes.join("; ")) };
+        Ok(Outcome { value: value.value()?, attainment: Some(attainment), explain, trace, sublines: Vec::new() })
     }
 }
 

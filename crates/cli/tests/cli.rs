@@ -1,0 +1,214 @@
+//! The `accrue` binary as a user runs it: exit codes, output formats, error rendering.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn accrue() -> Command {
+    let mut cmd = Command::cargo_bin("accrue").unwrap();
+    cmd.current_dir(root());
+    cmd
+}
+
+const MSP: &str = "plans/msp-fy2027/plan.yaml";
+const MSP_DATA: &str = "plans/msp-fy2027/data";
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = accrue().args(args).output().unwrap();
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// A copy of the msp sample in a temporary folder, with `edit` applied to one file.
+fn broken_copy(file: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = root().join("plans/msp-fy2027");
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    for entry in
+        ["plan.yaml", "data/roster.csv", "data/deals.csv", "data/splits.csv", "data/measures.csv", "data/company.csv"]
+    {
+        let text = std::fs::read_to_string(src.join(entry)).unwrap();
+        let text = if entry == file { edit(&text) } else { text };
+        std::fs::write(dir.path().join(entry), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn run_prints_a_readable_table() {
+    let out = run(&["run", MSP, "--data", MSP_DATA]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("Totals by role"));
+    assert!(out.stdout.contains("p01    Alice Ng"));
+    assert!(out.stdout.contains("17,400.00"));
+}
+
+#[test]
+fn run_json_has_the_spec_shape() {
+    let out = run(&["run", MSP, "--data", MSP_DATA, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    for key in ["plan", "plan_hash", "data_hash", "currency", "periods", "statements", "totals", "warnings", "errors"] {
+        assert!(json.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(json["plan"], "msp-fy2027");
+    assert_eq!(json["plan_hash"].as_str().unwrap().len(), 64);
+    let statement = &json["statements"][0];
+    for key in ["payee", "role", "period", "quota", "adjustments", "lines", "total"] {
+        assert!(statement.get(key).is_some(), "statement lacks {key}");
+    }
+    assert_eq!(statement["quota"], "300000.00");
+    let line = &statement["lines"][0];
+    assert_eq!(line["component"], "new_business");
+    assert_eq!(line["amount"], "17400.00");
+    assert_eq!(line["attainment"], "1.1");
+    assert!(line["explain"].as_str().unwrap().contains("8% on 30,000.00"));
+    assert!(line["trace"].is_object());
+    // Every amount is a string with two places, never -0.00.
+    for s in json["statements"].as_array().unwrap() {
+        for l in s["lines"].as_array().unwrap() {
+            let amount = l["amount"].as_str().unwrap();
+            assert!(amount.split_once('.').is_some_and(|(_, cents)| cents.len() == 2), "{amount}");
+            assert_ne!(amount, "-0.00");
+        }
+    }
+    let by_role = json["totals"]["by_role"].as_object().unwrap();
+    assert_eq!(by_role.len(), 7, "every role is listed");
+    assert_eq!(json["totals"]["by_period"].as_object().unwrap().len(), 4);
+}
+
+#[test]
+fn run_one_period_to_a_file_and_as_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("q2.json");
+    let out = run(&[
+        "run",
+        MSP,
+        "--data",
+        MSP_DATA,
+        "--period",
+        "2027-Q2",
+        "--format",
+        "json",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(json["statements"].as_array().unwrap().iter().all(|s| s["period"] == "2027-Q2"));
+    // ytd still counts Q1: Alice's Q2 new_business is 29,000 less 17,400 paid in Q1.
+    assert_eq!(json["statements"][0]["lines"][0]["amount"], "11600.00");
+
+    let out = run(&["run", MSP, "--data", MSP_DATA, "--format", "csv"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.starts_with("payee,name,role,period,quota,component,amount,attainment,explain\n"));
+    assert!(out.stdout.contains("p01,Alice Ng,ae,2027-Q1,300000.00,new_business,17400.00,1.1,"));
+}
+
+#[test]
+fn an_unknown_period_is_a_usage_error() {
+    let out = run(&["run", MSP, "--data", MSP_DATA, "--period", "2027-Q7"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("2027-Q7 is not a period"), "{}", out.stderr);
+    assert_eq!(run(&["run", MSP]).code, 2, "--data is required");
+}
+
+#[test]
+fn a_missing_plan_file() {
+    let out = run(&["run", "plans/nope/plan.yaml", "--data", MSP_DATA]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("cannot read plan file plans/nope/plan.yaml"), "{}", out.stderr);
+}
+
+#[test]
+fn a_plan_error_shows_file_line_column_and_caret() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.yaml");
+    let text = "plan: t\nyear: 2027\nperiods: quarter\nroles:\n  ae:\n    motion: hunter\n    components:\n      - id: c\n        type: tiered\n        measure: bookings\n        thresold: 0.25\n        tiers: [{from: 0, rate: 0.1}]\n";
+    std::fs::write(&plan, text).unwrap();
+    let out = run(&["check", plan.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("error: unknown key `thresold` for a `tiered` component"), "{}", out.stderr);
+    assert!(out.stderr.contains("plan.yaml:11:9"), "{}", out.stderr);
+    assert!(out.stderr.contains("11 |         thresold: 0.25\n   |         ^^^^^^^^"), "{}", out.stderr);
+    assert!(out.stderr.contains("help: did you mean `threshold`?"), "{}", out.stderr);
+
+    std::fs::write(&plan, text.replace("motion: hunter", "motion: [hunter")).unwrap();
+    let out = run(&["run", plan.to_str().unwrap(), "--data", MSP_DATA]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("YAML syntax error"), "{}", out.stderr);
+    assert!(out.stderr.contains("plan.yaml:7:15"), "{}", out.stderr);
+}
+
+#[test]
+fn a_bad_data_row_fails_the_run_with_its_location() {
+    let dir = broken_copy("data/deals.csv", |t| {
+        t.replacen("D0001,p01,2027-02-10,new,180000", "D0001,p01,2027-02-10,new,\"180,000\"", 1)
+    });
+    let out = run(&[
+        "run",
+        dir.path().join("plan.yaml").to_str().unwrap(),
+        "--data",
+        dir.path().join("data").to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("deals.csv:2:26"), "{}", out.stderr);
+    assert!(out.stderr.contains("digit separator"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "no statements on bad data");
+}
+
+#[test]
+fn a_payee_error_lists_the_payee_and_still_outputs_the_others() {
+    let dir = broken_copy("data/roster.csv", |t| {
+        t.replacen("p04,Dev Raman,ae,west,p09,,,1200000", "p04,Dev Raman,ae,west,p09,,,0", 1)
+    });
+    let out = run(&[
+        "run",
+        dir.path().join("plan.yaml").to_str().unwrap(),
+        "--data",
+        dir.path().join("data").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 1);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    let statements = json["statements"].as_array().unwrap();
+    assert!(statements.iter().all(|s| s["payee"] != "p04"));
+    assert!(statements.iter().any(|s| s["payee"] == "p01"));
+    let errors = json["errors"].as_array().unwrap();
+    assert!(errors.iter().all(|e| e["payee"] == "p04"));
+    assert!(errors[0]["message"].as_str().unwrap().contains("zero quota"));
+    assert!(out.stderr.contains("payee p04"), "{}", out.stderr);
+}
+
+#[test]
+fn check_passes_the_samples() {
+    let out = run(&["check", MSP, "--data", MSP_DATA]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(&["check", MSP, "--format", "json"]);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+}
+
+#[test]
+fn components_lists_the_catalogue() {
+    let out = run(&["components", "--format", "json"]);
+    assert_eq!(out.code, 0);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    let names: Vec<_> = json.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["tiered", "profit_bonus", "retention", "kpi", "spiff", "draw"]);
+}

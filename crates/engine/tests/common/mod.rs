@@ -1,0 +1,77 @@
+//! Helpers shared by the engine's integration tests: a plan and data set written to a
+//! temporary directory, loaded and run as a user would.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use accrue_engine::{Diagnostic, Facts, Plan, PlanSource, Registry, RunResult};
+
+/// A plan file and data directory in a temporary folder.
+pub struct Scenario {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scenario {
+    pub fn new(plan: &str, files: &[(&str, &str)]) -> Scenario {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join("data").join(name), text).unwrap();
+        }
+        Scenario { dir }
+    }
+
+    pub fn plan_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("plan.yaml")
+    }
+
+    pub fn plan(&self) -> Result<Plan, Vec<Diagnostic>> {
+        PlanSource::read(&self.plan_path())
+            .and_then(|s| s.compile(&Registry::builtin(), &Default::default()))
+            .map_err(|d| d.0)
+    }
+
+    pub fn facts(&self) -> Result<(Plan, Facts), Vec<Diagnostic>> {
+        let plan = self.plan()?;
+        let facts = Facts::load(&self.dir.path().join("data"), &plan).map_err(|d| d.0)?;
+        Ok((plan, facts))
+    }
+
+    pub fn run(&self) -> RunResult {
+        let (plan, facts) = self.facts().unwrap_or_else(|d| panic!("scenario does not load: {d:#?}"));
+        accrue_engine::run(&plan, &facts)
+    }
+}
+
+/// Compiles plan text (no data).
+pub fn compile(text: &str) -> Result<Plan, Vec<Diagnostic>> {
+    PlanSource::from_text(Path::new("plan.yaml"), text.to_string())
+        .and_then(|s| s.compile(&Registry::builtin(), &Default::default()))
+        .map_err(|d| d.0)
+}
+
+/// The amount of `component` for `payee` in `period`, as the JSON shows it.
+pub fn amount(result: &RunResult, payee: &str, period: &str, component: &str) -> String {
+    let statement = result
+        .statements
+        .iter()
+        .find(|s| s.payee == payee && s.period == period)
+        .unwrap_or_else(|| panic!("no statement for {payee} {period}; errors: {:?}", result.errors));
+    let line = statement
+        .lines
+        .iter()
+        .find(|l| l.component == component)
+        .unwrap_or_else(|| panic!("no line {component} in {payee} {period}"));
+    line.amount.to_string()
+}
+
+/// A one-role annual plan around `components` (YAML list items indented by 6 spaces).
+pub fn annual_plan(components: &str) -> String {
+    format!(
+        "plan: t\nyear: 2027\nperiods: year\nmeasures:\n  csat: {{aggregate: mean}}\nroles:\n  ae:\n    motion: hunter\n    target_incentive: 60000\n    components:\n{components}"
+    )
+}
+
+pub const ROSTER_ONE: &str = "id,name,role,quota\np01,Alice,ae,1000000\n";

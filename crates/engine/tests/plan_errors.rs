@@ -1,0 +1,197 @@
+//! Bad plans: each problem is one clear error with its line and column, and none panics.
+
+mod common;
+
+use common::compile;
+
+const GOOD: &str = "\
+plan: t
+year: 2027
+periods: quarter
+params:
+  base: 0.05
+roles:
+  ae:
+    motion: hunter
+    target_incentive: 60000
+    components:
+      - id: nb
+        type: tiered
+        measure: bookings
+        tiers: [{from: 0, rate: $base}, {from: 1.0, rate: 0.08}]
+";
+
+/// Compiles `GOOD` with `from` replaced by `to` and expects exactly one error containing
+/// `message` at `line:col`.
+#[track_caller]
+fn check(from: &str, to: &str, message: &str, line: u32, col: u32) {
+    assert!(GOOD.contains(from), "fixture does not contain {from:?}");
+    let text = GOOD.replacen(from, to, 1);
+    let diagnostics = compile(&text).expect_err("the plan should not compile");
+    let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "expected one error, got {errors:#?}");
+    let error = errors[0];
+    assert!(error.message.contains(message), "message {:?} lacks {message:?}", error.message);
+    let location = error.location.as_ref().expect("error has a location");
+    assert_eq!((location.span.line, location.span.col), (line, col), "{error}");
+}
+
+#[test]
+fn the_fixture_compiles() {
+    let plan = compile(GOOD).unwrap();
+    assert_eq!(plan.roles["ae"].components.len(), 1);
+    assert_eq!(plan.params["base"].to_string(), "0.05");
+}
+
+#[test]
+fn yaml_syntax_error() {
+    check("    motion: hunter\n", "    motion: [hunter\n", "YAML syntax error", 9, 21);
+}
+
+#[test]
+fn unknown_key_suggests_the_right_one() {
+    let text = GOOD.replacen("        measure: bookings\n", "        measure: bookings\n        thresold: 0.5\n", 1);
+    let diagnostics = compile(&text).unwrap_err();
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    assert!(diagnostics[0].message.contains("unknown key `thresold`"));
+    assert_eq!(diagnostics[0].help.as_deref(), Some("did you mean `threshold`?"));
+    let span = diagnostics[0].location.as_ref().unwrap().span;
+    assert_eq!((span.line, span.col), (14, 9));
+}
+
+#[test]
+fn unknown_top_level_key() {
+    check("periods: quarter\n", "periods: quarter\ncurency: USD\n", "unknown key `curency`", 4, 1);
+}
+
+#[test]
+fn missing_parameter() {
+    check("rate: $base}", "rate: $bsae}", "unknown parameter `$bsae`", 14, 33);
+}
+
+#[test]
+fn tiers_out_of_order() {
+    check("{from: 1.0, rate: 0.08}", "{from: 0, rate: 0.08}", "strictly ascending", 14, 48);
+}
+
+#[test]
+fn negative_rate() {
+    check("rate: 0.08}", "rate: -0.08}", "cannot be negative", 14, 59);
+}
+
+#[test]
+fn digit_separators_and_radix_are_errors() {
+    check("target_incentive: 60000", "target_incentive: 60_000", "digit separator", 9, 23);
+    check("target_incentive: 60000", "target_incentive: \"60,000\"", "digit separator", 9, 23);
+    check("target_incentive: 60000", "target_incentive: 0x10", "hex", 9, 23);
+    check("target_incentive: 60000", "target_incentive: 010", "leading zero", 9, 23);
+    check("target_incentive: 60000", "target_incentive: 1234567890.123456", "15 significant", 9, 23);
+}
+
+#[test]
+fn quoted_numbers_keep_all_digits() {
+    let text = GOOD.replacen("target_incentive: 60000", "target_incentive: \"60000.1234567890123456\"", 1);
+    let plan = compile(&text).unwrap();
+    assert_eq!(plan.roles["ae"].target_incentive.to_string(), "60000.1234567890123456");
+}
+
+#[test]
+fn duplicate_keys_are_errors() {
+    check("    motion: hunter\n", "    motion: hunter\n    motion: farmer\n", "duplicate key `motion`", 9, 5);
+}
+
+#[test]
+fn unknown_measure_lists_the_known_ones() {
+    check("measure: bookings", "measure: bookngs", "unknown measure `bookngs`", 13, 18);
+}
+
+#[test]
+fn unknown_component_type() {
+    check("type: tiered", "type: tierd", "unknown component type `tierd`", 12, 15);
+}
+
+#[test]
+fn a_key_of_another_type_is_rejected() {
+    check(
+        "        measure: bookings\n",
+        "        measure: bookings\n        expansion_rate: 0.1\n",
+        "unknown key `expansion_rate` for a `tiered`",
+        14,
+        9,
+    );
+}
+
+#[test]
+fn first_tier_starts_at_zero() {
+    check("{from: 0, rate: $base}", "{from: 0.5, rate: $base}", "first tier must start", 14, 24);
+}
+
+#[test]
+fn duplicate_component_ids() {
+    let text = format!(
+        "{GOOD}      - id: nb\n        type: tiered\n        measure: bookings\n        tiers: [{{from: 0, rate: 0.01}}]\n"
+    );
+    let diagnostics = compile(&text).unwrap_err();
+    assert!(diagnostics.iter().any(|d| d.message.contains("component id `nb` is used twice")), "{diagnostics:#?}");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = GOOD
+        .replacen("measure: bookings", "measure: bookngs", 1)
+        .replacen("rate: 0.08}", "rate: -0.08}", 1)
+        .replacen("periods: quarter\n", "periods: quarter\nfoo: 1\n", 1);
+    let diagnostics = compile(&text).unwrap_err();
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    assert_eq!(errors, 3, "{diagnostics:#?}");
+}
+
+#[test]
+fn relieved_attainment_on_a_rate_component_explains_why() {
+    let text =
+        GOOD.replacen("        measure: bookings\n", "        measure: bookings\n        attainment: relieved\n", 1);
+    let diagnostics = compile(&text).unwrap_err();
+    assert!(diagnostics[0].message.contains("a blend credits performance, not dollars"), "{diagnostics:#?}");
+}
+
+#[test]
+fn blend_weights_must_sum_to_one() {
+    let text = GOOD.replacen(
+        "    target_incentive: 60000\n",
+        "    target_incentive: 60000\n    quota:\n      attainment: {revenue_weight: 0.7, team_weight: 0.2}\n",
+        1,
+    );
+    let diagnostics = compile(&text).unwrap_err();
+    assert!(diagnostics[0].message.contains("sum to 0.9"), "{diagnostics:#?}");
+}
+
+#[test]
+fn a_bad_id_is_an_error() {
+    check("      - id: nb\n", "      - id: New Business\n", "must use only a-z", 11, 13);
+}
+
+#[test]
+fn executives_without_profit_pay_get_a_lint_warning() {
+    let text = GOOD.replacen("motion: hunter", "motion: executive", 1);
+    let plan = compile(&text).unwrap();
+    assert!(
+        plan.warnings.iter().any(|w| w.message.contains("0% of its target incentive tied to company profit")),
+        "{:#?}",
+        plan.warnings
+    );
+}
+
+#[test]
+fn hunters_and_farmers_never_both() {
+    let text = format!(
+        "{GOOD}      - id: grow\n        type: tiered\n        measure: expansion\n        tiers: [{{from: 0, rate: 0.02}}]\n"
+    );
+    let plan = compile(&text).unwrap();
+    assert!(
+        plan.warnings.iter().any(|w| w.message.contains("hunters and farmers, never both")),
+        "{:#?}",
+        plan.warnings
+    );
+    let hybrid = text.replacen("    motion: hunter\n", "    motion: hunter\n    hybrid: true\n", 1);
+    assert!(compile(&hybrid).unwrap().warnings.is_empty());
+}

@@ -1,0 +1,109 @@
+//! Every sample plan under `plans/`, run on its own data and snapshotted statement by
+//! statement (amounts as exact strings). A few payees are checked by hand below so that the
+//! snapshots are read as a finance person would, not blindly accepted.
+
+use std::path::{Path, PathBuf};
+
+use accrue_engine::{Facts, Plan, RunResult};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn run_sample(name: &str) -> RunResult {
+    let dir = workspace().join("plans").join(name);
+    let plan = Plan::load(&dir.join("plan.yaml")).unwrap_or_else(|d| panic!("{name} does not compile:\n{d}"));
+    let facts = Facts::load(&dir.join("data"), &plan).unwrap_or_else(|d| panic!("{name} data does not load:\n{d}"));
+    accrue_engine::run(&plan, &facts)
+}
+
+fn line<'a>(result: &'a RunResult, payee: &str, period: &str, component: &str) -> &'a accrue_engine::Line {
+    result
+        .statements
+        .iter()
+        .find(|s| s.payee == payee && s.period == period)
+        .and_then(|s| s.lines.iter().find(|l| l.component == component))
+        .unwrap_or_else(|| panic!("no {component} line for {payee} in {period}"))
+}
+
+#[track_caller]
+fn check(result: &RunResult, payee: &str, period: &str, component: &str, expected: &str) {
+    assert_eq!(line(result, payee, period, component).amount.to_string(), expected, "{payee} {period} {component}");
+}
+
+#[test]
+fn every_sample_plan_is_snapshotted() {
+    let mut names: Vec<String> = std::fs::read_dir(workspace().join("plans"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().join("plan.yaml").exists() && e.path().join("data").is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.contains(&"msp-fy2027".to_string()), "{names:?}");
+    for name in names {
+        let result = run_sample(&name);
+        assert!(result.errors.is_empty(), "{name}: {:?}", result.errors);
+        insta::assert_yaml_snapshot!(name.clone(), result, {
+            ".plan_hash" => "[sha-256 of the plan]",
+            ".data_hash" => "[sha-256 of the data]",
+        });
+    }
+}
+
+/// msp-fy2027, checked by hand from plans/msp-fy2027/data.
+#[test]
+fn msp_hand_checks() {
+    let r = run_sample("msp-fy2027");
+
+    // p01 Alice Ng (ae), quota 1,200,000 → 300,000 a quarter, TI 60,000 → 15,000.
+    // Q1 bookings 180,000 + 150,000 = 330,000, A = 1.1, margin 117,000 / 330,000 = 35.5 % ≥ 30 %.
+    //   new_business: 5 % × 300,000 + 8 % × 30,000 = 15,000 + 2,400 = 17,400.00 (cap 30,000).
+    //   attainment_bonus (period): p(1.1) = 1 + (2 − 1) × 0.1 / 0.5 = 1.2; 15,000 × 0.5 × 1.2
+    //   = 9,000 × 1.1 (csat 9.6 ≥ 9.5) = 9,900.00.
+    check(&r, "p01", "2027-Q1", "new_business", "17400.00");
+    check(&r, "p01", "2027-Q1", "attainment_bonus", "9900.00");
+    // Q2 ytd 580,000 on 600,000: 5 % × 580,000 = 29,000 less 17,400 paid = 11,600.00.
+    //   attainment_bonus: Q2 alone 250,000 / 300,000 = 0.8333, p = 0.25 + 0.75 × 0.3333 / 0.5
+    //   = 0.75; 15,000 × 0.5 × 0.75 = 5,625.00 (csat 9.4: × 1.0).
+    check(&r, "p01", "2027-Q2", "new_business", "11600.00");
+    check(&r, "p01", "2027-Q2", "attainment_bonus", "5625.00");
+
+    // p07 Grace Liu (enterprise_ae, retroactive, clawback_days 90, allow_negative).
+    // Q1: 700,000 on 625,000 = 112 % ≥ 80 % tier: 6 % × 700,000 = 42,000.00.
+    // Q2: D0028 (450,000) closed 2027-04-30, cancelled 2027-06-09 (40 days ≤ 90): removed.
+    //   ytd 700,000 on 1,250,000 = 56 %: 4 % × 700,000 = 28,000 − 42,000 = −14,000.00.
+    check(&r, "p07", "2027-Q1", "new_business", "42000.00");
+    check(&r, "p07", "2027-Q2", "new_business", "-14000.00");
+
+    // p09 Ines Duarte (sales_exec), profit bonus Q1 on target bonus 60,000 / 4 = 15,000:
+    //   A_$ = 392,000 / 450,000 = 0.8711 → p = 0.5 + 0.5 × 0.0711 / 0.2 = 0.6778, × 0.6;
+    //   A_% = 14 % / 15 % = 0.9333 → p = 0.8333, × 0.4; factor 0.40667 + 0.33333 = 0.74;
+    //   15,000 × 0.74 = 11,100.00 (gate 14 % ≥ 10 %).
+    check(&r, "p09", "2027-Q1", "profit", "11100.00");
+
+    // p12 Liam Fox (account_manager), Q1: book 2,000,000, expansion 40,000, contraction
+    //   10,000, churn 10,000 → NRR 1.01; target_W = 1 + 0.05 × 1/4 = 1.0125; x = 0.997531;
+    //   p = 0.5 + 5 × (x − 0.9) = 0.987654; 12,500 × p = 12,345.68 + 5 % × 40,000 = 14,345.68.
+    //   Churn clawback: −5 % × 10,000 = −500.00.
+    check(&r, "p12", "2027-Q1", "book_retention", "14345.68");
+    check(&r, "p12", "2027-Q1", "book_retention.churn_clawback", "-500.00");
+
+    // p14 Nils Sand (vcio, GRR): book 900,000, contraction 10,000, churn 25,000 →
+    //   GRR 0.961111; target_W = 1 − 0.03 / 4 = 0.9925; x = 0.968374; p = 5x − 4 = 0.841870;
+    //   7,500 × p = 6,314.02 + 2 % × 30,000 = 6,914.02 × 1.05 (csat 9.6) = 7,259.72.
+    check(&r, "p14", "2027-Q1", "book_retention", "7259.72");
+
+    // p05 Ema Suzuki starts 2027-05-16: no Q1 statement, Q2 prorated 46 / 91 days.
+    assert!(!r.statements.iter().any(|s| s.payee == "p05" && s.period == "2027-Q1"));
+    let q2 = r.statements.iter().find(|s| s.payee == "p05" && s.period == "2027-Q2").unwrap();
+    assert_eq!(q2.quota.to_string(), "151648.35");
+    // p06 Femi Adeyemi leaves 2027-08-15: no Q4 statement.
+    assert!(!r.statements.iter().any(|s| s.payee == "p06" && s.period == "2027-Q4"));
+
+    // A statement's total is the sum of its rounded lines; the run total the sum of those.
+    for s in &r.statements {
+        assert_eq!(s.total, s.lines.iter().map(|l| l.amount).sum());
+    }
+    assert_eq!(r.totals.total, r.statements.iter().map(|s| s.total).sum());
+}
