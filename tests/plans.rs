@@ -107,3 +107,50 @@ fn msp_hand_checks() {
     }
     assert_eq!(r.totals.total, r.statements.iter().map(|s| s.total).sum());
 }
+
+/// saas-startup, checked by hand from plans/saas-startup/data (fiscal year from February:
+/// Q1 = Feb–Apr 2027, …, Q4 = Nov 2027–Jan 2028).
+#[test]
+fn saas_hand_checks() {
+    let r = run_sample("saas-startup");
+
+    // kpi — s01 Quinn Avery, Q1 on TI 24,000 / 4 = 6,000; targets 240/80/40 a year → 60/20/10:
+    //   meetings 70/60 = 1.1667 × 0.5 + opps 22/20 = 1.1 × 0.3 + advanced 11/10 = 1.1 × 0.2
+    //   = 0.58333 + 0.33 + 0.22 = 1.13333 → 6,800.00.
+    check(&r, "s01", "2027-Q1", "scorecard", "6800.00");
+    // spiff — Q2 (May–Jul) lies inside the blitz: 66 meetings × 150 = 9,900, held to the
+    //   yearly maximum 6,000.00.
+    check(&r, "s01", "2027-Q2", "meeting_blitz", "6000.00");
+
+    // draw — s03 Sam Okafor, hired 2027-06-01. Q3 scorecard 1,454.34 < draw 3,000: top-up
+    //   1,545.66 (balance 1,545.66). Q4 earnings 6,742.23: max(3,000, 6,742.23 − 1,545.66)
+    //   − 6,742.23 = −1,545.66 recovered.
+    check(&r, "s03", "2027-Q3", "scorecard", "1454.34");
+    check(&r, "s03", "2027-Q3", "ramp_draw", "1545.66");
+    check(&r, "s03", "2027-Q4", "ramp_draw", "-1545.66");
+
+    // relieved quota — a04 Wes Brennan: self goal 1,400,000 ≥ 0.9 × 1,300,000, so 350,000 a
+    //   quarter. Relief: Q2 200,000 granted; Q3 200,000 asked, 150,000 granted (cap 25 % ×
+    //   1,400,000 = 350,000). Q3 ytd quota 350,000 + 150,000 + 200,000 = 700,000; bookings
+    //   250,000 + 120,000 + 150,000 + half of the split 100,000 = 570,000 (81.4 %, above the
+    //   50 % soft floor): 8 % × 570,000 = 45,600 less 29,600 paid = 16,000.00.
+    let q3 = r.statements.iter().find(|s| s.payee == "a04" && s.period == "2027-Q3").unwrap();
+    assert_eq!(q3.quota.to_string(), "200000.00");
+    let relief = q3.adjustments.iter().find(|a| a.kind == "relief").unwrap();
+    assert_eq!(relief.asked.unwrap().normalize().to_string(), "200000");
+    assert_eq!(relief.amount.unwrap().normalize().to_string(), "150000");
+    assert_eq!(relief.approver.as_deref(), Some("vp-sales@northwind.example"));
+    check(&r, "a04", "2027-Q3", "new_arr", "16000.00");
+
+    // soft floor — a05 Xin Zhao, Q1: 60,000 on 270,000 = 22 % < 50 %: 8 % × 60,000 × 0.5.
+    check(&r, "a05", "2027-Q1", "new_arr", "2400.00");
+
+    // non-sales market target — pm1 Ari Feld, Q1: new ARR 850,000 on 4,000,000 / 4 = 0.85;
+    //   p = 0.5 + 0.5 × 0.05 / 0.2 = 0.625; TI 5,000 × 0.5 × 0.625 = 1,562.50.
+    check(&r, "pm1", "2027-Q1", "market_arr", "1562.50");
+
+    // profit_bonus — c01 Zoe Adler, Q1 on 20,000: A_$ = 104,000 / 150,000 = 0.6933 →
+    //   p = 0.25 + 0.75 × 0.1933 / 0.5 = 0.54, × 0.6 = 0.324; A_% = 8 % / 10 % = 0.8 →
+    //   p = 0.7, × 0.4 = 0.28; 20,000 × 0.604 = 12,080.00.
+    check(&r, "c01", "2027-Q1", "profit", "12080.00");
+}

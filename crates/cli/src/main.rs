@@ -110,6 +110,7 @@ fn load_plan(path: &Path) -> Result<Plan, Diagnostics> {
 
 fn check(path: &Path, data: Option<&Path>, format: CheckFormat) -> Outcome {
     let mut diagnostics = Vec::new();
+    let mut goals = None;
     match load_plan(path) {
         Ok(plan) => {
             diagnostics.extend(plan.warnings.iter().cloned());
@@ -119,6 +120,7 @@ fn check(path: &Path, data: Option<&Path>, format: CheckFormat) -> Outcome {
                         diagnostics
                             .extend(facts.warnings.iter().map(|w| accrue_engine::Diagnostic::warning(w.clone())));
                         diagnostics.extend(accrue_engine::coverage(&plan, &facts));
+                        goals = Some((accrue_engine::goals(&plan, &facts), plan.minor_units));
                     }
                     Err(errors) => diagnostics.extend(errors.0),
                 }
@@ -129,10 +131,13 @@ fn check(path: &Path, data: Option<&Path>, format: CheckFormat) -> Outcome {
     let failed = diagnostics.iter().any(|d| d.is_error());
     match format {
         CheckFormat::Json => {
-            let out = serde_json::json!({"ok": !failed, "diagnostics": diagnostics});
+            let out = serde_json::json!({"ok": !failed, "diagnostics": diagnostics, "goals": goals.map(|g| g.0)});
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
         CheckFormat::Text => {
+            if let Some((report, places)) = &goals {
+                print!("{}", render::goals(report, *places));
+            }
             if diagnostics.is_empty() {
                 println!("{}: ok", path.display());
             } else {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use accrue_engine::{Diagnostic, RunResult, Severity, format_money_grouped, format_percent};
+use accrue_engine::{Diagnostic, GoalsReport, RunResult, Severity, format_money_grouped, format_percent};
 
 /// Renders diagnostics like a compiler: message, `--> file:line:col`, the line, a caret.
 pub fn diagnostics(diagnostics: &[Diagnostic]) -> String {
@@ -179,4 +179,62 @@ pub fn run_messages(result: &RunResult) -> String {
 
 fn short(hash: &str) -> &str {
     &hash[..hash.len().min(12)]
+}
+
+/// The goal-setting report: Σ self-set goals and effective quotas against the budget.
+pub fn goals(report: &GoalsReport, places: u32) -> String {
+    let money = |v| format_money_grouped(v, places);
+    let mut out = String::from("Goals and coverage (roll-up roles excluded)\n");
+    let header = ["TEAM", "PAYEES", "SELF-SET", "ASSIGNED", "SELF GOALS", "EFFECTIVE"];
+    let mut rows: Vec<[String; 6]> = vec![header.map(String::from)];
+    for line in report.teams.iter().chain(std::iter::once(&report.total)) {
+        rows.push([
+            line.team.clone(),
+            line.payees.to_string(),
+            line.self_set.to_string(),
+            money(line.assigned),
+            money(line.self_goals),
+            money(line.effective),
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i == 0 { format!("{c:<w$}", w = widths[i]) } else { format!("{c:>w$}", w = widths[i]) })
+            .collect();
+        let _ = writeln!(out, "  {}", cells.join("  "));
+    }
+    match (report.budget_revenue, report.coverage) {
+        (Some(budget), Some(coverage)) => {
+            let _ = writeln!(
+                out,
+                "  effective quotas {} against budget revenue {}: {} coverage",
+                money(report.total.effective),
+                money(budget),
+                format_percent(coverage)
+            );
+            if let Some(with_run_rate) = report.coverage_with_run_rate {
+                let _ = writeln!(
+                    out,
+                    "  run-rate book at the start of the year {} ({} of budget; renewals booked {}): {} with quotas",
+                    money(report.run_rate_book),
+                    format_percent(report.run_rate_book / budget),
+                    money(report.renewals),
+                    format_percent(with_run_rate)
+                );
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "  the plan has no `company.budget_revenue` to compare with");
+        }
+    }
+    out.push('\n');
+    out
 }

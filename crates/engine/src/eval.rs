@@ -287,6 +287,31 @@ impl<'a> EvalContext<'a> {
         self.warnings.borrow_mut().insert(text);
     }
 
+    /// How the window's quota came about, when it is not simply the assigned quota spread
+    /// over the periods: the self-set goal and the relief granted in the window.
+    pub fn quota_story(&self, w: Window) -> Option<String> {
+        let payee = self.payee();
+        let state = self.state();
+        let mut parts = Vec::new();
+        if state.effective_quota != payee.quota {
+            parts.push(format!(
+                "annual {} from the self-set goal (assigned {})",
+                money(state.effective_quota),
+                money(payee.quota)
+            ));
+        }
+        let relief: Decimal = w
+            .periods()
+            .flat_map(|k| &state.adjustments[k])
+            .filter(|a| a.kind == "relief")
+            .filter_map(|a| a.amount)
+            .sum();
+        if !relief.is_zero() {
+            parts.push(format!("less {} approved relief", money(relief)));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
     /// The window quota Σ q_k, as N × Σ q over N.
     pub fn quota(&self, w: Window) -> Frac {
         self.quota_of(self.payee, w)

@@ -28,7 +28,7 @@ pub use component::{
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
 pub use eval::{EvalContext, EvalError, run};
 pub use facts::{Credit, Facts, Payee, ReliefEntry};
-pub use lint::coverage;
+pub use lint::{GoalLine, GoalsReport, coverage, goals};
 pub use measure::{DealKind, MeasureRef};
 pub use number::{
     NumberError, NumberStyle, format_money, format_money_grouped, format_percent, format_ratio, parse_decimal,

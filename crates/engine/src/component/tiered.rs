@@ -522,6 +522,13 @@ impl Component for Tiered {
             }
         };
         trace.insert("base".into(), frac_value(&value));
+        let explain = match cx.quota_story(w).filter(|_| quota_based) {
+            Some(story) => {
+                trace.insert("quota_adjusted".into(), json!(story));
+                format!("{explain}; quota {story}")
+            }
+            None => explain,
+        };
         if let Some(multiplier) = floor_multiplier {
             value = value.mul_dec(multiplier)?;
         }
