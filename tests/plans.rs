@@ -69,12 +69,21 @@ fn msp_hand_checks() {
     check(&r, "p01", "2027-Q2", "new_business", "11600.00");
     check(&r, "p01", "2027-Q2", "attainment_bonus", "5625.00");
 
+    // new_logos (plugin type scripts/components/new_logo_bonus.rhai, period window): Q1 has
+    //   two new deals: 2 × 500 + (2 − 1) × 500 × (1.5 − 1) = 1,250.00.
+    check(&r, "p01", "2027-Q1", "new_logos", "1250.00");
+
     // p07 Grace Liu (enterprise_ae, retroactive, clawback_days 90, allow_negative).
     // Q1: 700,000 on 625,000 = 112 % ≥ 80 % tier: 6 % × 700,000 = 42,000.00.
     // Q2: D0028 (450,000) closed 2027-04-30, cancelled 2027-06-09 (40 days ≤ 90): removed.
     //   ytd 700,000 on 1,250,000 = 56 %: 4 % × 700,000 = 28,000 − 42,000 = −14,000.00.
     check(&r, "p07", "2027-Q1", "new_business", "42000.00");
     check(&r, "p07", "2027-Q2", "new_business", "-14000.00");
+    // margin_bonus (script scripts/margin_bonus.rhai): Q1 margin 280,000 / 700,000 = 40 %
+    //   ≥ 38 %: 2 % × 280,000 = 5,600.00. Q2: the cancelled deal's margin is gone, ytd
+    //   5,600 less 5,600 paid = 0.00.
+    check(&r, "p07", "2027-Q1", "margin_bonus", "5600.00");
+    check(&r, "p07", "2027-Q2", "margin_bonus", "0.00");
 
     // p09 Ines Duarte (sales_exec), profit bonus Q1 on target bonus 60,000 / 4 = 15,000:
     //   A_$ = 392,000 / 450,000 = 0.8711 → p = 0.5 + 0.5 × 0.0711 / 0.2 = 0.6778, × 0.6;

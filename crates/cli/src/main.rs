@@ -9,7 +9,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use accrue_engine::{Diagnostics, Facts, Plan, PlanSource, Registry, RunResult, format_money, format_ratio};
+use accrue_engine::{
+    Diagnostics, Facts, Plan, PlanSource, Registry, RunResult, ScriptLimits, format_money, format_ratio,
+};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -51,8 +53,11 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
-    /// List the component types a plan can use, with their keys.
+    /// List the component types a plan can use, with their keys: the built-ins and the
+    /// plugins in scripts/components/ (of the current folder, or next to --plan).
     Components {
+        #[arg(long)]
+        plan: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
     },
@@ -86,7 +91,7 @@ fn main() -> ExitCode {
         Command::Run { plan, data, period, format, out, explain } => {
             run(&plan, &data, period.as_deref(), format, out.as_deref(), explain)
         }
-        Command::Components { format } => components(format),
+        Command::Components { plan, format } => components(plan.as_deref(), format),
     };
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -105,7 +110,8 @@ fn main() -> ExitCode {
 type Outcome = Result<Result<(), Failure>>;
 
 fn load_plan(path: &Path) -> Result<Plan, Diagnostics> {
-    PlanSource::read(path)?.compile(&Registry::builtin(), &Default::default())
+    let registry = Registry::for_plan(path, ScriptLimits::default());
+    PlanSource::read(path)?.compile(&registry, &Default::default())
 }
 
 fn check(path: &Path, data: Option<&Path>, format: CheckFormat) -> Outcome {
@@ -254,8 +260,9 @@ fn csv_lines(result: &RunResult) -> Result<String> {
     Ok(String::from_utf8(writer.into_inner()?)?)
 }
 
-fn components(format: CheckFormat) -> Outcome {
-    let infos = Registry::builtin().infos();
+fn components(plan: Option<&Path>, format: CheckFormat) -> Outcome {
+    let anchor = plan.map_or_else(|| PathBuf::from("plan.yaml"), Path::to_path_buf);
+    let infos = Registry::for_plan(&anchor, ScriptLimits::default()).infos();
     match format {
         CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&infos)?),
         CheckFormat::Text => {

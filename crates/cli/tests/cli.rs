@@ -33,19 +33,26 @@ fn run(args: &[&str]) -> Output {
     }
 }
 
-/// A copy of the msp sample in a temporary folder, with `edit` applied to one file.
-fn broken_copy(file: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+/// A copy of the msp sample (and the shared scripts it uses) in a temporary folder, with
+/// `edit` applied to one file. Returns the folder, the plan and the data directory.
+fn broken_copy(file: &str, edit: impl Fn(&str) -> String) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
+    let plan_dir = dir.path().join("plans/msp");
+    std::fs::create_dir_all(plan_dir.join("data")).unwrap();
+    std::fs::create_dir_all(dir.path().join("scripts/components")).unwrap();
+    for script in ["scripts/margin_bonus.rhai", "scripts/components/new_logo_bonus.rhai"] {
+        std::fs::copy(root().join(script), dir.path().join(script)).unwrap();
+    }
     let src = root().join("plans/msp-fy2027");
-    std::fs::create_dir(dir.path().join("data")).unwrap();
     for entry in
         ["plan.yaml", "data/roster.csv", "data/deals.csv", "data/splits.csv", "data/measures.csv", "data/company.csv"]
     {
         let text = std::fs::read_to_string(src.join(entry)).unwrap();
         let text = if entry == file { edit(&text) } else { text };
-        std::fs::write(dir.path().join(entry), text).unwrap();
+        std::fs::write(plan_dir.join(entry), text).unwrap();
     }
-    dir
+    let (plan, data) = (plan_dir.join("plan.yaml"), plan_dir.join("data"));
+    (dir, plan, data)
 }
 
 #[test]
@@ -156,15 +163,10 @@ fn a_plan_error_shows_file_line_column_and_caret() {
 
 #[test]
 fn a_bad_data_row_fails_the_run_with_its_location() {
-    let dir = broken_copy("data/deals.csv", |t| {
+    let (_dir, plan, data) = broken_copy("data/deals.csv", |t| {
         t.replacen("D0001,p01,2027-02-10,new,180000", "D0001,p01,2027-02-10,new,\"180,000\"", 1)
     });
-    let out = run(&[
-        "run",
-        dir.path().join("plan.yaml").to_str().unwrap(),
-        "--data",
-        dir.path().join("data").to_str().unwrap(),
-    ]);
+    let out = run(&["run", plan.to_str().unwrap(), "--data", data.to_str().unwrap()]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("deals.csv:2:26"), "{}", out.stderr);
     assert!(out.stderr.contains("digit separator"), "{}", out.stderr);
@@ -173,17 +175,10 @@ fn a_bad_data_row_fails_the_run_with_its_location() {
 
 #[test]
 fn a_payee_error_lists_the_payee_and_still_outputs_the_others() {
-    let dir = broken_copy("data/roster.csv", |t| {
+    let (_dir, plan, data) = broken_copy("data/roster.csv", |t| {
         t.replacen("p04,Dev Raman,ae,west,p09,,,1200000", "p04,Dev Raman,ae,west,p09,,,0", 1)
     });
-    let out = run(&[
-        "run",
-        dir.path().join("plan.yaml").to_str().unwrap(),
-        "--data",
-        dir.path().join("data").to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let out = run(&["run", plan.to_str().unwrap(), "--data", data.to_str().unwrap(), "--format", "json"]);
     assert_eq!(out.code, 1);
     let json: Value = serde_json::from_str(&out.stdout).unwrap();
     let statements = json["statements"].as_array().unwrap();
@@ -210,5 +205,7 @@ fn components_lists_the_catalogue() {
     assert_eq!(out.code, 0);
     let json: Value = serde_json::from_str(&out.stdout).unwrap();
     let names: Vec<_> = json.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect();
-    assert_eq!(names, ["tiered", "profit_bonus", "retention", "kpi", "spiff", "draw"]);
+    assert_eq!(names, ["tiered", "profit_bonus", "retention", "kpi", "spiff", "draw", "script", "new_logo_bonus"]);
+    let plugin = &json.as_array().unwrap()[7];
+    assert!(plugin["summary"].as_str().unwrap().starts_with("New-logo bonus"), "{plugin}");
 }

@@ -412,6 +412,19 @@ impl<'a> EvalContext<'a> {
         Ok(sum)
     }
 
+    /// Credited deals of one kind over a window, counted by share (a split deal counts its
+    /// share; cancellations as for amounts).
+    pub fn deal_units(&self, kind: DealKind, w: Window, clawback_days: Option<u32>) -> Result<Decimal, EvalError> {
+        let i = kind as usize;
+        self.deal_sum(
+            self.payee,
+            w,
+            clawback_days,
+            |t| t.units[i],
+            |c| if c.kind == kind { c.share } else { Decimal::ZERO },
+        )
+    }
+
     /// The credits of the payee's sources, for components that need single deals.
     pub fn credits(&self) -> Vec<&Credit> {
         let facts = self.run.facts;
@@ -484,6 +497,21 @@ impl<'a> EvalContext<'a> {
             total = arith::add(total, share)?;
         }
         Ok(total)
+    }
+
+    /// The company measures there is data for: `company.csv` names and the plan's
+    /// `company:` keys (and `net_profit_pct` when net profit is known).
+    pub fn company_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.run.facts.company_names().map(str::to_string).collect();
+        for key in self.run.plan.company.keys() {
+            if !names.contains(key) {
+                names.push(key.clone());
+            }
+        }
+        if names.iter().any(|n| n == "net_profit") && !names.iter().any(|n| n == "net_profit_pct") {
+            names.push("net_profit_pct".into());
+        }
+        names
     }
 
     /// The role's soft floor `(below, rate_multiplier)`, if any.

@@ -224,6 +224,11 @@ impl Facts {
         self.company.get(name).map(Vec::as_slice)
     }
 
+    /// The names of the company measures in `company.csv`.
+    pub fn company_names(&self) -> impl Iterator<Item = &str> {
+        self.company.keys().map(String::as_str)
+    }
+
     pub fn relief(&self, payee: usize) -> &[ReliefEntry] {
         &self.relief[payee]
     }

@@ -15,6 +15,7 @@ mod lint;
 mod measure;
 mod number;
 mod plan;
+mod script;
 mod spanned;
 mod spec;
 mod statement;
@@ -35,6 +36,7 @@ pub use number::{
     round_money,
 };
 pub use plan::{Blend, Plan, PlanSource, QuotaRules, Role, Score};
+pub use script::{ScriptError, ScriptHost, ScriptLimits, ScriptValue};
 pub use spanned::{Num, Spanned};
 pub use spec::{Aggregate, Motion, QuotaSource, WindowKind};
 pub use statement::{Adjustment, Line, RunError, RunResult, Statement, Totals};

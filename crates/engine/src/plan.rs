@@ -43,7 +43,8 @@ pub struct Plan {
 impl Plan {
     /// Reads and compiles a plan with the built-in components and no overrides.
     pub fn load(path: &Path) -> Result<Plan, Diagnostics> {
-        PlanSource::read(path)?.compile(&Registry::builtin(), &IndexMap::new())
+        let registry = Registry::for_plan(path, crate::ScriptLimits::default());
+        PlanSource::read(path)?.compile(&registry, &IndexMap::new())
     }
 
     pub fn dir(&self) -> &Path {
@@ -254,6 +255,7 @@ impl PlanSource {
         }
 
         let mut roles = IndexMap::new();
+        let mut files = Vec::new();
         for (role_id, role_spec) in &spec.roles {
             check_id(role_id, "role", file, diagnostics);
             let role = compile_role(
@@ -269,6 +271,7 @@ impl PlanSource {
                     captured: &captured,
                     registry,
                 },
+                &mut files,
                 diagnostics,
             );
             if let Some(role) = role {
@@ -290,7 +293,7 @@ impl PlanSource {
             company,
             measures,
             roles,
-            hash: self.hash(overrides),
+            hash: self.hash(overrides, files),
             path: self.path.clone(),
             warnings: Vec::new(),
         };
@@ -298,10 +301,15 @@ impl PlanSource {
         Some(plan)
     }
 
-    /// SHA-256 of the plan text and any overrides (sorted), in hex.
-    fn hash(&self, overrides: &IndexMap<String, Decimal>) -> String {
+    /// SHA-256 of the plan text, the scripts it uses and any overrides (sorted), in hex.
+    fn hash(&self, overrides: &IndexMap<String, Decimal>, mut files: Vec<(String, String)>) -> String {
         let mut hasher = Sha256::new();
         hasher.update(self.text.as_bytes());
+        files.sort();
+        files.dedup();
+        for (_, hash) in files {
+            hasher.update(format!("\n#script {hash}").as_bytes());
+        }
         let mut sorted: Vec<_> = overrides.iter().collect();
         sorted.sort();
         for (name, value) in sorted {
@@ -326,6 +334,7 @@ fn compile_role(
     role_id: &Spanned<String>,
     spec: &RoleSpec,
     inputs: RoleInputs<'_>,
+    files: &mut Vec<(String, String)>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Role> {
     let file = inputs.file;
@@ -346,6 +355,8 @@ fn compile_role(
         role_id,
         role_ti: ti,
         quota_rules: &quota,
+        component_type: String::new(),
+        files: Vec::new(),
         diagnostics: Vec::new(),
     };
     let mut components: Vec<Arc<dyn Component>> = Vec::new();
@@ -386,11 +397,13 @@ fn compile_role(
             cx.report(diag);
             continue;
         };
+        cx.component_type = type_name.to_string();
         if let Some(component) = component_type.build(node, &mut cx) {
             components.push(component);
         }
     }
     diagnostics.append(&mut cx.diagnostics);
+    files.append(&mut cx.files);
     Some(Role {
         id: role_id.value.clone(),
         title: spec.title.clone().unwrap_or_else(|| role_id.value.clone()),

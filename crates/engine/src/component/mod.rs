@@ -11,7 +11,7 @@ mod profit_bonus;
 mod retention;
 mod shaping;
 mod spiff;
-mod tiered;
+pub(crate) mod tiered;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -30,11 +30,13 @@ use crate::eval::{EvalContext, EvalError};
 use crate::measure::MeasureRef;
 use crate::number::{NumberStyle, parse_decimal};
 use crate::plan::QuotaRules;
+use crate::script::{PluginType, ScriptHost, ScriptLimits, ScriptType, plugin_dirs, plugin_files};
 use crate::spanned::Spanned;
 use crate::spec::{Aggregate, CoreSpec, ShapingSpec, WindowKind};
 use crate::yaml::{DeContext, Node, from_node_lenient, struct_fields};
 
 pub use shaping::{Cap, Shaping};
+pub(crate) use tiered::with_shared;
 
 /// When a component is evaluated within a statement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,6 +138,10 @@ pub struct TypeInfo {
 /// Builds components of one `type:` from their YAML.
 pub trait ComponentType: Send + Sync {
     fn name(&self) -> &str;
+    /// Whether the type comes from a script file rather than the engine.
+    fn is_plugin(&self) -> bool {
+        false
+    }
     fn info(&self) -> TypeInfo;
     /// Builds the component or reports why not (into `cx`), returning `None`.
     fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>>;
@@ -160,8 +166,13 @@ impl Default for Registry {
 }
 
 impl Registry {
-    /// The built-in types of SPEC §4.
+    /// The built-in types of SPEC §4, with scripts run by a default sandbox.
     pub fn builtin() -> Registry {
+        Registry::with_host(Arc::new(ScriptHost::default()))
+    }
+
+    /// The built-in types, with `type: script` run by `host`.
+    pub fn with_host(host: Arc<ScriptHost>) -> Registry {
         let mut registry = Registry { types: IndexMap::new() };
         registry.register(Arc::new(tiered::TieredType));
         registry.register(Arc::new(profit_bonus::ProfitBonusType));
@@ -169,7 +180,33 @@ impl Registry {
         registry.register(Arc::new(kpi::KpiType));
         registry.register(Arc::new(spiff::SpiffType));
         registry.register(Arc::new(draw::DrawType));
+        registry.register(Arc::new(ScriptType { host }));
         registry
+    }
+
+    /// The built-ins plus the plugin types found for a plan: `scripts/components/*.rhai` in
+    /// the plan's folder and the folders above it.
+    pub fn for_plan(plan_path: &Path, limits: ScriptLimits) -> Registry {
+        let host = Arc::new(ScriptHost::new(limits));
+        let mut registry = Registry::with_host(host.clone());
+        for (dir, shown) in plugin_dirs(plan_path) {
+            registry.add_plugins(&host, &dir, &shown);
+        }
+        registry
+    }
+
+    /// Registers every `*.rhai` in `dir` as a plugin component type; `shown` is how messages
+    /// name the folder.
+    pub fn add_plugins(&mut self, host: &Arc<ScriptHost>, dir: &Path, shown: &str) {
+        for file in plugin_files(dir) {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if let Some(plugin) = PluginType::load(host, &file, &format!("{shown}/{name}")) {
+                if self.types.get(plugin.name()).is_some_and(|t| !t.is_plugin()) {
+                    continue; // plugins never shadow a built-in
+                }
+                self.register(Arc::new(plugin));
+            }
+        }
     }
 
     /// Adds a type; a later registration with the same name replaces the earlier one.
@@ -201,6 +238,10 @@ pub struct BuildContext<'a> {
     pub role_id: &'a str,
     pub role_ti: Decimal,
     pub quota_rules: &'a QuotaRules,
+    /// The `type:` of the component being built (a plugin's name for plugin types).
+    pub component_type: String,
+    /// Files a component reads (scripts), with their SHA-256, for the plan hash.
+    pub files: Vec<(String, String)>,
     pub diagnostics: Vec<Diagnostic>,
 }
 

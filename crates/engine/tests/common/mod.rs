@@ -28,9 +28,8 @@ impl Scenario {
     }
 
     pub fn plan(&self) -> Result<Plan, Vec<Diagnostic>> {
-        PlanSource::read(&self.plan_path())
-            .and_then(|s| s.compile(&Registry::builtin(), &Default::default()))
-            .map_err(|d| d.0)
+        let registry = Registry::for_plan(&self.plan_path(), Default::default());
+        PlanSource::read(&self.plan_path()).and_then(|s| s.compile(&registry, &Default::default())).map_err(|d| d.0)
     }
 
     pub fn facts(&self) -> Result<(Plan, Facts), Vec<Diagnostic>> {
