@@ -64,12 +64,12 @@ pub fn table(result: &RunResult, name: &str, explain: bool) -> String {
         for (i, line) in s.lines.iter().enumerate() {
             let first = i == 0;
             rows.push([
-                if first { s.payee.clone() } else { String::new() },
-                if first { s.name.clone() } else { String::new() },
-                if first { s.role.clone() } else { String::new() },
-                if first { s.period.clone() } else { String::new() },
+                if first { s.payee.to_string() } else { String::new() },
+                if first { s.name.to_string() } else { String::new() },
+                if first { s.role.to_string() } else { String::new() },
+                if first { s.period.to_string() } else { String::new() },
                 if first { money(s.quota) } else { String::new() },
-                line.component.clone(),
+                line.component.to_string(),
                 line.attainment.map(format_percent).unwrap_or_default(),
                 money(line.amount),
             ]);
@@ -77,10 +77,10 @@ pub fn table(result: &RunResult, name: &str, explain: bool) -> String {
         }
         let mut total_row: [String; 8] = Default::default();
         if s.lines.is_empty() {
-            total_row[0] = s.payee.clone();
-            total_row[1] = s.name.clone();
-            total_row[2] = s.role.clone();
-            total_row[3] = s.period.clone();
+            total_row[0] = s.payee.to_string();
+            total_row[1] = s.name.to_string();
+            total_row[2] = s.role.to_string();
+            total_row[3] = s.period.to_string();
             total_row[4] = money(s.quota);
         }
         total_row[5] = "total".into();

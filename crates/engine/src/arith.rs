@@ -132,53 +132,64 @@ pub struct TierUse {
 
 /// Marginal tiers (SPEC §3): Σ r_i × (part of `credited` between a_i×base and a_{i+1}×base).
 /// `base` is the quota or target as a fraction; a negative `credited` falls in the first tier.
+/// Also returns what each tier contributed, for explanations.
 pub fn tiered_marginal(credited: Decimal, base: Frac, tiers: &[Tier]) -> Arith<(Frac, Vec<TierUse>)> {
+    let mut bands = Vec::new();
+    let total = marginal_bands(credited, base, tiers, |index, band, amount| bands.push((index, band, amount)))?;
+    let mut uses = Vec::with_capacity(bands.len());
+    for (index, band, amount) in bands {
+        let tier = tiers[index];
+        uses.push(TierUse {
+            index,
+            from: tier.from,
+            to: tiers.get(index + 1).map(|t| t.from),
+            rate: tier.rate,
+            credited: Frac::new(band, base.den)?.value()?,
+            amount: Frac::new(amount, base.den)?.value()?,
+        });
+    }
+    Ok((total, uses))
+}
+
+/// The value of marginal tiers alone, without the per-tier breakdown (the hot path).
+pub fn marginal_value(credited: Decimal, base: Frac, tiers: &[Tier]) -> Arith<Frac> {
+    marginal_bands(credited, base, tiers, |_, _, _| {})
+}
+
+/// Walks the tiers in units of `base.den` (no division), telling `visit` each band's
+/// `(tier index, credited × den, amount × den)`, and returns the total as a fraction.
+fn marginal_bands(
+    credited: Decimal,
+    base: Frac,
+    tiers: &[Tier],
+    mut visit: impl FnMut(usize, Decimal, Decimal),
+) -> Arith<Frac> {
     let scaled = mul(credited, base.den)?;
     let mut total = Decimal::ZERO;
-    let mut uses = Vec::new();
     if scaled <= Decimal::ZERO {
         if let Some(first) = tiers.first() {
-            let amount = mul(first.rate, scaled)?;
+            total = mul(first.rate, scaled)?;
             if !credited.is_zero() {
-                uses.push(TierUse {
-                    index: 0,
-                    from: first.from,
-                    to: tiers.get(1).map(|t| t.from),
-                    rate: first.rate,
-                    credited,
-                    amount: Frac::new(amount, base.den)?.value()?,
-                });
+                visit(0, scaled, total);
             }
-            total = amount;
         }
-        return Ok((Frac::new(total, base.den)?, uses));
+        return Frac::new(total, base.den);
     }
     for (i, tier) in tiers.iter().enumerate() {
         let lower = mul(tier.from, base.num)?;
         if scaled <= lower {
             break;
         }
-        let upper = match tiers.get(i + 1) {
-            Some(next) => Some(mul(next.from, base.num)?),
-            None => None,
-        };
-        let top = match upper {
-            Some(upper) if upper < scaled => upper,
-            _ => scaled,
+        let top = match tiers.get(i + 1) {
+            Some(next) => mul(next.from, base.num)?.min(scaled),
+            None => scaled,
         };
         let band = sub(top, lower)?;
         let amount = mul(tier.rate, band)?;
         total = add(total, amount)?;
-        uses.push(TierUse {
-            index: i,
-            from: tier.from,
-            to: tiers.get(i + 1).map(|t| t.from),
-            rate: tier.rate,
-            credited: Frac::new(band, base.den)?.value()?,
-            amount: Frac::new(amount, base.den)?.value()?,
-        });
+        visit(i, band, amount);
     }
-    Ok((Frac::new(total, base.den)?, uses))
+    Frac::new(total, base.den)
 }
 
 /// The highest tier whose `from` the attainment `credited / base` reaches (0 when none).

@@ -16,9 +16,9 @@ use crate::component::{Component, Stage};
 use crate::facts::{Credit, DealTotals, Facts, Payee};
 use crate::measure::{DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_percent, format_ratio, round_money};
-use crate::plan::{Plan, Role};
+use crate::plan::{Plan, QuotaRules, Role};
 use crate::spec::{Aggregate, WindowKind};
-use crate::statement::{Adjustment, Line, RunError, RunResult, Statement, Totals};
+use crate::statement::{Adjustment, Line, Name, RunError, RunResult, Statement, Totals};
 
 /// Why a component could not be evaluated for a payee. The payee gets no statements.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,8 +68,8 @@ fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize) -> Result<PayeeSt
     let calendar = &plan.calendar;
     let n = calendar.n_periods();
     let n_dec = calendar.n_decimal();
-    let role = plan.roles.get(&payee.role);
-    let rules = role.map(|r| r.quota.clone()).unwrap_or_default();
+    let default_rules = QuotaRules::default();
+    let rules = plan.roles.get(payee.role.as_str()).map_or(&default_rules, |r| &r.quota);
     let employment: Vec<(i64, i64)> = (0..n)
         .map(|k| {
             let employed = calendar.employed_days(k, payee.start_date, payee.end_date);
@@ -192,8 +192,10 @@ pub(crate) struct Run<'a> {
     pub plan: &'a Plan,
     pub facts: &'a Facts,
     states: Vec<PayeeState>,
+    /// Period labels, shared by every statement.
+    labels: Vec<Name>,
     /// Payees sharing `team` and role, for blended team attainment.
-    teams: HashMap<(String, String), Vec<usize>>,
+    teams: HashMap<(String, Name), Vec<usize>>,
 }
 
 /// What a component sees while it computes one payee's value for one period.
@@ -206,6 +208,23 @@ pub struct EvalContext<'a> {
     earnings: Decimal,
     earnings_history: &'a [Decimal],
     warnings: &'a RefCell<BTreeSet<String>>,
+    detail: Detail,
+}
+
+/// How much a run says about each line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// Explanations and traces: statements a person reads.
+    #[default]
+    Full,
+    /// Amounts only: what-if, simulation and benchmark runs.
+    Amounts,
+}
+
+/// Options of a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    pub detail: Detail,
 }
 
 impl<'a> EvalContext<'a> {
@@ -248,6 +267,16 @@ impl<'a> EvalContext<'a> {
         } else {
             format!("{}..{}", cal.period(w.first).label, cal.period(w.last).label)
         }
+    }
+
+    /// Whether this run explains its lines (explanations and traces) or wants amounts only.
+    pub fn explains(&self) -> bool {
+        self.detail == Detail::Full
+    }
+
+    /// A trace that records only when the run explains.
+    pub fn trace(&self) -> crate::component::Trace {
+        crate::component::Trace::new(self.explains())
     }
 
     /// What this component paid in earlier periods of the year.
@@ -399,10 +428,13 @@ impl<'a> EvalContext<'a> {
         let facts = self.run.facts;
         let mut sum = Decimal::ZERO;
         for &source in facts.sources(payee) {
-            let per_period = facts.deal_totals(source);
-            for k in w.periods() {
-                sum = arith::add(sum, totals(&per_period[k]))?;
+            // A window's sum is the running sum at its end less the one before its start.
+            let prefix = facts.deal_prefix(source);
+            let mut window = totals(&prefix[w.last]);
+            if w.first > 0 {
+                window = arith::sub(window, totals(&prefix[w.first - 1]))?;
             }
+            sum = arith::add(sum, window)?;
             for c in facts.cancelled(source) {
                 if w.contains(c.period) && !c.removed(self.period, clawback_days) {
                     sum = arith::add(sum, credit(c))?;
@@ -433,8 +465,8 @@ impl<'a> EvalContext<'a> {
 
     fn declared(&self, payee: usize, index: usize, name: &str, aggregate: Aggregate, w: Window) -> Decimal {
         let facts = self.run.facts;
-        let values: Vec<Decimal> = w.periods().filter_map(|k| facts.measure(payee, index, k)).collect();
-        if values.is_empty() {
+        let mut values = w.periods().filter_map(|k| facts.measure(payee, index, k));
+        let Some(first) = values.next() else {
             let who = &facts.payees()[payee].id;
             let text = format!(
                 "payee {who}, {}: no `{name}` value in {} (measures.csv); read as 0",
@@ -443,13 +475,16 @@ impl<'a> EvalContext<'a> {
             );
             self.warnings.borrow_mut().insert(text);
             return Decimal::ZERO;
-        }
+        };
         match aggregate {
-            Aggregate::Sum => values.iter().sum(),
-            Aggregate::Mean => values.iter().sum::<Decimal>() / Decimal::from(values.len() as u64),
-            Aggregate::Last => values[values.len() - 1],
-            Aggregate::Min => values.iter().copied().min().unwrap_or_default(),
-            Aggregate::Max => values.iter().copied().max().unwrap_or_default(),
+            Aggregate::Sum => values.fold(first, |a, v| a + v),
+            Aggregate::Mean => {
+                let (sum, count) = values.fold((first, 1u64), |(s, c), v| (s + v, c + 1));
+                sum / Decimal::from(count)
+            }
+            Aggregate::Last => values.last().unwrap_or(first),
+            Aggregate::Min => values.fold(first, Decimal::min),
+            Aggregate::Max => values.fold(first, Decimal::max),
         }
     }
 
@@ -519,14 +554,11 @@ impl<'a> EvalContext<'a> {
         self.role.quota.soft_floor
     }
 
-    /// The role's kicker, when the window measure beats the payee's self goal (SPEC §6).
-    pub fn kicker(&self, measured: Decimal, w: Window) -> Result<Option<(Decimal, String)>, EvalError> {
-        let Some((over, multiplier)) = self.role.quota.kicker else {
-            return Ok(None);
-        };
-        let Some(goal) = self.payee().self_goal else {
-            return Ok(None);
-        };
+    /// The role's kicker `(multiplier, bar)` when the window measure reaches the bar:
+    /// `over_self_goal ×` the payee's self goal spread over the window like the quota (SPEC §6).
+    pub fn kicker(&self, measured: Decimal, w: Window) -> Result<Option<(Decimal, Decimal)>, EvalError> {
+        let Some((over, multiplier)) = self.role.quota.kicker else { return Ok(None) };
+        let Some(goal) = self.payee().self_goal else { return Ok(None) };
         let mut goal_scaled = Decimal::ZERO;
         for k in w.periods() {
             goal_scaled = arith::add(goal_scaled, self.state().prorate(goal, k)?)?;
@@ -534,16 +566,7 @@ impl<'a> EvalContext<'a> {
         let n = self.run.plan.calendar.n_decimal();
         let bar_scaled = arith::mul(over, goal_scaled)?;
         if arith::mul(measured, n)? >= bar_scaled {
-            let bar = arith::div(bar_scaled, n)?;
-            return Ok(Some((
-                multiplier,
-                format!(
-                    "{} ≥ {} of the self-set goal for the window, {}",
-                    money(measured),
-                    format_percent(over),
-                    money(bar)
-                ),
-            )));
+            return Ok(Some((multiplier, arith::div(bar_scaled, n)?)));
         }
         Ok(None)
     }
@@ -619,48 +642,66 @@ fn frac_text(value: &Frac) -> String {
     value.value().map(format_ratio).unwrap_or_default()
 }
 
-/// Evaluates every payee of `facts` under `plan` for the whole plan year.
+/// Evaluates every payee of `facts` under `plan` for the whole plan year, explained.
 pub fn run(plan: &Plan, facts: &Facts) -> RunResult {
+    run_with(plan, facts, &RunOptions::default())
+}
+
+/// Evaluates every payee with `options`.
+pub fn run_with(plan: &Plan, facts: &Facts, options: &RunOptions) -> RunResult {
     let payees = facts.payees();
+    let n = plan.calendar.n_periods();
+    let computed: Vec<Result<PayeeState, ArithError>> =
+        (0..payees.len()).into_par_iter().map(|i| payee_state(plan, facts, i)).collect();
     let mut state_errors = Vec::new();
-    let states: Vec<PayeeState> = (0..payees.len())
-        .map(|i| {
-            payee_state(plan, facts, i).unwrap_or_else(|err| {
+    let states: Vec<PayeeState> = computed
+        .into_iter()
+        .enumerate()
+        .map(|(i, state)| {
+            state.unwrap_or_else(|err| {
                 state_errors.push(RunError {
-                    payee: Some(payees[i].id.clone()),
+                    payee: Some(payees[i].id.to_string()),
                     period: None,
                     component: None,
                     message: format!("quota schedule: {err}"),
                 });
                 PayeeState {
-                    employment: vec![(0, 1); plan.calendar.n_periods()],
+                    employment: vec![(0, 1); n],
                     effective_quota: Decimal::ZERO,
-                    quota_scaled: vec![Decimal::ZERO; plan.calendar.n_periods()],
-                    adjustments: vec![Vec::new(); plan.calendar.n_periods()],
+                    quota_scaled: vec![Decimal::ZERO; n],
+                    adjustments: vec![Vec::new(); n],
                 }
             })
         })
         .collect();
-    let mut teams: HashMap<(String, String), Vec<usize>> = HashMap::new();
-    for (i, payee) in payees.iter().enumerate() {
-        if let Some(team) = &payee.team {
-            teams.entry((team.clone(), payee.role.clone())).or_default().push(i);
+    // Teams (same `team` and role) matter only to blends with a team weight.
+    let mut teams: HashMap<(String, Name), Vec<usize>> = HashMap::new();
+    let blends_teams = plan.roles.values().any(|r| r.quota.blend.as_ref().is_some_and(|b| !b.team_weight.is_zero()));
+    if blends_teams {
+        for (i, payee) in payees.iter().enumerate() {
+            if let Some(team) = &payee.team {
+                teams.entry((team.clone(), payee.role.clone())).or_default().push(i);
+            }
         }
     }
-    let run = Run { plan, facts, states, teams };
+    let labels = plan.calendar.labels().map(Name::from).collect();
+    let run = Run { plan, facts, states, labels, teams };
 
     let results: Vec<PayeeOutcome> = (0..payees.len())
         .into_par_iter()
         .map(|i| {
-            catch_unwind(AssertUnwindSafe(|| evaluate_payee(&run, i))).unwrap_or_else(|_| PayeeOutcome {
-                statements: Vec::new(),
-                errors: vec![RunError {
-                    payee: Some(payees[i].id.clone()),
-                    period: None,
-                    component: None,
-                    message: "internal error while evaluating this payee (a bug in Accrue: please report it)".into(),
-                }],
-                warnings: Vec::new(),
+            catch_unwind(AssertUnwindSafe(|| evaluate_payee(&run, i, options.detail))).unwrap_or_else(|_| {
+                PayeeOutcome {
+                    statements: Vec::new(),
+                    errors: vec![RunError {
+                        payee: Some(payees[i].id.to_string()),
+                        period: None,
+                        component: None,
+                        message: "internal error while evaluating this payee (a bug in Accrue: please report it)"
+                            .into(),
+                    }],
+                    warnings: Vec::new(),
+                }
             })
         })
         .collect();
@@ -697,18 +738,21 @@ struct PayeeOutcome {
     warnings: Vec<String>,
 }
 
-fn evaluate_payee(run: &Run<'_>, index: usize) -> PayeeOutcome {
+fn evaluate_payee(run: &Run<'_>, index: usize, detail: Detail) -> PayeeOutcome {
     let plan = run.plan;
     let payee = &run.facts.payees()[index];
     let warnings = RefCell::new(BTreeSet::new());
     let mut errors = Vec::new();
     let mut statements = Vec::new();
-    let Some(role) = plan.roles.get(&payee.role) else {
+    let Some(role) = plan.roles.get(payee.role.as_str()) else {
         return PayeeOutcome { statements, errors, warnings: Vec::new() };
     };
     let state = &run.states[index];
     let minor = plan.minor_units;
-    let mut paid: HashMap<String, Decimal> = HashMap::new();
+    let (payee_id, payee_name, role_id) = (payee.id.clone(), payee.name.clone(), payee.role.clone());
+    let component_ids = &role.component_ids;
+    // What each component paid so far this year, by its index in the role.
+    let mut paid: Vec<Decimal> = vec![Decimal::ZERO; role.components.len()];
     let mut earnings_history: Vec<Decimal> = Vec::new();
     let stages = [Stage::Earnings, Stage::Guarantee];
 
@@ -716,15 +760,15 @@ fn evaluate_payee(run: &Run<'_>, index: usize) -> PayeeOutcome {
         if !state.active(period) {
             continue;
         }
-        let label = &plan.calendar.period(period).label;
+        let label = &run.labels[period];
         let mut lines: Vec<Line> = Vec::new();
         let mut earnings = Decimal::ZERO;
         for stage in stages {
             if stage == Stage::Guarantee {
                 earnings = lines.iter().map(|l| l.amount).sum();
             }
-            for component in role.components.iter().filter(|c| c.stage() == stage) {
-                let paid_before = paid.get(component.id()).copied().unwrap_or_default();
+            for (slot, component) in role.components.iter().enumerate().filter(|(_, c)| c.stage() == stage) {
+                let paid_before = paid[slot];
                 let cx = EvalContext {
                     run,
                     payee: index,
@@ -734,19 +778,27 @@ fn evaluate_payee(run: &Run<'_>, index: usize) -> PayeeOutcome {
                     earnings,
                     earnings_history: &earnings_history,
                     warnings: &warnings,
+                    detail,
                 };
                 match component.evaluate(&cx) {
-                    Ok(outcome) => {
-                        let line = main_line(component.as_ref(), &outcome, paid_before, minor);
-                        *paid.entry(component.id().to_string()).or_default() += line.amount;
+                    Ok(mut outcome) => {
+                        let sublines = std::mem::take(&mut outcome.sublines);
+                        let line = main_line(
+                            component.as_ref(),
+                            component_ids[slot].clone(),
+                            outcome,
+                            paid_before,
+                            minor,
+                            detail,
+                        );
+                        paid[slot] += line.amount;
                         lines.push(line);
-                        for sub in outcome.sublines {
+                        for sub in sublines {
                             let amount = round_money(sub.value, minor);
                             if amount.is_zero() {
                                 continue;
                             }
-                            let id = format!("{}.{}", component.id(), sub.part);
-                            *paid.entry(id.clone()).or_default() += amount;
+                            let id = Name::from(format!("{}.{}", component.id(), sub.part));
                             lines.push(Line {
                                 component: id,
                                 amount,
@@ -757,8 +809,8 @@ fn evaluate_payee(run: &Run<'_>, index: usize) -> PayeeOutcome {
                         }
                     }
                     Err(err) => errors.push(RunError {
-                        payee: Some(payee.id.clone()),
-                        period: Some(label.clone()),
+                        payee: Some(payee.id.to_string()),
+                        period: Some(label.to_string()),
                         component: Some(component.id().to_string()),
                         message: err.to_string(),
                     }),
@@ -768,9 +820,9 @@ fn evaluate_payee(run: &Run<'_>, index: usize) -> PayeeOutcome {
         let total: Decimal = lines.iter().map(|l| l.amount).sum();
         earnings_history.push(earnings);
         statements.push(Statement {
-            payee: payee.id.clone(),
-            name: payee.name.clone(),
-            role: role.id.clone(),
+            payee: payee_id.clone(),
+            name: payee_name.clone(),
+            role: role_id.clone(),
             period: label.clone(),
             quota: round_money(
                 Frac { num: state.quota_scaled[period], den: plan.calendar.n_decimal() }.value().unwrap_or_default(),
@@ -785,36 +837,45 @@ fn evaluate_payee(run: &Run<'_>, index: usize) -> PayeeOutcome {
 }
 
 /// Applies the window rule to a component's value (SPEC §3).
-fn main_line(component: &dyn Component, outcome: &crate::component::Outcome, paid_before: Decimal, minor: u32) -> Line {
+fn main_line(
+    component: &dyn Component,
+    id: Name,
+    outcome: crate::component::Outcome,
+    paid_before: Decimal,
+    minor: u32,
+    detail: Detail,
+) -> Line {
     let rounded = round_money(outcome.value, minor);
-    let mut trace = outcome.trace.clone();
-    let mut explain = outcome.explain.clone();
+    let mut trace = outcome.trace;
+    let mut explain = outcome.explain;
+    let explains = detail == Detail::Full;
+    if explains {
+        trace.insert("window_value".into(), json!(rounded.to_string()));
+    }
     let due = match component.window() {
         WindowKind::Ytd => {
-            trace.insert("window_value".into(), json!(rounded.to_string()));
-            trace.insert("paid_before".into(), json!(round_money(paid_before, minor).to_string()));
-            if !paid_before.is_zero() {
-                explain.push_str(&format!("; year to date {} less {} paid before", money(rounded), money(paid_before)));
+            if explains {
+                trace.insert("paid_before".into(), json!(round_money(paid_before, minor).to_string()));
+                if !paid_before.is_zero() {
+                    explain.push_str(&format!(
+                        "; year to date {} less {} paid before",
+                        money(rounded),
+                        money(paid_before)
+                    ));
+                }
             }
             rounded - paid_before
         }
-        WindowKind::Period => {
-            trace.insert("window_value".into(), json!(rounded.to_string()));
-            rounded
-        }
+        WindowKind::Period => rounded,
     };
     let amount = if due < Decimal::ZERO && !component.allow_negative() {
-        trace.insert("floored".into(), json!(round_money(due, minor).to_string()));
-        explain.push_str(&format!("; {} not clawed back now (allow_negative is off)", money(due)));
+        if explains {
+            trace.insert("floored".into(), json!(round_money(due, minor).to_string()));
+            explain.push_str(&format!("; {} not clawed back now (allow_negative is off)", money(due)));
+        }
         Decimal::ZERO
     } else {
         due
     };
-    Line {
-        component: component.id().to_string(),
-        amount: round_money(amount, minor),
-        attainment: outcome.attainment,
-        explain,
-        trace,
-    }
+    Line { component: id, amount: round_money(amount, minor), attainment: outcome.attainment, explain, trace }
 }

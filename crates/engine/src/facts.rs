@@ -14,19 +14,21 @@ use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, parse_date};
 use crate::csvfile::{CsvFile, hex};
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::measure::DealKind;
+use crate::number::{NumberStyle, parse_decimal};
 use crate::plan::Plan;
+use crate::statement::Name;
 use crate::spec::QuotaSource;
 
 /// One row of `roster.csv`.
 #[derive(Debug, Clone)]
 pub struct Payee {
-    pub id: String,
-    pub name: String,
-    pub role: String,
+    pub id: Name,
+    pub name: Name,
+    pub role: Name,
     pub team: Option<String>,
     pub manager: Option<String>,
     pub start_date: NaiveDate,
@@ -47,6 +49,28 @@ pub struct DealTotals {
     pub gross_margin: Decimal,
     /// Credited deals counted by share.
     pub units: [Decimal; 5],
+}
+
+impl DealTotals {
+    fn plus(&self, other: &DealTotals) -> DealTotals {
+        DealTotals {
+            amount: std::array::from_fn(|i| self.amount[i] + other.amount[i]),
+            gross_margin: self.gross_margin + other.gross_margin,
+            units: std::array::from_fn(|i| self.units[i] + other.units[i]),
+        }
+    }
+}
+
+fn running_sums(periods: &[DealTotals]) -> Vec<DealTotals> {
+    let mut sums: Vec<DealTotals> = Vec::with_capacity(periods.len());
+    for period in periods {
+        let next = match sums.last() {
+            Some(previous) => previous.plus(period),
+            None => period.clone(),
+        };
+        sums.push(next);
+    }
+    sums
 }
 
 /// When a cancelled deal was cancelled.
@@ -103,6 +127,9 @@ pub struct Facts {
     index: HashMap<String, usize>,
     /// `[payee][period]` sums of uncancelled credits.
     deal_totals: Vec<Vec<DealTotals>>,
+    /// `[payee][period]` running sums of `deal_totals` from the start of the year, so that a
+    /// window's sum is one subtraction (exact for decimals).
+    deal_prefix: Vec<Vec<DealTotals>>,
     /// `[payee]` credits of cancelled deals.
     cancelled: Vec<Vec<Credit>>,
     /// `[payee]` every credit, kept only when a component needs close dates.
@@ -145,11 +172,12 @@ impl Facts {
             warnings: Vec::new(),
         };
         let payees = loader.roster(dir);
-        let index: HashMap<String, usize> = payees.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
+        let index: HashMap<String, usize> = payees.iter().enumerate().map(|(i, p)| (p.id.to_string(), i)).collect();
         let n = plan.calendar.n_periods();
         let mut facts = Facts {
             calendar: plan.calendar.clone(),
             deal_totals: vec![vec![DealTotals::default(); n]; payees.len()],
+            deal_prefix: Vec::new(),
             cancelled: vec![Vec::new(); payees.len()],
             credits: plan.needs_deal_list().then(|| vec![Vec::new(); payees.len()]),
             sources: Vec::new(),
@@ -174,6 +202,7 @@ impl Facts {
             return Err(Diagnostics(loader.diagnostics));
         }
         facts.warnings = loader.warnings;
+        facts.deal_prefix = facts.deal_totals.iter().map(|periods| running_sums(periods)).collect();
         let mut hasher = Sha256::new();
         loader.hashes.sort();
         for (name, hash) in &loader.hashes {
@@ -197,6 +226,11 @@ impl Facts {
 
     pub fn deal_totals(&self, payee: usize) -> &[DealTotals] {
         &self.deal_totals[payee]
+    }
+
+    /// Running sums of a payee's uncancelled credits: `[k]` covers periods `0..=k`.
+    pub fn deal_prefix(&self, payee: usize) -> &[DealTotals] {
+        &self.deal_prefix[payee]
     }
 
     pub fn cancelled(&self, payee: usize) -> &[Credit] {
@@ -235,7 +269,7 @@ impl Facts {
 
     /// The annual quota a payee's plan uses before proration and relief (SPEC §6).
     pub fn effective_annual_quota(&self, plan: &Plan, payee: &Payee) -> Decimal {
-        let Some(role) = plan.roles.get(&payee.role) else {
+        let Some(role) = plan.roles.get(payee.role.as_str()) else {
             return payee.quota;
         };
         match (role.quota.source, payee.self_goal) {
@@ -375,9 +409,9 @@ impl Loader<'_> {
             }
             seen.insert(id.clone(), line);
             payees.push(Payee {
-                id,
-                name: file.text(c_name).to_string(),
-                role,
+                id: id.into(),
+                name: file.text(c_name).into(),
+                role: role.into(),
                 team: non_empty(file.text(c_team)),
                 manager: non_empty(file.text(c_manager)),
                 start_date,
@@ -413,7 +447,7 @@ impl Loader<'_> {
         }
         let mut sources = Vec::with_capacity(payees.len());
         for (i, payee) in payees.iter().enumerate() {
-            let rollup = self.plan.roles.get(&payee.role).is_some_and(|r| r.rollup);
+            let rollup = self.plan.roles.get(payee.role.as_str()).is_some_and(|r| r.rollup);
             if !rollup {
                 sources.push(vec![i]);
                 continue;
@@ -494,115 +528,90 @@ impl Loader<'_> {
             return;
         }
         let c = |name: &str| file.column(name);
-        let (c_id, c_owner, c_close, c_kind) = (c("id"), c("owner"), c("close_date"), c("kind"));
-        let (c_amount, c_margin, c_cancel) = (c("amount"), c("gross_margin"), c("cancelled_date"));
-        let mut seen: HashSet<String> = HashSet::new();
+        let columns = DealColumns {
+            id: c("id"),
+            owner: c("owner"),
+            close: c("close_date"),
+            kind: c("kind"),
+            amount: c("amount"),
+            margin: c("gross_margin"),
+            cancel: c("cancelled_date"),
+        };
+        // Deal ids are checked for duplicates by a 128-bit hash: 16 bytes a deal instead of a
+        // string, with a collision chance far below one in a trillion at 10 million deals.
+        let mut seen: HashSet<u128> = HashSet::new();
         let mut used_splits: HashSet<&str> = HashSet::new();
         let mut outside_year = 0usize;
         let mut outside_examples = Vec::new();
         let mut outside_employment: IndexMap<usize, Vec<String>> = IndexMap::new();
         while file.next_row() {
-            let id = file.text(c_id).to_string();
-            if id.is_empty() {
-                file.error_at(c_id, "deal id is empty");
-                continue;
-            }
-            if !seen.insert(id.clone()) {
-                file.error_at(c_id, format!("deal `{id}` appears twice"));
-                continue;
-            }
-            let owner = file.text(c_owner).to_string();
-            let split = splits.get(&id);
-            let owner_index = facts.index.get(&owner).copied();
-            if owner_index.is_none() && split.is_none() {
-                let mut message = format!("deal `{id}` belongs to `{owner}`, who is not in the roster");
-                if let Some(best) = did_you_mean(&owner, facts.index.keys().map(String::as_str)) {
-                    message.push_str(&format!("; did you mean `{best}`?"));
-                }
-                file.error_at(c_owner, message);
-                continue;
-            }
-            let kind_text = file.text(c_kind).to_string();
-            let Some(kind) = DealKind::parse(&kind_text) else {
-                file.error_at(
-                    c_kind,
-                    format!("deal kind `{kind_text}` is not one of new, expansion, renewal, contraction, churn"),
-                );
-                continue;
-            };
-            let Some(close_date) = file.date(c_close, "close_date") else {
-                continue;
-            };
-            let Some(amount) = file.decimal(c_amount, "amount") else {
-                continue;
-            };
-            if amount < Decimal::ZERO {
-                file.error_at(c_amount, "amount cannot be negative: record losses as `contraction` or `churn`, reversals with `cancelled_date`");
-                continue;
-            }
-            let Ok(margin) = file.optional_decimal(c_margin, "gross_margin") else {
-                continue;
-            };
-            let margin = margin.unwrap_or(Decimal::ZERO);
-            let Ok(cancelled) = file.optional_date(c_cancel, "cancelled_date") else {
-                continue;
-            };
-            if let Some(cancel) = cancelled {
-                if cancel < close_date {
-                    file.error_at(
-                        c_cancel,
-                        format!("deal `{id}` is cancelled on {cancel}, before it closed on {close_date}"),
-                    );
+            // Read the row without allocating; an error names its column and stops the row.
+            let row = match read_deal(&file, &columns, &facts.index, splits, self.calendar) {
+                Ok(row) => row,
+                Err((column, message)) => {
+                    file.error_at(column, message);
                     continue;
                 }
+            };
+            if !seen.insert(id_hash(file.text(columns.id))) {
+                let id = file.text(columns.id).to_string();
+                file.error_at(columns.id, format!("deal `{id}` appears twice"));
+                continue;
             }
-            if let Some(split) = split {
-                used_splits.insert(splits.get_key_value(&id).map_or("", |(k, _)| k.as_str()));
-                let _ = split;
+            let id = file.text(columns.id);
+            let split = splits.get_key_value(id);
+            if let Some((key, _)) = split {
+                used_splits.insert(key.as_str());
             }
-            let Some(period) = self.calendar.index_of(close_date) else {
+            let Some(period) = row.period else {
                 outside_year += 1;
                 if outside_examples.len() < 5 {
-                    outside_examples.push(format!("{id} ({close_date})"));
+                    outside_examples.push(format!("{id} ({})", row.close_date));
                 }
                 continue;
             };
-            let cancellation = cancelled.map(|date| Cancellation {
-                period: self.calendar.index_of(date),
-                days_after_close: (date - close_date).num_days(),
-            });
-            let deal: Arc<str> = Arc::from(id.as_str());
-            let credits: Vec<(usize, Decimal)> = match split {
-                Some(shares) => shares.clone(),
-                None => vec![(owner_index.unwrap_or_default(), Decimal::ONE)],
+            let single = [(row.owner.unwrap_or_default(), Decimal::ONE)];
+            let shares: &[(usize, Decimal)] = match split {
+                Some((_, shares)) => shares,
+                None => &single,
             };
-            for (payee, share) in credits {
-                let credit = Credit {
-                    deal: deal.clone(),
-                    kind,
-                    period,
-                    close_date,
-                    amount: amount * share,
-                    gross_margin: margin * share,
-                    share,
-                    cancellation,
+            let keep_one_by_one = row.cancellation.is_some() || facts.credits.is_some();
+            let deal: Arc<str> = if keep_one_by_one { Arc::from(id) } else { Arc::from("") };
+            for &(payee, share) in shares {
+                let (amount, margin) = if share == Decimal::ONE {
+                    (row.amount, row.margin)
+                } else {
+                    (row.amount * share, row.margin * share)
                 };
                 let employed = &facts.payees[payee];
-                if close_date < employed.start_date || employed.end_date.is_some_and(|e| close_date > e) {
-                    outside_employment.entry(payee).or_default().push(format!("{id} ({close_date})"));
+                if row.close_date < employed.start_date || employed.end_date.is_some_and(|e| row.close_date > e) {
+                    outside_employment.entry(payee).or_default().push(format!("{id} ({})", row.close_date));
                 }
-                if cancellation.is_some() {
-                    facts.cancelled[payee].push(credit.clone());
-                } else {
+                if row.cancellation.is_none() {
                     let totals = &mut facts.deal_totals[payee][period];
-                    totals.amount[kind as usize] += credit.amount;
-                    totals.units[kind as usize] += share;
-                    if kind == DealKind::New {
-                        totals.gross_margin += credit.gross_margin;
+                    totals.amount[row.kind as usize] += amount;
+                    totals.units[row.kind as usize] += share;
+                    if row.kind == DealKind::New {
+                        totals.gross_margin += margin;
                     }
                 }
-                if let Some(all) = facts.credits.as_mut() {
-                    all[payee].push(credit);
+                if keep_one_by_one {
+                    let credit = Credit {
+                        deal: deal.clone(),
+                        kind: row.kind,
+                        period,
+                        close_date: row.close_date,
+                        amount,
+                        gross_margin: margin,
+                        share,
+                        cancellation: row.cancellation,
+                    };
+                    if row.cancellation.is_some() {
+                        facts.cancelled[payee].push(credit.clone());
+                    }
+                    if let Some(all) = facts.credits.as_mut() {
+                        all[payee].push(credit);
+                    }
                 }
             }
         }
@@ -618,17 +627,18 @@ impl Loader<'_> {
         for (payee, deals) in outside_employment {
             let p = &facts.payees[payee];
             self.warnings.push(format!(
-                "payee {}: {} deal(s) closed outside employment still count: {}",
+                "payee {}: {} deal(s) closed outside employment still count: {}{}",
                 p.id,
                 deals.len(),
-                deals.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                deals.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                if deals.len() > 5 { ", …" } else { "" }
             ));
         }
-        for deal in splits.keys() {
-            if !used_splits.contains(deal.as_str()) {
-                self.diagnostics
-                    .push(Diagnostic::error(format!("{SPLITS}: deal `{deal}` has split rows but is not in {DEALS}")));
-            }
+        let mut unused: Vec<&String> = splits.keys().filter(|d| !used_splits.contains(d.as_str())).collect();
+        unused.sort();
+        for deal in unused {
+            self.diagnostics
+                .push(Diagnostic::error(format!("{SPLITS}: deal `{deal}` has split rows but is not in {DEALS}")));
         }
         self.close(file, DEALS);
     }
@@ -812,4 +822,95 @@ impl Loader<'_> {
         }
         self.close(file, RELIEF);
     }
+}
+
+struct DealColumns {
+    id: Option<usize>,
+    owner: Option<usize>,
+    close: Option<usize>,
+    kind: Option<usize>,
+    amount: Option<usize>,
+    margin: Option<usize>,
+    cancel: Option<usize>,
+}
+
+/// One `deals.csv` row, checked.
+struct DealRow {
+    owner: Option<usize>,
+    kind: DealKind,
+    close_date: NaiveDate,
+    /// `None` outside the plan year.
+    period: Option<usize>,
+    amount: Decimal,
+    margin: Decimal,
+    cancellation: Option<Cancellation>,
+}
+
+type RowError = (Option<usize>, String);
+
+fn read_deal(
+    file: &CsvFile,
+    c: &DealColumns,
+    payees: &HashMap<String, usize>,
+    splits: &HashMap<String, Vec<(usize, Decimal)>>,
+    calendar: &Calendar,
+) -> Result<DealRow, RowError> {
+    let id = file.text(c.id);
+    if id.is_empty() {
+        return Err((c.id, "deal id is empty".into()));
+    }
+    let owner_text = file.text(c.owner);
+    let owner = payees.get(owner_text).copied();
+    if owner.is_none() && !splits.contains_key(id) {
+        let mut message = format!("deal `{id}` belongs to `{owner_text}`, who is not in the roster");
+        if let Some(best) = did_you_mean(owner_text, payees.keys().map(String::as_str)) {
+            message.push_str(&format!("; did you mean `{best}`?"));
+        }
+        return Err((c.owner, message));
+    }
+    let kind_text = file.text(c.kind);
+    let kind = DealKind::parse(kind_text).ok_or_else(|| {
+        (c.kind, format!("deal kind `{kind_text}` is not one of new, expansion, renewal, contraction, churn"))
+    })?;
+    let close_text = file.text(c.close);
+    let close_date = parse_date(close_text)
+        .ok_or_else(|| (c.close, format!("close_date `{close_text}` is not a date (write YYYY-MM-DD)")))?;
+    let amount = parse_decimal(file.text(c.amount), NumberStyle::Text).map_err(|e| (c.amount, format!("amount: {e}")))?;
+    if amount < Decimal::ZERO {
+        return Err((
+            c.amount,
+            "amount cannot be negative: record losses as `contraction` or `churn`, reversals with `cancelled_date`"
+                .into(),
+        ));
+    }
+    let margin_text = file.text(c.margin);
+    let margin = if margin_text.is_empty() {
+        Decimal::ZERO
+    } else {
+        parse_decimal(margin_text, NumberStyle::Text).map_err(|e| (c.margin, format!("gross_margin: {e}")))?
+    };
+    let cancel_text = file.text(c.cancel);
+    let cancellation = if cancel_text.is_empty() {
+        None
+    } else {
+        let date = parse_date(cancel_text)
+            .ok_or_else(|| (c.cancel, format!("cancelled_date `{cancel_text}` is not a date (write YYYY-MM-DD)")))?;
+        if date < close_date {
+            return Err((c.cancel, format!("deal `{id}` is cancelled on {date}, before it closed on {close_date}")));
+        }
+        Some(Cancellation { period: calendar.index_of(date), days_after_close: (date - close_date).num_days() })
+    };
+    Ok(DealRow { owner, kind, close_date, period: calendar.index_of(close_date), amount, margin, cancellation })
+}
+
+/// A 128-bit hash of a deal id, for duplicate detection without keeping the string.
+fn id_hash(id: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        salt.hash(&mut hasher);
+        id.hash(&mut hasher);
+        hasher.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
 }

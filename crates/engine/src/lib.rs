@@ -21,13 +21,14 @@ mod spec;
 mod statement;
 mod yaml;
 
-pub use arith::{ArithError, Frac, Tier, TierUse, curve, tiered_marginal, tiered_retroactive};
+pub use arith::{ArithError, Frac, Tier, TierUse, curve, marginal_value, tiered_marginal, tiered_retroactive};
 pub use calendar::{Calendar, Period, PeriodKind, Window, parse_date};
 pub use component::{
-    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Registry, Stage, SubLine, Target, TypeInfo,
+    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Registry, Stage, SubLine, Target, Trace,
+    TypeInfo,
 };
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
-pub use eval::{EvalContext, EvalError, run};
+pub use eval::{Detail, EvalContext, EvalError, RunOptions, run, run_with};
 pub use facts::{Credit, Facts, Payee, ReliefEntry};
 pub use lint::{GoalLine, GoalsReport, coverage, goals};
 pub use measure::{DealKind, MeasureRef};
@@ -39,5 +40,5 @@ pub use plan::{Blend, Plan, PlanSource, QuotaRules, Role, Score};
 pub use script::{ScriptError, ScriptHost, ScriptLimits, ScriptValue};
 pub use spanned::{Num, Spanned};
 pub use spec::{Aggregate, Motion, QuotaSource, WindowKind};
-pub use statement::{Adjustment, Line, RunError, RunResult, Statement, Totals};
+pub use statement::{Adjustment, Line, Name, RunError, RunResult, Statement, Totals};
 pub use yaml::Node;

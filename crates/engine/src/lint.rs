@@ -63,7 +63,7 @@ pub fn coverage(plan: &Plan, facts: &Facts) -> Option<Diagnostic> {
     let total: Decimal = facts
         .payees()
         .iter()
-        .filter(|p| plan.roles.get(&p.role).is_some_and(|r| !r.rollup))
+        .filter(|p| plan.roles.get(p.role.as_str()).is_some_and(|r| !r.rollup))
         .map(|p| facts.effective_annual_quota(plan, p))
         .sum();
     (total < budget).then(|| {
@@ -126,7 +126,7 @@ pub fn goals(plan: &Plan, facts: &Facts) -> GoalsReport {
             .iter()
             .map(|t| t.amount[crate::measure::DealKind::Renewal as usize])
             .sum::<Decimal>();
-        let Some(role) = plan.roles.get(&payee.role) else { continue };
+        let Some(role) = plan.roles.get(payee.role.as_str()) else { continue };
         if role.rollup {
             continue;
         }

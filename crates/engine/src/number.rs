@@ -38,111 +38,135 @@ pub enum NumberError {
 }
 
 /// Parses `text` exactly as written. Accepts `-12`, `0.07`, `+1.5`, `1e6`, `2.5E-3`.
+///
+/// It runs once per CSV field on ingest, so it does not allocate on success.
 pub fn parse_decimal(text: &str, style: NumberStyle) -> Result<Decimal, NumberError> {
     let raw = text.trim();
-    let err_text = || raw.to_string();
-    if raw.is_empty() {
-        return Err(NumberError::Empty(err_text()));
-    }
-    let lower = raw.to_ascii_lowercase();
-    let unsigned = lower.trim_start_matches(['+', '-']);
-    if matches!(unsigned, ".inf" | "inf" | "infinity" | ".nan" | "nan") {
-        return Err(NumberError::NotFinite(err_text()));
-    }
-    if unsigned.starts_with("0x") || unsigned.starts_with("0o") || unsigned.starts_with("0b") {
-        return Err(NumberError::Radix(err_text()));
-    }
-    if raw.contains([',', '_', ' ', '\'']) {
-        return Err(NumberError::DigitSeparator(err_text()));
-    }
-
     let bytes = raw.as_bytes();
+    if bytes.is_empty() {
+        return Err(NumberError::Empty(raw.to_string()));
+    }
     let mut pos = 0;
-    let negative = match bytes.first() {
-        Some(b'-') => {
-            pos += 1;
+    let negative = match bytes[0] {
+        b'-' => {
+            pos = 1;
             true
         }
-        Some(b'+') => {
-            pos += 1;
+        b'+' => {
+            pos = 1;
             false
         }
         _ => false,
     };
-    let int_start = pos;
-    while pos < bytes.len() && bytes[pos].is_ascii_digit() {
-        pos += 1;
-    }
-    let int_digits = &raw[int_start..pos];
-    let mut frac_digits = "";
-    if pos < bytes.len() && bytes[pos] == b'.' {
-        pos += 1;
-        let frac_start = pos;
-        while pos < bytes.len() && bytes[pos].is_ascii_digit() {
-            pos += 1;
+    // Digits go into a 128-bit mantissa; leading zeros and, after the point, trailing zeros
+    // are kept out so that long runs of zeros cannot overflow it.
+    let mut mantissa: u128 = 0;
+    let mut pending_zeros = 0usize; // zeros seen but not yet multiplied in
+    let mut int_digits = 0usize;
+    let mut int_leading_zero = false;
+    let mut frac_digits = 0usize;
+    let mut first_sig: Option<usize> = None; // index of the first significant digit
+    let mut last_sig = 0usize;
+    let mut seen_digit = false;
+    let mut index = 0usize; // position among all digits written
+    let mut in_fraction = false;
+    let mut overflow = false;
+    while pos < bytes.len() {
+        match bytes[pos] {
+            b'0'..=b'9' => {
+                let d = bytes[pos] - b'0';
+                if !in_fraction {
+                    if int_digits == 0 && d == 0 {
+                        int_leading_zero = true;
+                    }
+                    int_digits += 1;
+                } else {
+                    frac_digits += 1;
+                }
+                seen_digit = true;
+                if d == 0 {
+                    if first_sig.is_some() {
+                        pending_zeros += 1;
+                    }
+                } else {
+                    first_sig.get_or_insert(index);
+                    last_sig = index;
+                    for _ in 0..pending_zeros {
+                        mantissa = mantissa.checked_mul(10).unwrap_or_else(|| {
+                            overflow = true;
+                            0
+                        });
+                    }
+                    pending_zeros = 0;
+                    mantissa = mantissa.checked_mul(10).and_then(|m| m.checked_add(u128::from(d))).unwrap_or_else(|| {
+                        overflow = true;
+                        0
+                    });
+                }
+                index += 1;
+            }
+            b'.' if !in_fraction => in_fraction = true,
+            b'e' | b'E' => break,
+            _ => return Err(classify(raw)),
         }
-        frac_digits = &raw[frac_start..pos];
+        pos += 1;
     }
-    if int_digits.is_empty() && frac_digits.is_empty() {
-        return Err(NumberError::NotANumber(err_text()));
+    if !seen_digit {
+        return Err(classify(raw));
     }
     let mut exponent: i64 = 0;
-    if pos < bytes.len() && (bytes[pos] == b'e' || bytes[pos] == b'E') {
-        pos += 1;
-        let exp_start = pos;
-        if pos < bytes.len() && (bytes[pos] == b'+' || bytes[pos] == b'-') {
-            pos += 1;
+    if pos < bytes.len() {
+        // bytes[pos] is 'e' or 'E'
+        let rest = &raw[pos + 1..];
+        let unsigned = rest.strip_prefix(['+', '-']).unwrap_or(rest);
+        if unsigned.is_empty() || unsigned.len() > 3 || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(NumberError::NotANumber(raw.to_string()));
         }
-        let digits_start = pos;
-        while pos < bytes.len() && bytes[pos].is_ascii_digit() {
-            pos += 1;
-        }
-        if digits_start == pos || pos - digits_start > 3 {
-            return Err(NumberError::NotANumber(err_text()));
-        }
-        exponent = raw[exp_start..pos].parse().map_err(|_| NumberError::NotANumber(err_text()))?;
+        exponent = rest.parse().map_err(|_| NumberError::NotANumber(raw.to_string()))?;
     }
-    if pos != bytes.len() {
-        return Err(NumberError::NotANumber(err_text()));
-    }
-
-    let digits: String = format!("{int_digits}{frac_digits}");
-    let significant = digits.trim_start_matches('0').trim_end_matches('0').len();
     if style == NumberStyle::PlainYaml {
-        if int_digits.len() > 1 && int_digits.starts_with('0') {
-            return Err(NumberError::LeadingZero(err_text()));
+        if int_leading_zero && int_digits > 1 {
+            return Err(NumberError::LeadingZero(raw.to_string()));
         }
+        let significant = first_sig.map_or(0, |first| last_sig - first + 1);
         if significant > 15 {
-            return Err(NumberError::TooManyDigits(err_text()));
+            return Err(NumberError::TooManyDigits(raw.to_string()));
         }
     }
-
-    // value = digits × 10^(exponent − frac_len); keep as few digits as possible so that a
-    // long run of zeros does not overflow the 96-bit mantissa.
-    let trimmed = digits.trim_start_matches('0');
-    let mut scale: i64 = frac_digits.len() as i64 - exponent;
-    let mut mantissa_digits = trimmed.to_string();
-    while scale > 0 && mantissa_digits.ends_with('0') {
-        mantissa_digits.pop();
-        scale -= 1;
+    let Some(_) = first_sig else { return Ok(Decimal::ZERO) };
+    // value = mantissa × 10^(zeros after the last significant digit − fraction digits + exponent)
+    let mut scale: i64 = frac_digits as i64 - pending_zeros as i64 - exponent;
+    if overflow {
+        return Err(NumberError::OutOfRange(raw.to_string()));
     }
-    if mantissa_digits.is_empty() {
-        return Ok(Decimal::ZERO);
+    while scale < 0 {
+        mantissa = mantissa.checked_mul(10).ok_or_else(|| NumberError::OutOfRange(raw.to_string()))?;
+        scale += 1;
     }
-    if scale < 0 {
-        mantissa_digits.extend(std::iter::repeat_n('0', (-scale) as usize));
-        scale = 0;
+    if scale > 28 || mantissa > 79_228_162_514_264_337_593_543_950_335 {
+        return Err(NumberError::OutOfRange(raw.to_string()));
     }
-    if mantissa_digits.len() > 29 || scale > 28 {
-        return Err(NumberError::OutOfRange(err_text()));
-    }
-    let mantissa: i128 = mantissa_digits.parse().map_err(|_| NumberError::OutOfRange(err_text()))?;
-    let mut value =
-        Decimal::try_from_i128_with_scale(mantissa, scale as u32).map_err(|_| NumberError::OutOfRange(err_text()))?;
+    let mut value = Decimal::from_i128_with_scale(mantissa as i128, scale as u32);
     if negative {
         value.set_sign_negative(true);
     }
-    Ok(value.normalize())
+    Ok(value)
+}
+
+/// Names what is wrong with text that is not a plain decimal.
+fn classify(raw: &str) -> NumberError {
+    let lower = raw.to_ascii_lowercase();
+    let unsigned = lower.trim_start_matches(['+', '-']);
+    if matches!(unsigned, ".inf" | "inf" | "infinity" | ".nan" | "nan") {
+        return NumberError::NotFinite(raw.to_string());
+    }
+    if unsigned.starts_with("0x") || unsigned.starts_with("0o") || unsigned.starts_with("0b") {
+        return NumberError::Radix(raw.to_string());
+    }
+    if raw.contains([',', '_', ' ', '\'']) {
+        return NumberError::DigitSeparator(raw.to_string());
+    }
+    NumberError::NotANumber(raw.to_string())
 }
 
 /// Rounds a line amount to the currency's minor unit, midpoint away from zero (SPEC §3),
@@ -260,6 +284,18 @@ mod tests {
         let v = parse_decimal("1234567890.123456", NumberStyle::Text).unwrap();
         assert_eq!(v.to_string(), "1234567890.123456");
         assert!(parse_decimal("010", NumberStyle::Text).is_ok());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_rust_decimal(int in 0u64..10_000_000_000, frac in 0u32..1_000_000, places in 0usize..7, negative: bool) {
+            let frac = format!("{frac:06}")[..places].to_string();
+            let text = if places == 0 { format!("{int}") } else { format!("{int}.{frac}") };
+            let text = if negative { format!("-{text}") } else { text };
+            let ours = parse_decimal(&text, NumberStyle::Text).unwrap();
+            let theirs = Decimal::from_str(&text).unwrap();
+            proptest::prop_assert_eq!(ours, theirs);
+        }
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct Role {
     pub target_incentive: Decimal,
     pub quota: QuotaRules,
     pub components: Vec<Arc<dyn Component>>,
+    /// The components' ids, shared by every statement line.
+    pub component_ids: Vec<crate::statement::Name>,
 }
 
 /// The role's relieved-quota rules (SPEC §6), with defaults filled in.
@@ -412,6 +414,7 @@ fn compile_role(
         rollup: spec.rollup,
         target_incentive: ti,
         quota,
+        component_ids: components.iter().map(|c| crate::statement::Name::from(c.id())).collect(),
         components,
     })
 }

@@ -245,7 +245,7 @@ fn register_helpers(engine: &mut rhai::Engine) {
     engine.register_fn("tiered_marginal", |amount: Dynamic, quota: Dynamic, tiers: Array| -> HelperResult {
         let (amount, quota) = (to_decimal(&amount, "amount")?, to_decimal(&quota, "quota")?);
         let tiers = to_tiers(&tiers)?;
-        let (value, _) = arith::tiered_marginal(amount, Frac::whole(quota), &tiers).map_err(arith_error)?;
+        let value = arith::marginal_value(amount, Frac::whole(quota), &tiers).map_err(arith_error)?;
         value.value().map_err(arith_error)
     });
     engine.register_fn("tiered_retroactive", |amount: Dynamic, quota: Dynamic, tiers: Array| -> HelperResult {
@@ -635,8 +635,9 @@ impl fmt::Debug for ScriptComponent {
     }
 }
 
+/// A decimal for a script, without trailing zeros (`1`, not `1.0`, in its text).
 fn dec(value: Decimal) -> Dynamic {
-    Dynamic::from_decimal(value)
+    Dynamic::from_decimal(value.normalize())
 }
 
 impl ScriptComponent {
@@ -645,9 +646,9 @@ impl ScriptComponent {
     fn context(&self, cx: &EvalContext<'_>, w: crate::calendar::Window) -> Result<Map, EvalError> {
         let payee = cx.payee();
         let mut payee_map = Map::new();
-        payee_map.insert("id".into(), Dynamic::from(payee.id.clone()));
-        payee_map.insert("name".into(), Dynamic::from(payee.name.clone()));
-        payee_map.insert("role".into(), Dynamic::from(payee.role.clone()));
+        payee_map.insert("id".into(), Dynamic::from(payee.id.to_string()));
+        payee_map.insert("name".into(), Dynamic::from(payee.name.to_string()));
+        payee_map.insert("role".into(), Dynamic::from(payee.role.to_string()));
         payee_map.insert("team".into(), payee.team.clone().map_or(Dynamic::UNIT, Dynamic::from));
         let attributes: Map =
             payee.attributes.iter().map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone()))).collect();
@@ -740,10 +741,10 @@ impl Component for ScriptComponent {
             .map_err(|e| EvalError::Script(e.to_string()))?;
         let (value, explain) = read_result(&result)
             .map_err(|message| EvalError::Script(format!("script {} fn payout: {message}", self.script.path)))?;
-        let mut trace = serde_json::Map::new();
-        trace.insert("script".into(), serde_json::json!(self.script.path));
-        trace.insert("window".into(), serde_json::json!(cx.window_label(w)));
-        trace.insert("script_value".into(), crate::component::dec(value));
+        let mut trace = cx.trace();
+        trace.put("script", || serde_json::json!(self.script.path));
+        trace.put("window", || serde_json::json!(cx.window_label(w)));
+        trace.put("script_value", || crate::component::dec(value));
         let mut notes = Vec::new();
         let cap_target = cx.incentive(cx.role_ti(), w)?;
         let shaped = self.shaping.apply(cx, w, Frac::whole(value), Some(cap_target), &mut trace, &mut notes)?;
@@ -752,7 +753,7 @@ impl Component for ScriptComponent {
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
-        Ok(Outcome { value: shaped.value()?, attainment, explain, trace, sublines: Vec::new() })
+        Ok(Outcome { value: shaped.value()?, attainment, explain, trace: trace.into_map(), sublines: Vec::new() })
     }
 }
 

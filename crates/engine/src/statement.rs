@@ -2,11 +2,80 @@
 //! traces, totals, warnings and per-payee errors. Amounts serialize as exact strings with the
 //! currency's places; ratios as exact strings.
 
+use std::fmt;
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 
 use crate::number::format_ratio;
+
+/// A shared, immutable name (payee, role, period, component): statements repeat the same
+/// few names thousands of times, so they share one allocation each.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name(Arc<str>);
+
+impl Name {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Name {
+    fn from(text: &str) -> Name {
+        Name(Arc::from(text))
+    }
+}
+
+impl From<String> for Name {
+    fn from(text: String) -> Name {
+        Name(Arc::from(text))
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
 
 /// A change to a payee's quota or incentive, shown in the statement (SPEC §6).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -29,7 +98,7 @@ pub struct Adjustment {
 /// One component's line in a statement.
 #[derive(Debug, Clone, Serialize)]
 pub struct Line {
-    pub component: String,
+    pub component: Name,
     #[serde(serialize_with = "money")]
     pub amount: Decimal,
     #[serde(serialize_with = "ratio_opt")]
@@ -41,10 +110,10 @@ pub struct Line {
 /// One payee's pay for one period.
 #[derive(Debug, Clone, Serialize)]
 pub struct Statement {
-    pub payee: String,
-    pub name: String,
-    pub role: String,
-    pub period: String,
+    pub payee: Name,
+    pub name: Name,
+    pub role: Name,
+    pub period: Name,
     /// The period's effective quota q_k, rounded for display.
     #[serde(serialize_with = "money")]
     pub quota: Decimal,
@@ -112,7 +181,7 @@ pub struct RunResult {
 impl RunResult {
     /// Keeps only the statements of one period (totals follow).
     pub fn retain_period(&mut self, period: &str) {
-        self.statements.retain(|s| s.period == period);
+        self.statements.retain(|s| s.period == *period);
         self.periods.retain(|p| p == period);
         let roles: Vec<String> = self.totals.by_role.keys().cloned().collect();
         self.compute_totals(roles.iter().map(String::as_str));
@@ -129,8 +198,18 @@ impl RunResult {
         }
         for s in &self.statements {
             totals.total += s.total;
-            *totals.by_role.entry(s.role.clone()).or_default() += s.total;
-            *totals.by_period.entry(s.period.clone()).or_default() += s.total;
+            match totals.by_role.get_mut(s.role.as_str()) {
+                Some(sum) => *sum += s.total,
+                None => {
+                    totals.by_role.insert(s.role.to_string(), s.total);
+                }
+            }
+            match totals.by_period.get_mut(s.period.as_str()) {
+                Some(sum) => *sum += s.total,
+                None => {
+                    totals.by_period.insert(s.period.to_string(), s.total);
+                }
+            }
         }
         let places = self.minor_units;
         totals.total = crate::number::round_money(totals.total, places);

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{BuildContext, Component, ComponentType, KeyInfo, Outcome, Stage, TypeInfo, dec};
 use crate::eval::{EvalContext, EvalError};
@@ -106,9 +105,9 @@ impl Component for Draw {
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
         let earnings = cx.earnings();
-        let mut trace = serde_json::Map::new();
-        trace.insert("draw".into(), dec(self.amount));
-        trace.insert("earnings".into(), dec(earnings));
+        let mut trace = cx.trace();
+        trace.put("draw", || dec(self.amount));
+        trace.put("earnings", || dec(earnings));
         if !self.recoverable {
             let value = (self.amount - earnings).max(Decimal::ZERO);
             let explain = if value.is_zero() {
@@ -116,15 +115,15 @@ impl Component for Draw {
             } else {
                 format!("top-up to the draw {}: earnings {}", money(self.amount), money(earnings))
             };
-            return Ok(Outcome { value, attainment: None, explain, trace, sublines: Vec::new() });
+            return Ok(Outcome { value, attainment: None, explain, trace: trace.into_map(), sublines: Vec::new() });
         }
         let mut balance = Decimal::ZERO;
         for &past in cx.earnings_history() {
             balance = self.step(balance, past).1;
         }
         let (value, after) = self.step(balance, earnings);
-        trace.insert("balance_before".into(), dec(balance));
-        trace.insert("balance_after".into(), dec(after));
+        trace.put("balance_before", || dec(balance));
+        trace.put("balance_after", || dec(after));
         let explain = if value > Decimal::ZERO {
             format!(
                 "recoverable top-up to the draw {}: earnings {}; balance {} → {}",
@@ -148,16 +147,8 @@ impl Component for Draw {
                 self.id
             ));
         }
-        Ok(Outcome { value, attainment: None, explain, trace: trace_with(trace, after), sublines: Vec::new() })
+        Ok(Outcome { value, attainment: None, explain, trace: trace.into_map(), sublines: Vec::new() })
     }
-}
-
-fn trace_with(
-    mut trace: serde_json::Map<String, serde_json::Value>,
-    balance: Decimal,
-) -> serde_json::Map<String, serde_json::Value> {
-    trace.insert("balance".into(), json!(dec(balance)));
-    trace
 }
 
 fn money(value: Decimal) -> String {

@@ -193,13 +193,13 @@ impl Component for Kpi {
         let ti = cx.incentive(cx.role_ti(), w)?;
         let cap_target = weighted(ti, self.weight)?;
         let base = cap_target.mul(&total)?;
-        let mut trace = serde_json::Map::new();
-        trace.insert("window".into(), json!(cx.window_label(w)));
-        trace.insert("kpis".into(), Value::Array(parts));
-        trace.insert("weighted_score".into(), frac_value(&total));
-        trace.insert("target_incentive".into(), frac_value(&ti));
-        trace.insert("weight".into(), dec(self.weight));
-        trace.insert("base".into(), frac_value(&base));
+        let mut trace = cx.trace();
+        trace.put("window", || json!(cx.window_label(w)));
+        trace.put("kpis", || Value::Array(parts));
+        trace.put("weighted_score", || frac_value(&total));
+        trace.put("target_incentive", || frac_value(&ti));
+        trace.put("weight", || dec(self.weight));
+        trace.put("base", || frac_value(&base));
         let mut notes = Vec::new();
         let value = self.shaping.apply(cx, w, base, Some(cap_target), &mut trace, &mut notes)?;
         let weight = if self.weight == Decimal::ONE {
@@ -216,6 +216,6 @@ impl Component for Kpi {
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
-        Ok(Outcome { value: value.value()?, attainment: None, explain, trace, sublines: Vec::new() })
+        Ok(Outcome { value: value.value()?, attainment: None, explain, trace: trace.into_map(), sublines: Vec::new() })
     }
 }

@@ -83,6 +83,35 @@ pub struct SubLine {
     pub trace: serde_json::Map<String, Value>,
 }
 
+/// A line's structured trace. Free when the run does not explain (what-if and simulation
+/// runs need amounts only): values are only computed when the trace is on.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    map: serde_json::Map<String, Value>,
+    enabled: bool,
+}
+
+impl Trace {
+    pub fn new(enabled: bool) -> Trace {
+        Trace { map: serde_json::Map::new(), enabled }
+    }
+
+    /// Records `key`, computing the value only when the trace is on.
+    pub fn put(&mut self, key: &str, value: impl FnOnce() -> Value) {
+        if self.enabled {
+            self.map.insert(key.to_string(), value());
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    pub fn into_map(self) -> serde_json::Map<String, Value> {
+        self.map
+    }
+}
+
 /// What a component pays on, for plan lint (SPEC §1, §4).
 #[derive(Debug, Clone, Default)]
 pub struct Profile {

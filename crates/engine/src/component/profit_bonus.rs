@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::tiered::{build_curve, with_shared};
-use super::{BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, TypeInfo, dec, frac_value};
+use super::{
+    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, Trace, TypeInfo, dec, frac_value,
+};
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
 use crate::eval::{EvalContext, EvalError};
@@ -140,20 +142,19 @@ impl ProfitBonus {
         w: Window,
         part: &Part,
         (actual_name, target_name): (&str, &str),
-        trace: &mut serde_json::Map<String, serde_json::Value>,
+        trace: &mut Trace,
         key: &str,
     ) -> Result<(Frac, String), EvalError> {
         let actual = cx.company(actual_name, w)?;
         let target = cx.company(target_name, w)?;
         let attainment = ratio(actual, target, &format!("company.{actual_name} against company.{target_name}"))?;
         let factor = arith::curve(&part.points, attainment, part.extrapolate)?;
-        trace.insert(
-            key.into(),
+        trace.put(key, || {
             json!({
                 "actual": dec(actual), "target": dec(target), "attainment": frac_value(&attainment),
                 "payout_factor": frac_value(&factor), "weight": dec(part.weight),
-            }),
-        );
+            })
+        });
         let shown = |v: Decimal| {
             if actual_name.ends_with("_pct") { format_percent(v) } else { format_money_grouped(v, 2) }
         };
@@ -198,9 +199,9 @@ impl Component for ProfitBonus {
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
         let w = cx.window(self.shaping.window);
         let bonus = cx.incentive(self.target_bonus, w)?;
-        let mut trace = serde_json::Map::new();
-        trace.insert("window".into(), json!(cx.window_label(w)));
-        trace.insert("target_bonus".into(), frac_value(&bonus));
+        let mut trace = cx.trace();
+        trace.put("window", || json!(cx.window_label(w)));
+        trace.put("target_bonus", || frac_value(&bonus));
         let mut factor = Frac::ZERO;
         let mut parts = Vec::new();
         if let Some(part) = &self.dollars {
@@ -216,7 +217,7 @@ impl Component for ProfitBonus {
             parts.push(text);
         }
         let base = bonus.mul(&factor)?;
-        trace.insert("base".into(), frac_value(&base));
+        trace.put("base", || frac_value(&base));
         let mut notes = Vec::new();
         let value = self.shaping.apply(cx, w, base, Some(bonus), &mut trace, &mut notes)?;
         let mut explain = format!(
@@ -228,6 +229,6 @@ impl Component for ProfitBonus {
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
-        Ok(Outcome { value: value.value()?, attainment: None, explain, trace, sublines: Vec::new() })
+        Ok(Outcome { value: value.value()?, attainment: None, explain, trace: trace.into_map(), sublines: Vec::new() })
     }
 }

@@ -184,9 +184,9 @@ impl Retention {
         }
         let churn = self.deals(cx, DealKind::Churn, Window::single(cx.period()))?;
         let value = -arith::mul(self.churn_clawback_rate, churn)?;
-        let mut trace = serde_json::Map::new();
-        trace.insert("churn".into(), dec(churn));
-        trace.insert("rate".into(), dec(self.churn_clawback_rate));
+        let mut trace = cx.trace();
+        trace.put("churn", || dec(churn));
+        trace.put("rate", || dec(self.churn_clawback_rate));
         Ok(Some(SubLine {
             part: "churn_clawback".into(),
             value,
@@ -196,7 +196,7 @@ impl Retention {
                 format_money_grouped(churn, 2),
                 cx.period_label()
             ),
-            trace,
+            trace: trace.into_map(),
         }))
     }
 }
@@ -268,21 +268,21 @@ impl Component for Retention {
             Metric::Nrr => "NRR",
             Metric::Grr => "GRR",
         };
-        let mut trace = serde_json::Map::new();
-        trace.insert("window".into(), json!(cx.window_label(w)));
-        trace.insert("book".into(), dec(book));
-        trace.insert("expansion".into(), dec(expansion));
-        trace.insert("contraction".into(), dec(contraction));
-        trace.insert("churn".into(), dec(churn));
-        trace.insert("metric".into(), json!(metric));
-        trace.insert("ratio".into(), frac_value(&ratio));
-        trace.insert("target".into(), frac_value(&target_w));
-        trace.insert("attainment".into(), frac_value(&attainment));
+        let mut trace = cx.trace();
+        trace.put("window", || json!(cx.window_label(w)));
+        trace.put("book", || dec(book));
+        trace.put("expansion", || dec(expansion));
+        trace.put("contraction", || dec(contraction));
+        trace.put("churn", || dec(churn));
+        trace.put("metric", || json!(metric));
+        trace.put("ratio", || frac_value(&ratio));
+        trace.put("target", || frac_value(&target_w));
+        trace.put("attainment", || frac_value(&attainment));
         let attainment_value = attainment.value()?;
         let sublines = self.clawback(cx)?.into_iter().collect();
 
         if let Some(threshold) = self.threshold {
-            trace.insert("threshold".into(), dec(threshold));
+            trace.put("threshold", || dec(threshold));
             if attainment.cmp_dec(threshold)? == Ordering::Less {
                 return Ok(Outcome {
                     value: Decimal::ZERO,
@@ -294,7 +294,7 @@ impl Component for Retention {
                         format_percent(target_w.value()?),
                         format_percent(threshold)
                     ),
-                    trace,
+                    trace: trace.into_map(),
                     sublines,
                 });
             }
@@ -305,11 +305,11 @@ impl Component for Retention {
         let curve_part = cap_target.mul(&factor)?;
         let expansion_part = arith::mul(self.expansion_rate, expansion)?;
         let base = curve_part.add(&Frac::whole(expansion_part))?;
-        trace.insert("target_incentive".into(), frac_value(&ti));
-        trace.insert("weight".into(), dec(self.weight));
-        trace.insert("payout_factor".into(), frac_value(&factor));
-        trace.insert("curve_part".into(), frac_value(&curve_part));
-        trace.insert("expansion_part".into(), dec(expansion_part));
+        trace.put("target_incentive", || frac_value(&ti));
+        trace.put("weight", || dec(self.weight));
+        trace.put("payout_factor", || frac_value(&factor));
+        trace.put("curve_part", || frac_value(&curve_part));
+        trace.put("expansion_part", || dec(expansion_part));
         let mut notes = Vec::new();
         let value = self.shaping.apply(cx, w, base, Some(cap_target), &mut trace, &mut notes)?;
         let weight = if self.weight == Decimal::ONE {
@@ -336,6 +336,12 @@ impl Component for Retention {
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
-        Ok(Outcome { value: value.value()?, attainment: Some(attainment_value), explain, trace, sublines })
+        Ok(Outcome {
+            value: value.value()?,
+            attainment: Some(attainment_value),
+            explain,
+            trace: trace.into_map(),
+            sublines,
+        })
     }
 }

@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::{BuildContext, dec, frac_value};
+use super::{BuildContext, Trace, dec, frac_value};
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
 use crate::eval::{EvalContext, EvalError};
@@ -123,7 +123,7 @@ impl Shaping {
         w: Window,
         base: Frac,
         cap_target: Option<Frac>,
-        trace: &mut serde_json::Map<String, Value>,
+        trace: &mut Trace,
         notes: &mut Vec<String>,
     ) -> Result<Frac, EvalError> {
         let mut value = base;
@@ -133,8 +133,10 @@ impl Shaping {
                 let reading = cx.measure(&modifier.measure, w, self.clawback_days)?;
                 let multiplier = band_multiplier(&modifier.bands, reading);
                 value = value.mul_dec(multiplier)?;
-                applied.push(json!({"measure": modifier.measure.to_string(), "value": dec(reading), "multiplier": dec(multiplier)}));
-                if multiplier != Decimal::ONE {
+                if trace.enabled() {
+                    applied.push(json!({"measure": modifier.measure.to_string(), "value": dec(reading), "multiplier": dec(multiplier)}));
+                }
+                if multiplier != Decimal::ONE && trace.enabled() {
                     notes.push(format!(
                         "× {} ({} {})",
                         format_ratio(multiplier),
@@ -143,7 +145,7 @@ impl Shaping {
                     ));
                 }
             }
-            trace.insert("modifiers".into(), Value::Array(applied));
+            trace.put("modifiers", || Value::Array(applied));
         }
         if !self.gates.is_empty() {
             let mut applied = Vec::new();
@@ -152,6 +154,8 @@ impl Shaping {
                 let passed = reading >= gate.min;
                 if !passed {
                     value = value.mul_dec(gate.otherwise)?;
+                }
+                if !passed && trace.enabled() {
                     notes.push(format!(
                         "gate {} {} below {}: × {}",
                         gate.measure,
@@ -160,12 +164,14 @@ impl Shaping {
                         format_ratio(gate.otherwise)
                     ));
                 }
-                applied.push(json!({
-                    "measure": gate.measure.to_string(), "value": dec(reading), "min": dec(gate.min),
-                    "passed": passed, "factor": dec(if passed { Decimal::ONE } else { gate.otherwise }),
-                }));
+                if trace.enabled() {
+                    applied.push(json!({
+                        "measure": gate.measure.to_string(), "value": dec(reading), "min": dec(gate.min),
+                        "passed": passed, "factor": dec(if passed { Decimal::ONE } else { gate.otherwise }),
+                    }));
+                }
             }
-            trace.insert("gates".into(), Value::Array(applied));
+            trace.put("gates", || Value::Array(applied));
         }
         if let Some(cap) = self.cap {
             let limit = match cap {
@@ -178,13 +184,12 @@ impl Shaping {
                 },
             };
             let capped = value.compare(&limit)? == std::cmp::Ordering::Greater;
-            trace.insert(
-                "cap".into(),
-                json!({"limit": frac_value(&limit), "before": frac_value(&value), "applied": capped}),
-            );
+            trace.put("cap", || json!({"limit": frac_value(&limit), "before": frac_value(&value), "applied": capped}));
             if capped {
                 value = limit;
-                notes.push(format!("capped at {}", format_money_grouped(limit.value()?, 2)));
+                if trace.enabled() {
+                    notes.push(format!("capped at {}", format_money_grouped(limit.value()?, 2)));
+                }
             }
         }
         Ok(value)

@@ -266,22 +266,22 @@ impl Component for Spiff {
         let (units, amount) = self.count(cx, w)?;
         let (year_units, _) =
             if w == Window::ytd(cx.period()) { (units, amount) } else { self.count(cx, Window::ytd(cx.period()))? };
-        let mut trace = serde_json::Map::new();
-        trace.insert("window".into(), json!(cx.window_label(w)));
-        trace.insert("from".into(), json!(self.from.to_string()));
-        trace.insert("to".into(), json!(self.to.to_string()));
-        trace.insert("units".into(), dec(units));
-        trace.insert("amount".into(), dec(amount));
-        trace.insert("units_year_to_date".into(), dec(year_units));
+        let mut trace = cx.trace();
+        trace.put("window", || json!(cx.window_label(w)));
+        trace.put("from", || json!(self.from.to_string()));
+        trace.put("to", || json!(self.to.to_string()));
+        trace.put("units", || dec(units));
+        trace.put("amount", || dec(amount));
+        trace.put("units_year_to_date", || dec(year_units));
         if year_units < self.min {
-            trace.insert("min".into(), dec(self.min));
+            trace.put("min", || dec(self.min));
             let mut outcome = Outcome::zero(format!(
                 "{} {} unit(s) so far, below the minimum {}: pays 0",
                 self.measure,
                 format_ratio(year_units),
                 format_ratio(self.min)
             ));
-            outcome.trace = trace;
+            outcome.trace = trace.into_map();
             return Ok(outcome);
         }
         let (base, mut explain) = match self.pay {
@@ -318,10 +318,7 @@ impl Component for Spiff {
                 WindowKind::Period => (max - cx.paid_before()).max(Decimal::ZERO),
             };
             if value.cmp_dec(room)? == std::cmp::Ordering::Greater {
-                trace.insert(
-                    "max_amount".into(),
-                    json!({"max": dec(max), "room": dec(room), "before": frac_value(&value)}),
-                );
+                trace.put("max_amount", || json!({"max": dec(max), "room": dec(room), "before": frac_value(&value)}));
                 value = Frac::whole(room);
                 notes.push(format!("held to the yearly maximum {}", format_money_grouped(max, 2)));
             }
@@ -329,6 +326,6 @@ impl Component for Spiff {
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
-        Ok(Outcome { value: value.value()?, attainment: None, explain, trace, sublines: Vec::new() })
+        Ok(Outcome { value: value.value()?, attainment: None, explain, trace: trace.into_map(), sublines: Vec::new() })
     }
 }

@@ -388,11 +388,11 @@ impl Component for Tiered {
             Some(target) => (target.for_window(cx, w)?, "target"),
             None => (cx.quota(w), "quota"),
         };
-        let mut trace = serde_json::Map::new();
-        trace.insert("measure".into(), json!(self.measure.to_string()));
-        trace.insert("window".into(), json!(cx.window_label(w)));
-        trace.insert("measured".into(), dec(measured));
-        trace.insert(base_name.into(), frac_value(&base));
+        let mut trace = cx.trace();
+        trace.put("measure", || json!(self.measure.to_string()));
+        trace.put("window", || json!(cx.window_label(w)));
+        trace.put("measured", || dec(measured));
+        trace.put(base_name, || frac_value(&base));
 
         if base.is_zero() && !measured.is_zero() {
             if !quota_based {
@@ -417,19 +417,19 @@ impl Component for Tiered {
             ));
             let mut outcome =
                 Outcome::zero(format!("quota for {} is 0 after proration and relief: pays 0", cx.window_label(w)));
-            outcome.trace = trace;
+            outcome.trace = trace.into_map();
             return Ok(outcome);
         }
         let plain = if base.is_zero() { Frac::ZERO } else { Frac::new(arith::mul(measured, base.den)?, base.num)? };
         let seen = if self.relieved {
             let (blended, parts) = cx.blended_attainment(&self.measure, plain, w, self.shaping.clawback_days)?;
-            trace.insert("blend".into(), parts);
+            trace.put("blend", || parts);
             blended
         } else {
             plain
         };
         let attainment = seen.value()?;
-        trace.insert("attainment".into(), dec(attainment));
+        trace.put("attainment", || dec(attainment));
 
         let ti = cx.incentive(cx.role_ti(), w)?;
         let cap_target = weighted(ti, self.weight)?;
@@ -439,11 +439,11 @@ impl Component for Tiered {
         if let Some((below, multiplier)) = soft_floor {
             if seen.cmp_dec(below)? == Ordering::Less {
                 floor_multiplier = Some(multiplier);
-                trace.insert("soft_floor".into(), json!({"below": dec(below), "rate_multiplier": dec(multiplier)}));
+                trace.put("soft_floor", || json!({"below": dec(below), "rate_multiplier": dec(multiplier)}));
                 notes.push(format!("soft floor: below {} × {}", format_percent(below), dec_text(multiplier)));
             }
         } else if let Some(threshold) = self.threshold {
-            trace.insert("threshold".into(), dec(threshold));
+            trace.put("threshold", || dec(threshold));
             if seen.cmp_dec(threshold)? == Ordering::Less {
                 let mut outcome = Outcome::zero(format!(
                     "attainment {} below threshold {}: pays 0",
@@ -451,100 +451,136 @@ impl Component for Tiered {
                     format_percent(threshold)
                 ));
                 outcome.attainment = Some(attainment);
-                outcome.trace = trace;
+                outcome.trace = trace.into_map();
                 return Ok(outcome);
             }
         }
 
+        let explains = cx.explains();
         let (mut value, explain) = match &self.method {
             Method::Rate { mode: Mode::Marginal, tiers } => {
-                let (value, uses) = arith::tiered_marginal(measured, base, tiers)?;
-                let bands: Vec<Value> = uses
-                    .iter()
-                    .map(|u| json!({"from": dec(u.from), "to": u.to.map(dec), "rate": dec(u.rate), "credited": dec(u.credited), "amount": dec(u.amount)}))
-                    .collect();
-                trace.insert("tiers".into(), Value::Array(bands));
-                let base_value = base.value()?;
-                let parts: Vec<String> = uses
-                    .iter()
-                    .map(|u| {
-                        let band = match u.to {
-                            Some(to) if u.from.is_zero() => {
-                                format!("up to {} of {base_name}", format_percent(to))
-                            }
-                            Some(to) => format!("{}–{} of {base_name}", format_percent(u.from), format_percent(to)),
-                            None if u.from.is_zero() => format!("of {base_name}"),
-                            None => format!("above {} of {base_name}", format_percent(u.from)),
-                        };
-                        format!("{} on {} {band}", format_percent(u.rate), format_money_grouped(u.credited, 2))
-                    })
-                    .collect();
-                let explain = if parts.is_empty() {
-                    format!("no {} against {base_name} {}", self.measure, format_money_grouped(base_value, 2))
+                if !explains {
+                    (arith::marginal_value(measured, base, tiers)?, String::new())
                 } else {
-                    format!("{} ({base_name} {})", parts.join(" + "), format_money_grouped(base_value, 2))
-                };
-                (value, explain)
+                    let (value, uses) = arith::tiered_marginal(measured, base, tiers)?;
+                    let explain = marginal_explain(&uses, base_name, &self.measure, base)?;
+                    trace.put("tiers", || {
+                    Value::Array(
+                        uses.iter()
+                            .map(|u| json!({"from": dec(u.from), "to": u.to.map(dec), "rate": dec(u.rate), "credited": dec(u.credited), "amount": dec(u.amount)}))
+                            .collect(),
+                    )
+                });
+                    (value, explain)
+                }
             }
             Method::Rate { mode: Mode::Retroactive, tiers } => {
                 let (value, reached) = arith::tiered_retroactive(measured, base, tiers)?;
                 let tier = tiers.get(reached).copied().unwrap_or(Tier { from: Decimal::ZERO, rate: Decimal::ZERO });
-                trace.insert("tier".into(), json!({"index": reached, "from": dec(tier.from), "rate": dec(tier.rate)}));
-                let explain = format!(
-                    "{} on all {} {} (attainment {} reached the {} tier; {base_name} {})",
-                    format_percent(tier.rate),
-                    format_money_grouped(measured, 2),
-                    self.measure,
-                    format_percent(attainment),
-                    format_percent(tier.from),
-                    format_money_grouped(base.value()?, 2)
-                );
+                trace.put("tier", || json!({"index": reached, "from": dec(tier.from), "rate": dec(tier.rate)}));
+                let explain = if explains {
+                    format!(
+                        "{} on all {} {} (attainment {} reached the {} tier; {base_name} {})",
+                        format_percent(tier.rate),
+                        format_money_grouped(measured, 2),
+                        self.measure,
+                        format_percent(attainment),
+                        format_percent(tier.from),
+                        format_money_grouped(base.value()?, 2)
+                    )
+                } else {
+                    String::new()
+                };
                 (Frac::whole(value), explain)
             }
             Method::Curve { points, extrapolate } => {
                 let factor = arith::curve(points, seen, *extrapolate)?;
                 let value = cap_target.mul(&factor)?;
-                trace.insert("target_incentive".into(), frac_value(&ti));
-                trace.insert("weight".into(), dec(self.weight));
-                trace.insert("payout_factor".into(), frac_value(&factor));
-                let weight = if self.weight == Decimal::ONE {
-                    String::new()
+                trace.put("target_incentive", || frac_value(&ti));
+                trace.put("weight", || dec(self.weight));
+                trace.put("payout_factor", || frac_value(&factor));
+                let explain = if explains {
+                    let weight = if self.weight == Decimal::ONE {
+                        String::new()
+                    } else {
+                        format!(" × weight {}", dec_text(self.weight))
+                    };
+                    format!(
+                        "attainment {} → {} of TI {}{weight}",
+                        format_percent(attainment),
+                        format_percent(factor.value()?),
+                        format_money_grouped(ti.value()?, 2)
+                    )
                 } else {
-                    format!(" × weight {}", dec_text(self.weight))
+                    String::new()
                 };
-                let explain = format!(
-                    "attainment {} → {} of TI {}{weight}",
-                    format_percent(attainment),
-                    format_percent(factor.value()?),
-                    format_money_grouped(ti.value()?, 2)
-                );
                 (value, explain)
             }
         };
-        trace.insert("base".into(), frac_value(&value));
-        let explain = match cx.quota_story(w).filter(|_| quota_based) {
-            Some(story) => {
-                trace.insert("quota_adjusted".into(), json!(story));
-                format!("{explain}; quota {story}")
+        trace.put("base", || frac_value(&value));
+        let mut explain = explain;
+        if explains && quota_based {
+            if let Some(story) = cx.quota_story(w) {
+                explain = format!("{explain}; quota {story}");
+                trace.put("quota_adjusted", || json!(story));
             }
-            None => explain,
-        };
+        }
         if let Some(multiplier) = floor_multiplier {
             value = value.mul_dec(multiplier)?;
         }
         if quota_based {
-            if let Some((multiplier, why)) = cx.kicker(measured, w)? {
+            if let Some((multiplier, bar)) = cx.kicker(measured, w)? {
                 value = value.mul_dec(multiplier)?;
-                trace.insert("kicker".into(), json!({"multiplier": dec(multiplier), "why": why}));
-                notes.push(format!("× {} kicker ({why})", dec_text(multiplier)));
+                if explains {
+                    let why = format!(
+                        "{} ≥ the self-set goal bar {}",
+                        format_money_grouped(measured, 2),
+                        format_money_grouped(bar, 2)
+                    );
+                    notes.push(format!("× {} kicker ({why})", dec_text(multiplier)));
+                    trace.put("kicker", || json!({"multiplier": dec(multiplier), "bar": dec(bar)}));
+                }
             }
         }
         let value = self.shaping.apply(cx, w, value, Some(cap_target), &mut trace, &mut notes)?;
         let explain = if notes.is_empty() { explain } else { format!("{explain}; {}", notes.join("; ")) };
-        Ok(Outcome { value: value.value()?, attainment: Some(attainment), explain, trace, sublines: Vec::new() })
+        Ok(Outcome {
+            value: value.value()?,
+            attainment: Some(attainment),
+            explain,
+            trace: trace.into_map(),
+            sublines: Vec::new(),
+        })
     }
 }
 
 fn dec_text(value: Decimal) -> String {
     crate::number::format_ratio(value)
+}
+
+/// "5% on 300,000.00 up to 100% of quota + 8% on 30,000.00 100%–150% of quota (quota …)".
+fn marginal_explain(
+    uses: &[arith::TierUse],
+    base_name: &str,
+    measure: &MeasureRef,
+    base: Frac,
+) -> Result<String, EvalError> {
+    let parts: Vec<String> = uses
+        .iter()
+        .map(|u| {
+            let band = match u.to {
+                Some(to) if u.from.is_zero() => format!("up to {} of {base_name}", format_percent(to)),
+                Some(to) => format!("{}–{} of {base_name}", format_percent(u.from), format_percent(to)),
+                None if u.from.is_zero() => format!("of {base_name}"),
+                None => format!("above {} of {base_name}", format_percent(u.from)),
+            };
+            format!("{} on {} {band}", format_percent(u.rate), format_money_grouped(u.credited, 2))
+        })
+        .collect();
+    let base_value = format_money_grouped(base.value()?, 2);
+    Ok(if parts.is_empty() {
+        format!("no {measure} against {base_name} {base_value}")
+    } else {
+        format!("{} ({base_name} {base_value})", parts.join(" + "))
+    })
 }

@@ -1,0 +1,207 @@
+//! `accrue-bench`: the scale benchmark. Generates a seeded workload, then reports ingest
+//! throughput and evaluation time as ratios against a hand-written baseline run in the same
+//! process — never as absolute targets.
+//!
+//! `cargo run --release -p accrue-bench -- --payees 10000,100000 --deals 100`
+
+#![allow(clippy::float_arithmetic)] // timings and ratios, never money
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use accrue_bench::{Files, Workload, baseline};
+use accrue_engine::{Detail, Facts, Plan, PlanSource, Registry, RunOptions, ScriptLimits};
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use rust_decimal::Decimal;
+
+#[derive(Parser)]
+#[command(about = "Accrue's scale benchmark: engine vs a hand-written Decimal loop")]
+struct Args {
+    /// Payee counts to measure, comma separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000usize, 100_000])]
+    payees: Vec<usize>,
+    /// Deals per payee.
+    #[arg(long, default_value_t = 100)]
+    deals: usize,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Where to write the generated data sets.
+    #[arg(long, default_value = "target/bench-data")]
+    dir: PathBuf,
+    /// Repetitions of each timed step (the best is reported).
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// Also time `accrue run --format json` end to end (needs target/release/accrue).
+    #[arg(long)]
+    end_to_end: bool,
+    /// Only evaluate (amounts, one thread) this many times and print nothing: for profilers.
+    #[arg(long, hide = true)]
+    profile: Option<usize>,
+}
+
+fn best<T>(repeat: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..repeat.max(1) {
+        let start = Instant::now();
+        let value = f();
+        best = best.min(start.elapsed());
+        last = Some(value);
+    }
+    (best, last.expect("ran at least once"))
+}
+
+fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool").install(f)
+}
+
+fn load(path: &Path, overrides: &[(&str, &str)]) -> Result<Plan> {
+    let registry = Registry::for_plan(path, ScriptLimits::default());
+    let overrides = overrides.iter().map(|(k, v)| (k.to_string(), v.parse().expect("a decimal"))).collect();
+    PlanSource::read(path)?.compile(&registry, &overrides).map_err(|d| anyhow::anyhow!("{d}"))
+}
+
+struct Row {
+    step: String,
+    time: Duration,
+    note: String,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut rows = Vec::new();
+    let mut eval_times = Vec::new();
+    for &payees in &args.payees {
+        let workload = Workload { payees, deals_per_payee: args.deals, seed: args.seed };
+        let dir = args.dir.join(format!("p{payees}-d{}", args.deals));
+        eprintln!("generating {payees} payees × {} deals in {} …", args.deals, dir.display());
+        let files = workload.write(&dir)?;
+        let plan = load(&files.plan, &[])?;
+        let rows_in = files.deal_rows + files.measure_rows + payees;
+        let (ingest, facts) = best(1, || Facts::load(&files.data, &plan));
+        let facts = facts.map_err(|d| anyhow::anyhow!("{d}"))?;
+        rows.push(Row {
+            step: format!("ingest P={payees}"),
+            time: ingest,
+            note: format!("{:.2} M rows/s ({rows_in} rows)", rows_in as f64 / ingest.as_secs_f64() / 1e6),
+        });
+
+        if let Some(times) = args.profile {
+            let options = RunOptions { detail: Detail::Amounts };
+            for _ in 0..times {
+                std::hint::black_box(in_pool(1, || accrue_engine::run_with(&plan, &facts, &options)));
+            }
+            return Ok(());
+        }
+        let rate = Decimal::new(5, 2);
+        let (base, expected) = best(args.repeat, || in_pool(1, || baseline(&facts, rate)));
+        rows.push(Row { step: format!("baseline P={payees} (1 thread)"), time: base, note: "1.00×".into() });
+        let amounts = RunOptions { detail: Detail::Amounts };
+        let full = RunOptions { detail: Detail::Full };
+        for (label, options) in [("amounts", amounts), ("explained", full)] {
+            let (one, result) = best(args.repeat, || in_pool(1, || accrue_engine::run_with(&plan, &facts, &options)));
+            check_total(&result.totals.total, &expected, label)?;
+            let (many, _) = best(args.repeat, || in_pool(threads, || accrue_engine::run_with(&plan, &facts, &options)));
+            rows.push(Row {
+                step: format!("engine, {label}, P={payees} (1 thread)"),
+                time: one,
+                note: format!("{:.2}× baseline", ratio(one, base)),
+            });
+            rows.push(Row {
+                step: format!("engine, {label}, P={payees} ({threads} threads)"),
+                time: many,
+                note: format!("{:.2}× speed-up over 1 thread", ratio(one, many)),
+            });
+            if label == "amounts" {
+                eval_times.push((payees, one));
+            }
+        }
+        let script_plan = load(&files.script_plan, &[])?;
+        let (script, result) =
+            best(args.repeat, || in_pool(1, || accrue_engine::run_with(&script_plan, &facts, &amounts)));
+        check_total(&result.totals.total, &expected, "rhai")?;
+        rows.push(Row {
+            step: format!("rhai script, amounts, P={payees} (1 thread)"),
+            time: script,
+            note: format!("{:.2}× baseline", ratio(script, base)),
+        });
+        let what_if_rate = Decimal::new(6, 2);
+        let (what_if_base, expected) = best(args.repeat, || in_pool(1, || baseline(&facts, what_if_rate)));
+        let (what_if, result) = best(args.repeat, || {
+            in_pool(1, || {
+                let plan = load(&files.plan, &[("base_rate", "0.06")]).expect("the plan compiles");
+                accrue_engine::run_with(&plan, &facts, &amounts)
+            })
+        });
+        check_total(&result.totals.total, &expected, "what-if")?;
+        rows.push(Row {
+            step: format!("what-if base_rate=0.06, P={payees} (1 thread)"),
+            time: what_if,
+            note: format!("{:.2}× baseline (recompile + run, data loaded)", ratio(what_if, what_if_base)),
+        });
+        if args.end_to_end {
+            rows.push(end_to_end(&files)?);
+        }
+    }
+    if let [(p0, t0), .., (p1, t1)] = eval_times.as_slice() {
+        rows.push(Row {
+            step: format!("scaling P={p0} → P={p1}"),
+            time: *t1,
+            note: format!("{:.1}× the time for {:.0}× the payees", ratio(*t1, *t0), *p1 as f64 / *p0 as f64),
+        });
+    }
+    println!("| step | time | ratio |\n|---|---:|---|");
+    for row in rows {
+        println!("| {} | {:.3} s | {} |", row.step, row.time.as_secs_f64(), row.note);
+    }
+    Ok(())
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
+}
+
+fn check_total(engine: &Decimal, baseline: &Decimal, what: &str) -> Result<()> {
+    if engine != baseline {
+        bail!("{what}: the engine's total {engine} differs from the baseline's {baseline}");
+    }
+    Ok(())
+}
+
+/// `accrue run --format json --out` on the workload, under `/usr/bin/time -v` when present.
+fn end_to_end(files: &Files) -> Result<Row> {
+    let binary = PathBuf::from("target/release/accrue");
+    if !binary.exists() {
+        bail!("--end-to-end needs target/release/accrue: run `cargo build --release` first");
+    }
+    let out = files.dir.join("run.json");
+    let time = Path::new("/usr/bin/time");
+    let mut command = if time.exists() {
+        let mut c = Command::new(time);
+        c.arg("-v").arg(&binary);
+        c
+    } else {
+        Command::new(&binary)
+    };
+    command.args(["run", "--format", "json", "--data"]).arg(&files.data).arg("--out").arg(&out).arg(&files.plan);
+    let start = Instant::now();
+    let output = command.output().context("running accrue")?;
+    let elapsed = start.elapsed();
+    if !output.status.success() {
+        bail!("accrue run failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let rss = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .and_then(|kb| kb.trim().parse::<f64>().ok())
+        .map_or("peak RSS not measured (no /usr/bin/time)".to_string(), |kb| format!("peak RSS {:.0} MB", kb / 1024.0));
+    Ok(Row {
+        step: format!("accrue run --format json, {} deals", files.deal_rows),
+        time: elapsed,
+        note: format!("{rss}; output {} MB", std::fs::metadata(&out).map_or(0, |m| m.len()) / 1_000_000),
+    })
+}

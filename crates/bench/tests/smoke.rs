@@ -1,0 +1,44 @@
+//! The benchmark's smallest size as a test: the engine and the hand-written baseline agree
+//! to the cent (built-in, Rhai and what-if variants), whatever the thread count.
+
+use accrue_bench::{Workload, baseline};
+use accrue_engine::{Detail, Facts, PlanSource, Registry, RunOptions, ScriptLimits};
+use rust_decimal::Decimal;
+
+#[test]
+fn engine_and_baseline_agree_to_the_cent() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = Workload { payees: 300, deals_per_payee: 25, seed: 11 }.write(dir.path()).unwrap();
+    let load = |path: &std::path::Path, rate: &str| {
+        let registry = Registry::for_plan(path, ScriptLimits::default());
+        let overrides = [("base_rate".to_string(), rate.parse::<Decimal>().unwrap())].into_iter().collect();
+        PlanSource::read(path).unwrap().compile(&registry, &overrides).unwrap()
+    };
+    let plan = load(&files.plan, "0.05");
+    let facts = Facts::load(&files.data, &plan).unwrap();
+    let expected = baseline(&facts, Decimal::new(5, 2));
+    assert!(expected > Decimal::from(1_000_000), "the workload pays something: {expected}");
+
+    for detail in [Detail::Full, Detail::Amounts] {
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let result = pool.install(|| accrue_engine::run_with(&plan, &facts, &RunOptions { detail }));
+            assert!(result.errors.is_empty(), "{:?}", result.errors);
+            assert_eq!(result.totals.total, expected, "{detail:?} on {threads} threads");
+        }
+    }
+    let full = accrue_engine::run(&plan, &facts);
+    let lean = accrue_engine::run_with(&plan, &facts, &RunOptions { detail: Detail::Amounts });
+    let amounts = |r: &accrue_engine::RunResult| {
+        r.statements.iter().flat_map(|s| s.lines.iter().map(|l| l.amount)).collect::<Vec<_>>()
+    };
+    assert_eq!(amounts(&full), amounts(&lean), "explaining does not change a cent");
+
+    let script = load(&files.script_plan, "0.05");
+    let result = accrue_engine::run_with(&script, &facts, &RunOptions { detail: Detail::Amounts });
+    assert_eq!(result.totals.total, expected, "the Rhai variant");
+
+    let what_if = load(&files.plan, "0.06");
+    let result = accrue_engine::run_with(&what_if, &facts, &RunOptions { detail: Detail::Amounts });
+    assert_eq!(result.totals.total, baseline(&facts, Decimal::new(6, 2)), "what-if base_rate 0.06");
+}
