@@ -877,5 +877,7 @@ fn main_line(
     } else {
         due
     };
-    Line { component: id, amount: round_money(amount, minor), attainment: outcome.attainment, explain, trace }
+    // `rounded` and `paid_before` are whole minor units already: only a zero needs its places.
+    let amount = if amount.is_zero() { round_money(Decimal::ZERO, minor) } else { amount };
+    Line { component: id, amount, attainment: outcome.attainment, explain, trace }
 }

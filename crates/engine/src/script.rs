@@ -84,6 +84,20 @@ pub struct Script {
     pub path: String,
     pub hash: String,
     ast: rhai::AST,
+    /// Every word of the script (identifiers, property names, words in strings): `ctx`
+    /// carries only the parts and measures a script names, so a call costs what it reads.
+    words: std::collections::HashSet<String>,
+}
+
+impl Script {
+    /// Whether the script names `word` anywhere.
+    pub fn names(&self, word: &str) -> bool {
+        self.words.contains(word)
+    }
+}
+
+fn words(text: &str) -> std::collections::HashSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).map(str::to_string).collect()
 }
 
 impl ScriptHost {
@@ -127,15 +141,24 @@ impl ScriptHost {
             Diagnostic::error(format!("script syntax error: {}", err.err_type())).at(&file, span)
         })?;
         ast.set_source(name);
-        Ok(Arc::new(Script { path: name.to_string(), hash: hex(&Sha256::digest(text.as_bytes())), ast }))
+        // The top level (outside functions) runs once, here, in the sandbox: an `import` or
+        // a runaway statement fails the load, and calls need not run it again.
+        if let Err(err) = self.engine.run_ast(&ast.clone_statements_only()) {
+            let error = ScriptError::new(name, "(top level)", &err);
+            let span = Span { line: error.line, col: error.col, len: 1 };
+            return Err(Diagnostic::error(format!("script top level: {}", error.message)).at(&file, span));
+        }
+        Ok(Arc::new(Script { path: name.to_string(), hash: hex(&Sha256::digest(text.as_bytes())), ast, words: words(text) }))
     }
 
     /// Calls `function` of `script` with one argument (for components, and for tools that
     /// exercise a script directly).
     pub fn call(&self, script: &Script, function: &str, argument: Dynamic) -> Result<Dynamic, ScriptError> {
         let mut scope = Scope::new();
+        // The scripts' top level holds only functions: no need to run it on every call.
+        let options = rhai::CallFnOptions::new().eval_ast(false);
         self.engine
-            .call_fn::<Dynamic>(&mut scope, &script.ast, function, (argument,))
+            .call_fn_with_options::<Dynamic>(options, &mut scope, &script.ast, function, (argument,))
             .map_err(|err| ScriptError::new(&script.path, function, &err))
     }
 }
@@ -644,68 +667,109 @@ impl ScriptComponent {
     /// The read-only view a script gets: payee, period, window measures, quota, TI,
     /// attainment, company measures and params — all scalars.
     fn context(&self, cx: &EvalContext<'_>, w: crate::calendar::Window) -> Result<Map, EvalError> {
-        let payee = cx.payee();
-        let mut payee_map = Map::new();
-        payee_map.insert("id".into(), Dynamic::from(payee.id.to_string()));
-        payee_map.insert("name".into(), Dynamic::from(payee.name.to_string()));
-        payee_map.insert("role".into(), Dynamic::from(payee.role.to_string()));
-        payee_map.insert("team".into(), payee.team.clone().map_or(Dynamic::UNIT, Dynamic::from));
-        let attributes: Map =
-            payee.attributes.iter().map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone()))).collect();
-        payee_map.insert("attributes".into(), Dynamic::from_map(attributes));
-
-        let mut measures = Map::new();
-        for name in DERIVED_MEASURES {
-            if let Some(m) = MeasureRef::resolve(name, &IndexMap::new()) {
-                measures.insert(name.into(), dec(cx.measure(&m, w, self.shaping.clawback_days)?));
+        let names = |word: &str| self.script.names(word);
+        let clawback = self.shaping.clawback_days;
+        let mut ctx = Map::new();
+        if names("payee") {
+            let payee = cx.payee();
+            let mut payee_map = Map::new();
+            payee_map.insert("id".into(), Dynamic::from(payee.id.to_string()));
+            payee_map.insert("name".into(), Dynamic::from(payee.name.to_string()));
+            payee_map.insert("role".into(), Dynamic::from(payee.role.to_string()));
+            payee_map.insert("team".into(), payee.team.clone().map_or(Dynamic::UNIT, Dynamic::from));
+            let attributes: Map =
+                payee.attributes.iter().map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone()))).collect();
+            payee_map.insert("attributes".into(), Dynamic::from_map(attributes));
+            ctx.insert("payee".into(), Dynamic::from_map(payee_map));
+        }
+        if names("measures") {
+            let mut measures = Map::new();
+            for name in DERIVED_MEASURES {
+                if names(name) {
+                    if let Some(m) = MeasureRef::resolve(name, &IndexMap::new()) {
+                        measures.insert(name.into(), dec(cx.measure(&m, w, clawback)?));
+                    }
+                }
             }
-        }
-        for m in &self.declared {
-            measures.insert(m.to_string().as_str().into(), dec(cx.measure(m, w, self.shaping.clawback_days)?));
-        }
-        let mut units = Map::new();
-        for kind in crate::measure::DealKind::ALL {
-            units.insert(kind.measure_name().into(), dec(cx.deal_units(kind, w, self.shaping.clawback_days)?));
-        }
-        let mut company = Map::new();
-        for name in cx.company_names() {
-            if let Ok(value) = cx.company(&name, w) {
-                company.insert(name.as_str().into(), dec(value));
+            for m in &self.declared {
+                let name = m.to_string();
+                if names(&name) {
+                    measures.insert(name.as_str().into(), dec(cx.measure(m, w, clawback)?));
+                }
             }
+            ctx.insert("measures".into(), Dynamic::from_map(measures));
+        }
+        if names("units") {
+            let mut units = Map::new();
+            for kind in crate::measure::DealKind::ALL {
+                if names(kind.measure_name()) {
+                    units.insert(kind.measure_name().into(), dec(cx.deal_units(kind, w, clawback)?));
+                }
+            }
+            ctx.insert("units".into(), Dynamic::from_map(units));
+        }
+        if names("company") {
+            let mut company = Map::new();
+            for name in cx.company_names() {
+                if names(&name) {
+                    if let Ok(value) = cx.company(&name, w) {
+                        company.insert(name.as_str().into(), dec(value));
+                    }
+                }
+            }
+            ctx.insert("company".into(), Dynamic::from_map(company));
+        }
+        if names("window") {
+            let mut window = Map::new();
+            let kind = match self.shaping.window {
+                WindowKind::Ytd => "ytd",
+                WindowKind::Period => "period",
+            };
+            window.insert("kind".into(), Dynamic::from(kind));
+            window.insert("periods".into(), Dynamic::from_int(w.len() as rhai::INT));
+            window.insert("label".into(), Dynamic::from(cx.window_label(w)));
+            ctx.insert("window".into(), Dynamic::from_map(window));
+        }
+        if names("period") {
+            ctx.insert("period".into(), Dynamic::from(cx.period_label().to_string()));
+        }
+        if names("period_number") {
+            ctx.insert("period_number".into(), Dynamic::from_int(cx.period() as rhai::INT + 1));
+        }
+        if names("periods") {
+            ctx.insert("periods".into(), Dynamic::from_int(cx.n_periods() as rhai::INT));
         }
         let quota = cx.quota(w);
-        let measured = cx.measure(&self.measure, w, self.shaping.clawback_days)?;
-        let attainment = if quota.is_zero() {
-            Decimal::ZERO
-        } else {
-            Frac::new(arith::mul(measured, quota.den)?, quota.num)?.value()?
-        };
-        let mut window = Map::new();
-        let kind = match self.shaping.window {
-            WindowKind::Ytd => "ytd",
-            WindowKind::Period => "period",
-        };
-        window.insert("kind".into(), Dynamic::from(kind));
-        window.insert("periods".into(), Dynamic::from_int(w.len() as rhai::INT));
-        window.insert("label".into(), Dynamic::from(cx.window_label(w)));
-
-        let mut ctx = Map::new();
-        ctx.insert("payee".into(), Dynamic::from_map(payee_map));
-        ctx.insert("period".into(), Dynamic::from(cx.period_label().to_string()));
-        ctx.insert("period_number".into(), Dynamic::from_int(cx.period() as rhai::INT + 1));
-        ctx.insert("periods".into(), Dynamic::from_int(cx.n_periods() as rhai::INT));
-        ctx.insert("window".into(), Dynamic::from_map(window));
-        ctx.insert("measures".into(), Dynamic::from_map(measures));
-        ctx.insert("units".into(), Dynamic::from_map(units));
-        ctx.insert("company".into(), Dynamic::from_map(company));
-        ctx.insert("quota".into(), dec(quota.value()?));
-        ctx.insert("annual_quota".into(), dec(cx.effective_quota()));
-        ctx.insert("ti".into(), dec(cx.incentive(cx.role_ti(), w)?.value()?));
-        ctx.insert("annual_ti".into(), dec(cx.role_ti()));
-        ctx.insert("measure".into(), dec(measured));
-        ctx.insert("attainment".into(), dec(attainment));
-        ctx.insert("paid_before".into(), dec(cx.paid_before()));
-        ctx.insert("params".into(), Dynamic::from_map(self.params.clone()));
+        if names("quota") {
+            ctx.insert("quota".into(), dec(quota.value()?));
+        }
+        if names("annual_quota") {
+            ctx.insert("annual_quota".into(), dec(cx.effective_quota()));
+        }
+        if names("ti") {
+            ctx.insert("ti".into(), dec(cx.incentive(cx.role_ti(), w)?.value()?));
+        }
+        if names("annual_ti") {
+            ctx.insert("annual_ti".into(), dec(cx.role_ti()));
+        }
+        // The attainment is what the line shows, so it is computed whenever the plan names a
+        // measure or the script reads it.
+        if self.measure_given || names("attainment") || names("measure") {
+            let measured = cx.measure(&self.measure, w, clawback)?;
+            let attainment = if quota.is_zero() {
+                Decimal::ZERO
+            } else {
+                Frac::new(arith::mul(measured, quota.den)?, quota.num)?.value()?
+            };
+            ctx.insert("measure".into(), dec(measured));
+            ctx.insert("attainment".into(), dec(attainment));
+        }
+        if names("paid_before") {
+            ctx.insert("paid_before".into(), dec(cx.paid_before()));
+        }
+        if names("params") {
+            ctx.insert("params".into(), Dynamic::from_map(self.params.clone()));
+        }
         Ok(ctx)
     }
 }
