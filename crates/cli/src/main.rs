@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use accrue_engine::{
-    Diagnostics, Facts, Plan, PlanSource, Registry, RunResult, ScriptLimits, format_money, format_ratio,
+    Diagnostics, Facts, Plan, PlanSource, Registry, RunOptions, RunSummary, ScriptLimits, Statement, StreamedRun,
+    format_money, format_ratio,
 };
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -189,75 +190,97 @@ fn run(
             return Ok(Err(Failure::Input));
         }
     };
-    let mut result = accrue_engine::run(&plan, &facts);
-    if let Some(label) = period {
-        result.retain_period(label);
-    }
-    let text = match format {
-        RunFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&result)?;
-            text.push('\n');
-            text
+    let period_index = period.and_then(|label| plan.calendar.index_of_label(label));
+    // Output streams to its destination: JSON and CSV are written statement by statement as
+    // payees are evaluated, so a run of any size never sits in memory whole.
+    let sink: Box<dyn Write> = match out {
+        Some(file) => {
+            Box::new(std::fs::File::create(file).with_context(|| format!("cannot write {}", file.display()))?)
         }
-        RunFormat::Csv => csv_lines(&result)?,
-        RunFormat::Table => render::table(&result, &plan.name, explain),
+        None => Box::new(std::io::stdout().lock()),
     };
-    match out {
-        Some(file) => std::fs::write(file, &text).with_context(|| format!("cannot write {}", file.display()))?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            if let Err(err) = stdout.write_all(text.as_bytes()) {
-                if err.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(err.into());
+    let mut sink = std::io::BufWriter::with_capacity(1 << 16, sink);
+    let options = RunOptions::default();
+    let (written, summary, count) = match format {
+        RunFormat::Json => {
+            let run = StreamedRun::new(&plan, &facts, options, period_index);
+            let written = serde_json::to_writer_pretty(&mut sink, &run)
+                .map_err(std::io::Error::from)
+                .and_then(|()| sink.write_all(b"\n"));
+            (written, run.summary(), run.statement_count())
+        }
+        RunFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(&mut sink);
+            let mut written = writer
+                .write_record([
+                    "payee",
+                    "name",
+                    "role",
+                    "period",
+                    "quota",
+                    "component",
+                    "amount",
+                    "attainment",
+                    "explain",
+                ])
+                .map_err(std::io::Error::from);
+            let mut count = 0;
+            let summary = accrue_engine::run_chunked(&plan, &facts, &options, period_index, |chunk| {
+                for statement in &chunk {
+                    count += 1;
+                    if written.is_ok() {
+                        written = write_csv_rows(&mut writer, statement, plan.minor_units);
+                    }
                 }
+            });
+            let written = written.and_then(|()| writer.flush());
+            (written, Some(summary), count)
+        }
+        RunFormat::Table => {
+            let mut result = accrue_engine::run_with(&plan, &facts, &options);
+            if let Some(label) = period {
+                result.retain_period(label);
             }
+            let written = sink.write_all(render::table(&result, &plan.name, explain).as_bytes());
+            let summary =
+                RunSummary { totals: result.totals.clone(), warnings: result.warnings, errors: result.errors };
+            (written, Some(summary), result.statements.len())
+        }
+    };
+    let written = written.and_then(|()| sink.flush());
+    if let Err(err) = written {
+        // A closed pipe (`accrue run … | head`) is the reader's choice, not a failure.
+        if err.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(anyhow::Error::from(err).context("cannot write the output"));
         }
     }
-    let messages = render::run_messages(&result);
+    let summary = summary.unwrap_or_default();
+    let messages = render::run_messages(&summary.warnings, &summary.errors);
     if !messages.is_empty() {
         eprint!("{messages}");
     }
     if let Some(file) = out {
-        eprintln!(
-            "wrote {} statements ({} payee errors) to {}",
-            result.statements.len(),
-            result.errors.len(),
-            file.display()
-        );
+        eprintln!("wrote {count} statements ({} payee errors) to {}", summary.errors.len(), file.display());
     }
-    Ok(if result.has_errors() { Err(Failure::Input) } else { Ok(()) })
+    Ok(if summary.errors.is_empty() { Ok(()) } else { Err(Failure::Input) })
 }
 
 /// One CSV row per statement line.
-fn csv_lines(result: &RunResult) -> Result<String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record([
-        "payee",
-        "name",
-        "role",
-        "period",
-        "quota",
-        "component",
-        "amount",
-        "attainment",
-        "explain",
-    ])?;
-    for s in &result.statements {
-        for line in &s.lines {
-            writer.write_record([
-                s.payee.as_str(),
-                s.name.as_str(),
-                s.role.as_str(),
-                s.period.as_str(),
-                &format_money(s.quota, result.minor_units),
-                line.component.as_str(),
-                &format_money(line.amount, result.minor_units),
-                &line.attainment.map(format_ratio).unwrap_or_default(),
-                line.explain.as_str(),
-            ])?;
-        }
+fn write_csv_rows(writer: &mut csv::Writer<impl Write>, s: &Statement, places: u32) -> std::io::Result<()> {
+    for line in &s.lines {
+        writer.write_record([
+            s.payee.as_str(),
+            s.name.as_str(),
+            s.role.as_str(),
+            s.period.as_str(),
+            &format_money(s.quota, places),
+            line.component.as_str(),
+            &format_money(line.amount, places),
+            &line.attainment.map(format_ratio).unwrap_or_default(),
+            line.explain.as_str(),
+        ])?;
     }
-    Ok(String::from_utf8(writer.into_inner()?)?)
+    Ok(())
 }
 
 fn components(plan: Option<&Path>, format: CheckFormat) -> Outcome {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use accrue_engine::{Diagnostic, GoalsReport, RunResult, Severity, format_money_grouped, format_percent};
+use accrue_engine::{Diagnostic, GoalsReport, RunError, RunResult, Severity, format_money_grouped, format_percent};
 
 /// Renders diagnostics like a compiler: message, `--> file:line:col`, the line, a caret.
 pub fn diagnostics(diagnostics: &[Diagnostic]) -> String {
@@ -159,18 +159,18 @@ pub fn table(result: &RunResult, name: &str, explain: bool) -> String {
     out
 }
 
-/// Warnings and errors of a run, for stderr (or the end of the table).
-pub fn run_messages(result: &RunResult) -> String {
+/// Warnings and errors of a run, for stderr.
+pub fn run_messages(warnings: &[String], errors: &[RunError]) -> String {
     let mut out = String::new();
-    if !result.warnings.is_empty() {
-        let _ = writeln!(out, "\nWarnings ({})", result.warnings.len());
-        for warning in &result.warnings {
+    if !warnings.is_empty() {
+        let _ = writeln!(out, "\nWarnings ({})", warnings.len());
+        for warning in warnings {
             let _ = writeln!(out, "  - {warning}");
         }
     }
-    if !result.errors.is_empty() {
-        let _ = writeln!(out, "\nErrors ({}): these payees have no statements", result.errors.len());
-        for error in &result.errors {
+    if !errors.is_empty() {
+        let _ = writeln!(out, "\nErrors ({}): these payees have no statements", errors.len());
+        for error in errors {
             let _ = writeln!(out, "  - {error}");
         }
     }

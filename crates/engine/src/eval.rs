@@ -18,7 +18,7 @@ use crate::measure::{DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_percent, format_ratio, round_money};
 use crate::plan::{Plan, QuotaRules, Role};
 use crate::spec::{Aggregate, WindowKind};
-use crate::statement::{Adjustment, Line, Name, RunError, RunResult, Statement, Totals};
+use crate::statement::{Adjustment, Line, Name, RunError, RunResult, Statement, Totals, TotalsBuilder};
 
 /// Why a component could not be evaluated for a payee. The payee gets no statements.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -482,7 +482,7 @@ impl<'a> EvalContext<'a> {
                 let (sum, count) = values.fold((first, 1u64), |(s, c), v| (s + v, c + 1));
                 sum / Decimal::from(count)
             }
-            Aggregate::Last => values.last().unwrap_or(first),
+            Aggregate::Last => values.next_back().unwrap_or(first),
             Aggregate::Min => values.fold(first, Decimal::min),
             Aggregate::Max => values.fold(first, Decimal::max),
         }
@@ -647,19 +647,60 @@ pub fn run(plan: &Plan, facts: &Facts) -> RunResult {
     run_with(plan, facts, &RunOptions::default())
 }
 
-/// Evaluates every payee with `options`.
+/// Evaluates every payee with `options`, keeping every statement in memory.
 pub fn run_with(plan: &Plan, facts: &Facts, options: &RunOptions) -> RunResult {
+    let mut statements = Vec::new();
+    let summary = run_chunked(plan, facts, options, None, |chunk| statements.extend(chunk));
+    RunResult {
+        plan: plan.id.clone(),
+        plan_hash: plan.hash.clone(),
+        data_hash: facts.hash.clone(),
+        currency: plan.currency.clone(),
+        minor_units: plan.minor_units,
+        periods: plan.calendar.labels().map(str::to_string).collect(),
+        statements,
+        totals: summary.totals,
+        warnings: summary.warnings,
+        errors: summary.errors,
+    }
+}
+
+/// A run's output apart from its statements.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub totals: Totals,
+    pub warnings: Vec<String>,
+    pub errors: Vec<RunError>,
+}
+
+/// Payees evaluated together (in parallel) before their statements are handed on.
+const CHUNK: usize = 4096;
+
+/// Evaluates every payee, handing statements to `emit` in roster order, a chunk of payees
+/// at a time, so that a caller can stream them out instead of holding them all. With
+/// `period`, only that period's statements are handed on (earlier periods still count for
+/// `ytd` windows) and the totals are theirs.
+pub fn run_chunked(
+    plan: &Plan,
+    facts: &Facts,
+    options: &RunOptions,
+    period: Option<usize>,
+    mut emit: impl FnMut(Vec<Statement>),
+) -> RunSummary {
     let payees = facts.payees();
     let n = plan.calendar.n_periods();
     let computed: Vec<Result<PayeeState, ArithError>> =
         (0..payees.len()).into_par_iter().map(|i| payee_state(plan, facts, i)).collect();
-    let mut state_errors = Vec::new();
+    let mut summary = RunSummary { warnings: facts.warnings.clone(), ..RunSummary::default() };
+    summary.warnings.extend(plan.warnings.iter().map(|d| d.to_string()));
+    let mut failed = vec![false; payees.len()];
     let states: Vec<PayeeState> = computed
         .into_iter()
         .enumerate()
         .map(|(i, state)| {
             state.unwrap_or_else(|err| {
-                state_errors.push(RunError {
+                failed[i] = true;
+                summary.errors.push(RunError {
                     payee: Some(payees[i].id.to_string()),
                     period: None,
                     component: None,
@@ -684,52 +725,58 @@ pub fn run_with(plan: &Plan, facts: &Facts, options: &RunOptions) -> RunResult {
             }
         }
     }
-    let labels = plan.calendar.labels().map(Name::from).collect();
+    let labels: Vec<Name> = plan.calendar.labels().map(Name::from).collect();
+    let selected: Vec<&str> = match period {
+        Some(k) => vec![plan.calendar.period(k).label.as_str()],
+        None => plan.calendar.labels().collect(),
+    };
+    let mut totals = TotalsBuilder::new(plan.roles.keys().map(String::as_str), selected.iter().copied());
     let run = Run { plan, facts, states, labels, teams };
 
-    let results: Vec<PayeeOutcome> = (0..payees.len())
-        .into_par_iter()
-        .map(|i| {
-            catch_unwind(AssertUnwindSafe(|| evaluate_payee(&run, i, options.detail))).unwrap_or_else(|_| {
-                PayeeOutcome {
-                    statements: Vec::new(),
-                    errors: vec![RunError {
-                        payee: Some(payees[i].id.to_string()),
-                        period: None,
-                        component: None,
-                        message: "internal error while evaluating this payee (a bug in Accrue: please report it)"
-                            .into(),
-                    }],
-                    warnings: Vec::new(),
+    let mut start = 0;
+    while start < payees.len() {
+        let end = (start + CHUNK).min(payees.len());
+        let outcomes: Vec<PayeeOutcome> = (start..end)
+            .into_par_iter()
+            .map(|i| {
+                if failed[i] {
+                    return PayeeOutcome { statements: Vec::new(), errors: Vec::new(), warnings: Vec::new() };
                 }
+                catch_unwind(AssertUnwindSafe(|| evaluate_payee(&run, i, options.detail))).unwrap_or_else(|_| {
+                    PayeeOutcome {
+                        statements: Vec::new(),
+                        errors: vec![RunError {
+                            payee: Some(payees[i].id.to_string()),
+                            period: None,
+                            component: None,
+                            message: "internal error while evaluating this payee (a bug in Accrue: please report it)"
+                                .into(),
+                        }],
+                        warnings: Vec::new(),
+                    }
+                })
             })
-        })
-        .collect();
-
-    let mut result = RunResult {
-        plan: plan.id.clone(),
-        plan_hash: plan.hash.clone(),
-        data_hash: facts.hash.clone(),
-        currency: plan.currency.clone(),
-        minor_units: plan.minor_units,
-        periods: plan.calendar.labels().map(str::to_string).collect(),
-        statements: Vec::new(),
-        totals: Totals::default(),
-        warnings: facts.warnings.clone(),
-        errors: state_errors,
-    };
-    result.warnings.extend(plan.warnings.iter().map(|d| d.to_string()));
-    for outcome in results {
-        result.warnings.extend(outcome.warnings);
-        if outcome.errors.is_empty() {
-            result.statements.extend(outcome.statements);
-        } else {
-            result.errors.extend(outcome.errors);
+            .collect();
+        let mut chunk = Vec::new();
+        for outcome in outcomes {
+            summary.warnings.extend(outcome.warnings);
+            if outcome.errors.is_empty() {
+                for statement in outcome.statements {
+                    if period.is_none() || statement.period == *selected[0] {
+                        totals.add(&statement);
+                        chunk.push(statement);
+                    }
+                }
+            } else {
+                summary.errors.extend(outcome.errors);
+            }
         }
+        emit(chunk);
+        start = end;
     }
-    result.errors.dedup();
-    result.compute_totals(plan.roles.keys().map(String::as_str));
-    result
+    summary.errors.dedup();
+    summary.totals = totals.finish(plan.minor_units);
+    summary
 }
 
 struct PayeeOutcome {

@@ -28,7 +28,7 @@ pub use component::{
     TypeInfo,
 };
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
-pub use eval::{Detail, EvalContext, EvalError, RunOptions, run, run_with};
+pub use eval::{Detail, EvalContext, EvalError, RunOptions, RunSummary, run, run_chunked, run_with};
 pub use facts::{Credit, Facts, Payee, ReliefEntry};
 pub use lint::{GoalLine, GoalsReport, coverage, goals};
 pub use measure::{DealKind, MeasureRef};
@@ -40,5 +40,5 @@ pub use plan::{Blend, Plan, PlanSource, QuotaRules, Role, Score};
 pub use script::{ScriptError, ScriptHost, ScriptLimits, ScriptValue};
 pub use spanned::{Num, Spanned};
 pub use spec::{Aggregate, Motion, QuotaSource, WindowKind};
-pub use statement::{Adjustment, Line, Name, RunError, RunResult, Statement, Totals};
+pub use statement::{Adjustment, Line, Name, RunError, RunResult, Statement, StreamedRun, Totals, TotalsBuilder};
 pub use yaml::Node;

@@ -98,10 +98,11 @@ pub fn parse_decimal(text: &str, style: NumberStyle) -> Result<Decimal, NumberEr
                         });
                     }
                     pending_zeros = 0;
-                    mantissa = mantissa.checked_mul(10).and_then(|m| m.checked_add(u128::from(d))).unwrap_or_else(|| {
-                        overflow = true;
-                        0
-                    });
+                    mantissa =
+                        mantissa.checked_mul(10).and_then(|m| m.checked_add(u128::from(d))).unwrap_or_else(|| {
+                            overflow = true;
+                            0
+                        });
                 }
                 index += 1;
             }

@@ -97,7 +97,10 @@ impl Script {
 }
 
 fn words(text: &str) -> std::collections::HashSet<String> {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).map(str::to_string).collect()
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 impl ScriptHost {
@@ -148,7 +151,12 @@ impl ScriptHost {
             let span = Span { line: error.line, col: error.col, len: 1 };
             return Err(Diagnostic::error(format!("script top level: {}", error.message)).at(&file, span));
         }
-        Ok(Arc::new(Script { path: name.to_string(), hash: hex(&Sha256::digest(text.as_bytes())), ast, words: words(text) }))
+        Ok(Arc::new(Script {
+            path: name.to_string(),
+            hash: hex(&Sha256::digest(text.as_bytes())),
+            ast,
+            words: words(text),
+        }))
     }
 
     /// Calls `function` of `script` with one argument (for components, and for tools that

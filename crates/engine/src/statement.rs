@@ -162,6 +162,52 @@ pub struct Totals {
     pub by_period: IndexMap<String, Decimal>,
 }
 
+/// Sums statement totals per role and period as statements go by; every role and period
+/// is listed, zeros included.
+#[derive(Debug, Clone)]
+pub struct TotalsBuilder {
+    totals: Totals,
+}
+
+impl TotalsBuilder {
+    pub fn new<'a>(roles: impl Iterator<Item = &'a str>, periods: impl Iterator<Item = &'a str>) -> Self {
+        let mut totals = Totals::default();
+        for role in roles {
+            totals.by_role.insert(role.to_string(), Decimal::ZERO);
+        }
+        for period in periods {
+            totals.by_period.insert(period.to_string(), Decimal::ZERO);
+        }
+        TotalsBuilder { totals }
+    }
+
+    pub fn add(&mut self, s: &Statement) {
+        let totals = &mut self.totals;
+        totals.total += s.total;
+        match totals.by_role.get_mut(s.role.as_str()) {
+            Some(sum) => *sum += s.total,
+            None => {
+                totals.by_role.insert(s.role.to_string(), s.total);
+            }
+        }
+        match totals.by_period.get_mut(s.period.as_str()) {
+            Some(sum) => *sum += s.total,
+            None => {
+                totals.by_period.insert(s.period.to_string(), s.total);
+            }
+        }
+    }
+
+    pub fn finish(mut self, places: u32) -> Totals {
+        let totals = &mut self.totals;
+        totals.total = crate::number::round_money(totals.total, places);
+        for v in totals.by_role.values_mut().chain(totals.by_period.values_mut()) {
+            *v = crate::number::round_money(*v, places);
+        }
+        self.totals
+    }
+}
+
 /// The result of evaluating a plan on a data set.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
@@ -184,39 +230,11 @@ impl RunResult {
         self.statements.retain(|s| s.period == *period);
         self.periods.retain(|p| p == period);
         let roles: Vec<String> = self.totals.by_role.keys().cloned().collect();
-        self.compute_totals(roles.iter().map(String::as_str));
-    }
-
-    /// Sums statement totals per role and period; every role and period is listed.
-    pub fn compute_totals<'a>(&mut self, roles: impl Iterator<Item = &'a str>) {
-        let mut totals = Totals::default();
-        for role in roles {
-            totals.by_role.insert(role.to_string(), Decimal::ZERO);
-        }
-        for period in &self.periods {
-            totals.by_period.insert(period.clone(), Decimal::ZERO);
-        }
+        let mut totals = TotalsBuilder::new(roles.iter().map(String::as_str), self.periods.iter().map(String::as_str));
         for s in &self.statements {
-            totals.total += s.total;
-            match totals.by_role.get_mut(s.role.as_str()) {
-                Some(sum) => *sum += s.total,
-                None => {
-                    totals.by_role.insert(s.role.to_string(), s.total);
-                }
-            }
-            match totals.by_period.get_mut(s.period.as_str()) {
-                Some(sum) => *sum += s.total,
-                None => {
-                    totals.by_period.insert(s.period.to_string(), s.total);
-                }
-            }
+            totals.add(s);
         }
-        let places = self.minor_units;
-        totals.total = crate::number::round_money(totals.total, places);
-        for v in totals.by_role.values_mut().chain(totals.by_period.values_mut()) {
-            *v = crate::number::round_money(*v, places);
-        }
-        self.totals = totals;
+        self.totals = totals.finish(self.minor_units);
     }
 
     pub fn has_errors(&self) -> bool {
@@ -259,4 +277,95 @@ fn money_map<S: Serializer>(map: &IndexMap<String, Decimal>, s: S) -> Result<S::
         out.serialize_entry(k, &money_text(*v))?;
     }
     out.end()
+}
+
+/// A run that evaluates while it serializes: the SPEC §8 JSON shape, written statement by
+/// statement, so that a run of any size never holds all its statements in memory.
+/// Serialize it once (with `serde_json::to_writer_pretty`, say); then [`StreamedRun::summary`]
+/// tells how it went.
+pub struct StreamedRun<'a> {
+    plan: &'a crate::Plan,
+    facts: &'a crate::Facts,
+    options: crate::RunOptions,
+    period: Option<usize>,
+    summary: std::cell::RefCell<Option<crate::eval::RunSummary>>,
+    statements: std::cell::Cell<usize>,
+}
+
+impl<'a> StreamedRun<'a> {
+    pub fn new(
+        plan: &'a crate::Plan,
+        facts: &'a crate::Facts,
+        options: crate::RunOptions,
+        period: Option<usize>,
+    ) -> Self {
+        StreamedRun {
+            plan,
+            facts,
+            options,
+            period,
+            summary: std::cell::RefCell::new(None),
+            statements: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Totals, warnings and errors, once serialized.
+    pub fn summary(&self) -> Option<crate::eval::RunSummary> {
+        self.summary.borrow().clone()
+    }
+
+    /// How many statements were written.
+    pub fn statement_count(&self) -> usize {
+        self.statements.get()
+    }
+}
+
+struct StatementSeq<'r, 'a>(&'r StreamedRun<'a>);
+
+impl Serialize for StatementSeq<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let run = self.0;
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut failure = None;
+        let mut count = 0;
+        let summary = crate::eval::run_chunked(run.plan, run.facts, &run.options, run.period, |chunk| {
+            for statement in chunk {
+                if failure.is_none() {
+                    if let Err(err) = seq.serialize_element(&statement) {
+                        failure = Some(err);
+                    }
+                    count += 1;
+                }
+            }
+        });
+        run.statements.set(count);
+        *run.summary.borrow_mut() = Some(summary);
+        if let Some(err) = failure {
+            return Err(err);
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for StreamedRun<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeStruct};
+        let periods: Vec<&str> = match self.period {
+            Some(k) => vec![self.plan.calendar.period(k).label.as_str()],
+            None => self.plan.calendar.labels().collect(),
+        };
+        let mut out = serializer.serialize_struct("RunResult", 9)?;
+        out.serialize_field("plan", &self.plan.id)?;
+        out.serialize_field("plan_hash", &self.plan.hash)?;
+        out.serialize_field("data_hash", &self.facts.hash)?;
+        out.serialize_field("currency", &self.plan.currency)?;
+        out.serialize_field("periods", &periods)?;
+        out.serialize_field("statements", &StatementSeq(self))?;
+        let summary = self.summary.borrow().clone().ok_or_else(|| S::Error::custom("the run did not complete"))?;
+        out.serialize_field("totals", &summary.totals)?;
+        out.serialize_field("warnings", &summary.warnings)?;
+        out.serialize_field("errors", &summary.errors)?;
+        out.end()
+    }
 }

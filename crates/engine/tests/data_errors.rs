@@ -97,6 +97,17 @@ fn malformed_date() {
 }
 
 #[test]
+fn a_repeated_deal_id() {
+    check(
+        "deals.csv",
+        "id,owner,close_date,kind,amount\nd1,p01,2027-01-01,new,1\nd2,p01,2027-01-01,new,1\nd1,p02,2027-02-01,new,5\n",
+        "repeats the one on line 2",
+        4,
+        1,
+    );
+}
+
+#[test]
 fn unknown_deal_kind() {
     check("deals.csv", "id,owner,close_date,kind,amount\nd1,p01,2027-01-01,upsell,1\n", "deal kind `upsell`", 2, 19);
 }
