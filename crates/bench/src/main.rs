@@ -7,6 +7,10 @@
 #![allow(clippy::float_arithmetic)] // timings and ratios, never money
 
 use std::path::{Path, PathBuf};
+
+/// The CLI's allocator, so that the benchmark measures what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
