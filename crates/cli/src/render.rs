@@ -2,43 +2,32 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
-use accrue_engine::{Diagnostic, GoalsReport, RunError, RunResult, Severity, format_money_grouped, format_percent};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 
-/// Renders diagnostics like a compiler: message, `--> file:line:col`, the line, a caret.
+use accrue_engine::{
+    Diagnostic, GoalsReport, RunError, RunResult, Severity, Span, format_money_grouped, format_percent,
+};
+
+/// Renders diagnostics with miette: message, `file:line:col`, the source line with the span
+/// underlined, and the help. Colour only on a terminal (and never with `NO_COLOR`).
 pub fn diagnostics(diagnostics: &[Diagnostic]) -> String {
-    let mut sources: HashMap<String, Option<String>> = HashMap::new();
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let theme = if colour { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let mut sources: HashMap<String, Option<Arc<String>>> = HashMap::new();
     let mut out = String::new();
-    for d in diagnostics {
-        let kind = match d.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        let _ = writeln!(out, "{kind}: {}", d.message);
-        if let Some(loc) = &d.location {
-            let _ = writeln!(out, "  --> {}:{}:{}", loc.file, loc.span.line, loc.span.col);
-            let text = sources
-                .entry(loc.file.to_string())
-                .or_insert_with(|| std::fs::read_to_string(&*loc.file).ok())
-                .as_deref();
-            let line = text.and_then(|t| t.lines().nth(loc.span.line.saturating_sub(1) as usize));
-            if let Some(line) = line.filter(|l| line_is_short(l)) {
-                let number = loc.span.line.to_string();
-                let pad = " ".repeat(number.len());
-                let caret_pad: String = line
-                    .chars()
-                    .take(loc.span.col.saturating_sub(1) as usize)
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
-                let carets = "^".repeat(loc.span.len.max(1) as usize);
-                let _ = writeln!(out, "{pad} |");
-                let _ = writeln!(out, "{number} | {line}");
-                let _ = writeln!(out, "{pad} | {caret_pad}{carets}");
-            }
-        }
-        if let Some(help) = &d.help {
-            let _ = writeln!(out, "  = help: {help}");
-        }
+    // Source order reads best: by file, then line and column (unlocated ones first).
+    let mut ordered: Vec<&Diagnostic> = diagnostics.iter().collect();
+    ordered.sort_by_key(|d| d.location.as_ref().map(|l| (l.file.clone(), l.span.line, l.span.col)));
+    for d in ordered {
+        let source = d.location.as_ref().and_then(|loc| {
+            sources.entry(loc.file.to_string()).or_insert_with(|| read_small(&loc.file).map(Arc::new)).clone()
+        });
+        let report = Report::new(d, source);
+        let _ = handler.render_report(&mut out, &report);
         out.push('\n');
     }
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
@@ -49,8 +38,83 @@ pub fn diagnostics(diagnostics: &[Diagnostic]) -> String {
     out
 }
 
-fn line_is_short(line: &str) -> bool {
-    line.len() < 400
+/// A file's text for a snippet, unless it is too large to be worth reading again.
+fn read_small(path: &str) -> Option<String> {
+    let size = std::fs::metadata(path).ok()?.len();
+    if size > 8 << 20 { None } else { std::fs::read_to_string(path).ok() }
+}
+
+/// One engine diagnostic as a miette diagnostic.
+#[derive(Debug)]
+struct Report {
+    message: String,
+    severity: miette::Severity,
+    help: Option<String>,
+    source: Option<NamedSource<Arc<String>>>,
+    span: Option<SourceSpan>,
+}
+
+impl Report {
+    fn new(d: &Diagnostic, text: Option<Arc<String>>) -> Report {
+        let severity = match d.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        };
+        let location = d.location.as_ref();
+        let span = location.zip(text.as_deref()).and_then(|(loc, text)| byte_span(text, loc.span));
+        let message = match (location, span) {
+            // miette prints the place next to the snippet; without one, say it in the message.
+            (Some(loc), None) => format!("{}:{}:{}: {}", loc.file, loc.span.line, loc.span.col, d.message),
+            _ => d.message.clone(),
+        };
+        let source = match (location, text) {
+            (Some(loc), Some(text)) if span.is_some() => Some(NamedSource::new(loc.file.to_string(), text)),
+            _ => None,
+        };
+        Report { message, severity, help: d.help.clone(), source, span }
+    }
+}
+
+/// The byte range of a line/column span (columns count characters).
+fn byte_span(text: &str, span: Span) -> Option<SourceSpan> {
+    let line_start = if span.line <= 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(span.line as usize - 2).map(|(i, _)| i + 1)?
+    };
+    let line = text[line_start..].split('\n').next().unwrap_or("");
+    let mut chars = line.char_indices().skip(span.col.saturating_sub(1) as usize);
+    let (start, _) = chars.next().unwrap_or((line.len(), ' '));
+    let width = span.len.max(1) as usize;
+    let end = line[start..].char_indices().nth(width).map_or(line.len(), |(i, _)| start + i);
+    Some(SourceSpan::new((line_start + start).into(), end.saturating_sub(start).max(if start < line.len() { 1 } else { 0 })))
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl miette::Diagnostic for Report {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.span?;
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(None, span))))
+    }
 }
 
 /// The statement table for people: one row per line, totals per role and period.

@@ -149,16 +149,14 @@ fn a_plan_error_shows_file_line_column_and_caret() {
     std::fs::write(&plan, text).unwrap();
     let out = run(&["check", plan.to_str().unwrap()]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("error: unknown key `thresold` for a `tiered` component"), "{}", out.stderr);
-    assert!(out.stderr.contains("plan.yaml:11:9"), "{}", out.stderr);
-    assert!(out.stderr.contains("11 |         thresold: 0.25\n   |         ^^^^^^^^"), "{}", out.stderr);
-    assert!(out.stderr.contains("help: did you mean `threshold`?"), "{}", out.stderr);
+    let rendered = out.stderr.replace(plan.to_str().unwrap(), "plan.yaml");
+    insta::assert_snapshot!("unknown_key_diagnostic", rendered);
 
     std::fs::write(&plan, text.replace("motion: hunter", "motion: [hunter")).unwrap();
     let out = run(&["run", plan.to_str().unwrap(), "--data", MSP_DATA]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("YAML syntax error"), "{}", out.stderr);
-    assert!(out.stderr.contains("plan.yaml:7:15"), "{}", out.stderr);
+    assert!(out.stderr.contains("plan.yaml:7:15]"), "{}", out.stderr);
 }
 
 #[test]
