@@ -4,6 +4,7 @@
 //! still computed and output); 2 usage errors.
 
 mod render;
+mod tests;
 
 /// mimalloc: explained runs allocate many small strings; glibc's allocator spends half of a
 /// large single-threaded run consolidating them (measured with accrue-bench).
@@ -59,6 +60,11 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Run plan test cases: tests/*.yaml next to plans (default: every plans/*/tests/).
+    Test {
+        /// Test files, their folders, or plan folders.
+        paths: Vec<PathBuf>,
+    },
     /// List the component types a plan can use, with their keys: the built-ins and the
     /// plugins in scripts/components/ (of the current folder, or next to --plan).
     Components {
@@ -83,7 +89,7 @@ enum RunFormat {
 }
 
 /// A failure the user must fix; the exit code says which kind.
-enum Failure {
+pub(crate) enum Failure {
     /// Plan, data or payee errors: exit 1.
     Input,
     /// A usage error: exit 2.
@@ -98,6 +104,7 @@ fn main() -> ExitCode {
             run(&plan, &data, period.as_deref(), format, out.as_deref(), explain)
         }
         Command::Components { plan, format } => components(plan.as_deref(), format),
+        Command::Test { paths } => tests::run(&paths),
     };
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -113,7 +120,7 @@ fn main() -> ExitCode {
     }
 }
 
-type Outcome = Result<Result<(), Failure>>;
+pub(crate) type Outcome = Result<Result<(), Failure>>;
 
 fn load_plan(path: &Path) -> Result<Plan, Diagnostics> {
     let registry = Registry::for_plan(path, ScriptLimits::default());

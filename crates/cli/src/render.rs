@@ -77,17 +77,17 @@ impl Report {
 
 /// The byte range of a line/column span (columns count characters).
 fn byte_span(text: &str, span: Span) -> Option<SourceSpan> {
-    let line_start = if span.line <= 1 {
-        0
-    } else {
-        text.match_indices('\n').nth(span.line as usize - 2).map(|(i, _)| i + 1)?
-    };
+    let line_start =
+        if span.line <= 1 { 0 } else { text.match_indices('\n').nth(span.line as usize - 2).map(|(i, _)| i + 1)? };
     let line = text[line_start..].split('\n').next().unwrap_or("");
     let mut chars = line.char_indices().skip(span.col.saturating_sub(1) as usize);
     let (start, _) = chars.next().unwrap_or((line.len(), ' '));
     let width = span.len.max(1) as usize;
     let end = line[start..].char_indices().nth(width).map_or(line.len(), |(i, _)| start + i);
-    Some(SourceSpan::new((line_start + start).into(), end.saturating_sub(start).max(if start < line.len() { 1 } else { 0 })))
+    Some(SourceSpan::new(
+        (line_start + start).into(),
+        end.saturating_sub(start).max(if start < line.len() { 1 } else { 0 }),
+    ))
 }
 
 impl std::fmt::Display for Report {

@@ -207,3 +207,32 @@ fn components_lists_the_catalogue() {
     let plugin = &json.as_array().unwrap()[7];
     assert!(plugin["summary"].as_str().unwrap().starts_with("New-logo bonus"), "{plugin}");
 }
+
+#[test]
+fn the_sample_plans_pass_their_test_cases() {
+    let out = run(&["test"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(" passed, 0 failed"), "{}", out.stdout);
+    assert!(out.stdout.contains("ok      an AE at exactly 100 % of quota sits on the tier boundary"), "{}", out.stdout);
+}
+
+#[test]
+fn a_failing_test_case_shows_the_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let tests = dir.path().join("tests");
+    std::fs::create_dir(&tests).unwrap();
+    let plan = root().join("plans/msp-fy2027/plan.yaml");
+    let text = format!(
+        "plan: {}\ncases:\n  - name: wrong on purpose\n    roster: [ {{ id: t1, name: T, role: ae, quota: 1200000 }} ]\n    deals: [ {{ id: d1, owner: t1, close_date: 2027-02-01, kind: new, amount: 300000, gross_margin: 120000 }} ]\n    expect:\n      - {{ payee: t1, period: 2027-Q1, components: {{ new_business: 15000.01, nope: 1 }}, total: 1 }}\n      - {{ payee: t9, error: anything }}\n",
+        plan.display()
+    );
+    std::fs::write(tests.join("wrong.yaml"), text).unwrap();
+    let out = run(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("FAILED  wrong on purpose"), "{}", out.stdout);
+    assert!(out.stdout.contains("t1 2027-Q1 new_business: expected 15,000.01, got 15,000.00"), "{}", out.stdout);
+    assert!(out.stdout.contains("t1 2027-Q1 nope: no such line"), "{}", out.stdout);
+    assert!(out.stdout.contains("t1 2027-Q1 total: expected 1.00, got "), "{}", out.stdout);
+    assert!(out.stdout.contains("t9: expected an error containing \"anything\", got no error"), "{}", out.stdout);
+    assert!(out.stdout.contains("0 passed, 1 failed"), "{}", out.stdout);
+}

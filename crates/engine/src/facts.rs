@@ -774,7 +774,12 @@ impl Loader<'_> {
         let Some(mut file) = self.open(dir, RELIEF, false) else {
             return;
         };
-        if !file.require(&["payee", "period", "kind", "amount", "fraction", "reason", "approved_by"]) {
+        // `amount` and `fraction` are alternatives: a file may carry just one of the columns.
+        let has_one = file.column("amount").is_some() || file.column("fraction").is_some();
+        if !file.require(&["payee", "period", "kind", "reason", "approved_by"]) || !has_one {
+            if !has_one {
+                file.error_at(None, "relief.csv needs an `amount` or a `fraction` column");
+            }
             self.close(file, RELIEF);
             return;
         }

@@ -19,6 +19,7 @@ mod script;
 mod spanned;
 mod spec;
 mod statement;
+mod testcase;
 mod yaml;
 
 pub use arith::{ArithError, Frac, Tier, TierUse, curve, marginal_value, tiered_marginal, tiered_retroactive};
@@ -41,4 +42,5 @@ pub use script::{ScriptError, ScriptHost, ScriptLimits, ScriptValue};
 pub use spanned::{Num, Spanned};
 pub use spec::{Aggregate, Motion, QuotaSource, WindowKind};
 pub use statement::{Adjustment, Line, Name, RunError, RunResult, Statement, StreamedRun, Totals, TotalsBuilder};
+pub use testcase::{Expectation, Mismatch, TABLES, TestCase, TestFile};
 pub use yaml::Node;

@@ -1,0 +1,121 @@
+//! `accrue test`: runs plan test cases and prints what differs, ending with
+//! `N passed, M failed`.
+
+use std::path::{Path, PathBuf};
+
+use accrue_engine::{Facts, PlanSource, Registry, ScriptLimits, TestCase, TestFile};
+use anyhow::{Context, Result};
+
+use crate::{Failure, Outcome, render};
+
+/// Test files under `paths`: files as given, `tests/*.yaml` of folders (or the folder's own
+/// `*.yaml` when it is a tests folder); with no paths, every `plans/*/tests/*.yaml`.
+fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let roots: Vec<PathBuf> = if paths.is_empty() {
+        let mut plans: Vec<PathBuf> = std::fs::read_dir("plans")
+            .context("no paths given and no plans/ folder here")?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        plans.sort();
+        plans
+    } else {
+        paths.to_vec()
+    };
+    let mut files = Vec::new();
+    for root in roots {
+        if root.is_file() {
+            files.push(root);
+            continue;
+        }
+        let folder = if root.join("tests").is_dir() { root.join("tests") } else { root.clone() };
+        if !folder.is_dir() {
+            if !paths.is_empty() {
+                anyhow::bail!("{} is neither a test file nor a folder with tests", root.display());
+            }
+            continue;
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&folder)
+            .with_context(|| format!("cannot read {}", folder.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+pub fn run(paths: &[PathBuf]) -> Outcome {
+    let files = collect(paths)?;
+    if files.is_empty() {
+        return Ok(Err(Failure::Usage("no test files found".into())));
+    }
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for path in files {
+        let file = match TestFile::read(&path) {
+            Ok(file) => file,
+            Err(errors) => {
+                eprint!("{}", render::diagnostics(&errors.0));
+                failed += 1;
+                continue;
+            }
+        };
+        println!("{}", path.display());
+        for case in &file.cases {
+            match run_case(&file, case) {
+                Ok(problems) if problems.is_empty() => {
+                    passed += 1;
+                    println!("  ok      {}", case.name);
+                }
+                Ok(problems) => {
+                    failed += 1;
+                    println!("  FAILED  {} ({}:{})", case.name, path.display(), case.line);
+                    for problem in problems {
+                        println!("          {problem}");
+                    }
+                }
+                Err(err) => {
+                    failed += 1;
+                    println!("  FAILED  {} ({}:{})", case.name, path.display(), case.line);
+                    for line in format!("{err:#}").lines() {
+                        println!("          {line}");
+                    }
+                }
+            }
+        }
+    }
+    println!("\n{passed} passed, {failed} failed");
+    Ok(if failed == 0 { Ok(()) } else { Err(Failure::Input) })
+}
+
+/// Runs one case; returns what differs from the expectations.
+fn run_case(file: &TestFile, case: &TestCase) -> Result<Vec<String>> {
+    let registry = Registry::for_plan(&file.plan, ScriptLimits::default());
+    let source = PlanSource::read(&file.plan).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let plan = source.compile(&registry, &case.set).map_err(|d| anyhow::anyhow!("the plan does not compile:\n{d}"))?;
+    let dir = tempfile::tempdir().context("cannot make a temporary data folder")?;
+    if let Some(data) = &case.data {
+        copy_data(data, dir.path())?;
+    }
+    for (name, csv) in &case.tables {
+        std::fs::write(dir.path().join(name), csv).with_context(|| format!("cannot write {name}"))?;
+    }
+    if !dir.path().join("deals.csv").exists() {
+        std::fs::write(dir.path().join("deals.csv"), "id,owner,close_date,kind,amount\n")?;
+    }
+    let facts = Facts::load(dir.path(), &plan).map_err(|d| anyhow::anyhow!("the data does not load:\n{d}"))?;
+    let result = accrue_engine::run(&plan, &facts);
+    Ok(case.check(&result).into_iter().map(|m| m.0).collect())
+}
+
+fn copy_data(from: &Path, to: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read data folder {}", from.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            if let Some(name) = path.file_name() {
+                std::fs::copy(&path, to.join(name)).with_context(|| format!("cannot copy {}", path.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
