@@ -68,7 +68,7 @@ impl Report {
             _ => d.message.clone(),
         };
         let source = match (location, text) {
-            (Some(loc), Some(text)) if span.is_some() => Some(NamedSource::new(loc.file.to_string(), text)),
+            (Some(loc), Some(text)) if span.is_some() => Some(NamedSource::new(&loc.file, text)),
             _ => None,
         };
         Report { message, severity, help: d.help.clone(), source, span }
