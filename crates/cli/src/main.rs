@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the plan, data or a payee failed (errors printed, other payees
 //! still computed and output); 2 usage errors.
 
+mod plot;
 mod render;
 mod tests;
 
@@ -60,6 +61,29 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// A role's payout as a function of quota attainment: a table, and an SVG plot.
+    Curve {
+        plan: PathBuf,
+        #[arg(long)]
+        role: String,
+        /// Only this component.
+        #[arg(long)]
+        component: Option<String>,
+        /// Write the plot here.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        #[arg(long, default_value = "0")]
+        from: String,
+        #[arg(long, default_value = "2")]
+        to: String,
+        #[arg(long, default_value_t = 40)]
+        steps: usize,
+        /// The annual quota of the made-up payee.
+        #[arg(long, default_value = "1000000")]
+        quota: String,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
     /// Run plan test cases: tests/*.yaml next to plans (default: every plans/*/tests/).
     Test {
         /// Test files, their folders, or plan folders.
@@ -105,6 +129,9 @@ fn main() -> ExitCode {
         }
         Command::Components { plan, format } => components(plan.as_deref(), format),
         Command::Test { paths } => tests::run(&paths),
+        Command::Curve { plan, role, component, svg, from, to, steps, quota, format } => {
+            curve(&plan, &role, component, svg.as_deref(), [&from, &to, &quota], steps, format)
+        }
     };
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -293,6 +320,45 @@ fn write_csv_rows(writer: &mut csv::Writer<impl Write>, s: &Statement, places: u
         ])?;
     }
     Ok(())
+}
+
+fn curve(
+    path: &Path,
+    role: &str,
+    component: Option<String>,
+    svg: Option<&Path>,
+    [from, to, quota]: [&str; 3],
+    steps: usize,
+    format: CheckFormat,
+) -> Outcome {
+    let number = |flag: &str, text: &str| {
+        accrue_engine::parse_decimal(text, accrue_engine::NumberStyle::Text).map_err(|e| format!("--{flag}: {e}"))
+    };
+    let (from, to, quota) = match (number("from", from), number("to", to), number("quota", quota)) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return Ok(Err(Failure::Usage(e))),
+    };
+    let plan = match load_plan(path) {
+        Ok(plan) => plan,
+        Err(errors) => {
+            eprint!("{}", render::diagnostics(&errors.0));
+            return Ok(Err(Failure::Input));
+        }
+    };
+    let options = accrue_engine::CurveOptions { from, to, steps, quota, component };
+    let curve = match accrue_engine::payout_curve(&plan, role, &options) {
+        Ok(curve) => curve,
+        Err(message) => return Ok(Err(Failure::Usage(message))),
+    };
+    match format {
+        CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&curve)?),
+        CheckFormat::Text => print!("{}", plot::table(&curve)),
+    }
+    if let Some(file) = svg {
+        std::fs::write(file, plot::svg(&curve)?).with_context(|| format!("cannot write {}", file.display()))?;
+        eprintln!("wrote the plot to {}", file.display());
+    }
+    Ok(Ok(()))
 }
 
 fn components(plan: Option<&Path>, format: CheckFormat) -> Outcome {

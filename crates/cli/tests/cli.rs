@@ -236,3 +236,39 @@ fn a_failing_test_case_shows_the_difference() {
     assert!(out.stdout.contains("t9: expected an error containing \"anything\", got no error"), "{}", out.stdout);
     assert!(out.stdout.contains("0 passed, 1 failed"), "{}", out.stdout);
 }
+
+#[test]
+fn curve_prints_a_table_and_writes_an_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("ae.svg");
+    let out =
+        run(&["curve", MSP, "--role", "ae", "--quota", "1200000", "--steps", "4", "--svg", svg.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // 0 %, 50 %, 100 %, 150 %, 200 % of 1,200,000; at 100 %: 5 % × 1,200,000 and the curve's
+    // 1.0 × 60,000 × 0.5 (paid per quarter, 7,500 × 4); at 200 % the commission is capped at
+    // 2 × 60,000.
+    assert!(out.stdout.contains("ATTAINMENT  new_business  attainment_bonus  new_logos"), "{}", out.stdout);
+    assert!(out.stdout.contains("      100%     60,000.00         30,000.00   2,000.00   92,000.00"), "{}", out.stdout);
+    assert!(out.stdout.contains("      200%    120,000.00         60,000.00   2,000.00  182,000.00"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("new_business: 100% 8% from here, 150% 12% from here; cap 120,000.00"),
+        "{}",
+        out.stdout
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg"), "an SVG document");
+    assert!(text.contains("quota (100%)") && text.contains("new_business cap"), "marks the quota and the cap");
+
+    let executives = run(&["curve", MSP, "--role", "ceo"]);
+    assert_eq!(executives.code, 0, "{}", executives.stderr);
+    assert!(
+        executives
+            .stdout
+            .contains("profit: not plotted (a `profit_bonus` component does not pay on attainment of the quota)")
+    );
+
+    assert_eq!(run(&["curve", MSP, "--role", "nobody"]).code, 2);
+    let json = run(&["curve", MSP, "--role", "enterprise_ae", "--format", "json", "--steps", "2"]);
+    let value: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["points"].as_array().unwrap().len(), 3);
+}

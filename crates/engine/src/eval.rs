@@ -209,6 +209,7 @@ pub struct EvalContext<'a> {
     earnings_history: &'a [Decimal],
     warnings: &'a RefCell<BTreeSet<String>>,
     detail: Detail,
+    neutral_shaping: bool,
 }
 
 /// How much a run says about each line.
@@ -225,6 +226,9 @@ pub enum Detail {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
     pub detail: Detail,
+    /// Skip modifiers and gates (a payout curve shows the plan's design, not one payee's
+    /// CSAT or margin).
+    pub neutral_shaping: bool,
 }
 
 impl<'a> EvalContext<'a> {
@@ -272,6 +276,11 @@ impl<'a> EvalContext<'a> {
     /// Whether this run explains its lines (explanations and traces) or wants amounts only.
     pub fn explains(&self) -> bool {
         self.detail == Detail::Full
+    }
+
+    /// Whether modifiers and gates are skipped (payout curves).
+    pub fn neutral_shaping(&self) -> bool {
+        self.neutral_shaping
     }
 
     /// A trace that records only when the run explains.
@@ -742,18 +751,16 @@ pub fn run_chunked(
                 if failed[i] {
                     return PayeeOutcome { statements: Vec::new(), errors: Vec::new(), warnings: Vec::new() };
                 }
-                catch_unwind(AssertUnwindSafe(|| evaluate_payee(&run, i, options.detail))).unwrap_or_else(|_| {
-                    PayeeOutcome {
-                        statements: Vec::new(),
-                        errors: vec![RunError {
-                            payee: Some(payees[i].id.to_string()),
-                            period: None,
-                            component: None,
-                            message: "internal error while evaluating this payee (a bug in Accrue: please report it)"
-                                .into(),
-                        }],
-                        warnings: Vec::new(),
-                    }
+                catch_unwind(AssertUnwindSafe(|| evaluate_payee(&run, i, options))).unwrap_or_else(|_| PayeeOutcome {
+                    statements: Vec::new(),
+                    errors: vec![RunError {
+                        payee: Some(payees[i].id.to_string()),
+                        period: None,
+                        component: None,
+                        message: "internal error while evaluating this payee (a bug in Accrue: please report it)"
+                            .into(),
+                    }],
+                    warnings: Vec::new(),
                 })
             })
             .collect();
@@ -785,7 +792,8 @@ struct PayeeOutcome {
     warnings: Vec<String>,
 }
 
-fn evaluate_payee(run: &Run<'_>, index: usize, detail: Detail) -> PayeeOutcome {
+fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOutcome {
+    let detail = options.detail;
     let plan = run.plan;
     let payee = &run.facts.payees()[index];
     let warnings = RefCell::new(BTreeSet::new());
@@ -826,6 +834,7 @@ fn evaluate_payee(run: &Run<'_>, index: usize, detail: Detail) -> PayeeOutcome {
                     earnings_history: &earnings_history,
                     warnings: &warnings,
                     detail,
+                    neutral_shaping: options.neutral_shaping,
                 };
                 match component.evaluate(&cx) {
                     Ok(mut outcome) => {

@@ -213,6 +213,48 @@ impl Facts {
         Ok(facts)
     }
 
+    /// One made-up payee of `role` with `quota`, employed all year, booking `per_period` of
+    /// new business at full margin every period: the input of a payout curve.
+    pub(crate) fn synthetic(plan: &Plan, role: &str, quota: Decimal, per_period: Decimal) -> Facts {
+        let n = plan.calendar.n_periods();
+        let payee = Payee {
+            id: Name::from("curve"),
+            name: Name::from("Payout curve"),
+            role: Name::from(role),
+            team: None,
+            manager: None,
+            start_date: plan.calendar.start(),
+            end_date: None,
+            quota,
+            self_goal: None,
+            book_start: None,
+            attributes: IndexMap::new(),
+        };
+        let mut totals = DealTotals::default();
+        totals.amount[DealKind::New as usize] = per_period;
+        totals.gross_margin = per_period;
+        if !per_period.is_zero() {
+            totals.units[DealKind::New as usize] = Decimal::ONE;
+        }
+        let periods = vec![totals; n];
+        Facts {
+            calendar: plan.calendar.clone(),
+            index: HashMap::from([("curve".to_string(), 0)]),
+            deal_prefix: vec![running_sums(&periods)],
+            deal_totals: vec![periods],
+            cancelled: vec![Vec::new()],
+            credits: plan.needs_deal_list().then(|| vec![Vec::new()]),
+            sources: vec![vec![0]],
+            measures: vec![None; plan.measures.len() * n],
+            measure_count: plan.measures.len(),
+            company: IndexMap::new(),
+            relief: vec![Vec::new()],
+            payees: vec![payee],
+            warnings: Vec::new(),
+            hash: String::new(),
+        }
+    }
+
     pub fn calendar(&self) -> &Calendar {
         &self.calendar
     }

@@ -8,6 +8,7 @@ mod arith;
 mod calendar;
 mod component;
 mod csvfile;
+mod curve;
 mod diagnostic;
 mod eval;
 mod facts;
@@ -25,9 +26,10 @@ mod yaml;
 pub use arith::{ArithError, Frac, Tier, TierUse, curve, marginal_value, tiered_marginal, tiered_retroactive};
 pub use calendar::{Calendar, Period, PeriodKind, Window, parse_date};
 pub use component::{
-    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Registry, Stage, SubLine, Target, Trace,
+    BuildContext, Component, ComponentType, Design, KeyInfo, Outcome, Profile, Registry, Stage, SubLine, Target, Trace,
     TypeInfo,
 };
+pub use curve::{CurveOptions, CurvePoint, PayoutCurve, payout_curve};
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
 pub use eval::{Detail, EvalContext, EvalError, RunOptions, RunSummary, run, run_chunked, run_with};
 pub use facts::{Credit, Facts, Payee, ReliefEntry};

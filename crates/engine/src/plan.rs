@@ -20,7 +20,7 @@ use crate::spec::{Aggregate, Motion, PlanSpec, QuotaSource, QuotaSpec, RoleSpec}
 use crate::yaml::{self, DeContext, Node};
 
 /// A compiled, validated plan.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     pub id: String,
     pub name: String,
@@ -62,7 +62,7 @@ impl Plan {
 }
 
 /// A role's compiled rules.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Role {
     pub id: String,
     pub title: String,

@@ -803,6 +803,16 @@ impl Component for ScriptComponent {
         Profile { measures: vec![self.measure.clone()], ..Profile::default() }
     }
 
+    fn design(&self, role_ti: Decimal) -> Option<crate::component::Design> {
+        // A script may read anything; it is swept on bookings like the built-ins.
+        let cap = match self.shaping.cap {
+            Some(crate::component::Cap::Amount(amount)) => Some(amount),
+            Some(crate::component::Cap::MultipleOfTarget(multiple)) => Some(multiple * role_ti),
+            None => None,
+        };
+        Some(crate::component::Design { breakpoints: Vec::new(), cap })
+    }
+
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
         let w = cx.window(self.shaping.window);
         let ctx = self.context(cx, w)?;

@@ -141,6 +141,20 @@ pub trait Component: Send + Sync + fmt::Debug {
     }
     /// The window value for the context's payee and period.
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError>;
+    /// How the payout depends on attainment of the quota, for payout curves: `None` when it
+    /// does not (a profit bonus, a retention curve, a draw).
+    fn design(&self, _role_ti: Decimal) -> Option<Design> {
+        None
+    }
+}
+
+/// The shape of a quota-attainment payout: where it bends and where it stops.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Design {
+    /// Attainments where the payout changes slope or jumps, with what happens there.
+    pub breakpoints: Vec<(Decimal, String)>,
+    /// The annual cap, if any.
+    pub cap: Option<Decimal>,
 }
 
 /// One documented key of a component type, for `accrue components`.

@@ -127,7 +127,8 @@ impl Shaping {
         notes: &mut Vec<String>,
     ) -> Result<Frac, EvalError> {
         let mut value = base;
-        if !self.modifiers.is_empty() {
+        let neutral = cx.neutral_shaping();
+        if !self.modifiers.is_empty() && !neutral {
             let mut applied = Vec::new();
             for modifier in &self.modifiers {
                 let reading = cx.measure(&modifier.measure, w, self.clawback_days)?;
@@ -147,7 +148,7 @@ impl Shaping {
             }
             trace.put("modifiers", || Value::Array(applied));
         }
-        if !self.gates.is_empty() {
+        if !self.gates.is_empty() && !neutral {
             let mut applied = Vec::new();
             for gate in &self.gates {
                 let reading = cx.measure(&gate.measure, w, self.clawback_days)?;

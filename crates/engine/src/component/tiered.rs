@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use super::shaping::weighted;
 use super::{
-    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, Target, TypeInfo, dec, frac_value,
+    BuildContext, Component, ComponentType, Design, KeyInfo, Outcome, Profile, Shaping, Target, TypeInfo, dec,
+    frac_value,
 };
 use crate::arith::{self, Frac, Tier};
 use crate::eval::{EvalContext, EvalError};
@@ -378,6 +379,38 @@ impl Component for Tiered {
             MeasureRef::Deals(DealKind::Expansion | DealKind::Renewal | DealKind::Contraction | DealKind::Churn)
         );
         Profile { new_logo, retention, profit_linked: self.profit_linked, measures: vec![self.measure.clone()] }
+    }
+
+    fn design(&self, role_ti: Decimal) -> Option<Design> {
+        if self.target.is_some() {
+            return None;
+        }
+        let mut breakpoints = Vec::new();
+        match &self.method {
+            Method::Rate { mode, tiers } => {
+                for tier in tiers.iter().filter(|t| !t.from.is_zero()) {
+                    let kind = match mode {
+                        Mode::Marginal => "from here",
+                        Mode::Retroactive => "on everything from here",
+                    };
+                    breakpoints.push((tier.from, format!("{} {kind}", format_percent(tier.rate))));
+                }
+            }
+            Method::Curve { points, .. } => {
+                for (a, p) in points {
+                    breakpoints.push((*a, format!("{} of TI", format_percent(*p))));
+                }
+            }
+        }
+        if let Some(t) = self.threshold {
+            breakpoints.push((t, "threshold".into()));
+        }
+        let cap = match self.shaping.cap {
+            Some(super::Cap::Amount(amount)) => Some(amount),
+            Some(super::Cap::MultipleOfTarget(multiple)) => Some(multiple * role_ti * self.weight),
+            None => None,
+        };
+        Some(Design { breakpoints, cap })
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {

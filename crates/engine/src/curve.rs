@@ -1,0 +1,156 @@
+//! Payout curves: what a role pays over the year as a function of attainment of its quota,
+//! swept on a made-up payee who books evenly through the year at full margin. Modifiers and
+//! gates are left out (they depend on one payee's CSAT or margin); caps stay in. Finance
+//! looks at this before anyone reads a formula.
+
+use rust_decimal::Decimal;
+
+use crate::component::Design;
+use crate::eval::{Detail, RunOptions, run_with};
+use crate::facts::Facts;
+use crate::plan::Plan;
+
+/// How to sweep.
+#[derive(Debug, Clone)]
+pub struct CurveOptions {
+    pub from: Decimal,
+    pub to: Decimal,
+    /// Points after the first (so `steps + 1` points in all).
+    pub steps: usize,
+    /// The annual quota of the made-up payee (default 1,000,000).
+    pub quota: Decimal,
+    /// Only this component (default: every component that depends on quota attainment).
+    pub component: Option<String>,
+}
+
+impl Default for CurveOptions {
+    fn default() -> Self {
+        CurveOptions {
+            from: Decimal::ZERO,
+            to: Decimal::TWO,
+            steps: 40,
+            quota: Decimal::from(1_000_000),
+            component: None,
+        }
+    }
+}
+
+/// One point of the curve: the year's payout per component at an attainment.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CurvePoint {
+    #[serde(with = "rust_decimal::serde::str")]
+    pub attainment: Decimal,
+    #[serde(serialize_with = "amounts")]
+    pub amounts: Vec<Decimal>,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub total: Decimal,
+}
+
+fn amounts<S: serde::Serializer>(values: &[Decimal], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(values.iter().map(|v| v.to_string()))
+}
+
+/// A role's payout curve.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PayoutCurve {
+    pub role: String,
+    pub currency: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub quota: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub target_incentive: Decimal,
+    pub components: Vec<String>,
+    /// Each component's tier and curve breakpoints and cap.
+    pub designs: Vec<Design>,
+    pub points: Vec<CurvePoint>,
+    /// Components left out, with why.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Sweeps `role`'s payout over attainment.
+pub fn payout_curve(plan: &Plan, role_id: &str, options: &CurveOptions) -> Result<PayoutCurve, String> {
+    let role = plan.roles.get(role_id).ok_or_else(|| {
+        format!(
+            "no role `{role_id}` in {} (roles: {})",
+            plan.id,
+            plan.roles.keys().cloned().collect::<Vec<_>>().join(", ")
+        )
+    })?;
+    if options.to <= options.from || options.steps == 0 {
+        return Err("the sweep needs --to above --from and at least one step".into());
+    }
+    if options.quota <= Decimal::ZERO {
+        return Err("the quota of a payout curve must be above 0".into());
+    }
+    if let Some(id) = &options.component {
+        if !role.components.iter().any(|c| c.id() == id) {
+            return Err(format!("role `{role_id}` has no component `{id}`"));
+        }
+    }
+    let mut components = Vec::new();
+    let mut designs = Vec::new();
+    let mut skipped = Vec::new();
+    for component in &role.components {
+        if options.component.as_deref().is_some_and(|id| id != component.id()) {
+            continue;
+        }
+        match component.design(role.target_incentive) {
+            Some(design) => {
+                components.push(component.id().to_string());
+                designs.push(design);
+            }
+            None => skipped.push((
+                component.id().to_string(),
+                format!("a `{}` component does not pay on attainment of the quota", component.type_name()),
+            )),
+        }
+    }
+    // Sweep a copy of the plan whose role keeps only the swept components, so that another
+    // component's needs (a profit bonus without company data) do not get in the way.
+    let mut swept = plan.clone();
+    if let Some(role) = swept.roles.get_mut(role_id) {
+        let keep: Vec<usize> = role
+            .components
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| components.iter().any(|id| id == c.id()))
+            .map(|(i, _)| i)
+            .collect();
+        role.components = keep.iter().map(|&i| role.components[i].clone()).collect();
+        role.component_ids = keep.iter().map(|&i| role.component_ids[i].clone()).collect();
+    }
+    let plan = &swept;
+    let n = plan.calendar.n_decimal();
+    let step = (options.to - options.from) / Decimal::from(options.steps as u64);
+    let run_options = RunOptions { detail: Detail::Amounts, neutral_shaping: true };
+    let mut points = Vec::with_capacity(options.steps + 1);
+    for i in 0..=options.steps {
+        let attainment = options.from + step * Decimal::from(i as u64);
+        let per_period = attainment * options.quota / n;
+        let facts = Facts::synthetic(plan, role_id, options.quota, per_period);
+        let result = run_with(plan, &facts, &run_options);
+        if let Some(error) = result.errors.first() {
+            return Err(format!("cannot sweep role `{role_id}`: {error}"));
+        }
+        let mut values = vec![Decimal::ZERO; components.len()];
+        for statement in &result.statements {
+            for line in &statement.lines {
+                if let Some(at) = components.iter().position(|id| *id == *line.component) {
+                    values[at] += line.amount;
+                }
+            }
+        }
+        let total = values.iter().sum();
+        points.push(CurvePoint { attainment, amounts: values, total });
+    }
+    Ok(PayoutCurve {
+        role: role_id.to_string(),
+        currency: plan.currency.clone(),
+        quota: options.quota,
+        target_incentive: role.target_incentive,
+        components,
+        designs,
+        points,
+        skipped,
+    })
+}
