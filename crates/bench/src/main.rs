@@ -94,7 +94,7 @@ fn main() -> Result<()> {
         });
 
         if let Some(times) = args.profile {
-            let options = RunOptions { detail: Detail::Amounts };
+            let options = RunOptions { detail: Detail::Amounts, ..RunOptions::default() };
             for _ in 0..times {
                 std::hint::black_box(in_pool(1, || accrue_engine::run_with(&plan, &facts, &options)));
             }
@@ -103,8 +103,8 @@ fn main() -> Result<()> {
         let rate = Decimal::new(5, 2);
         let (base, expected) = best(args.repeat, || in_pool(1, || baseline(&facts, rate)));
         rows.push(Row { step: format!("baseline P={payees} (1 thread)"), time: base, note: "1.00×".into() });
-        let amounts = RunOptions { detail: Detail::Amounts };
-        let full = RunOptions { detail: Detail::Full };
+        let amounts = RunOptions { detail: Detail::Amounts, ..RunOptions::default() };
+        let full = RunOptions { detail: Detail::Full, ..RunOptions::default() };
         for (label, options) in [("amounts", amounts), ("explained", full)] {
             let (one, result) = best(args.repeat, || in_pool(1, || accrue_engine::run_with(&plan, &facts, &options)));
             check_total(&result.totals.total, &expected, label)?;

@@ -22,23 +22,26 @@ fn engine_and_baseline_agree_to_the_cent() {
     for detail in [Detail::Full, Detail::Amounts] {
         for threads in [1, 2] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            let result = pool.install(|| accrue_engine::run_with(&plan, &facts, &RunOptions { detail }));
+            let result = pool
+                .install(|| accrue_engine::run_with(&plan, &facts, &RunOptions { detail, ..RunOptions::default() }));
             assert!(result.errors.is_empty(), "{:?}", result.errors);
             assert_eq!(result.totals.total, expected, "{detail:?} on {threads} threads");
         }
     }
     let full = accrue_engine::run(&plan, &facts);
-    let lean = accrue_engine::run_with(&plan, &facts, &RunOptions { detail: Detail::Amounts });
+    let lean = accrue_engine::run_with(&plan, &facts, &RunOptions { detail: Detail::Amounts, ..RunOptions::default() });
     let amounts = |r: &accrue_engine::RunResult| {
         r.statements.iter().flat_map(|s| s.lines.iter().map(|l| l.amount)).collect::<Vec<_>>()
     };
     assert_eq!(amounts(&full), amounts(&lean), "explaining does not change a cent");
 
     let script = load(&files.script_plan, "0.05");
-    let result = accrue_engine::run_with(&script, &facts, &RunOptions { detail: Detail::Amounts });
+    let result =
+        accrue_engine::run_with(&script, &facts, &RunOptions { detail: Detail::Amounts, ..RunOptions::default() });
     assert_eq!(result.totals.total, expected, "the Rhai variant");
 
     let what_if = load(&files.plan, "0.06");
-    let result = accrue_engine::run_with(&what_if, &facts, &RunOptions { detail: Detail::Amounts });
+    let result =
+        accrue_engine::run_with(&what_if, &facts, &RunOptions { detail: Detail::Amounts, ..RunOptions::default() });
     assert_eq!(result.totals.total, baseline(&facts, Decimal::new(6, 2)), "what-if base_rate 0.06");
 }
