@@ -84,6 +84,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
     },
+    /// Print the JSON Schema of the plan format (with the plugin types found here, or next
+    /// to --plan); the sample plans point their editors at plan.schema.json.
+    Schema {
+        #[arg(long)]
+        plan: Option<PathBuf>,
+    },
     /// Run plan test cases: tests/*.yaml next to plans (default: every plans/*/tests/).
     Test {
         /// Test files, their folders, or plan folders.
@@ -129,6 +135,11 @@ fn main() -> ExitCode {
         }
         Command::Components { plan, format } => components(plan.as_deref(), format),
         Command::Test { paths } => tests::run(&paths),
+        Command::Schema { plan } => {
+            let anchor = plan.unwrap_or_else(|| PathBuf::from("plan.yaml"));
+            let schema = accrue_engine::plan_schema(&Registry::for_plan(&anchor, ScriptLimits::default()));
+            serde_json::to_string_pretty(&schema).map(|text| println!("{text}")).map(Ok).map_err(Into::into)
+        }
         Command::Curve { plan, role, component, svg, from, to, steps, quota, format } => {
             curve(&plan, &role, component, svg.as_deref(), [&from, &to, &quota], steps, format)
         }

@@ -16,6 +16,7 @@ mod lint;
 mod measure;
 mod number;
 mod plan;
+mod schema;
 mod script;
 mod spanned;
 mod spec;
@@ -40,9 +41,10 @@ pub use number::{
     round_money,
 };
 pub use plan::{Blend, Plan, PlanSource, QuotaRules, Role, Score};
+pub use schema::plan_schema;
 pub use script::{ScriptError, ScriptHost, ScriptLimits, ScriptValue};
 pub use spanned::{Num, Spanned};
 pub use spec::{Aggregate, Motion, QuotaSource, WindowKind};
 pub use statement::{Adjustment, Line, Name, RunError, RunResult, Statement, StreamedRun, Totals, TotalsBuilder};
 pub use testcase::{Expectation, Mismatch, TABLES, TestCase, TestFile};
-pub use yaml::Node;
+pub use yaml::{Node, NodeKind, ScalarStyle};

@@ -407,7 +407,8 @@ impl ScriptValue {
 // ---------------------------------------------------------------------------------------
 // Components.
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct ScriptSpec {
     file: Spanned<String>,
     #[serde(default)]
@@ -416,7 +417,8 @@ struct ScriptSpec {
     measure: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct PluginSpec {
     #[serde(default)]
     params: Option<Spanned<IndexMap<String, ScriptValue>>>,
@@ -464,6 +466,10 @@ impl ComponentType for ScriptType {
                 },
             ]),
         }
+    }
+
+    fn schema(&self, generator: &mut schemars::SchemaGenerator) -> serde_json::Value {
+        crate::component::builtin_schema::<ScriptSpec>(generator, &self.info(), true)
     }
 
     fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {
@@ -554,6 +560,10 @@ impl ComponentType for PluginType {
                 },
             ]),
         }
+    }
+
+    fn schema(&self, generator: &mut schemars::SchemaGenerator) -> serde_json::Value {
+        crate::component::builtin_schema::<PluginSpec>(generator, &self.info(), true)
     }
 
     fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {

@@ -12,7 +12,8 @@ use crate::spanned::{Num, Spanned};
 use crate::yaml::CapturedNode;
 
 /// The top of a plan file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct PlanSpec {
     pub plan: Spanned<String>,
     #[serde(default)]
@@ -38,7 +39,7 @@ pub struct PlanSpec {
 }
 
 /// How a `measures.csv` measure aggregates over a window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Aggregate {
     Sum,
@@ -55,7 +56,8 @@ impl Aggregate {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct MeasureSpec {
     pub aggregate: Spanned<Aggregate>,
     /// For readers of the plan; the engine does not use it.
@@ -65,7 +67,7 @@ pub struct MeasureSpec {
 }
 
 /// Sales motion of a role (SPEC §1): hunters and farmers, never both.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Motion {
     Hunter,
@@ -76,7 +78,8 @@ pub enum Motion {
     NonSales,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RoleSpec {
     #[serde(default)]
     pub title: Option<String>,
@@ -94,7 +97,7 @@ pub struct RoleSpec {
 }
 
 /// Where a payee's annual quota comes from (SPEC §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QuotaSource {
     #[default]
@@ -103,7 +106,8 @@ pub enum QuotaSource {
 }
 
 /// The role's relieved-quota rules (SPEC §6).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct QuotaSpec {
     #[serde(default)]
     pub source: Option<Spanned<QuotaSource>>,
@@ -121,7 +125,8 @@ pub struct QuotaSpec {
     pub kicker: Option<KickerSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct BlendSpec {
     #[serde(default)]
     pub revenue_weight: Option<Num>,
@@ -131,7 +136,8 @@ pub struct BlendSpec {
     pub scores: Vec<ScoreSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ScoreSpec {
     pub measure: Spanned<String>,
     pub target: Num,
@@ -140,13 +146,15 @@ pub struct ScoreSpec {
     pub cap: Option<Num>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SoftFloorSpec {
     pub below: Num,
     pub rate_multiplier: Num,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct KickerSpec {
     #[serde(default)]
     pub over_self_goal: Option<Num>,
@@ -157,7 +165,8 @@ pub struct KickerSpec {
 // Keys shared by component types.
 
 /// `id` and `type`: every component has them.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct CoreSpec {
     pub id: Spanned<String>,
     #[serde(rename = "type")]
@@ -165,7 +174,7 @@ pub struct CoreSpec {
 }
 
 /// `ytd` (periods 1..k) or `period` (period k alone).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WindowKind {
     #[default]
@@ -174,7 +183,8 @@ pub enum WindowKind {
 }
 
 /// The window, clawback, modifier, gate and cap keys shared by every payout component.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ShapingSpec {
     #[serde(default)]
     pub window: Option<Spanned<WindowKind>>,
@@ -190,19 +200,22 @@ pub struct ShapingSpec {
     pub clawback_days: Option<Spanned<u32>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ModifierSpec {
     pub measure: Spanned<String>,
     pub bands: Spanned<Vec<BandSpec>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct BandSpec {
     pub from: Num,
     pub multiplier: Num,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct GateSpec {
     pub measure: Spanned<String>,
     pub min: Num,
@@ -210,7 +223,8 @@ pub struct GateSpec {
     pub otherwise: Option<Num>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct CapSpec {
     #[serde(default)]
     pub amount: Option<Num>,
@@ -219,7 +233,8 @@ pub struct CapSpec {
 }
 
 /// A rate tier: `{from: a_i, rate: r_i}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct TierSpec {
     pub from: Num,
     pub rate: Num,

@@ -13,7 +13,8 @@ use crate::spanned::Num;
 use crate::spec::WindowKind;
 use crate::yaml::Node;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct DrawSpec {
     amount: Num,
     #[serde(default)]
@@ -49,6 +50,10 @@ impl ComponentType for DrawType {
                 },
             ],
         }
+    }
+
+    fn schema(&self, generator: &mut schemars::SchemaGenerator) -> serde_json::Value {
+        super::builtin_schema::<DrawSpec>(generator, &self.info(), false)
     }
 
     fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {

@@ -20,14 +20,16 @@ use crate::spanned::{Num, Spanned};
 use crate::spec::WindowKind;
 use crate::yaml::Node;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct KpiSpec {
     kpis: Spanned<Vec<KpiItemSpec>>,
     #[serde(default)]
     weight: Option<Num>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct KpiItemSpec {
     measure: Spanned<String>,
     target: Num,
@@ -77,6 +79,10 @@ impl ComponentType for KpiType {
                 },
             ]),
         }
+    }
+
+    fn schema(&self, generator: &mut schemars::SchemaGenerator) -> serde_json::Value {
+        super::builtin_schema::<KpiSpec>(generator, &self.info(), true)
     }
 
     fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {

@@ -188,6 +188,23 @@ pub trait ComponentType: Send + Sync {
     fn info(&self) -> TypeInfo;
     /// Builds the component or reports why not (into `cx`), returning `None`.
     fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>>;
+    /// This type's variant of the plan schema's `Component`.
+    fn schema(&self, generator: &mut schemars::SchemaGenerator) -> serde_json::Value;
+}
+
+/// The schema variant of a built-in type: `id` and `type`, the shared keys when `shared`, and
+/// the type's own `T`.
+pub(crate) fn builtin_schema<T: schemars::JsonSchema>(
+    generator: &mut schemars::SchemaGenerator,
+    info: &TypeInfo,
+    shared: bool,
+) -> serde_json::Value {
+    let mut parts = vec![crate::schema::object_of::<CoreSpec>(generator)];
+    if shared {
+        parts.push(crate::schema::object_of::<ShapingSpec>(generator));
+    }
+    parts.push(crate::schema::object_of::<T>(generator));
+    crate::schema::component_variant(&info.name, &info.summary, parts)
 }
 
 /// The component types a plan can use: the built-ins, then plugins.
@@ -263,6 +280,10 @@ impl Registry {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.types.keys().map(String::as_str)
+    }
+
+    pub fn types(&self) -> impl Iterator<Item = &Arc<dyn ComponentType>> {
+        self.types.values()
     }
 
     pub fn infos(&self) -> Vec<TypeInfo> {

@@ -20,7 +20,8 @@ use crate::spanned::{Num, Spanned};
 use crate::spec::{PointSpec, WindowKind};
 use crate::yaml::Node;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct ProfitBonusSpec {
     #[serde(default)]
     target_bonus: Option<Num>,
@@ -30,7 +31,8 @@ struct ProfitBonusSpec {
     profit_pct: Option<Spanned<PartSpec>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct PartSpec {
     weight: Num,
     curve: Spanned<Vec<PointSpec>>,
@@ -81,6 +83,10 @@ impl ComponentType for ProfitBonusType {
                 },
             ]),
         }
+    }
+
+    fn schema(&self, generator: &mut schemars::SchemaGenerator) -> serde_json::Value {
+        super::builtin_schema::<ProfitBonusSpec>(generator, &self.info(), true)
     }
 
     fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {

@@ -22,7 +22,7 @@ use crate::spanned::{Num, Spanned};
 use crate::spec::{PointSpec, WindowKind};
 use crate::yaml::Node;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum Metric {
     #[default]
@@ -30,7 +30,8 @@ enum Metric {
     Grr,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct RetentionSpec {
     #[serde(default)]
     metric: Option<Spanned<Metric>>,
@@ -120,6 +121,10 @@ impl ComponentType for RetentionType {
                 },
             ]),
         }
+    }
+
+    fn schema(&self, generator: &mut schemars::SchemaGenerator) -> serde_json::Value {
+        super::builtin_schema::<RetentionSpec>(generator, &self.info(), true)
     }
 
     fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {

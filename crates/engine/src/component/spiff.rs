@@ -21,7 +21,8 @@ use crate::spanned::{Num, Spanned};
 use crate::spec::WindowKind;
 use crate::yaml::Node;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct SpiffSpec {
     measure: Spanned<String>,
     #[serde(default)]
@@ -108,6 +109,10 @@ impl ComponentType for SpiffType {
                 },
             ]),
         }
+    }
+
+    fn schema(&self, generator: &mut schemars::SchemaGenerator) -> serde_json::Value {
+        super::builtin_schema::<SpiffSpec>(generator, &self.info(), true)
     }
 
     fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {

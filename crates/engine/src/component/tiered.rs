@@ -21,7 +21,7 @@ use crate::spanned::{Num, Spanned};
 use crate::spec::{PointSpec, TierSpec, WindowKind};
 use crate::yaml::Node;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Basis {
     #[default]
@@ -29,7 +29,7 @@ pub enum Basis {
     Curve,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     #[default]
@@ -38,7 +38,7 @@ pub enum Mode {
 }
 
 /// Which attainment a curve component sees (SPEC §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AttainmentChoice {
     #[default]
@@ -46,7 +46,8 @@ pub enum AttainmentChoice {
     Relieved,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct TieredSpec {
     measure: Spanned<String>,
     #[serde(default)]
@@ -64,6 +65,7 @@ struct TieredSpec {
     #[serde(default)]
     threshold: Option<Num>,
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::target_schema")]
     target: Option<Spanned<String>>,
     #[serde(default)]
     attainment: Option<Spanned<AttainmentChoice>>,
@@ -155,6 +157,10 @@ impl ComponentType for TieredType {
             source: "built-in".into(),
             keys: with_shared(keys),
         }
+    }
+
+    fn schema(&self, generator: &mut schemars::SchemaGenerator) -> serde_json::Value {
+        super::builtin_schema::<TieredSpec>(generator, &self.info(), true)
     }
 
     fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {

@@ -1,0 +1,93 @@
+//! The plan schema (`accrue schema`, committed as `plan.schema.json` for editors): it is up
+//! to date with the code, every sample plan validates against it, and it rejects what the
+//! loader rejects.
+
+use std::path::{Path, PathBuf};
+
+use accrue_engine::{Node, PlanSource, Registry, ScriptLimits};
+use accrue_engine::{NumberStyle, parse_decimal};
+use serde_json::{Value, json};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn schema() -> Value {
+    let registry = Registry::for_plan(&workspace().join("plan.yaml"), ScriptLimits::default());
+    accrue_engine::plan_schema(&registry)
+}
+
+/// A plan's YAML as JSON, the way an editor's YAML language server sees it: plain scalars
+/// that read as numbers are numbers (converted for validation only).
+fn to_json(node: &Node) -> Value {
+    use accrue_engine::NodeKind;
+    match &node.kind {
+        NodeKind::Map(entries) => Value::Object(
+            entries.iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), to_json(v))).collect(),
+        ),
+        NodeKind::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
+        NodeKind::Scalar { text, style } => {
+            if *style != accrue_engine::ScalarStyle::Plain {
+                return json!(text);
+            }
+            match text.as_str() {
+                "" | "~" | "null" => Value::Null,
+                "true" => json!(true),
+                "false" => json!(false),
+                _ => match parse_decimal(text, NumberStyle::PlainYaml) {
+                    Ok(_) => serde_json::from_str::<Value>(text).unwrap_or_else(|_| json!(text)),
+                    Err(_) => json!(text),
+                },
+            }
+        }
+    }
+}
+
+fn validate(plan: &Path) -> Vec<String> {
+    let source = PlanSource::read(plan).unwrap();
+    let instance = to_json(&source.root);
+    let validator = jsonschema::validator_for(&schema()).expect("a valid schema");
+    validator.iter_errors(&instance).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+}
+
+#[test]
+fn the_committed_schema_is_up_to_date() {
+    let committed: Value =
+        serde_json::from_str(&std::fs::read_to_string(workspace().join("plan.schema.json")).unwrap()).unwrap();
+    assert!(committed == schema(), "plan.schema.json is stale: run `cargo run -q -- schema > plan.schema.json`");
+}
+
+#[test]
+fn every_sample_plan_validates_and_points_at_the_schema() {
+    for entry in std::fs::read_dir(workspace().join("plans")).unwrap() {
+        let plan = entry.unwrap().path().join("plan.yaml");
+        if !plan.exists() {
+            continue;
+        }
+        let errors = validate(&plan);
+        assert!(errors.is_empty(), "{}: {errors:#?}", plan.display());
+        let text = std::fs::read_to_string(&plan).unwrap();
+        assert!(text.starts_with("# yaml-language-server: $schema=../../plan.schema.json"), "{}", plan.display());
+    }
+}
+
+#[test]
+fn the_schema_rejects_what_the_loader_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let cases = [
+        ("unknown key", "        thresold: 0.5\n"),
+        ("key of another type", "        expansion_rate: 0.1\n"),
+        ("bad window", "        window: monthly\n"),
+    ];
+    for (what, extra) in cases {
+        let plan = dir.join("plan.yaml");
+        let text = format!(
+            "plan: t\nyear: 2027\nperiods: quarter\nroles:\n  ae:\n    motion: hunter\n    components:\n      - id: c\n        type: tiered\n        measure: bookings\n        tiers: [{{from: 0, rate: 0.1}}]\n{extra}"
+        );
+        std::fs::write(&plan, text).unwrap();
+        assert!(!validate(&plan).is_empty(), "the schema accepts a plan with a {what}");
+        let registry = Registry::for_plan(&plan, ScriptLimits::default());
+        assert!(PlanSource::read(&plan).unwrap().compile(&registry, &Default::default()).is_err(), "{what}");
+    }
+}
