@@ -133,7 +133,7 @@ fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize) -> Result<PayeeSt
     entries.sort_by_key(|e| (e.period, e.line));
     let cap = rules.max_relief_pct.map(|pct| arith::mul(pct, effective_quota)).transpose()?;
     let mut granted_total = Decimal::ZERO;
-    let before_relief = state.quota_scaled.clone();
+    let before_relief = if entries.is_empty() { Vec::new() } else { state.quota_scaled.clone() };
     for entry in entries {
         let k = entry.period;
         // Work in N × dollars so that quotas stay exact; report in dollars.
@@ -809,7 +809,9 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
     // What each component paid so far this year, by its index in the role.
     let mut paid: Vec<Decimal> = vec![Decimal::ZERO; role.components.len()];
     let mut earnings_history: Vec<Decimal> = Vec::new();
-    let stages = [Stage::Earnings, Stage::Guarantee];
+    // Most roles have no draw: skip the second pass over components when there is none.
+    let has_guarantee = role.components.iter().any(|c| c.stage() == Stage::Guarantee);
+    let stages: &[Stage] = if has_guarantee { &[Stage::Earnings, Stage::Guarantee] } else { &[Stage::Earnings] };
 
     for period in 0..plan.calendar.n_periods() {
         if !state.active(period) {
@@ -818,7 +820,7 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
         let label = &run.labels[period];
         let mut lines: Vec<Line> = Vec::new();
         let mut earnings = Decimal::ZERO;
-        for stage in stages {
+        for &stage in stages {
             if stage == Stage::Guarantee {
                 earnings = lines.iter().map(|l| l.amount).sum();
             }

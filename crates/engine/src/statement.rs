@@ -163,48 +163,43 @@ pub struct Totals {
 }
 
 /// Sums statement totals per role and period as statements go by; every role and period
-/// is listed, zeros included.
-#[derive(Debug, Clone)]
+/// is listed, zeros included. (Few roles and periods: a linear scan beats hashing names.)
+#[derive(Debug, Clone, Default)]
 pub struct TotalsBuilder {
-    totals: Totals,
+    total: Decimal,
+    by_role: Vec<(String, Decimal)>,
+    by_period: Vec<(String, Decimal)>,
+}
+
+fn add_to(sums: &mut Vec<(String, Decimal)>, key: &str, amount: Decimal) {
+    match sums.iter_mut().find(|(k, _)| k == key) {
+        Some((_, sum)) => *sum += amount,
+        None => sums.push((key.to_string(), amount)),
+    }
 }
 
 impl TotalsBuilder {
     pub fn new<'a>(roles: impl Iterator<Item = &'a str>, periods: impl Iterator<Item = &'a str>) -> Self {
-        let mut totals = Totals::default();
-        for role in roles {
-            totals.by_role.insert(role.to_string(), Decimal::ZERO);
+        TotalsBuilder {
+            total: Decimal::ZERO,
+            by_role: roles.map(|r| (r.to_string(), Decimal::ZERO)).collect(),
+            by_period: periods.map(|p| (p.to_string(), Decimal::ZERO)).collect(),
         }
-        for period in periods {
-            totals.by_period.insert(period.to_string(), Decimal::ZERO);
-        }
-        TotalsBuilder { totals }
     }
 
     pub fn add(&mut self, s: &Statement) {
-        let totals = &mut self.totals;
-        totals.total += s.total;
-        match totals.by_role.get_mut(s.role.as_str()) {
-            Some(sum) => *sum += s.total,
-            None => {
-                totals.by_role.insert(s.role.to_string(), s.total);
-            }
-        }
-        match totals.by_period.get_mut(s.period.as_str()) {
-            Some(sum) => *sum += s.total,
-            None => {
-                totals.by_period.insert(s.period.to_string(), s.total);
-            }
-        }
+        self.total += s.total;
+        add_to(&mut self.by_role, &s.role, s.total);
+        add_to(&mut self.by_period, &s.period, s.total);
     }
 
-    pub fn finish(mut self, places: u32) -> Totals {
-        let totals = &mut self.totals;
-        totals.total = crate::number::round_money(totals.total, places);
-        for v in totals.by_role.values_mut().chain(totals.by_period.values_mut()) {
-            *v = crate::number::round_money(*v, places);
+    pub fn finish(self, places: u32) -> Totals {
+        let round = |v: Decimal| crate::number::round_money(v, places);
+        Totals {
+            total: round(self.total),
+            by_role: self.by_role.into_iter().map(|(k, v)| (k, round(v))).collect(),
+            by_period: self.by_period.into_iter().map(|(k, v)| (k, round(v))).collect(),
         }
-        self.totals
     }
 }
 
