@@ -3,6 +3,17 @@
 //! Exit codes: 0 success; 1 the plan, data or a payee failed (errors printed, other payees
 //! still computed and output); 2 usage errors.
 
+/// Prints a line to standard output; a closed pipe (`accrue … | head`) ends the program
+/// quietly instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::emit(format_args!($($arg)*), true) };
+}
+
+/// Like `say!`, without the newline.
+macro_rules! say_raw {
+    ($($arg:tt)*) => { $crate::emit(format_args!($($arg)*), false) };
+}
+
 mod plot;
 mod render;
 mod tests;
@@ -126,6 +137,18 @@ pub(crate) enum Failure {
     Usage(String),
 }
 
+pub(crate) fn emit(args: std::fmt::Arguments<'_>, newline: bool) {
+    let mut out = std::io::stdout().lock();
+    let written = out.write_fmt(args).and_then(|()| if newline { out.write_all(b"\n") } else { Ok(()) });
+    if let Err(err) = written {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {err}");
+        std::process::exit(1);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
@@ -138,7 +161,7 @@ fn main() -> ExitCode {
         Command::Schema { plan } => {
             let anchor = plan.unwrap_or_else(|| PathBuf::from("plan.yaml"));
             let schema = accrue_engine::plan_schema(&Registry::for_plan(&anchor, ScriptLimits::default()));
-            serde_json::to_string_pretty(&schema).map(|text| println!("{text}")).map(Ok).map_err(Into::into)
+            serde_json::to_string_pretty(&schema).map(|text| say!("{text}")).map(Ok).map_err(Into::into)
         }
         Command::Curve { plan, role, component, svg, from, to, steps, quota, format } => {
             curve(&plan, &role, component, svg.as_deref(), [&from, &to, &quota], steps, format)
@@ -189,18 +212,18 @@ fn check(path: &Path, data: Option<&Path>, format: CheckFormat) -> Outcome {
     match format {
         CheckFormat::Json => {
             let out = serde_json::json!({"ok": !failed, "diagnostics": diagnostics, "goals": goals.map(|g| g.0)});
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            say!("{}", serde_json::to_string_pretty(&out)?);
         }
         CheckFormat::Text => {
             if let Some((report, places)) = &goals {
-                print!("{}", render::goals(report, *places));
+                say_raw!("{}", render::goals(report, *places));
             }
             if diagnostics.is_empty() {
-                println!("{}: ok", path.display());
+                say!("{}: ok", path.display());
             } else {
                 eprint!("{}", render::diagnostics(&diagnostics));
                 if !failed {
-                    println!("{}: ok (with warnings)", path.display());
+                    say!("{}: ok (with warnings)", path.display());
                 }
             }
         }
@@ -362,8 +385,8 @@ fn curve(
         Err(message) => return Ok(Err(Failure::Usage(message))),
     };
     match format {
-        CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&curve)?),
-        CheckFormat::Text => print!("{}", plot::table(&curve)),
+        CheckFormat::Json => say!("{}", serde_json::to_string_pretty(&curve)?),
+        CheckFormat::Text => say_raw!("{}", plot::table(&curve)),
     }
     if let Some(file) = svg {
         std::fs::write(file, plot::svg(&curve)?).with_context(|| format!("cannot write {}", file.display()))?;
@@ -376,17 +399,17 @@ fn components(plan: Option<&Path>, format: CheckFormat) -> Outcome {
     let anchor = plan.map_or_else(|| PathBuf::from("plan.yaml"), Path::to_path_buf);
     let infos = Registry::for_plan(&anchor, ScriptLimits::default()).infos();
     match format {
-        CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&infos)?),
+        CheckFormat::Json => say!("{}", serde_json::to_string_pretty(&infos)?),
         CheckFormat::Text => {
             for info in infos {
-                println!("{} ({}): {}", info.name, info.source, info.summary);
+                say!("{} ({}): {}", info.name, info.source, info.summary);
                 let width = info.keys.iter().map(|k| k.name.len()).max().unwrap_or(0);
                 for key in info.keys {
                     let default = key.default.map(|d| format!(" [default: {d}]")).unwrap_or_default();
                     let required = if key.required { " (required)" } else { "" };
-                    println!("  {:<width$}  {}{required}{default} — {}", key.name, key.kind, key.description);
+                    say!("  {:<width$}  {}{required}{default} — {}", key.name, key.kind, key.description);
                 }
-                println!();
+                say!("");
             }
         }
     }

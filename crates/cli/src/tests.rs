@@ -60,31 +60,31 @@ pub fn run(paths: &[PathBuf]) -> Outcome {
                 continue;
             }
         };
-        println!("{}", path.display());
+        say!("{}", path.display());
         for case in &file.cases {
             match run_case(&file, case) {
                 Ok(problems) if problems.is_empty() => {
                     passed += 1;
-                    println!("  ok      {}", case.name);
+                    say!("  ok      {}", case.name);
                 }
                 Ok(problems) => {
                     failed += 1;
-                    println!("  FAILED  {} ({}:{})", case.name, path.display(), case.line);
+                    say!("  FAILED  {} ({}:{})", case.name, path.display(), case.line);
                     for problem in problems {
-                        println!("          {problem}");
+                        say!("          {problem}");
                     }
                 }
                 Err(err) => {
                     failed += 1;
-                    println!("  FAILED  {} ({}:{})", case.name, path.display(), case.line);
+                    say!("  FAILED  {} ({}:{})", case.name, path.display(), case.line);
                     for line in format!("{err:#}").lines() {
-                        println!("          {line}");
+                        say!("          {line}");
                     }
                 }
             }
         }
     }
-    println!("\n{passed} passed, {failed} failed");
+    say!("\n{passed} passed, {failed} failed");
     Ok(if failed == 0 { Ok(()) } else { Err(Failure::Input) })
 }
 

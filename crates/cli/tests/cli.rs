@@ -206,6 +206,21 @@ fn components_lists_the_catalogue() {
     assert_eq!(names, ["tiered", "profit_bonus", "retention", "kpi", "spiff", "draw", "script", "new_logo_bonus"]);
     let plugin = &json.as_array().unwrap()[7];
     assert!(plugin["summary"].as_str().unwrap().starts_with("New-logo bonus"), "{plugin}");
+    // Keys come from the types that read them: names, kinds, defaults, required.
+    let tiered = &json[0]["keys"];
+    let key = |name: &str| tiered.as_array().unwrap().iter().find(|k| k["name"] == name).cloned().unwrap();
+    assert_eq!(key("tiers")["type"], "list of {from, rate}");
+    assert_eq!(key("window")["type"], "ytd | period");
+    assert_eq!(key("window")["default"], "ytd");
+    assert_eq!(key("measure")["required"], true);
+    assert!(key("threshold")["description"].as_str().unwrap().contains("pays 0"));
+
+    let schema = run(&["schema"]);
+    assert_eq!(schema.code, 0);
+    let schema: Value = serde_json::from_str(&schema.stdout).unwrap();
+    let committed: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("plan.schema.json")).unwrap()).unwrap();
+    assert_eq!(schema, committed, "accrue schema prints what plan.schema.json holds");
 }
 
 #[test]

@@ -99,7 +99,12 @@ pub(crate) fn component_variant(name: &str, summary: &str, parts: Vec<Map<String
             }
         }
     }
-    properties.insert("type".into(), json!({ "const": name }));
+    let described = properties.get("type").and_then(|t| t.get("description")).cloned();
+    let mut kind = json!({ "const": name });
+    if let Some(description) = described {
+        kind["description"] = description;
+    }
+    properties.insert("type".into(), kind);
     json!({
         "title": name,
         "description": summary,
@@ -126,4 +131,86 @@ pub fn plan_schema(registry: &Registry) -> Value {
         );
     }
     root
+}
+
+/// The keys of a component variant for the catalogue, in the order the type declares them.
+pub(crate) fn catalogue_keys(variant: &Value, defs: &Map<String, Value>) -> Vec<crate::component::KeyInfo> {
+    let required: Vec<&str> =
+        variant["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let Some(properties) = variant["properties"].as_object() else { return Vec::new() };
+    properties
+        .iter()
+        .map(|(name, schema)| crate::component::KeyInfo {
+            name: name.clone(),
+            kind: kind_of(schema, defs, 0),
+            default: schema.get("default").map(|d| match d {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }),
+            required: required.contains(&name.as_str()),
+            description: schema.get("description").and_then(Value::as_str).unwrap_or_default().replace('\n', " "),
+        })
+        .collect()
+}
+
+/// A short, readable type for a schema: `number`, `ytd | period`, `list of {from, rate}`.
+fn kind_of(schema: &Value, defs: &Map<String, Value>, depth: usize) -> String {
+    if depth > 4 {
+        return "…".into();
+    }
+    if let Some(c) = schema.get("const") {
+        return c.as_str().map_or_else(|| c.to_string(), str::to_string);
+    }
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let name = reference.rsplit('/').next().unwrap_or_default();
+        if name == "Number" {
+            return "number".into();
+        }
+        return defs.get(name).map_or_else(|| name.to_string(), |d| kind_of(d, defs, depth + 1));
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema.get(key).and_then(Value::as_array) {
+            let kinds: Vec<String> = options
+                .iter()
+                .filter(|o| o.get("type") != Some(&json!("null")))
+                .map(|o| kind_of(o, defs, depth + 1))
+                .collect();
+            let mut unique: Vec<String> = Vec::new();
+            for k in kinds {
+                if !unique.contains(&k) {
+                    unique.push(k);
+                }
+            }
+            return unique.join(" | ");
+        }
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        return values.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | ");
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect(),
+        _ => Vec::new(),
+    };
+    match types.first().copied() {
+        Some("boolean") => "bool".into(),
+        Some("integer") => "whole number".into(),
+        Some("number") => "number".into(),
+        Some("string") => "text".into(),
+        Some("array") => {
+            if let Some(items) = schema.get("prefixItems").and_then(Value::as_array) {
+                let parts: Vec<String> = items.iter().map(|i| kind_of(i, defs, depth + 1)).collect();
+                return format!("[{}]", parts.join(", "));
+            }
+            match schema.get("items") {
+                Some(items) => format!("list of {}", kind_of(items, defs, depth + 1)),
+                None => "list".into(),
+            }
+        }
+        Some("object") => match schema.get("properties").and_then(Value::as_object) {
+            Some(props) => format!("{{{}}}", props.keys().cloned().collect::<Vec<_>>().join(", ")),
+            None => "mapping".into(),
+        },
+        _ => "any".into(),
+    }
 }

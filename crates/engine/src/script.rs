@@ -18,9 +18,7 @@ use serde::de::{self, Visitor};
 use sha2::{Digest, Sha256};
 
 use crate::arith::{self, Frac, Tier};
-use crate::component::{
-    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, TypeInfo, with_shared,
-};
+use crate::component::{BuildContext, Component, ComponentType, Outcome, Profile, Shaping, TypeInfo};
 use crate::csvfile::hex;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::eval::{EvalContext, EvalError};
@@ -410,9 +408,13 @@ impl ScriptValue {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct ScriptSpec {
+    /// The .rhai file, relative to the plan.
     file: Spanned<String>,
+    /// Values passed to the script as ctx.params and to its fn validate(params).
     #[serde(default)]
     params: Option<Spanned<IndexMap<String, ScriptValue>>>,
+    /// The measure behind ctx.attainment.
+    #[schemars(extend("default" = "bookings"))]
     #[serde(default)]
     measure: Option<Spanned<String>>,
 }
@@ -420,8 +422,11 @@ struct ScriptSpec {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct PluginSpec {
+    /// Values passed to the script as ctx.params and to its fn validate(params).
     #[serde(default)]
     params: Option<Spanned<IndexMap<String, ScriptValue>>>,
+    /// The measure behind ctx.attainment.
+    #[schemars(extend("default" = "bookings"))]
     #[serde(default)]
     measure: Option<Spanned<String>>,
 }
@@ -442,29 +447,7 @@ impl ComponentType for ScriptType {
             summary: "A Rhai script's `fn payout(ctx)`, with the window and paid_before rule applied to its result"
                 .into(),
             source: "built-in".into(),
-            keys: with_shared(vec![
-                KeyInfo {
-                    name: "file",
-                    kind: "path",
-                    default: None,
-                    required: true,
-                    description: "the .rhai file, relative to the plan",
-                },
-                KeyInfo {
-                    name: "params",
-                    kind: "mapping",
-                    default: None,
-                    required: false,
-                    description: "values passed to the script as ctx.params ($name refers to plan params)",
-                },
-                KeyInfo {
-                    name: "measure",
-                    kind: "measure name",
-                    default: Some("bookings"),
-                    required: false,
-                    description: "the measure behind ctx.attainment",
-                },
-            ]),
+            keys: Vec::new(),
         }
     }
 
@@ -543,22 +526,7 @@ impl ComponentType for PluginType {
                 Ok(script) => script.path.clone(),
                 Err(diag) => format!("(does not compile: {})", diag.message),
             },
-            keys: with_shared(vec![
-                KeyInfo {
-                    name: "params",
-                    kind: "mapping",
-                    default: None,
-                    required: false,
-                    description: "values passed to the script as ctx.params and to its fn validate(params)",
-                },
-                KeyInfo {
-                    name: "measure",
-                    kind: "measure name",
-                    default: Some("bookings"),
-                    required: false,
-                    description: "the measure behind ctx.attainment",
-                },
-            ]),
+            keys: Vec::new(),
         }
     }
 

@@ -168,7 +168,10 @@ pub struct KickerSpec {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct CoreSpec {
+    /// Unique within the role, `[a-z0-9_-]+`; the line's name in statements (extra lines are
+    /// `<id>.<part>`).
     pub id: Spanned<String>,
+    /// The component type: a built-in or a plugin from `scripts/components/`.
     #[serde(rename = "type")]
     pub kind: Spanned<String>,
 }
@@ -186,16 +189,24 @@ pub enum WindowKind {
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct ShapingSpec {
+    /// `ytd` pays the year-to-date value less what was paid; `period` pays the period alone.
+    #[schemars(extend("default" = "ytd"))]
     #[serde(default)]
     pub window: Option<Spanned<WindowKind>>,
+    /// Pay a negative amount as a clawback line instead of netting it out later.
+    #[schemars(extend("default" = false))]
     #[serde(default)]
     pub allow_negative: bool,
+    /// Multiply by the band the measure falls in.
     #[serde(default)]
     pub modifiers: Vec<ModifierSpec>,
+    /// Multiply by `else` (default 0) when the measure is below `min`.
     #[serde(default)]
     pub gates: Vec<GateSpec>,
+    /// The most the window pays, after modifiers and gates.
     #[serde(default)]
     pub cap: Option<Spanned<CapSpec>>,
+    /// Cancellations later than this many days after close keep their credit.
     #[serde(default)]
     pub clawback_days: Option<Spanned<u32>>,
 }
@@ -203,22 +214,29 @@ pub struct ShapingSpec {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct ModifierSpec {
+    /// The measure read over the component's window.
     pub measure: Spanned<String>,
+    /// Bands by ascending `from`: the highest `from` ≤ the value applies; below all, 1.
     pub bands: Spanned<Vec<BandSpec>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct BandSpec {
+    /// The value from which this band applies.
     pub from: Num,
+    /// What the payout is multiplied by.
     pub multiplier: Num,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct GateSpec {
+    /// The measure read over the component's window.
     pub measure: Spanned<String>,
+    /// The gate passes at or above this.
     pub min: Num,
+    /// The multiplier when the gate does not pass (default 0).
     #[serde(default, rename = "else")]
     pub otherwise: Option<Num>,
 }
@@ -226,8 +244,10 @@ pub struct GateSpec {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct CapSpec {
+    /// An annual amount, scaled to the window like a target.
     #[serde(default)]
     pub amount: Option<Num>,
+    /// A multiple of the component's target (TI × weight, or the target bonus) for the window.
     #[serde(default)]
     pub multiple_of_target: Option<Num>,
 }
@@ -236,7 +256,9 @@ pub struct CapSpec {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TierSpec {
+    /// Attainment (a fraction of quota or target) from which the rate applies.
     pub from: Num,
+    /// The rate on credited dollars in this tier.
     pub rate: Num,
 }
 

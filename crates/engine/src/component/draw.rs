@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{BuildContext, Component, ComponentType, KeyInfo, Outcome, Stage, TypeInfo, dec};
+use super::{BuildContext, Component, ComponentType, Outcome, Stage, TypeInfo, dec};
 use crate::eval::{EvalContext, EvalError};
 use crate::number::format_money_grouped;
 use crate::spanned::Num;
@@ -16,7 +16,10 @@ use crate::yaml::Node;
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct DrawSpec {
+    /// The minimum per period (not prorated).
     amount: Num,
+    /// Recover advances from later earnings above the draw (within the plan year).
+    #[schemars(extend("default" = false))]
     #[serde(default)]
     recoverable: bool,
 }
@@ -33,22 +36,7 @@ impl ComponentType for DrawType {
             name: "draw".into(),
             summary: "Guaranteed minimum per period against the statement's other earnings".into(),
             source: "built-in".into(),
-            keys: vec![
-                KeyInfo {
-                    name: "amount",
-                    kind: "number",
-                    default: None,
-                    required: true,
-                    description: "the minimum per period (not prorated)",
-                },
-                KeyInfo {
-                    name: "recoverable",
-                    kind: "bool",
-                    default: Some("false"),
-                    required: false,
-                    description: "recover advances from later earnings above the draw (within the plan year)",
-                },
-            ],
+            keys: Vec::new(),
         }
     }
 

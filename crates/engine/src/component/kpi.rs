@@ -10,8 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::shaping::weighted;
-use super::tiered::with_shared;
-use super::{BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, TypeInfo, dec, frac_value};
+use super::{BuildContext, Component, ComponentType, Outcome, Profile, Shaping, TypeInfo, dec, frac_value};
 use crate::arith::Frac;
 use crate::eval::{EvalContext, EvalError};
 use crate::measure::MeasureRef;
@@ -23,7 +22,10 @@ use crate::yaml::Node;
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct KpiSpec {
+    /// Score = min(cap, actual / target), 0 below threshold; targets are annual unless the measure is a level.
     kpis: Spanned<Vec<KpiItemSpec>>,
+    /// Share of TI the scorecard pays.
+    #[schemars(extend("default" = 1))]
     #[serde(default)]
     weight: Option<Num>,
 }
@@ -62,22 +64,7 @@ impl ComponentType for KpiType {
             summary: "Scorecard of leading indicators, each scored actual / target with weight, cap and threshold"
                 .into(),
             source: "built-in".into(),
-            keys: with_shared(vec![
-                KeyInfo {
-                    name: "kpis",
-                    kind: "list of {measure, target, weight, cap, threshold}",
-                    default: None,
-                    required: true,
-                    description: "score = min(cap, actual / target), 0 below threshold; targets are annual unless the measure is a level",
-                },
-                KeyInfo {
-                    name: "weight",
-                    kind: "number",
-                    default: Some("1"),
-                    required: false,
-                    description: "share of TI the scorecard pays",
-                },
-            ]),
+            keys: Vec::new(),
         }
     }
 

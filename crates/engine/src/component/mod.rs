@@ -36,7 +36,6 @@ use crate::spec::{Aggregate, CoreSpec, ShapingSpec, WindowKind};
 use crate::yaml::{DeContext, Node, from_node_lenient, struct_fields};
 
 pub use shaping::{Cap, Shaping};
-pub(crate) use tiered::with_shared;
 
 /// When a component is evaluated within a statement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,16 +156,17 @@ pub struct Design {
     pub cap: Option<Decimal>,
 }
 
-/// One documented key of a component type, for `accrue components`.
+/// One documented key of a component type, for `accrue components`: read from the type's
+/// schema, which is generated from the struct that reads the key, so it cannot drift.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KeyInfo {
-    pub name: &'static str,
+    pub name: String,
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<&'static str>,
+    pub default: Option<String>,
     pub required: bool,
-    pub description: &'static str,
+    pub description: String,
 }
 
 /// The catalogue entry of a component type.
@@ -286,8 +286,20 @@ impl Registry {
         self.types.values()
     }
 
+    /// The catalogue: each type's summary and its keys, read from its schema.
     pub fn infos(&self) -> Vec<TypeInfo> {
-        self.types.values().map(|t| t.info()).collect()
+        let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+        let variants: Vec<serde_json::Value> = self.types.values().map(|t| t.schema(&mut generator)).collect();
+        let defs = generator.take_definitions(false);
+        self.types
+            .values()
+            .zip(variants)
+            .map(|(t, variant)| {
+                let mut info = t.info();
+                info.keys = crate::schema::catalogue_keys(&variant, &defs);
+                info
+            })
+            .collect()
     }
 }
 

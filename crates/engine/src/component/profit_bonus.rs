@@ -7,10 +7,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::tiered::{build_curve, with_shared};
-use super::{
-    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, Trace, TypeInfo, dec, frac_value,
-};
+use super::tiered::build_curve;
+use super::{BuildContext, Component, ComponentType, Outcome, Profile, Shaping, Trace, TypeInfo, dec, frac_value};
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
 use crate::eval::{EvalContext, EvalError};
@@ -23,10 +21,13 @@ use crate::yaml::Node;
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct ProfitBonusSpec {
+    /// Annual bonus at 100 %, prorated like TI.
     #[serde(default)]
     target_bonus: Option<Num>,
+    /// Curve on company.net_profit / budget_net_profit.
     #[serde(default)]
     profit_dollars: Option<Spanned<PartSpec>>,
+    /// Curve on company.net_profit_pct / target_net_profit_pct.
     #[serde(default)]
     profit_pct: Option<Spanned<PartSpec>>,
 }
@@ -59,29 +60,7 @@ impl ComponentType for ProfitBonusType {
             name: "profit_bonus".into(),
             summary: "Executive bonus on company profit dollars vs budget and profit percent vs target".into(),
             source: "built-in".into(),
-            keys: with_shared(vec![
-                KeyInfo {
-                    name: "target_bonus",
-                    kind: "number",
-                    default: Some("the role's target_incentive"),
-                    required: false,
-                    description: "annual bonus at 100 %, prorated like TI",
-                },
-                KeyInfo {
-                    name: "profit_dollars",
-                    kind: "{weight, curve, extrapolate}",
-                    default: None,
-                    required: false,
-                    description: "curve on company.net_profit / budget_net_profit",
-                },
-                KeyInfo {
-                    name: "profit_pct",
-                    kind: "{weight, curve, extrapolate}",
-                    default: None,
-                    required: false,
-                    description: "curve on company.net_profit_pct / target_net_profit_pct",
-                },
-            ]),
+            keys: Vec::new(),
         }
     }
 

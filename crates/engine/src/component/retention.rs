@@ -9,10 +9,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::shaping::weighted;
-use super::tiered::{build_curve, with_shared};
-use super::{
-    BuildContext, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, SubLine, TypeInfo, dec, frac_value,
-};
+use super::tiered::build_curve;
+use super::{BuildContext, Component, ComponentType, Outcome, Profile, Shaping, SubLine, TypeInfo, dec, frac_value};
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
 use crate::eval::{EvalContext, EvalError};
@@ -33,19 +31,33 @@ enum Metric {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct RetentionSpec {
+    /// Net (with expansion) or gross retention.
+    #[schemars(extend("default" = "nrr"))]
     #[serde(default)]
     metric: Option<Spanned<Metric>>,
+    /// Annual target ratio; its growth part scales with the window.
+    #[schemars(extend("default" = 1))]
     #[serde(default)]
     target: Option<Num>,
+    /// Payout factor of TI by ratio / target.
     curve: Spanned<Vec<PointSpec>>,
+    /// Continue the last segment past the last point.
+    #[schemars(extend("default" = false))]
     #[serde(default)]
     extrapolate: bool,
+    /// Rate paid on expansion dollars in the window.
+    #[schemars(extend("default" = 0))]
     #[serde(default)]
     expansion_rate: Option<Num>,
+    /// Rate clawed back on the period's churn, as its own line.
+    #[schemars(extend("default" = 0))]
     #[serde(default)]
     churn_clawback_rate: Option<Num>,
+    /// Share of TI for the curve payout.
+    #[schemars(extend("default" = 1))]
     #[serde(default)]
     weight: Option<Num>,
+    /// Ratio / target below this zeroes the main line.
     #[serde(default)]
     threshold: Option<Num>,
 }
@@ -62,64 +74,7 @@ impl ComponentType for RetentionType {
             name: "retention".into(),
             summary: "Farmers and vCIOs: net or gross revenue retention of the book against a target".into(),
             source: "built-in".into(),
-            keys: with_shared(vec![
-                KeyInfo {
-                    name: "metric",
-                    kind: "nrr | grr",
-                    default: Some("nrr"),
-                    required: false,
-                    description: "net (with expansion) or gross retention",
-                },
-                KeyInfo {
-                    name: "target",
-                    kind: "number",
-                    default: Some("1"),
-                    required: false,
-                    description: "annual target ratio; its growth part scales with the window",
-                },
-                KeyInfo {
-                    name: "curve",
-                    kind: "list of [attainment, payout]",
-                    default: None,
-                    required: true,
-                    description: "payout factor of TI by ratio / target",
-                },
-                KeyInfo {
-                    name: "extrapolate",
-                    kind: "bool",
-                    default: Some("false"),
-                    required: false,
-                    description: "continue the last segment past the last point",
-                },
-                KeyInfo {
-                    name: "expansion_rate",
-                    kind: "number",
-                    default: Some("0"),
-                    required: false,
-                    description: "rate paid on expansion dollars in the window",
-                },
-                KeyInfo {
-                    name: "churn_clawback_rate",
-                    kind: "number",
-                    default: Some("0"),
-                    required: false,
-                    description: "rate clawed back on the period's churn, as its own line",
-                },
-                KeyInfo {
-                    name: "weight",
-                    kind: "number",
-                    default: Some("1"),
-                    required: false,
-                    description: "share of TI for the curve payout",
-                },
-                KeyInfo {
-                    name: "threshold",
-                    kind: "number",
-                    default: None,
-                    required: false,
-                    description: "ratio / target below this zeroes the main line",
-                },
-            ]),
+            keys: Vec::new(),
         }
     }
 

@@ -8,10 +8,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::tiered::with_shared;
-use super::{
-    BuildContext, Cap, Component, ComponentType, KeyInfo, Outcome, Profile, Shaping, TypeInfo, dec, frac_value,
-};
+use super::{BuildContext, Cap, Component, ComponentType, Outcome, Profile, Shaping, TypeInfo, dec, frac_value};
 use crate::arith::{self, Frac};
 use crate::calendar::{Window, parse_date};
 use crate::eval::{EvalContext, EvalError};
@@ -24,17 +21,25 @@ use crate::yaml::Node;
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct SpiffSpec {
+    /// A deal measure (bookings, expansion, …) or a declared measure.
     measure: Spanned<String>,
+    /// Amount per credited deal (a split counts its share); one of per_unit, rate.
     #[serde(default)]
     per_unit: Option<Num>,
+    /// Rate on the amount; one of per_unit, rate.
     #[serde(default)]
     rate: Option<Num>,
+    /// First close date that counts (inclusive).
     #[serde(default)]
     from: Option<Spanned<String>>,
+    /// Last close date that counts (inclusive).
     #[serde(default)]
     to: Option<Spanned<String>>,
+    /// Units over the plan year so far before anything pays.
+    #[schemars(extend("default" = 0))]
     #[serde(default)]
     min: Option<Num>,
+    /// The most the SPIFF pays a payee in the year.
     #[serde(default)]
     max_amount: Option<Num>,
 }
@@ -57,57 +62,7 @@ impl ComponentType for SpiffType {
             name: "spiff".into(),
             summary: "Short-term incentive per credited deal or on the amount, inside a date window".into(),
             source: "built-in".into(),
-            keys: with_shared(vec![
-                KeyInfo {
-                    name: "measure",
-                    kind: "measure name",
-                    default: None,
-                    required: true,
-                    description: "a deal measure (bookings, expansion, …) or a declared measure",
-                },
-                KeyInfo {
-                    name: "per_unit",
-                    kind: "number",
-                    default: None,
-                    required: false,
-                    description: "amount per credited deal (a split counts its share); one of per_unit, rate",
-                },
-                KeyInfo {
-                    name: "rate",
-                    kind: "number",
-                    default: None,
-                    required: false,
-                    description: "rate on the amount; one of per_unit, rate",
-                },
-                KeyInfo {
-                    name: "from",
-                    kind: "date",
-                    default: Some("plan year start"),
-                    required: false,
-                    description: "first close date that counts (inclusive)",
-                },
-                KeyInfo {
-                    name: "to",
-                    kind: "date",
-                    default: Some("plan year end"),
-                    required: false,
-                    description: "last close date that counts (inclusive)",
-                },
-                KeyInfo {
-                    name: "min",
-                    kind: "number",
-                    default: Some("0"),
-                    required: false,
-                    description: "units over the plan year so far before anything pays",
-                },
-                KeyInfo {
-                    name: "max_amount",
-                    kind: "number",
-                    default: None,
-                    required: false,
-                    description: "the most the SPIFF pays a payee in the year",
-                },
-            ]),
+            keys: Vec::new(),
         }
     }
 

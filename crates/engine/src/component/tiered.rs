@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 
 use super::shaping::weighted;
 use super::{
-    BuildContext, Component, ComponentType, Design, KeyInfo, Outcome, Profile, Shaping, Target, TypeInfo, dec,
-    frac_value,
+    BuildContext, Component, ComponentType, Design, Outcome, Profile, Shaping, Target, TypeInfo, dec, frac_value,
 };
 use crate::arith::{self, Frac, Tier};
 use crate::eval::{EvalContext, EvalError};
@@ -49,24 +48,40 @@ pub enum AttainmentChoice {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct TieredSpec {
+    /// What is paid on: bookings, a declared measure or company.NAME.
     measure: Spanned<String>,
+    /// Rate tiers on dollars, or a payout curve on attainment × TI.
+    #[schemars(extend("default" = "rate"))]
     #[serde(default)]
     basis: Option<Spanned<Basis>>,
+    /// Marginal pays each band at its rate; retroactive pays all at the highest tier reached.
+    #[schemars(extend("default" = "marginal"))]
     #[serde(default)]
     mode: Option<Spanned<Mode>>,
+    /// Rate tiers, first from 0, strictly ascending (basis: rate).
     #[serde(default)]
     tiers: Option<Spanned<Vec<TierSpec>>>,
+    /// Payout factor of TI by attainment, linearly interpolated (basis: curve).
     #[serde(default)]
     curve: Option<Spanned<Vec<PointSpec>>>,
+    /// Continue the last segment's slope past the last point.
+    #[schemars(extend("default" = false))]
     #[serde(default)]
     extrapolate: bool,
+    /// Share of TI for curve payouts and multiple_of_target caps.
+    #[schemars(extend("default" = 1))]
     #[serde(default)]
     weight: Option<Num>,
+    /// Attainment below this pays 0.
     #[serde(default)]
     threshold: Option<Num>,
+    /// Annual target instead of the payee's quota (the default): a number, a $param or
+    /// company.NAME.
     #[serde(default)]
     #[schemars(schema_with = "crate::schema::target_schema")]
     target: Option<Spanned<String>>,
+    /// Curve components may see the role's blended attainment.
+    #[schemars(extend("default" = "plain"))]
     #[serde(default)]
     attainment: Option<Spanned<AttainmentChoice>>,
 }
@@ -79,83 +94,11 @@ impl ComponentType for TieredType {
     }
 
     fn info(&self) -> TypeInfo {
-        let keys = vec![
-            KeyInfo {
-                name: "measure",
-                kind: "measure name",
-                default: None,
-                required: true,
-                description: "what is paid on: bookings, a declared measure or company.NAME",
-            },
-            KeyInfo {
-                name: "basis",
-                kind: "rate | curve",
-                default: Some("rate"),
-                required: false,
-                description: "rate tiers on dollars, or a payout curve on attainment × TI",
-            },
-            KeyInfo {
-                name: "mode",
-                kind: "marginal | retroactive",
-                default: Some("marginal"),
-                required: false,
-                description: "marginal pays each band at its rate; retroactive pays all at the highest tier reached",
-            },
-            KeyInfo {
-                name: "tiers",
-                kind: "list of {from, rate}",
-                default: None,
-                required: false,
-                description: "rate tiers, first from 0, strictly ascending (basis: rate)",
-            },
-            KeyInfo {
-                name: "curve",
-                kind: "list of [attainment, payout]",
-                default: None,
-                required: false,
-                description: "payout factor of TI by attainment, linearly interpolated (basis: curve)",
-            },
-            KeyInfo {
-                name: "extrapolate",
-                kind: "bool",
-                default: Some("false"),
-                required: false,
-                description: "continue the last segment's slope past the last point",
-            },
-            KeyInfo {
-                name: "weight",
-                kind: "number",
-                default: Some("1"),
-                required: false,
-                description: "share of TI for curve payouts and multiple_of_target caps",
-            },
-            KeyInfo {
-                name: "threshold",
-                kind: "number",
-                default: None,
-                required: false,
-                description: "attainment below this pays 0",
-            },
-            KeyInfo {
-                name: "target",
-                kind: "number | company.NAME",
-                default: Some("the payee's quota"),
-                required: false,
-                description: "annual target instead of the quota",
-            },
-            KeyInfo {
-                name: "attainment",
-                kind: "plain | relieved",
-                default: Some("plain"),
-                required: false,
-                description: "curve components may see the role's blended attainment",
-            },
-        ];
         TypeInfo {
             name: "tiered".into(),
             summary: "Commission tiers and accelerators on a measure against quota or a target".into(),
             source: "built-in".into(),
-            keys: with_shared(keys),
+            keys: Vec::new(),
         }
     }
 
@@ -243,55 +186,6 @@ impl ComponentType for TieredType {
             shaping,
         }))
     }
-}
-
-/// The shared keys, appended to a type's own for the catalogue.
-pub(crate) fn with_shared(mut keys: Vec<KeyInfo>) -> Vec<KeyInfo> {
-    keys.extend([
-        KeyInfo {
-            name: "window",
-            kind: "ytd | period",
-            default: Some("ytd"),
-            required: false,
-            description: "ytd pays the year-to-date value less what was paid; period pays the period alone",
-        },
-        KeyInfo {
-            name: "allow_negative",
-            kind: "bool",
-            default: Some("false"),
-            required: false,
-            description: "pay a negative amount as a clawback line instead of netting it out later",
-        },
-        KeyInfo {
-            name: "modifiers",
-            kind: "list of {measure, bands: [{from, multiplier}]}",
-            default: None,
-            required: false,
-            description: "multiply by the band the measure falls in",
-        },
-        KeyInfo {
-            name: "gates",
-            kind: "list of {measure, min, else}",
-            default: None,
-            required: false,
-            description: "multiply by `else` (default 0) when the measure is below `min`",
-        },
-        KeyInfo {
-            name: "cap",
-            kind: "{amount} | {multiple_of_target}",
-            default: None,
-            required: false,
-            description: "the most the window pays, after modifiers and gates",
-        },
-        KeyInfo {
-            name: "clawback_days",
-            kind: "whole number",
-            default: None,
-            required: false,
-            description: "cancellations later than this many days after close keep their credit",
-        },
-    ]);
-    keys
 }
 
 pub(crate) fn build_tiers(tiers: &Spanned<Vec<TierSpec>>, cx: &mut BuildContext<'_>) -> Vec<Tier> {
