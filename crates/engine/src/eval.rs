@@ -208,6 +208,8 @@ pub struct EvalContext<'a> {
     earnings: Decimal,
     earnings_history: &'a [Decimal],
     warnings: &'a RefCell<BTreeSet<String>>,
+    /// Adjustments components report for the statement (an attainment blend).
+    adjustments: &'a RefCell<Vec<Adjustment>>,
     detail: Detail,
     neutral_shaping: bool,
 }
@@ -317,6 +319,12 @@ impl<'a> EvalContext<'a> {
 
     fn state(&self) -> &PayeeState {
         &self.run.states[self.payee]
+    }
+
+    /// Adds an adjustment to the statement being computed (SPEC §6: every adjustment is
+    /// visible in the statement).
+    pub fn adjust(&self, adjustment: Adjustment) {
+        self.adjustments.borrow_mut().push(adjustment);
     }
 
     /// Records a warning; it names the payee and period.
@@ -820,6 +828,7 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
         let label = &run.labels[period];
         let mut lines: Vec<Line> = Vec::new();
         let mut earnings = Decimal::ZERO;
+        let reported = RefCell::new(Vec::new());
         for &stage in stages {
             if stage == Stage::Guarantee {
                 earnings = lines.iter().map(|l| l.amount).sum();
@@ -835,6 +844,7 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
                     earnings,
                     earnings_history: &earnings_history,
                     warnings: &warnings,
+                    adjustments: &reported,
                     detail,
                     neutral_shaping: options.neutral_shaping,
                 };
@@ -886,7 +896,11 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
                 Frac { num: state.quota_scaled[period], den: plan.calendar.n_decimal() }.value().unwrap_or_default(),
                 minor,
             ),
-            adjustments: state.adjustments[period].clone(),
+            adjustments: {
+                let mut all = state.adjustments[period].clone();
+                all.extend(reported.into_inner());
+                all
+            },
             lines,
             total: round_money(total, minor),
         });

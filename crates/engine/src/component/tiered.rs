@@ -356,6 +356,11 @@ impl Component for Tiered {
         let plain = if base.is_zero() { Frac::ZERO } else { Frac::new(arith::mul(measured, base.den)?, base.num)? };
         let seen = if self.relieved {
             let (blended, parts) = cx.blended_attainment(&self.measure, plain, w, self.shaping.clawback_days)?;
+            if cx.explains() {
+                if let Some(rules) = cx.role().quota.blend.as_ref() {
+                    cx.adjust(blend_adjustment(&self.id, rules, &parts, blended.value()?));
+                }
+            }
             trace.put("blend", || parts);
             blended
         } else {
@@ -516,4 +521,33 @@ fn marginal_explain(
     } else {
         format!("{} ({base_name} {base_value})", parts.join(" + "))
     })
+}
+
+/// The statement's record of an attainment blend: A′ and its parts, in words.
+fn blend_adjustment(
+    id: &str,
+    rules: &crate::plan::Blend,
+    parts: &Value,
+    blended: Decimal,
+) -> crate::statement::Adjustment {
+    let pct = |v: &Value| v.as_str().and_then(|s| s.parse::<Decimal>().ok()).map(format_percent).unwrap_or_default();
+    let mut terms =
+        vec![format!("{} × individual {}", dec_text(rules.revenue_weight), pct(&parts["individual"]["attainment"]))];
+    if let Some(team) = parts.get("team") {
+        terms.push(format!("{} × team {}", dec_text(rules.team_weight), pct(&team["attainment"])));
+    }
+    for score in parts.get("scores").and_then(Value::as_array).into_iter().flatten() {
+        terms.push(format!(
+            "{} × {} {}",
+            score["weight"].as_str().unwrap_or_default(),
+            score["measure"].as_str().unwrap_or_default(),
+            pct(&score["score"])
+        ));
+    }
+    crate::statement::Adjustment {
+        kind: "blend".into(),
+        factor: Some(blended),
+        note: Some(format!("`{id}` sees attainment {} = {}", format_percent(blended), terms.join(" + "))),
+        ..Default::default()
+    }
 }
