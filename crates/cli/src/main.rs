@@ -150,6 +150,11 @@ pub(crate) fn emit(args: std::fmt::Arguments<'_>, newline: bool) {
 }
 
 fn main() -> ExitCode {
+    // A panic is a bug in Accrue, never the user's input: say so plainly. (The engine also
+    // turns a panic while evaluating a payee into that payee's error.)
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("internal error: {info}\nThis is a bug in Accrue, not in your plan or data: please report it.");
+    }));
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check { plan, data, format } => check(&plan, data.as_deref(), format),

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::calendar::parse_date;
 use crate::diagnostic::{Diagnostic, Span};
-use crate::number::{NumberStyle, parse_decimal};
+use crate::number::{NumberStyle, parse_input};
 
 /// Reports more than this many errors per file as a count only.
 const MAX_ERRORS_PER_FILE: usize = 50;
@@ -197,7 +197,7 @@ impl CsvFile {
 
     pub fn decimal(&mut self, column: Option<usize>, what: &str) -> Option<Decimal> {
         let text = self.text(column);
-        match parse_decimal(text, NumberStyle::Text) {
+        match parse_input(text, NumberStyle::Text) {
             Ok(value) => Some(value),
             Err(err) => {
                 self.error_at(column, format!("{what}: {err}"));

@@ -126,7 +126,10 @@ pub fn payout_curve(plan: &Plan, role_id: &str, options: &CurveOptions) -> Resul
     let mut points = Vec::with_capacity(options.steps + 1);
     for i in 0..=options.steps {
         let attainment = options.from + step * Decimal::from(i as u64);
-        let per_period = attainment * options.quota / n;
+        let per_period = attainment
+            .checked_mul(options.quota)
+            .and_then(|v| v.checked_div(n))
+            .ok_or("the sweep's attainment × quota is too large")?;
         let facts = Facts::synthetic(plan, role_id, options.quota, per_period);
         let result = run_with(plan, &facts, &run_options);
         if let Some(error) = result.errors.first() {

@@ -831,7 +831,13 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
         let reported = RefCell::new(Vec::new());
         for &stage in stages {
             if stage == Stage::Guarantee {
-                earnings = lines.iter().map(|l| l.amount).sum();
+                earnings = match lines.iter().try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount)) {
+                    Some(sum) => sum,
+                    None => {
+                        errors.push(overflow_error(payee, label, "earnings"));
+                        Decimal::ZERO
+                    }
+                };
             }
             for (slot, component) in role.components.iter().enumerate().filter(|(_, c)| c.stage() == stage) {
                 let paid_before = paid[slot];
@@ -859,7 +865,10 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
                             minor,
                             detail,
                         );
-                        paid[slot] += line.amount;
+                        paid[slot] = paid[slot].checked_add(line.amount).unwrap_or_else(|| {
+                            errors.push(overflow_error(payee, label, component.id()));
+                            Decimal::ZERO
+                        });
                         lines.push(line);
                         for sub in sublines {
                             let amount = round_money(sub.value, minor);
@@ -885,7 +894,10 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
                 }
             }
         }
-        let total: Decimal = lines.iter().map(|l| l.amount).sum();
+        let total = lines.iter().try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount)).unwrap_or_else(|| {
+            errors.push(overflow_error(payee, label, "total"));
+            Decimal::ZERO
+        });
         earnings_history.push(earnings);
         statements.push(Statement {
             payee: payee_id.clone(),
@@ -906,6 +918,15 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
         });
     }
     PayeeOutcome { statements, errors, warnings: warnings.into_inner().into_iter().collect() }
+}
+
+fn overflow_error(payee: &Payee, period: &Name, what: &str) -> RunError {
+    RunError {
+        payee: Some(payee.id.to_string()),
+        period: Some(period.to_string()),
+        component: Some(what.to_string()),
+        message: ArithError::Overflow.to_string(),
+    }
 }
 
 /// Applies the window rule to a component's value (SPEC §3).

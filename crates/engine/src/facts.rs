@@ -19,7 +19,7 @@ use crate::calendar::{Calendar, parse_date};
 use crate::csvfile::{CsvFile, hex};
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::measure::DealKind;
-use crate::number::{NumberStyle, parse_decimal};
+use crate::number::{NumberStyle, parse_input};
 use crate::plan::Plan;
 use crate::spec::QuotaSource;
 use crate::statement::Name;
@@ -316,7 +316,9 @@ impl Facts {
             return payee.quota;
         };
         match (role.quota.source, payee.self_goal) {
-            (QuotaSource::SelfGoal, Some(goal)) => goal.max(role.quota.floor * payee.quota),
+            (QuotaSource::SelfGoal, Some(goal)) => {
+                goal.max(role.quota.floor.checked_mul(payee.quota).unwrap_or(Decimal::MAX))
+            }
             _ => payee.quota,
         }
     }
@@ -933,8 +935,7 @@ fn read_deal(
     let close_text = file.text(c.close);
     let close_date = parse_date(close_text)
         .ok_or_else(|| (c.close, format!("close_date `{close_text}` is not a date (write YYYY-MM-DD)")))?;
-    let amount =
-        parse_decimal(file.text(c.amount), NumberStyle::Text).map_err(|e| (c.amount, format!("amount: {e}")))?;
+    let amount = parse_input(file.text(c.amount), NumberStyle::Text).map_err(|e| (c.amount, format!("amount: {e}")))?;
     if amount < Decimal::ZERO {
         return Err((
             c.amount,
@@ -946,7 +947,7 @@ fn read_deal(
     let margin = if margin_text.is_empty() {
         Decimal::ZERO
     } else {
-        parse_decimal(margin_text, NumberStyle::Text).map_err(|e| (c.margin, format!("gross_margin: {e}")))?
+        parse_input(margin_text, NumberStyle::Text).map_err(|e| (c.margin, format!("gross_margin: {e}")))?
     };
     let cancel_text = file.text(c.cancel);
     let cancellation = if cancel_text.is_empty() {

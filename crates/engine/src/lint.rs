@@ -37,8 +37,11 @@ pub(crate) fn lint_plan(plan: &Plan, spec: &PlanSpec, file: &Arc<str>, diagnosti
             );
         }
         if matches!(role.motion, Motion::Executive | Motion::Leader) {
-            let linked: Decimal = profiles.iter().map(|(_, p)| p.profit_linked).sum();
-            let share = if role.target_incentive.is_zero() { Decimal::ZERO } else { linked / role.target_incentive };
+            let linked = profiles
+                .iter()
+                .try_fold(Decimal::ZERO, |sum, (_, p)| sum.checked_add(p.profit_linked))
+                .unwrap_or(Decimal::MAX);
+            let share = linked.checked_div(role.target_incentive).unwrap_or(Decimal::ZERO);
             if share < Decimal::new(5, 1) {
                 diagnostics.push(
                     Diagnostic::warning(format!(
@@ -71,7 +74,7 @@ pub fn coverage(plan: &Plan, facts: &Facts) -> Option<Diagnostic> {
             "quotas sum to {} against a revenue budget of {} ({} coverage): the plans do not add up to the goal",
             format_money_grouped(total, plan.minor_units),
             format_money_grouped(budget, plan.minor_units),
-            format_percent(if budget.is_zero() { Decimal::ZERO } else { total / budget })
+            format_percent(total.checked_div(budget).unwrap_or(Decimal::ZERO))
         ))
     })
 }
@@ -147,8 +150,8 @@ pub fn goals(plan: &Plan, facts: &Facts) -> GoalsReport {
     GoalsReport {
         budget_revenue: budget,
         teams: teams.into_values().collect(),
-        coverage: budget.map(|b| total.effective / b),
-        coverage_with_run_rate: budget.map(|b| (total.effective + run_rate_book) / b),
+        coverage: budget.and_then(|b| total.effective.checked_div(b)),
+        coverage_with_run_rate: budget.and_then(|b| total.effective.checked_add(run_rate_book)?.checked_div(b)),
         total,
         run_rate_book,
         renewals,

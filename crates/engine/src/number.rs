@@ -35,6 +35,21 @@ pub enum NumberError {
     LeadingZero(String),
     #[error("`{0}` is out of range (at most 28 significant digits and |x| < 7.9e28)")]
     OutOfRange(String),
+    #[error("`{0}` is larger than Accrue accepts: at most 1,000,000,000,000,000 (10^15) in absolute value")]
+    TooLarge(String),
+}
+
+/// The largest magnitude a plan or data file may hold. Sums of millions of such amounts, and
+/// products of two, still fit a 96-bit decimal; larger inputs are always typos.
+pub const MAX_INPUT: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
+
+/// Parses like [`parse_decimal`] and rejects magnitudes above [`MAX_INPUT`].
+pub fn parse_input(text: &str, style: NumberStyle) -> Result<Decimal, NumberError> {
+    let value = parse_decimal(text, style)?;
+    if value.abs() > MAX_INPUT {
+        return Err(NumberError::TooLarge(text.trim().to_string()));
+    }
+    Ok(value)
 }
 
 /// Parses `text` exactly as written. Accepts `-12`, `0.07`, `+1.5`, `1e6`, `2.5E-3`.
@@ -297,6 +312,13 @@ mod tests {
             let theirs = Decimal::from_str(&text).unwrap();
             proptest::prop_assert_eq!(ours, theirs);
         }
+    }
+
+    #[test]
+    fn inputs_are_bounded() {
+        assert_eq!(MAX_INPUT, Decimal::from_str("1000000000000000").unwrap());
+        assert!(parse_input("1000000000000000", NumberStyle::Text).is_ok());
+        assert!(parse_input("-1000000000000000.01", NumberStyle::Text).unwrap_err().to_string().contains("10^15"));
     }
 
     #[test]

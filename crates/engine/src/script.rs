@@ -785,7 +785,7 @@ impl Component for ScriptComponent {
         // A script may read anything; it is swept on bookings like the built-ins.
         let cap = match self.shaping.cap {
             Some(crate::component::Cap::Amount(amount)) => Some(amount),
-            Some(crate::component::Cap::MultipleOfTarget(multiple)) => Some(multiple * role_ti),
+            Some(crate::component::Cap::MultipleOfTarget(multiple)) => multiple.checked_mul(role_ti),
             None => None,
         };
         Some(crate::component::Design { breakpoints: Vec::new(), cap })

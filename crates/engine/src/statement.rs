@@ -171,9 +171,11 @@ pub struct TotalsBuilder {
     by_period: Vec<(String, Decimal)>,
 }
 
+/// Adds to a named sum; run totals beyond a 96-bit decimal (inputs are bounded, so only
+/// absurd plans get there) stay at the largest value rather than wrapping or panicking.
 fn add_to(sums: &mut Vec<(String, Decimal)>, key: &str, amount: Decimal) {
     match sums.iter_mut().find(|(k, _)| k == key) {
-        Some((_, sum)) => *sum += amount,
+        Some((_, sum)) => *sum = sum.saturating_add(amount),
         None => sums.push((key.to_string(), amount)),
     }
 }
@@ -188,7 +190,7 @@ impl TotalsBuilder {
     }
 
     pub fn add(&mut self, s: &Statement) {
-        self.total += s.total;
+        self.total = self.total.saturating_add(s.total);
         add_to(&mut self.by_role, &s.role, s.total);
         add_to(&mut self.by_period, &s.period, s.total);
     }

@@ -1,7 +1,7 @@
 //! YAML with positions and exact numbers: a node tree built from yaml-rust2's event parser,
 //! and a serde `Deserializer` over it.
 //!
-//! Off-the-shelf YAML deserializers turn `0.07` into the nearest `f64` before we can see it
+//! Off-the-shelf YAML deserializers turn `0.07` into the nearest binary float before we can see it
 //! and forget where a value came from. Here every scalar keeps the text as written and its
 //! line and column, so numbers are parsed exactly (SPEC §3) and every error points at the
 //! offending key. Unknown keys and bad numbers are collected as diagnostics and parsing goes
@@ -19,7 +19,7 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
-use crate::number::{NumberStyle, parse_decimal};
+use crate::number::{NumberStyle, parse_input};
 
 /// How a scalar was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -367,7 +367,7 @@ impl<'a, 'c> NodeDe<'a, 'c> {
             ScalarStyle::Plain => NumberStyle::PlainYaml,
             _ => NumberStyle::Text,
         };
-        match parse_decimal(text, number_style) {
+        match parse_input(text, number_style) {
             Ok(value) => Ok((value, None)),
             Err(err) => {
                 self.cx.report(Diagnostic::error(err.to_string()).at(&self.cx.file, self.node.span));

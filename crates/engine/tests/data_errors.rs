@@ -86,6 +86,17 @@ fn digit_separators_in_amounts() {
 }
 
 #[test]
+fn amounts_beyond_ten_to_the_fifteen() {
+    check(
+        "deals.csv",
+        "id,owner,close_date,kind,amount\nd1,p01,2027-02-01,new,1e16\n",
+        "larger than Accrue accepts",
+        2,
+        23,
+    );
+}
+
+#[test]
 fn malformed_date() {
     check(
         "deals.csv",

@@ -86,6 +86,7 @@ fn digit_separators_and_radix_are_errors() {
     check("target_incentive: 60000", "target_incentive: 0x10", "hex", 9, 23);
     check("target_incentive: 60000", "target_incentive: 010", "leading zero", 9, 23);
     check("target_incentive: 60000", "target_incentive: 1234567890.123456", "15 significant", 9, 23);
+    check("target_incentive: 60000", "target_incentive: 2e15", "larger than Accrue accepts", 9, 23);
 }
 
 #[test]

@@ -172,8 +172,11 @@ impl ComponentType for TieredType {
         }
         let measure = measure?;
         let profit_measure = matches!(&measure, MeasureRef::Company(name) if name.starts_with("net_profit"));
-        let profit_linked =
-            if profit_measure && matches!(method, Method::Curve { .. }) { cx.role_ti * weight } else { Decimal::ZERO };
+        let profit_linked = if profit_measure && matches!(method, Method::Curve { .. }) {
+            cx.role_ti.checked_mul(weight).unwrap_or(Decimal::MAX)
+        } else {
+            Decimal::ZERO
+        };
         Some(Arc::new(Tiered {
             id: parsed.core.id.value,
             measure,
@@ -307,7 +310,9 @@ impl Component for Tiered {
         }
         let cap = match self.shaping.cap {
             Some(super::Cap::Amount(amount)) => Some(amount),
-            Some(super::Cap::MultipleOfTarget(multiple)) => Some(multiple * role_ti * self.weight),
+            Some(super::Cap::MultipleOfTarget(multiple)) => {
+                multiple.checked_mul(role_ti).and_then(|v| v.checked_mul(self.weight))
+            }
             None => None,
         };
         Some(Design { breakpoints, cap })
