@@ -85,7 +85,7 @@ fn main() -> Result<()> {
         let files = workload.write(&dir)?;
         let plan = load(&files.plan, &[])?;
         let rows_in = files.deal_rows + files.measure_rows + payees;
-        let (ingest, facts) = best(1, || Facts::load(&files.data, &plan));
+        let (ingest, facts) = best(args.repeat.min(3), || Facts::load(&files.data, &plan));
         let facts = facts.map_err(|d| anyhow::anyhow!("{d}"))?;
         rows.push(Row {
             step: format!("ingest P={payees}"),
