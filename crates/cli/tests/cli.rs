@@ -287,3 +287,14 @@ fn curve_prints_a_table_and_writes_an_svg() {
     let value: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(value["points"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn curve_and_catalogue_outputs_read_well() {
+    let curve = run(&["curve", MSP, "--role", "enterprise_ae", "--quota", "2500000", "--steps", "8", "--to", "1.6"]);
+    assert_eq!(curve.code, 0, "{}", curve.stderr);
+    // Retroactive tiers jump at 80 % and 120 %: at 120 % of 2,500,000 the whole 3,000,000
+    // pays 9 % = 270,000; just below, at 100 %, 6 % of 2,500,000 = 150,000. Below 25 %, nothing.
+    insta::assert_snapshot!("enterprise_curve", curve.stdout);
+    let components = run(&["components"]);
+    insta::assert_snapshot!("components", components.stdout);
+}
