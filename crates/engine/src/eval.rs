@@ -826,12 +826,14 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
             continue;
         }
         let label = &run.labels[period];
-        let mut lines: Vec<Line> = Vec::new();
+        // Lines with their component's place in the role, so that a draw (evaluated after the
+        // earnings it guarantees) still appears where the plan declares it.
+        let mut lines: Vec<(usize, Line)> = Vec::new();
         let mut earnings = Decimal::ZERO;
         let reported = RefCell::new(Vec::new());
         for &stage in stages {
             if stage == Stage::Guarantee {
-                earnings = match lines.iter().try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount)) {
+                earnings = match lines.iter().try_fold(Decimal::ZERO, |sum, (_, l)| sum.checked_add(l.amount)) {
                     Some(sum) => sum,
                     None => {
                         errors.push(overflow_error(payee, label, "earnings"));
@@ -869,20 +871,21 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
                             errors.push(overflow_error(payee, label, component.id()));
                             Decimal::ZERO
                         });
-                        lines.push(line);
+                        lines.push((slot, line));
                         for sub in sublines {
                             let amount = round_money(sub.value, minor);
                             if amount.is_zero() {
                                 continue;
                             }
                             let id = Name::from(format!("{}.{}", component.id(), sub.part));
-                            lines.push(Line {
+                            let line = Line {
                                 component: id,
                                 amount,
                                 attainment: None,
                                 explain: sub.explain,
                                 trace: sub.trace,
-                            });
+                            };
+                            lines.push((slot, line));
                         }
                     }
                     Err(err) => errors.push(RunError {
@@ -894,6 +897,10 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
                 }
             }
         }
+        if has_guarantee {
+            lines.sort_by_key(|(slot, _)| *slot);
+        }
+        let lines: Vec<Line> = lines.into_iter().map(|(_, line)| line).collect();
         let total = lines.iter().try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount)).unwrap_or_else(|| {
             errors.push(overflow_error(payee, label, "total"));
             Decimal::ZERO

@@ -190,3 +190,18 @@ fn blend_score_with_a_zero_target_is_a_plan_error() {
     let diagnostics = compile(&plan).unwrap_err();
     assert!(diagnostics[0].message.contains("zero target"), "{diagnostics:#?}");
 }
+
+#[test]
+fn lines_follow_the_plan_even_for_a_draw_declared_first() {
+    let plan = quarter_plan(
+        "  ae:\n    motion: hunter\n    components:\n      - {id: guarantee, type: draw, amount: 1000}\n      - {id: c, type: tiered, measure: bookings, tiers: [{from: 0, rate: 0.1}]}\n",
+    );
+    let roster = "id,name,role,quota\na,A,ae,1000000\n";
+    let deals = "id,owner,close_date,kind,amount\nd1,a,2027-02-01,new,4000\n";
+    let r = Scenario::new(&plan, &[("roster.csv", roster), ("deals.csv", deals)]).run();
+    let q1 = r.statements.iter().find(|s| s.period == "2027-Q1").unwrap();
+    let ids: Vec<&str> = q1.lines.iter().map(|l| l.component.as_str()).collect();
+    assert_eq!(ids, ["guarantee", "c"]);
+    // The draw tops up 10 % × 4,000 = 400 to 1,000.
+    assert_eq!(amount(&r, "a", "2027-Q1", "guarantee"), "600.00");
+}
