@@ -15,7 +15,7 @@ use super::{
 use crate::arith::{self, Frac, Tier};
 use crate::eval::{EvalContext, EvalError};
 use crate::measure::{DealKind, MeasureRef};
-use crate::number::{format_money_grouped, format_percent};
+use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};
 use crate::spec::{PointSpec, TierSpec, WindowKind};
 use crate::yaml::Node;
@@ -383,7 +383,7 @@ impl Component for Tiered {
             if seen.cmp_dec(below)? == Ordering::Less {
                 floor_multiplier = Some(multiplier);
                 trace.put("soft_floor", || json!({"below": dec(below), "rate_multiplier": dec(multiplier)}));
-                notes.push(format!("soft floor: below {} × {}", format_percent(below), dec_text(multiplier)));
+                notes.push(format!("soft floor: below {} × {}", format_percent(below), format_ratio(multiplier)));
             }
         } else if let Some(threshold) = self.threshold {
             trace.put("threshold", || dec(threshold));
@@ -446,7 +446,7 @@ impl Component for Tiered {
                     let weight = if self.weight == Decimal::ONE {
                         String::new()
                     } else {
-                        format!(" × weight {}", dec_text(self.weight))
+                        format!(" × weight {}", format_ratio(self.weight))
                     };
                     format!(
                         "attainment {} → {} of TI {}{weight}",
@@ -480,7 +480,7 @@ impl Component for Tiered {
                         format_money_grouped(measured, 2),
                         format_money_grouped(bar, 2)
                     );
-                    notes.push(format!("× {} kicker ({why})", dec_text(multiplier)));
+                    notes.push(format!("× {} kicker ({why})", format_ratio(multiplier)));
                     trace.put("kicker", || json!({"multiplier": dec(multiplier), "bar": dec(bar)}));
                 }
             }
@@ -495,10 +495,6 @@ impl Component for Tiered {
             sublines: Vec::new(),
         })
     }
-}
-
-fn dec_text(value: Decimal) -> String {
-    crate::number::format_ratio(value)
 }
 
 /// "5% on 300,000.00 up to 100% of quota + 8% on 30,000.00 100%–150% of quota (quota …)".
@@ -536,10 +532,13 @@ fn blend_adjustment(
     blended: Decimal,
 ) -> crate::statement::Adjustment {
     let pct = |v: &Value| v.as_str().and_then(|s| s.parse::<Decimal>().ok()).map(format_percent).unwrap_or_default();
-    let mut terms =
-        vec![format!("{} × individual {}", dec_text(rules.revenue_weight), pct(&parts["individual"]["attainment"]))];
+    let mut terms = vec![format!(
+        "{} × individual {}",
+        format_ratio(rules.revenue_weight),
+        pct(&parts["individual"]["attainment"])
+    )];
     if let Some(team) = parts.get("team") {
-        terms.push(format!("{} × team {}", dec_text(rules.team_weight), pct(&team["attainment"])));
+        terms.push(format!("{} × team {}", format_ratio(rules.team_weight), pct(&team["attainment"])));
     }
     for score in parts.get("scores").and_then(Value::as_array).into_iter().flatten() {
         terms.push(format!(
