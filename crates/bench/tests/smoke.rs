@@ -28,6 +28,17 @@ fn engine_and_baseline_agree_to_the_cent() {
             assert_eq!(result.totals.total, expected, "{detail:?} on {threads} threads");
         }
     }
+    // Deterministic whatever the thread count: every amount, not only the total.
+    let amounts_on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let result = pool.install(|| accrue_engine::run(&plan, &facts));
+        result
+            .statements
+            .iter()
+            .flat_map(|s| s.lines.iter().map(|l| (s.payee.to_string(), l.amount)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(amounts_on(1), amounts_on(2));
     let full = accrue_engine::run(&plan, &facts);
     let lean = accrue_engine::run_with(&plan, &facts, &RunOptions { detail: Detail::Amounts, ..RunOptions::default() });
     let amounts = |r: &accrue_engine::RunResult| {

@@ -160,12 +160,27 @@ impl ScriptHost {
     /// Calls `function` of `script` with one argument (for components, and for tools that
     /// exercise a script directly).
     pub fn call(&self, script: &Script, function: &str, argument: Dynamic) -> Result<Dynamic, ScriptError> {
-        let mut scope = Scope::new();
-        // The scripts' top level holds only functions: no need to run it on every call.
-        let options = rhai::CallFnOptions::new().eval_ast(false);
-        self.engine
-            .call_fn_with_options::<Dynamic>(options, &mut scope, &script.ast, function, (argument,))
-            .map_err(|err| ScriptError::new(&script.path, function, &err))
+        thread_local! {
+            // One scope per thread, cleared and reused from call to call.
+            static SCOPE: std::cell::RefCell<Scope<'static>> = std::cell::RefCell::new(Scope::new());
+        }
+        // The scripts' top level ran once at load: calls go straight to the function.
+        let options = rhai::CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        SCOPE.with(|scope| {
+            let mut fresh = Scope::new();
+            // A script's `validate` may run while another call holds this thread's scope.
+            let mut held = scope.try_borrow_mut();
+            let scope = match held.as_mut() {
+                Ok(scope) => {
+                    scope.clear();
+                    &mut **scope
+                }
+                Err(_) => &mut fresh,
+            };
+            self.engine
+                .call_fn_with_options::<Dynamic>(options, scope, &script.ast, function, (argument,))
+                .map_err(|err| ScriptError::new(&script.path, function, &err))
+        })
     }
 }
 
