@@ -858,14 +858,24 @@ fn read_result(result: &Dynamic) -> Result<(Decimal, Option<String>), String> {
     Err(format!("payout must return an amount or #{{amount, explain}}, found {}", result.type_name()))
 }
 
-/// Finds plugin folders: `scripts/components/` in the plan's folder and each folder above it,
+/// Finds plugin folders: `scripts/components/` in the plan's folder and each folder above it
+/// up to the repository root,
 /// farthest first (so the nearest wins on a name clash). Each comes with its path relative to
 /// the plan's folder, which is how messages and traces name its scripts.
 pub fn plugin_dirs(plan_path: &Path) -> Vec<(PathBuf, String)> {
     let start = plan_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
-    let mut dirs: Vec<(PathBuf, String)> = start
-        .ancestors()
+    // Look up to the repository's root (the first folder holding `.git`), not beyond: a plan
+    // should not pick up plugins from an unrelated folder above its project.
+    let mut ancestors = Vec::new();
+    for folder in start.ancestors() {
+        ancestors.push(folder);
+        if folder.join(".git").exists() {
+            break;
+        }
+    }
+    let mut dirs: Vec<(PathBuf, String)> = ancestors
+        .into_iter()
         .enumerate()
         .map(|(up, a)| (a.join("scripts").join("components"), format!("{}scripts/components", "../".repeat(up))))
         .filter(|(d, _)| d.is_dir())
