@@ -23,9 +23,8 @@ pub struct Workload {
 /// Target incentive of every payee in the workload.
 pub const TARGET_INCENTIVE: i64 = 60_000;
 
-const PLAN: &str = "\
-plan: bench
-name: Benchmark plan
+/// What both plans share: the year, the parameter, the CSAT measure and the role.
+const HEAD: &str = "\
 year: 2027
 periods: quarter
 params:
@@ -37,6 +36,10 @@ roles:
     motion: hunter
     target_incentive: 60000
     components:
+";
+
+/// The built-in plan's component.
+const COMPONENT: &str = "\
       - id: commission
         type: tiered
         measure: bookings
@@ -62,20 +65,8 @@ fn payout(ctx) {
 }
 "#;
 
-const SCRIPT_PLAN: &str = "\
-plan: bench-script
-name: Benchmark plan (Rhai)
-year: 2027
-periods: quarter
-params:
-  base_rate: 0.05
-measures:
-  csat: { aggregate: mean }
-roles:
-  ae:
-    motion: hunter
-    target_incentive: 60000
-    components:
+/// The Rhai plan's component.
+const SCRIPT_COMPONENT: &str = "\
       - id: commission
         type: script
         file: commission.rhai
@@ -98,8 +89,8 @@ impl Workload {
     pub fn write(&self, dir: &Path) -> std::io::Result<Files> {
         let data = dir.join("data");
         std::fs::create_dir_all(&data)?;
-        std::fs::write(dir.join("plan.yaml"), PLAN)?;
-        std::fs::write(dir.join("plan-script.yaml"), SCRIPT_PLAN)?;
+        std::fs::write(dir.join("plan.yaml"), format!("plan: bench\n{HEAD}{COMPONENT}"))?;
+        std::fs::write(dir.join("plan-script.yaml"), format!("plan: bench-script\n{HEAD}{SCRIPT_COMPONENT}"))?;
         std::fs::write(dir.join("commission.rhai"), SCRIPT)?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut roster = BufWriter::new(std::fs::File::create(data.join("roster.csv"))?);

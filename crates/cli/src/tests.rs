@@ -61,8 +61,16 @@ pub fn run(paths: &[PathBuf]) -> Outcome {
             }
         };
         say!("{}", path.display());
+        // The plan is read and its plugins found once per file; each case compiles it with
+        // its own parameter overrides.
+        let registry = Registry::for_plan(&file.plan, ScriptLimits::default());
+        let source = PlanSource::read(&file.plan).map_err(|d| anyhow::anyhow!("{d}"));
         for case in &file.cases {
-            match run_case(&file, case) {
+            match source
+                .as_ref()
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .and_then(|source| run_case(source, &registry, case))
+            {
                 Ok(problems) if problems.is_empty() => {
                     passed += 1;
                     say!("  ok      {}", case.name);
@@ -89,10 +97,8 @@ pub fn run(paths: &[PathBuf]) -> Outcome {
 }
 
 /// Runs one case; returns what differs from the expectations.
-fn run_case(file: &TestFile, case: &TestCase) -> Result<Vec<String>> {
-    let registry = Registry::for_plan(&file.plan, ScriptLimits::default());
-    let source = PlanSource::read(&file.plan).map_err(|d| anyhow::anyhow!("{d}"))?;
-    let plan = source.compile(&registry, &case.set).map_err(|d| anyhow::anyhow!("the plan does not compile:\n{d}"))?;
+fn run_case(source: &PlanSource, registry: &Registry, case: &TestCase) -> Result<Vec<String>> {
+    let plan = source.compile(registry, &case.set).map_err(|d| anyhow::anyhow!("the plan does not compile:\n{d}"))?;
     let dir = tempfile::tempdir().context("cannot make a temporary data folder")?;
     if let Some(data) = &case.data {
         copy_data(data, dir.path())?;
