@@ -39,8 +39,7 @@ roles:
 ";
 
 /// The built-in plan's component.
-const COMPONENT: &str = "\
-      - id: commission
+const COMPONENT: &str = r"      - id: commission
         type: tiered
         measure: bookings
         tiers: [ {from: 0, rate: $base_rate}, {from: 1.0, rate: 0.08}, {from: 1.5, rate: 0.12} ]
@@ -66,8 +65,7 @@ fn payout(ctx) {
 "#;
 
 /// The Rhai plan's component.
-const SCRIPT_COMPONENT: &str = "\
-      - id: commission
+const SCRIPT_COMPONENT: &str = r"      - id: commission
         type: script
         file: commission.rhai
         params: { base_rate: $base_rate }
