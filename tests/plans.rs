@@ -51,6 +51,36 @@ fn every_sample_plan_is_snapshotted() {
     }
 }
 
+/// An amounts-only run (what-if, simulation) skips explanations, traces and attainments and
+/// compares gates and bands on exact fractions: it must pay exactly what the explained run pays.
+#[test]
+fn amounts_only_runs_pay_what_explained_runs_pay() {
+    for name in ["msp-fy2027", "saas-startup"] {
+        let dir = workspace().join("plans").join(name);
+        let plan = Plan::load(&dir.join("plan.yaml")).unwrap();
+        let facts = Facts::load(&dir.join("data"), &plan).unwrap();
+        let full = accrue_engine::run(&plan, &facts);
+        let options = accrue_engine::RunOptions { detail: accrue_engine::Detail::Amounts, ..Default::default() };
+        let lean = accrue_engine::run_with(&plan, &facts, &options);
+        // "payee period component amount" per line, and each statement's total.
+        let amounts = |r: &RunResult| -> Vec<String> {
+            r.statements
+                .iter()
+                .flat_map(|s| {
+                    let lines =
+                        s.lines.iter().map(move |l| format!("{} {} {} {}", s.payee, s.period, l.component, l.amount));
+                    lines.chain(std::iter::once(format!("{} {} total {}", s.payee, s.period, s.total)))
+                })
+                .collect()
+        };
+        assert!(!full.statements.is_empty());
+        assert_eq!(amounts(&lean), amounts(&full), "{name}");
+        assert_eq!(lean.totals.total, full.totals.total, "{name}");
+        assert_eq!(lean.errors, full.errors, "{name}");
+        assert!(lean.statements.iter().flat_map(|s| &s.lines).all(|l| l.explain.is_empty() && l.attainment.is_none()));
+    }
+}
+
 /// msp-fy2027, checked by hand from plans/msp-fy2027/data.
 #[test]
 fn msp_hand_checks() {

@@ -43,6 +43,9 @@ struct Args {
     /// Only evaluate (amounts, one thread) this many times and print nothing: for profilers.
     #[arg(long, hide = true)]
     profile: Option<usize>,
+    /// What `--profile` evaluates: engine, rhai or baseline.
+    #[arg(long, hide = true, default_value = "engine")]
+    profile_what: String,
 }
 
 fn best<T>(repeat: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
@@ -95,8 +98,13 @@ fn main() -> Result<()> {
 
         if let Some(times) = args.profile {
             let options = RunOptions { detail: Detail::Amounts, ..RunOptions::default() };
+            let plan = if args.profile_what == "rhai" { load(&files.script_plan, &[])? } else { plan };
             for _ in 0..times {
-                std::hint::black_box(in_pool(1, || accrue_engine::run_with(&plan, &facts, &options)));
+                if args.profile_what == "baseline" {
+                    std::hint::black_box(in_pool(1, || baseline(&facts, Decimal::new(5, 2))));
+                } else {
+                    std::hint::black_box(in_pool(1, || accrue_engine::run_with(&plan, &facts, &options)));
+                }
             }
             return Ok(());
         }

@@ -58,10 +58,12 @@ impl Frac {
 
     /// `num / den`; a negative denominator moves its sign to the numerator.
     pub fn new(num: Decimal, den: Decimal) -> Arith<Frac> {
-        match den.cmp(&Decimal::ZERO) {
-            Ordering::Equal => Err(ArithError::DivisionByZero),
-            Ordering::Greater => Ok(Frac { num, den }),
-            Ordering::Less => Ok(Frac { num: -num, den: -den }),
+        if den.is_zero() {
+            Err(ArithError::DivisionByZero)
+        } else if den.is_sign_negative() {
+            Ok(Frac { num: -num, den: -den })
+        } else {
+            Ok(Frac { num, den })
         }
     }
 
@@ -103,6 +105,9 @@ impl Frac {
     }
 
     pub fn compare(&self, other: &Frac) -> Arith<Ordering> {
+        if self.den == other.den {
+            return Ok(self.num.cmp(&other.num));
+        }
         Ok(mul(self.num, other.den)?.cmp(&mul(other.num, self.den)?))
     }
 
@@ -166,7 +171,7 @@ fn marginal_bands(
 ) -> Arith<Frac> {
     let scaled = mul(credited, base.den)?;
     let mut total = Decimal::ZERO;
-    if scaled <= Decimal::ZERO {
+    if !scaled.is_sign_positive() || scaled.is_zero() {
         if let Some(first) = tiers.first() {
             total = mul(first.rate, scaled)?;
             if !credited.is_zero() {
@@ -175,19 +180,28 @@ fn marginal_bands(
         }
         return Frac::new(total, base.den);
     }
+    // Each boundary `from × base` is computed once: the top of one band is the next's bottom.
+    let mut lower = match tiers.first() {
+        Some(first) => mul(first.from, base.num)?,
+        None => Decimal::ZERO,
+    };
     for (i, tier) in tiers.iter().enumerate() {
-        let lower = mul(tier.from, base.num)?;
         if scaled <= lower {
             break;
         }
-        let top = match tiers.get(i + 1) {
-            Some(next) => mul(next.from, base.num)?.min(scaled),
-            None => scaled,
+        let next = match tiers.get(i + 1) {
+            Some(next) => Some(mul(next.from, base.num)?),
+            None => None,
         };
+        let top = next.map_or(scaled, |n| n.min(scaled));
         let band = sub(top, lower)?;
         let amount = mul(tier.rate, band)?;
         total = add(total, amount)?;
         visit(i, band, amount);
+        match next {
+            Some(n) => lower = n,
+            None => break,
+        }
     }
     Frac::new(total, base.den)
 }

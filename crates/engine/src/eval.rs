@@ -45,6 +45,10 @@ pub(crate) struct PayeeState {
     effective_quota: Decimal,
     /// N × q_k after relief, per period.
     quota_scaled: Vec<Decimal>,
+    /// Running sums of `quota_scaled`: a window's quota is two lookups.
+    quota_prefix: Vec<Decimal>,
+    /// Employed every day of every period (nothing to prorate).
+    whole_year: bool,
     adjustments: Vec<Vec<Adjustment>>,
 }
 
@@ -55,6 +59,9 @@ impl PayeeState {
 
     /// `annual × active_k`, exact for whole periods.
     fn prorate(&self, annual: Decimal, period: usize) -> Result<Decimal, ArithError> {
+        if self.whole_year {
+            return Ok(annual);
+        }
         let (employed, days) = self.employment[period];
         if employed == days || employed == 0 {
             return Ok(if employed == 0 { Decimal::ZERO } else { annual });
@@ -63,25 +70,34 @@ impl PayeeState {
     }
 }
 
-fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize) -> Result<PayeeState, ArithError> {
+/// `period_days`: the days of each period of the plan year.
+fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize, period_days: &[i64]) -> Result<PayeeState, ArithError> {
     let payee = &facts.payees()[payee_index];
     let calendar = &plan.calendar;
     let n = calendar.n_periods();
     let n_dec = calendar.n_decimal();
     let default_rules = QuotaRules::default();
     let rules = plan.roles.get(payee.role.as_str()).map_or(&default_rules, |r| &r.quota);
+    // Most payees work the whole year: no dates to compare period by period.
+    let whole_year = payee.start_date <= calendar.start() && payee.end_date.is_none_or(|end| end >= calendar.end());
     let employment: Vec<(i64, i64)> = (0..n)
         .map(|k| {
+            let days = period_days[k];
+            if whole_year {
+                return (days, days);
+            }
             let employed = calendar.employed_days(k, payee.start_date, payee.end_date);
-            let days = calendar.period(k).days();
             if !rules.prorate && employed > 0 { (days, days) } else { (employed, days) }
         })
         .collect();
-    let effective_quota = facts.effective_annual_quota(plan, payee);
+    let effective_quota = crate::facts::effective_quota(rules, payee);
+    let whole_year = employment.iter().all(|(employed, days)| employed == days);
     let mut state = PayeeState {
         employment,
         effective_quota,
         quota_scaled: Vec::with_capacity(n),
+        quota_prefix: Vec::new(),
+        whole_year,
         adjustments: vec![Vec::new(); n],
     };
     for k in 0..n {
@@ -180,6 +196,11 @@ fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize) -> Result<PayeeSt
             ..Adjustment::default()
         });
     }
+    let mut running = Decimal::ZERO;
+    for &q in &state.quota_scaled {
+        running = arith::add(running, q)?;
+        state.quota_prefix.push(running);
+    }
     Ok(state)
 }
 
@@ -196,6 +217,8 @@ pub(crate) struct Run<'a> {
     labels: Vec<Name>,
     /// Payees sharing `team` and role, for blended team attainment.
     teams: HashMap<(String, Name), Vec<usize>>,
+    /// N, the number of periods, as a decimal.
+    n_decimal: Decimal,
 }
 
 /// What a component sees while it computes one payee's value for one period.
@@ -220,7 +243,8 @@ pub enum Detail {
     /// Explanations and traces: statements a person reads.
     #[default]
     Full,
-    /// Amounts only: what-if, simulation and benchmark runs.
+    /// Amounts only: what-if, simulation and benchmark runs. Lines carry their amount;
+    /// explanations, traces and attainments are left empty.
     Amounts,
 }
 
@@ -364,17 +388,22 @@ impl<'a> EvalContext<'a> {
     }
 
     fn quota_of(&self, payee: usize, w: Window) -> Frac {
-        let scaled: Decimal = w.periods().map(|k| self.run.states[payee].quota_scaled[k]).sum();
-        Frac { num: scaled, den: self.run.plan.calendar.n_decimal() }
+        let prefix = &self.run.states[payee].quota_prefix;
+        let scaled = if w.first == 0 { prefix[w.last] } else { prefix[w.last] - prefix[w.first - 1] };
+        Frac { num: scaled, den: self.run.n_decimal }
     }
 
     /// Σ annual/N × active_k over the window: TI (or a target bonus) for the window.
     pub fn incentive(&self, annual: Decimal, w: Window) -> Result<Frac, EvalError> {
+        let state = self.state();
+        if state.whole_year {
+            return Ok(Frac::new(arith::mul(annual, Decimal::from(w.len() as u64))?, self.run.n_decimal)?);
+        }
         let mut scaled = Decimal::ZERO;
         for k in w.periods() {
-            scaled = arith::add(scaled, self.state().prorate(annual, k)?)?;
+            scaled = arith::add(scaled, state.prorate(annual, k)?)?;
         }
-        Ok(Frac::new(scaled, self.run.plan.calendar.n_decimal())?)
+        Ok(Frac::new(scaled, self.run.n_decimal)?)
     }
 
     /// An annual amount scaled to the window, `annual × n_W / N`, not prorated.
@@ -419,6 +448,31 @@ impl<'a> EvalContext<'a> {
         }
     }
 
+    /// A measure over a window as an exact fraction: ratio measures (gross margin %, a
+    /// declared mean) are not divided, so that a gate or band compares them exactly and
+    /// without a division. Every other measure is a whole number over 1.
+    pub fn measure_ratio(
+        &self,
+        measure: &MeasureRef,
+        w: Window,
+        clawback_days: Option<u32>,
+    ) -> Result<Frac, EvalError> {
+        match measure {
+            MeasureRef::GrossMarginPct => {
+                let margin = self.gross_margin(self.payee, w, clawback_days)?;
+                let bookings = self.measure_of(self.payee, &MeasureRef::Deals(DealKind::New), w, clawback_days)?;
+                Ok(if bookings.is_zero() { Frac::ZERO } else { Frac::new(margin, bookings)? })
+            }
+            MeasureRef::Declared { index, name, aggregate: Aggregate::Mean } => {
+                Ok(match self.declared_values(self.payee, *index, name, w) {
+                    Some((sum, count)) => Frac { num: sum, den: Decimal::from(count) },
+                    None => Frac::ZERO,
+                })
+            }
+            _ => Ok(Frac::whole(self.measure(measure, w, clawback_days)?)),
+        }
+    }
+
     fn gross_margin(&self, payee: usize, w: Window, clawback_days: Option<u32>) -> Result<Decimal, EvalError> {
         self.deal_sum(
             payee,
@@ -443,8 +497,17 @@ impl<'a> EvalContext<'a> {
         credit: impl Fn(&Credit) -> Decimal,
     ) -> Result<Decimal, EvalError> {
         let facts = self.run.facts;
+        let sources = facts.sources(payee);
+        // One source and nothing cancelled (the common case): the window's running-sum difference.
+        if let [source] = *sources {
+            if facts.cancelled(source).is_empty() {
+                let prefix = facts.deal_prefix(source);
+                let end = totals(&prefix[w.last]);
+                return Ok(if w.first == 0 { end } else { arith::sub(end, totals(&prefix[w.first - 1]))? });
+            }
+        }
         let mut sum = Decimal::ZERO;
-        for &source in facts.sources(payee) {
+        for &source in sources {
             // A window's sum is the running sum at its end less the one before its start.
             let prefix = facts.deal_prefix(source);
             let mut window = totals(&prefix[w.last]);
@@ -480,17 +543,36 @@ impl<'a> EvalContext<'a> {
         facts.sources(self.payee).iter().filter_map(|&s| facts.credits(s)).flatten().collect()
     }
 
+    /// Warns that a declared measure has no value in the window (it reads as 0).
+    fn no_declared_value(&self, payee: usize, name: &str, w: Window) {
+        let who = &self.run.facts.payees()[payee].id;
+        let text = format!(
+            "payee {who}, {}: no `{name}` value in {} (measures.csv); read as 0",
+            self.period_label(),
+            self.window_label(w)
+        );
+        self.warnings.borrow_mut().insert(text);
+    }
+
+    /// The sum and count of a declared measure's values in the window; `None` (and a
+    /// warning) when there are none.
+    fn declared_values(&self, payee: usize, index: usize, name: &str, w: Window) -> Option<(Decimal, u64)> {
+        let facts = self.run.facts;
+        let found = w
+            .periods()
+            .filter_map(|k| facts.measure(payee, index, k))
+            .fold(None, |acc: Option<(Decimal, u64)>, v| Some(acc.map_or((v, 1), |(s, c)| (s + v, c + 1))));
+        if found.is_none() {
+            self.no_declared_value(payee, name, w);
+        }
+        found
+    }
+
     fn declared(&self, payee: usize, index: usize, name: &str, aggregate: Aggregate, w: Window) -> Decimal {
         let facts = self.run.facts;
         let mut values = w.periods().filter_map(|k| facts.measure(payee, index, k));
         let Some(first) = values.next() else {
-            let who = &facts.payees()[payee].id;
-            let text = format!(
-                "payee {who}, {}: no `{name}` value in {} (measures.csv); read as 0",
-                self.period_label(),
-                self.window_label(w)
-            );
-            self.warnings.borrow_mut().insert(text);
+            self.no_declared_value(payee, name, w);
             return Decimal::ZERO;
         };
         match aggregate {
@@ -666,7 +748,7 @@ pub fn run(plan: &Plan, facts: &Facts) -> RunResult {
 
 /// Evaluates every payee with `options`, keeping every statement in memory.
 pub fn run_with(plan: &Plan, facts: &Facts, options: &RunOptions) -> RunResult {
-    let mut statements = Vec::new();
+    let mut statements = Vec::with_capacity(facts.payees().len() * plan.calendar.n_periods());
     let summary = run_chunked(plan, facts, options, None, |chunk| statements.extend(chunk));
     RunResult {
         plan: plan.id.clone(),
@@ -706,8 +788,9 @@ pub fn run_chunked(
 ) -> RunSummary {
     let payees = facts.payees();
     let n = plan.calendar.n_periods();
+    let period_days: Vec<i64> = plan.calendar.periods().iter().map(|p| p.days()).collect();
     let computed: Vec<Result<PayeeState, ArithError>> =
-        (0..payees.len()).into_par_iter().map(|i| payee_state(plan, facts, i)).collect();
+        (0..payees.len()).into_par_iter().map(|i| payee_state(plan, facts, i, &period_days)).collect();
     let mut summary = RunSummary { warnings: facts.warnings.clone(), ..RunSummary::default() };
     summary.warnings.extend(plan.warnings.iter().map(|d| d.to_string()));
     let mut failed = vec![false; payees.len()];
@@ -727,6 +810,8 @@ pub fn run_chunked(
                     employment: vec![(0, 1); n],
                     effective_quota: Decimal::ZERO,
                     quota_scaled: vec![Decimal::ZERO; n],
+                    quota_prefix: vec![Decimal::ZERO; n],
+                    whole_year: false,
                     adjustments: vec![Vec::new(); n],
                 }
             })
@@ -748,7 +833,7 @@ pub fn run_chunked(
         None => plan.calendar.labels().collect(),
     };
     let mut totals = TotalsBuilder::new(plan.roles.keys().map(String::as_str), selected.iter().copied());
-    let run = Run { plan, facts, states, labels, teams };
+    let run = Run { plan, facts, states, labels, teams, n_decimal: plan.calendar.n_decimal() };
 
     let mut start = 0;
     while start < payees.len() {
@@ -772,7 +857,7 @@ pub fn run_chunked(
                 })
             })
             .collect();
-        let mut chunk = Vec::new();
+        let mut chunk = Vec::with_capacity(outcomes.iter().map(|o| o.statements.len()).sum());
         for outcome in outcomes {
             summary.warnings.extend(outcome.warnings);
             if outcome.errors.is_empty() {
@@ -806,7 +891,7 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
     let payee = &run.facts.payees()[index];
     let warnings = RefCell::new(BTreeSet::new());
     let mut errors = Vec::new();
-    let mut statements = Vec::new();
+    let mut statements = Vec::with_capacity(plan.calendar.n_periods());
     let Some(role) = plan.roles.get(payee.role.as_str()) else {
         return PayeeOutcome { statements, errors, warnings: Vec::new() };
     };
@@ -820,6 +905,8 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
     // Most roles have no draw: skip the second pass over components when there is none.
     let has_guarantee = role.components.iter().any(|c| c.stage() == Stage::Guarantee);
     let stages: &[Stage] = if has_guarantee { &[Stage::Earnings, Stage::Guarantee] } else { &[Stage::Earnings] };
+    // The period quota shown on statements, divided out once per distinct value.
+    let mut shown_quota: Option<(Decimal, Decimal)> = None;
 
     for period in 0..plan.calendar.n_periods() {
         if !state.active(period) {
@@ -828,12 +915,13 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
         let label = &run.labels[period];
         // Lines with their component's place in the role, so that a draw (evaluated after the
         // earnings it guarantees) still appears where the plan declares it.
-        let mut lines: Vec<(usize, Line)> = Vec::new();
+        let mut lines: Vec<Line> = Vec::with_capacity(role.components.len());
+        let mut slots: Vec<usize> = Vec::new();
         let mut earnings = Decimal::ZERO;
         let reported = RefCell::new(Vec::new());
         for &stage in stages {
             if stage == Stage::Guarantee {
-                earnings = match lines.iter().try_fold(Decimal::ZERO, |sum, (_, l)| sum.checked_add(l.amount)) {
+                earnings = match lines.iter().try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount)) {
                     Some(sum) => sum,
                     None => {
                         errors.push(overflow_error(payee, label, "earnings"));
@@ -871,21 +959,28 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
                             errors.push(overflow_error(payee, label, component.id()));
                             Decimal::ZERO
                         });
-                        lines.push((slot, line));
+                        lines.push(line);
+                        if has_guarantee {
+                            slots.push(slot);
+                        }
                         for sub in sublines {
                             let amount = round_money(sub.value, minor);
                             if amount.is_zero() {
                                 continue;
                             }
                             let id = Name::from(format!("{}.{}", component.id(), sub.part));
+                            let explained = detail == Detail::Full;
                             let line = Line {
                                 component: id,
                                 amount,
                                 attainment: None,
-                                explain: sub.explain,
-                                trace: sub.trace,
+                                explain: if explained { sub.explain } else { String::new() },
+                                trace: if explained { sub.trace } else { trace_none() },
                             };
-                            lines.push((slot, line));
+                            lines.push(line);
+                            if has_guarantee {
+                                slots.push(slot);
+                            }
                         }
                     }
                     Err(err) => errors.push(RunError {
@@ -898,9 +993,10 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
             }
         }
         if has_guarantee {
-            lines.sort_by_key(|(slot, _)| *slot);
+            let mut placed: Vec<(usize, Line)> = slots.drain(..).zip(lines).collect();
+            placed.sort_by_key(|(slot, _)| *slot);
+            lines = placed.into_iter().map(|(_, line)| line).collect();
         }
-        let lines: Vec<Line> = lines.into_iter().map(|(_, line)| line).collect();
         let total = lines.iter().try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount)).unwrap_or_else(|| {
             errors.push(overflow_error(payee, label, "total"));
             Decimal::ZERO
@@ -911,10 +1007,16 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
             name: payee_name.clone(),
             role: role_id.clone(),
             period: label.clone(),
-            quota: round_money(
-                Frac { num: state.quota_scaled[period], den: plan.calendar.n_decimal() }.value().unwrap_or_default(),
-                minor,
-            ),
+            quota: match shown_quota {
+                Some((scaled, shown)) if scaled == state.quota_scaled[period] => shown,
+                _ => {
+                    let scaled = state.quota_scaled[period];
+                    let shown =
+                        round_money(Frac { num: scaled, den: run.n_decimal }.value().unwrap_or_default(), minor);
+                    shown_quota = Some((scaled, shown));
+                    shown
+                }
+            },
             adjustments: {
                 let mut all = state.adjustments[period].clone();
                 all.extend(reported.into_inner());
@@ -934,6 +1036,11 @@ fn overflow_error(payee: &Payee, period: &Name, what: &str) -> RunError {
         component: Some(what.to_string()),
         message: ArithError::Overflow.to_string(),
     }
+}
+
+/// The trace of a line in an amounts-only run.
+fn trace_none() -> serde_json::Map<String, Value> {
+    serde_json::Map::new()
 }
 
 /// Applies the window rule to a component's value (SPEC §3).
@@ -968,7 +1075,7 @@ fn main_line(
         }
         WindowKind::Period => rounded,
     };
-    let amount = if due < Decimal::ZERO && !component.allow_negative() {
+    let amount = if due.is_sign_negative() && !due.is_zero() && !component.allow_negative() {
         if explains {
             trace.insert("floored".into(), json!(round_money(due, minor).to_string()));
             explain.push_str(&format!("; {} not clawed back now (allow_negative is off)", money(due)));
@@ -979,5 +1086,9 @@ fn main_line(
     };
     // `rounded` and `paid_before` are whole minor units already: only a zero needs its places.
     let amount = if amount.is_zero() { round_money(Decimal::ZERO, minor) } else { amount };
+    if !explains {
+        // Amounts only, whatever the component filled in.
+        return Line { component: id, amount, attainment: None, explain: String::new(), trace: trace_none() };
+    }
     Line { component: id, amount, attainment: outcome.attainment, explain, trace }
 }

@@ -312,15 +312,19 @@ impl Facts {
 
     /// The annual quota a payee's plan uses before proration and relief (SPEC §6).
     pub fn effective_annual_quota(&self, plan: &Plan, payee: &Payee) -> Decimal {
-        let Some(role) = plan.roles.get(payee.role.as_str()) else {
-            return payee.quota;
-        };
-        match (role.quota.source, payee.self_goal) {
-            (QuotaSource::SelfGoal, Some(goal)) => {
-                goal.max(role.quota.floor.checked_mul(payee.quota).unwrap_or(Decimal::MAX))
-            }
-            _ => payee.quota,
+        match plan.roles.get(payee.role.as_str()) {
+            Some(role) => effective_quota(&role.quota, payee),
+            None => payee.quota,
         }
+    }
+}
+
+/// The annual quota under a role's quota rules: the self-set goal, not below the floor, when
+/// the role's quota source is the self goal; else the assigned quota.
+pub(crate) fn effective_quota(rules: &crate::plan::QuotaRules, payee: &Payee) -> Decimal {
+    match (rules.source, payee.self_goal) {
+        (QuotaSource::SelfGoal, Some(goal)) => goal.max(rules.floor.checked_mul(payee.quota).unwrap_or(Decimal::MAX)),
+        _ => payee.quota,
     }
 }
 

@@ -163,44 +163,76 @@ pub struct Totals {
 }
 
 /// Sums statement totals per role and period as statements go by; every role and period
-/// is listed, zeros included. (Few roles and periods: a linear scan beats hashing names.)
+/// is listed, zeros included. One sum per (role, period) cell, added up at the end.
+/// (Few roles and periods: a linear scan, starting from the last hit, beats hashing names.)
 #[derive(Debug, Clone, Default)]
 pub struct TotalsBuilder {
-    total: Decimal,
-    by_role: Vec<(String, Decimal)>,
-    by_period: Vec<(String, Decimal)>,
+    roles: Vec<String>,
+    periods: Vec<String>,
+    /// `cells[role][period]`.
+    cells: Vec<Vec<Decimal>>,
+    last: (usize, usize),
 }
 
-/// Adds to a named sum; run totals beyond a 96-bit decimal (inputs are bounded, so only
-/// absurd plans get there) stay at the largest value rather than wrapping or panicking.
-fn add_to(sums: &mut Vec<(String, Decimal)>, key: &str, amount: Decimal) {
-    match sums.iter_mut().find(|(k, _)| k == key) {
-        Some((_, sum)) => *sum = sum.saturating_add(amount),
-        None => sums.push((key.to_string(), amount)),
+/// The index of `key` in `names`, trying `hint` first; appended when it is new.
+fn slot(names: &mut Vec<String>, key: &str, hint: usize) -> (usize, bool) {
+    // Statements come payee by payee, period after period: the last slot or the next one.
+    for guess in [hint, hint + 1, 0] {
+        if names.get(guess).is_some_and(|n| n == key) {
+            return (guess, false);
+        }
     }
+    match names.iter().position(|n| n == key) {
+        Some(i) => (i, false),
+        None => {
+            names.push(key.to_string());
+            (names.len() - 1, true)
+        }
+    }
+}
+
+/// Run totals beyond a 96-bit decimal (inputs are bounded, so only absurd plans get there)
+/// stay at the largest value rather than wrapping or panicking.
+fn sum(values: impl Iterator<Item = Decimal>) -> Decimal {
+    values.fold(Decimal::ZERO, Decimal::saturating_add)
 }
 
 impl TotalsBuilder {
     pub fn new<'a>(roles: impl Iterator<Item = &'a str>, periods: impl Iterator<Item = &'a str>) -> Self {
-        TotalsBuilder {
-            total: Decimal::ZERO,
-            by_role: roles.map(|r| (r.to_string(), Decimal::ZERO)).collect(),
-            by_period: periods.map(|p| (p.to_string(), Decimal::ZERO)).collect(),
-        }
+        let roles: Vec<String> = roles.map(str::to_string).collect();
+        let periods: Vec<String> = periods.map(str::to_string).collect();
+        let cells = vec![vec![Decimal::ZERO; periods.len()]; roles.len()];
+        TotalsBuilder { roles, periods, cells, last: (0, 0) }
     }
 
     pub fn add(&mut self, s: &Statement) {
-        self.total = self.total.saturating_add(s.total);
-        add_to(&mut self.by_role, &s.role, s.total);
-        add_to(&mut self.by_period, &s.period, s.total);
+        let (role, new_role) = slot(&mut self.roles, &s.role, self.last.0);
+        if new_role {
+            self.cells.push(vec![Decimal::ZERO; self.periods.len()]);
+        }
+        let (period, new_period) = slot(&mut self.periods, &s.period, self.last.1);
+        if new_period {
+            self.cells.iter_mut().for_each(|row| row.push(Decimal::ZERO));
+        }
+        self.last = (role, period);
+        let cell = &mut self.cells[role][period];
+        *cell = cell.saturating_add(s.total);
     }
 
     pub fn finish(self, places: u32) -> Totals {
         let round = |v: Decimal| crate::number::round_money(v, places);
+        let cells = &self.cells;
+        let by_period =
+            self.periods.iter().enumerate().map(|(k, p)| (p.clone(), round(sum(cells.iter().map(|row| row[k])))));
         Totals {
-            total: round(self.total),
-            by_role: self.by_role.into_iter().map(|(k, v)| (k, round(v))).collect(),
-            by_period: self.by_period.into_iter().map(|(k, v)| (k, round(v))).collect(),
+            total: round(sum(cells.iter().flatten().copied())),
+            by_role: self
+                .roles
+                .iter()
+                .zip(cells)
+                .map(|(r, row)| (r.clone(), round(sum(row.iter().copied()))))
+                .collect(),
+            by_period: by_period.collect(),
         }
     }
 }

@@ -96,6 +96,7 @@ impl Trace {
     }
 
     /// Records `key`, computing the value only when the trace is on.
+    #[inline]
     pub fn put(&mut self, key: &str, value: impl FnOnce() -> Value) {
         if self.enabled {
             self.map.insert(key.to_string(), value());

@@ -131,19 +131,20 @@ impl Shaping {
         if !self.modifiers.is_empty() && !neutral {
             let mut applied = Vec::new();
             for modifier in &self.modifiers {
-                let reading = cx.measure(&modifier.measure, w, self.clawback_days)?;
-                let multiplier = band_multiplier(&modifier.bands, reading);
+                let ratio = cx.measure_ratio(&modifier.measure, w, self.clawback_days)?;
+                let multiplier = band_multiplier_exact(&modifier.bands, ratio)?;
                 value = value.mul_dec(multiplier)?;
                 if trace.enabled() {
+                    let reading = ratio.value()?;
                     applied.push(json!({"measure": modifier.measure.to_string(), "value": dec(reading), "multiplier": dec(multiplier)}));
-                }
-                if multiplier != Decimal::ONE && trace.enabled() {
-                    notes.push(format!(
-                        "× {} ({} {})",
-                        format_ratio(multiplier),
-                        modifier.measure,
-                        format_ratio(reading)
-                    ));
+                    if multiplier != Decimal::ONE {
+                        notes.push(format!(
+                            "× {} ({} {})",
+                            format_ratio(multiplier),
+                            modifier.measure,
+                            format_ratio(reading)
+                        ));
+                    }
                 }
             }
             trace.put("modifiers", || Value::Array(applied));
@@ -151,12 +152,16 @@ impl Shaping {
         if !self.gates.is_empty() && !neutral {
             let mut applied = Vec::new();
             for gate in &self.gates {
-                let reading = cx.measure(&gate.measure, w, self.clawback_days)?;
-                let passed = reading >= gate.min;
+                let ratio = cx.measure_ratio(&gate.measure, w, self.clawback_days)?;
+                let passed = ratio.cmp_dec(gate.min)? != std::cmp::Ordering::Less;
                 if !passed {
                     value = value.mul_dec(gate.otherwise)?;
                 }
-                if !passed && trace.enabled() {
+                if !trace.enabled() {
+                    continue;
+                }
+                let reading = ratio.value()?;
+                if !passed {
                     notes.push(format!(
                         "gate {} {} below {}: × {}",
                         gate.measure,
@@ -165,12 +170,10 @@ impl Shaping {
                         format_ratio(gate.otherwise)
                     ));
                 }
-                if trace.enabled() {
-                    applied.push(json!({
-                        "measure": gate.measure.to_string(), "value": dec(reading), "min": dec(gate.min),
-                        "passed": passed, "factor": dec(if passed { Decimal::ONE } else { gate.otherwise }),
-                    }));
-                }
+                applied.push(json!({
+                    "measure": gate.measure.to_string(), "value": dec(reading), "min": dec(gate.min),
+                    "passed": passed, "factor": dec(if passed { Decimal::ONE } else { gate.otherwise }),
+                }));
             }
             trace.put("gates", || Value::Array(applied));
         }
@@ -200,6 +203,19 @@ impl Shaping {
 /// The multiplier of the band with the highest `from ≤ value`; 1 below every band.
 pub fn band_multiplier(bands: &[(Decimal, Decimal)], value: Decimal) -> Decimal {
     bands.iter().rev().find(|(from, _)| *from <= value).map_or(Decimal::ONE, |(_, m)| *m)
+}
+
+/// [`band_multiplier`] for a value kept as a fraction, compared exactly.
+pub fn band_multiplier_exact(bands: &[(Decimal, Decimal)], value: Frac) -> arith::Arith<Decimal> {
+    if value.den == Decimal::ONE {
+        return Ok(band_multiplier(bands, value.num));
+    }
+    for &(from, multiplier) in bands.iter().rev() {
+        if value.cmp_dec(from)? != std::cmp::Ordering::Less {
+            return Ok(multiplier);
+        }
+    }
+    Ok(Decimal::ONE)
 }
 
 /// Multiplies `base` by `weight` only when the weight is not 1 (keeps traces short).

@@ -371,7 +371,8 @@ impl Component for Tiered {
         } else {
             plain
         };
-        let attainment = seen.value()?;
+        // The line's attainment is part of its explanation: an amounts-only run skips the division.
+        let attainment = if cx.explains() { seen.value()? } else { Decimal::ZERO };
         trace.put("attainment", || dec(attainment));
 
         let ti = cx.incentive(cx.role_ti(), w)?;
@@ -393,7 +394,7 @@ impl Component for Tiered {
                     format_percent(attainment),
                     format_percent(threshold)
                 ));
-                outcome.attainment = Some(attainment);
+                outcome.attainment = cx.explains().then_some(attainment);
                 outcome.trace = trace.into_map();
                 return Ok(outcome);
             }
@@ -489,7 +490,7 @@ impl Component for Tiered {
         let explain = if notes.is_empty() { explain } else { format!("{explain}; {}", notes.join("; ")) };
         Ok(Outcome {
             value: value.value()?,
-            attainment: Some(attainment),
+            attainment: cx.explains().then_some(attainment),
             explain,
             trace: trace.into_map(),
             sublines: Vec::new(),
