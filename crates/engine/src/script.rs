@@ -619,6 +619,16 @@ fn build_script_component(
     if cx.diagnostics[errors_before..].iter().any(|d| d.is_error()) {
         return None;
     }
+    let declared: Vec<MeasureRef> = cx
+        .declared
+        .iter()
+        .map(|(name, aggregate)| MeasureRef::Declared {
+            index: cx.declared.get_index_of(name).unwrap_or_default(),
+            name: name.clone(),
+            aggregate: *aggregate,
+        })
+        .collect();
+    let parts = CtxParts::of(&script, &declared, measure_given);
     Some(Arc::new(ScriptComponent {
         id: id.value,
         type_name: cx.component_type.clone(),
@@ -627,15 +637,7 @@ fn build_script_component(
         params: resolved,
         measure: measure?,
         measure_given,
-        declared: cx
-            .declared
-            .iter()
-            .map(|(name, aggregate)| MeasureRef::Declared {
-                index: cx.declared.get_index_of(name).unwrap_or_default(),
-                name: name.clone(),
-                aggregate: *aggregate,
-            })
-            .collect(),
+        parts,
         shaping,
     }))
 }
@@ -649,7 +651,7 @@ struct ScriptComponent {
     measure: MeasureRef,
     /// Whether the plan named the measure (then the line shows the attainment).
     measure_given: bool,
-    declared: Vec<MeasureRef>,
+    parts: CtxParts,
     shaping: Shaping,
 }
 
@@ -666,12 +668,13 @@ fn dec(value: Decimal) -> Dynamic {
 
 impl ScriptComponent {
     /// The read-only view a script gets: payee, period, window measures, quota, TI,
-    /// attainment, company measures and params — all scalars.
+    /// attainment, company measures and params — all scalars, and only the parts the
+    /// script names (decided once, at build: see [`CtxParts`]).
     fn context(&self, cx: &EvalContext<'_>, w: crate::calendar::Window) -> Result<Map, EvalError> {
-        let names = |word: &str| self.script.names(word);
+        let parts = &self.parts;
         let clawback = self.shaping.clawback_days;
         let mut ctx = Map::new();
-        if names("payee") {
+        if parts.payee {
             let payee = cx.payee();
             let mut payee_map = Map::new();
             payee_map.insert("id".into(), Dynamic::from(payee.id.to_string()));
@@ -683,36 +686,24 @@ impl ScriptComponent {
             payee_map.insert("attributes".into(), Dynamic::from_map(attributes));
             ctx.insert("payee".into(), Dynamic::from_map(payee_map));
         }
-        if names("measures") {
+        if let Some(wanted) = &parts.measures {
             let mut measures = Map::new();
-            for name in DERIVED_MEASURES {
-                if names(name) {
-                    if let Some(m) = MeasureRef::resolve(name, &IndexMap::new()) {
-                        measures.insert(name.into(), dec(cx.measure(&m, w, clawback)?));
-                    }
-                }
-            }
-            for m in &self.declared {
-                let name = m.to_string();
-                if names(&name) {
-                    measures.insert(name.as_str().into(), dec(cx.measure(m, w, clawback)?));
-                }
+            for (name, m) in wanted {
+                measures.insert(name.as_str().into(), dec(cx.measure(m, w, clawback)?));
             }
             ctx.insert("measures".into(), Dynamic::from_map(measures));
         }
-        if names("units") {
+        if let Some(kinds) = &parts.units {
             let mut units = Map::new();
-            for kind in crate::measure::DealKind::ALL {
-                if names(kind.measure_name()) {
-                    units.insert(kind.measure_name().into(), dec(cx.deal_units(kind, w, clawback)?));
-                }
+            for &kind in kinds {
+                units.insert(kind.measure_name().into(), dec(cx.deal_units(kind, w, clawback)?));
             }
             ctx.insert("units".into(), Dynamic::from_map(units));
         }
-        if names("company") {
+        if parts.company {
             let mut company = Map::new();
             for name in cx.company_names() {
-                if names(&name) {
+                if self.script.names(&name) {
                     if let Ok(value) = cx.company(&name, w) {
                         company.insert(name.as_str().into(), dec(value));
                     }
@@ -720,7 +711,7 @@ impl ScriptComponent {
             }
             ctx.insert("company".into(), Dynamic::from_map(company));
         }
-        if names("window") {
+        if parts.window {
             let mut window = Map::new();
             let kind = match self.shaping.window {
                 WindowKind::Ytd => "ytd",
@@ -731,31 +722,29 @@ impl ScriptComponent {
             window.insert("label".into(), Dynamic::from(cx.window_label(w)));
             ctx.insert("window".into(), Dynamic::from_map(window));
         }
-        if names("period") {
+        if parts.period {
             ctx.insert("period".into(), Dynamic::from(cx.period_label().to_string()));
         }
-        if names("period_number") {
+        if parts.period_number {
             ctx.insert("period_number".into(), Dynamic::from_int(cx.period() as rhai::INT + 1));
         }
-        if names("periods") {
+        if parts.periods {
             ctx.insert("periods".into(), Dynamic::from_int(cx.n_periods() as rhai::INT));
         }
         let quota = cx.quota(w);
-        if names("quota") {
+        if parts.quota {
             ctx.insert("quota".into(), dec(quota.value()?));
         }
-        if names("annual_quota") {
+        if parts.annual_quota {
             ctx.insert("annual_quota".into(), dec(cx.effective_quota()));
         }
-        if names("ti") {
+        if parts.ti {
             ctx.insert("ti".into(), dec(cx.incentive(cx.role_ti(), w)?.value()?));
         }
-        if names("annual_ti") {
+        if parts.annual_ti {
             ctx.insert("annual_ti".into(), dec(cx.role_ti()));
         }
-        // The attainment is what the line shows, so it is computed whenever the plan names a
-        // measure or the script reads it.
-        if self.measure_given || names("attainment") || names("measure") {
+        if parts.attainment {
             let measured = cx.measure(&self.measure, w, clawback)?;
             let attainment = if quota.is_zero() {
                 Decimal::ZERO
@@ -765,13 +754,69 @@ impl ScriptComponent {
             ctx.insert("measure".into(), dec(measured));
             ctx.insert("attainment".into(), dec(attainment));
         }
-        if names("paid_before") {
+        if parts.paid_before {
             ctx.insert("paid_before".into(), dec(cx.paid_before()));
         }
-        if names("params") {
+        if parts.params {
             ctx.insert("params".into(), Dynamic::from_map(self.params.clone()));
         }
         Ok(ctx)
+    }
+}
+
+/// Which parts of `ctx` a script reads: those it names (a word scan of the script, done once
+/// when the plan is built), so that a call costs what the script reads.
+#[derive(Debug, Default)]
+struct CtxParts {
+    payee: bool,
+    /// The measures named, with their `ctx.measures` keys (`None`: no `measures`).
+    measures: Option<Vec<(String, MeasureRef)>>,
+    units: Option<Vec<crate::measure::DealKind>>,
+    company: bool,
+    window: bool,
+    period: bool,
+    period_number: bool,
+    periods: bool,
+    quota: bool,
+    annual_quota: bool,
+    ti: bool,
+    annual_ti: bool,
+    /// `measure` and `attainment` (also when the plan names the measure: the line shows it).
+    attainment: bool,
+    paid_before: bool,
+    params: bool,
+}
+
+impl CtxParts {
+    fn of(script: &Script, declared: &[MeasureRef], measure_given: bool) -> CtxParts {
+        let names = |word: &str| script.names(word);
+        let measures = names("measures").then(|| {
+            let derived = DERIVED_MEASURES
+                .iter()
+                .filter(|name| names(name))
+                .filter_map(|name| Some((name.to_string(), MeasureRef::resolve(name, &IndexMap::new())?)));
+            let declared = declared.iter().map(|m| (m.to_string(), m)).filter(|(name, _)| names(name));
+            derived.chain(declared.map(|(name, m)| (name, m.clone()))).collect()
+        });
+        let units = names("units")
+            .then(|| crate::measure::DealKind::ALL.into_iter().filter(|kind| names(kind.measure_name())).collect());
+        CtxParts {
+            payee: names("payee"),
+            measures,
+            units,
+            company: names("company"),
+            window: names("window"),
+            period: names("period"),
+            period_number: names("period_number"),
+            periods: names("periods"),
+            quota: names("quota"),
+            annual_quota: names("annual_quota"),
+            ti: names("ti"),
+            annual_ti: names("annual_ti"),
+            attainment: measure_given || names("attainment") || names("measure"),
+            paid_before: names("paid_before"),
+            params: names("params"),
+        }
     }
 }
 
@@ -823,8 +868,11 @@ impl Component for ScriptComponent {
         let mut notes = Vec::new();
         let cap_target = cx.incentive(cx.role_ti(), w)?;
         let shaped = self.shaping.apply(cx, w, Frac::whole(value), Some(cap_target), &mut trace, &mut notes)?;
-        let mut explain =
-            explain.unwrap_or_else(|| format!("{} from {}", format_money_grouped(value, 2), self.script.path));
+        let mut explain = match explain {
+            Some(text) => text,
+            None if cx.explains() => format!("{} from {}", format_money_grouped(value, 2), self.script.path),
+            None => String::new(),
+        };
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
