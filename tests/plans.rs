@@ -78,6 +78,21 @@ fn amounts_only_runs_pay_what_explained_runs_pay() {
         assert_eq!(lean.totals.total, full.totals.total, "{name}");
         assert_eq!(lean.errors, full.errors, "{name}");
         assert!(lean.statements.iter().flat_map(|s| &s.lines).all(|l| l.explain.is_empty() && l.attainment.is_none()));
+
+        // A totals run builds no statement but pays each payee-period the statement's total.
+        let totals = accrue_engine::run_totals(&plan, &facts, &options);
+        assert_eq!(totals.totals.total, full.totals.total, "{name}");
+        assert_eq!(totals.totals.by_role, full.totals.by_role, "{name}");
+        assert_eq!(totals.errors, full.errors, "{name}");
+        let mut paid = 0;
+        for (p, id) in totals.payees.iter().enumerate() {
+            for (k, label) in totals.periods.iter().enumerate() {
+                let statement = full.statements.iter().find(|s| s.payee == *id && s.period == label.as_str());
+                assert_eq!(totals.amount(p, k), statement.map(|s| s.total), "{name} {id} {label}");
+                paid += usize::from(statement.is_some());
+            }
+        }
+        assert_eq!(paid, full.statements.len());
     }
 }
 

@@ -43,7 +43,7 @@ struct Args {
     /// Only evaluate (amounts, one thread) this many times and print nothing: for profilers.
     #[arg(long, hide = true)]
     profile: Option<usize>,
-    /// What `--profile` evaluates: engine, rhai or baseline.
+    /// What `--profile` evaluates: engine (totals), statements, rhai (totals) or baseline.
     #[arg(long, hide = true, default_value = "engine")]
     profile_what: String,
 }
@@ -100,10 +100,12 @@ fn main() -> Result<()> {
             let options = RunOptions { detail: Detail::Amounts, ..RunOptions::default() };
             let plan = if args.profile_what == "rhai" { load(&files.script_plan, &[])? } else { plan };
             for _ in 0..times {
-                if args.profile_what == "baseline" {
-                    std::hint::black_box(in_pool(1, || baseline(&facts, Decimal::new(5, 2))));
-                } else {
-                    std::hint::black_box(in_pool(1, || accrue_engine::run_with(&plan, &facts, &options)));
+                match args.profile_what.as_str() {
+                    "baseline" => drop(std::hint::black_box(in_pool(1, || baseline(&facts, Decimal::new(5, 2))))),
+                    "statements" => {
+                        drop(std::hint::black_box(in_pool(1, || accrue_engine::run_with(&plan, &facts, &options))))
+                    }
+                    _ => drop(std::hint::black_box(in_pool(1, || accrue_engine::run_totals(&plan, &facts, &options)))),
                 }
             }
             return Ok(());
@@ -113,7 +115,22 @@ fn main() -> Result<()> {
         rows.push(Row { step: format!("baseline P={payees} (1 thread)"), time: base, note: "1.00×".into() });
         let amounts = RunOptions { detail: Detail::Amounts, ..RunOptions::default() };
         let full = RunOptions { detail: Detail::Full, ..RunOptions::default() };
-        for (label, options) in [("amounts", amounts), ("explained", full)] {
+        // Totals: what what-if and simulation runs compare (no statements built).
+        let (one, result) = best(args.repeat, || in_pool(1, || accrue_engine::run_totals(&plan, &facts, &amounts)));
+        check_total(&result.totals.total, &expected, "totals")?;
+        let (many, _) = best(args.repeat, || in_pool(threads, || accrue_engine::run_totals(&plan, &facts, &amounts)));
+        rows.push(Row {
+            step: format!("engine, totals, P={payees} (1 thread)"),
+            time: one,
+            note: format!("{:.2}× baseline", ratio(one, base)),
+        });
+        rows.push(Row {
+            step: format!("engine, totals, P={payees} ({threads} threads)"),
+            time: many,
+            note: format!("{:.2}× speed-up over 1 thread", ratio(one, many)),
+        });
+        eval_times.push((payees, one));
+        for (label, options) in [("statements, amounts", amounts), ("statements, explained", full)] {
             let (one, result) = best(args.repeat, || in_pool(1, || accrue_engine::run_with(&plan, &facts, &options)));
             check_total(&result.totals.total, &expected, label)?;
             let (many, _) = best(args.repeat, || in_pool(threads, || accrue_engine::run_with(&plan, &facts, &options)));
@@ -127,16 +144,13 @@ fn main() -> Result<()> {
                 time: many,
                 note: format!("{:.2}× speed-up over 1 thread", ratio(one, many)),
             });
-            if label == "amounts" {
-                eval_times.push((payees, one));
-            }
         }
         let script_plan = load(&files.script_plan, &[])?;
         let (script, result) =
-            best(args.repeat, || in_pool(1, || accrue_engine::run_with(&script_plan, &facts, &amounts)));
+            best(args.repeat, || in_pool(1, || accrue_engine::run_totals(&script_plan, &facts, &amounts)));
         check_total(&result.totals.total, &expected, "rhai")?;
         rows.push(Row {
-            step: format!("rhai script, amounts, P={payees} (1 thread)"),
+            step: format!("rhai script, totals, P={payees} (1 thread)"),
             time: script,
             note: format!("{:.2}× baseline", ratio(script, base)),
         });
@@ -145,7 +159,7 @@ fn main() -> Result<()> {
         let (what_if, result) = best(args.repeat, || {
             in_pool(1, || {
                 let plan = load(&files.plan, &[("base_rate", "0.06")]).expect("the plan compiles");
-                accrue_engine::run_with(&plan, &facts, &amounts)
+                accrue_engine::run_totals(&plan, &facts, &amounts)
             })
         });
         check_total(&result.totals.total, &expected, "what-if")?;

@@ -46,13 +46,25 @@ fn engine_and_baseline_agree_to_the_cent() {
     };
     assert_eq!(amounts(&full), amounts(&lean), "explaining does not change a cent");
 
+    // A totals run (no statements) pays each payee, each period, what the statements say.
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let totals = pool.install(|| accrue_engine::run_totals(&plan, &facts, &RunOptions::default()));
+        assert_eq!(totals.totals.total, expected, "totals run on {threads} threads");
+        assert_eq!(totals.totals.by_period, full.totals.by_period);
+        let payees: Vec<&str> = totals.payees.iter().map(|p| p.as_str()).collect();
+        for s in &full.statements {
+            let p = payees.iter().position(|id| *id == s.payee.as_str()).unwrap();
+            let k = totals.periods.iter().position(|label| *label == *s.period).unwrap();
+            assert_eq!(totals.amount(p, k), Some(s.total), "{} {}", s.payee, s.period);
+        }
+    }
+
     let script = load(&files.script_plan, "0.05");
-    let result =
-        accrue_engine::run_with(&script, &facts, &RunOptions { detail: Detail::Amounts, ..RunOptions::default() });
+    let result = accrue_engine::run_totals(&script, &facts, &RunOptions::default());
     assert_eq!(result.totals.total, expected, "the Rhai variant");
 
     let what_if = load(&files.plan, "0.06");
-    let result =
-        accrue_engine::run_with(&what_if, &facts, &RunOptions { detail: Detail::Amounts, ..RunOptions::default() });
+    let result = accrue_engine::run_totals(&what_if, &facts, &RunOptions::default());
     assert_eq!(result.totals.total, baseline(&facts, Decimal::new(6, 2)), "what-if base_rate 0.06");
 }

@@ -23,18 +23,22 @@ pub enum ArithError {
 
 pub type Arith<T> = Result<T, ArithError>;
 
+#[inline]
 pub fn add(a: Decimal, b: Decimal) -> Arith<Decimal> {
     a.checked_add(b).ok_or(ArithError::Overflow)
 }
 
+#[inline]
 pub fn sub(a: Decimal, b: Decimal) -> Arith<Decimal> {
     a.checked_sub(b).ok_or(ArithError::Overflow)
 }
 
+#[inline]
 pub fn mul(a: Decimal, b: Decimal) -> Arith<Decimal> {
     a.checked_mul(b).ok_or(ArithError::Overflow)
 }
 
+#[inline]
 pub fn div(a: Decimal, b: Decimal) -> Arith<Decimal> {
     if b.is_zero() {
         return Err(ArithError::DivisionByZero);

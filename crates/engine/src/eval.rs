@@ -49,10 +49,23 @@ pub(crate) struct PayeeState {
     quota_prefix: Vec<Decimal>,
     /// Employed every day of every period (nothing to prorate).
     whole_year: bool,
+    /// Per period, when the payee has any (empty otherwise).
     adjustments: Vec<Vec<Adjustment>>,
 }
 
 impl PayeeState {
+    /// The adjustments of period `k` (none for most payees: nothing is allocated then).
+    fn adjustments(&self, k: usize) -> &[Adjustment] {
+        self.adjustments.get(k).map_or(&[], Vec::as_slice)
+    }
+
+    fn adjust(&mut self, k: usize, n: usize, adjustment: Adjustment) {
+        if self.adjustments.is_empty() {
+            self.adjustments = vec![Vec::new(); n];
+        }
+        self.adjustments[k].push(adjustment);
+    }
+
     fn active(&self, period: usize) -> bool {
         self.employment[period].0 > 0
     }
@@ -96,21 +109,25 @@ fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize, period_days: &[i6
         employment,
         effective_quota,
         quota_scaled: Vec::with_capacity(n),
-        quota_prefix: Vec::new(),
+        quota_prefix: Vec::with_capacity(n),
         whole_year,
-        adjustments: vec![Vec::new(); n],
+        adjustments: Vec::new(),
     };
     for k in 0..n {
         let prorated = state.prorate(effective_quota, k)?;
         state.quota_scaled.push(prorated);
         if state.active(k) && state.employment[k].0 < state.employment[k].1 {
             let (employed, days) = state.employment[k];
-            state.adjustments[k].push(Adjustment {
-                kind: "proration".into(),
-                factor: Some(arith::div(Decimal::from(employed), Decimal::from(days))?),
-                note: Some(format!("employed {employed} of {days} days: quota and target incentive prorated")),
-                ..Adjustment::default()
-            });
+            state.adjust(
+                k,
+                n,
+                Adjustment {
+                    kind: "proration".into(),
+                    factor: Some(arith::div(Decimal::from(employed), Decimal::from(days))?),
+                    note: Some(format!("employed {employed} of {days} days: quota and target incentive prorated")),
+                    ..Adjustment::default()
+                },
+            );
         }
     }
     if let Some(goal) = payee.self_goal.filter(|_| rules.source == crate::spec::QuotaSource::SelfGoal) {
@@ -134,13 +151,17 @@ fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize, period_days: &[i6
         };
         let active: Vec<usize> = (0..n).filter(|&k| state.active(k)).collect();
         for k in active {
-            state.adjustments[k].push(Adjustment {
-                kind: "self_goal".into(),
-                amount: Some(effective_quota),
-                asked: Some(goal),
-                note: Some(note.clone()),
-                ..Adjustment::default()
-            });
+            state.adjust(
+                k,
+                n,
+                Adjustment {
+                    kind: "self_goal".into(),
+                    amount: Some(effective_quota),
+                    asked: Some(goal),
+                    note: Some(note.clone()),
+                    ..Adjustment::default()
+                },
+            );
         }
     }
 
@@ -186,15 +207,19 @@ fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize, period_days: &[i6
         if !notes.is_empty() {
             note.push_str(&format!(" — {}", notes.join("; ")));
         }
-        state.adjustments[k].push(Adjustment {
-            kind: "relief".into(),
-            amount: Some(granted),
-            asked: Some(asked),
-            reason: Some(entry.reason.clone()),
-            approver: Some(entry.approved_by.clone()),
-            note: Some(note),
-            ..Adjustment::default()
-        });
+        state.adjust(
+            k,
+            n,
+            Adjustment {
+                kind: "relief".into(),
+                amount: Some(granted),
+                asked: Some(asked),
+                reason: Some(entry.reason.clone()),
+                approver: Some(entry.approved_by.clone()),
+                note: Some(note),
+                ..Adjustment::default()
+            },
+        );
     }
     let mut running = Decimal::ZERO;
     for &q in &state.quota_scaled {
@@ -206,6 +231,33 @@ fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize, period_days: &[i6
 
 fn money(value: Decimal) -> String {
     format_money_grouped(value, 2)
+}
+
+/// What [`EvalContext::deal_sum`] adds up: one decimal, or two read in the same pass.
+trait Sums: Copy {
+    const ZERO: Self;
+    fn add(self, other: Self) -> Result<Self, ArithError>;
+    fn sub(self, other: Self) -> Result<Self, ArithError>;
+}
+
+impl Sums for Decimal {
+    const ZERO: Self = Decimal::ZERO;
+    fn add(self, other: Self) -> Result<Self, ArithError> {
+        arith::add(self, other)
+    }
+    fn sub(self, other: Self) -> Result<Self, ArithError> {
+        arith::sub(self, other)
+    }
+}
+
+impl Sums for (Decimal, Decimal) {
+    const ZERO: Self = (Decimal::ZERO, Decimal::ZERO);
+    fn add(self, other: Self) -> Result<Self, ArithError> {
+        Ok((arith::add(self.0, other.0)?, arith::add(self.1, other.1)?))
+    }
+    fn sub(self, other: Self) -> Result<Self, ArithError> {
+        Ok((arith::sub(self.0, other.0)?, arith::sub(self.1, other.1)?))
+    }
 }
 
 /// Everything shared by every payee's evaluation in one run.
@@ -372,7 +424,7 @@ impl<'a> EvalContext<'a> {
         }
         let relief: Decimal = w
             .periods()
-            .flat_map(|k| &state.adjustments[k])
+            .flat_map(|k| state.adjustments(k))
             .filter(|a| a.kind == "relief")
             .filter_map(|a| a.amount)
             .sum();
@@ -459,8 +511,20 @@ impl<'a> EvalContext<'a> {
     ) -> Result<Frac, EvalError> {
         match measure {
             MeasureRef::GrossMarginPct => {
-                let margin = self.gross_margin(self.payee, w, clawback_days)?;
-                let bookings = self.measure_of(self.payee, &MeasureRef::Deals(DealKind::New), w, clawback_days)?;
+                let new = DealKind::New as usize;
+                let (margin, bookings) = self.deal_sum(
+                    self.payee,
+                    w,
+                    clawback_days,
+                    |t| (t.gross_margin, t.amount[new]),
+                    |c| {
+                        if c.kind == DealKind::New {
+                            (c.gross_margin, c.amount)
+                        } else {
+                            (Decimal::ZERO, Decimal::ZERO)
+                        }
+                    },
+                )?;
                 Ok(if bookings.is_zero() { Frac::ZERO } else { Frac::new(margin, bookings)? })
             }
             MeasureRef::Declared { index, name, aggregate: Aggregate::Mean } => {
@@ -488,14 +552,14 @@ impl<'a> EvalContext<'a> {
     /// Sums deal-derived values over the payee's sources (itself and, for roll-ups, its
     /// manager tree) and the window, adding back cancelled deals whose cancellation has not
     /// taken effect as of the statement's period.
-    fn deal_sum(
+    fn deal_sum<T: Sums>(
         &self,
         payee: usize,
         w: Window,
         clawback_days: Option<u32>,
-        totals: impl Fn(&DealTotals) -> Decimal,
-        credit: impl Fn(&Credit) -> Decimal,
-    ) -> Result<Decimal, EvalError> {
+        totals: impl Fn(&DealTotals) -> T,
+        credit: impl Fn(&Credit) -> T,
+    ) -> Result<T, EvalError> {
         let facts = self.run.facts;
         let sources = facts.sources(payee);
         // One source and nothing cancelled (the common case): the window's running-sum difference.
@@ -503,21 +567,21 @@ impl<'a> EvalContext<'a> {
             if facts.cancelled(source).is_empty() {
                 let prefix = facts.deal_prefix(source);
                 let end = totals(&prefix[w.last]);
-                return Ok(if w.first == 0 { end } else { arith::sub(end, totals(&prefix[w.first - 1]))? });
+                return Ok(if w.first == 0 { end } else { end.sub(totals(&prefix[w.first - 1]))? });
             }
         }
-        let mut sum = Decimal::ZERO;
+        let mut sum = T::ZERO;
         for &source in sources {
             // A window's sum is the running sum at its end less the one before its start.
             let prefix = facts.deal_prefix(source);
             let mut window = totals(&prefix[w.last]);
             if w.first > 0 {
-                window = arith::sub(window, totals(&prefix[w.first - 1]))?;
+                window = window.sub(totals(&prefix[w.first - 1]))?;
             }
-            sum = arith::add(sum, window)?;
+            sum = sum.add(window)?;
             for c in facts.cancelled(source) {
                 if w.contains(c.period) && !c.removed(self.period, clawback_days) {
-                    sum = arith::add(sum, credit(c))?;
+                    sum = sum.add(credit(c))?;
                 }
             }
         }
@@ -558,14 +622,16 @@ impl<'a> EvalContext<'a> {
     /// warning) when there are none.
     fn declared_values(&self, payee: usize, index: usize, name: &str, w: Window) -> Option<(Decimal, u64)> {
         let facts = self.run.facts;
-        let found = w
-            .periods()
-            .filter_map(|k| facts.measure(payee, index, k))
-            .fold(None, |acc: Option<(Decimal, u64)>, v| Some(acc.map_or((v, 1), |(s, c)| (s + v, c + 1))));
-        if found.is_none() {
-            self.no_declared_value(payee, name, w);
+        let (mut sum, mut count) = (Decimal::ZERO, 0u64);
+        for value in w.periods().filter_map(|k| facts.measure(payee, index, k)) {
+            sum += value;
+            count += 1;
         }
-        found
+        if count == 0 {
+            self.no_declared_value(payee, name, w);
+            return None;
+        }
+        Some((sum, count))
     }
 
     fn declared(&self, payee: usize, index: usize, name: &str, aggregate: Aggregate, w: Window) -> Decimal {
@@ -786,6 +852,71 @@ pub fn run_chunked(
     period: Option<usize>,
     mut emit: impl FnMut(Vec<Statement>),
 ) -> RunSummary {
+    run_payees(plan, facts, options, period, true, |outcomes| {
+        let mut chunk = Vec::with_capacity(outcomes.iter().map(|(o, _)| o.statements.len()).sum());
+        for (outcome, _) in outcomes {
+            let kept = outcome.statements.into_iter().zip(outcome.periods);
+            chunk.extend(kept.filter(|(_, (k, _))| period.is_none_or(|only| only == *k)).map(|(s, _)| s));
+        }
+        emit(chunk);
+    })
+}
+
+/// An amounts-only run that builds no statements: each payee's total per period, the run's
+/// totals, warnings and errors — what what-if, simulation and Monte Carlo runs compare.
+#[derive(Debug, Clone)]
+pub struct TotalsRun {
+    pub periods: Vec<String>,
+    /// Payee ids, roster order.
+    pub payees: Vec<Name>,
+    /// `amounts[payee × periods + k]`: `None` where the payee has no statement (not employed
+    /// in the period, or an error).
+    amounts: Vec<Option<Decimal>>,
+    pub totals: Totals,
+    pub warnings: Vec<String>,
+    pub errors: Vec<RunError>,
+}
+
+impl TotalsRun {
+    /// What payee `payee` (roster index) is paid in period `k`; `None` without a statement.
+    pub fn amount(&self, payee: usize, k: usize) -> Option<Decimal> {
+        self.amounts.get(payee * self.periods.len() + k).copied().flatten()
+    }
+}
+
+/// Evaluates every payee for the whole year without building statements ([`TotalsRun`]);
+/// the amounts are those of [`run_with`], to the cent.
+pub fn run_totals(plan: &Plan, facts: &Facts, options: &RunOptions) -> TotalsRun {
+    let n = plan.calendar.n_periods();
+    let mut amounts = vec![None; facts.payees().len() * n];
+    let summary = run_payees(plan, facts, options, None, false, |outcomes| {
+        for (outcome, index) in outcomes {
+            for (k, total) in outcome.periods {
+                amounts[index * n + k] = Some(total);
+            }
+        }
+    });
+    TotalsRun {
+        periods: plan.calendar.labels().map(str::to_string).collect(),
+        payees: facts.payees().iter().map(|p| p.id.clone()).collect(),
+        amounts,
+        totals: summary.totals,
+        warnings: summary.warnings,
+        errors: summary.errors,
+    }
+}
+
+/// Evaluates every payee a chunk at a time (payees in parallel within a chunk), sums the
+/// totals and collects warnings and errors, and hands each chunk's successful outcomes, with
+/// their roster index, to `emit` in roster order.
+fn run_payees(
+    plan: &Plan,
+    facts: &Facts,
+    options: &RunOptions,
+    period: Option<usize>,
+    keep_lines: bool,
+    mut emit: impl FnMut(Vec<(PayeeOutcome, usize)>),
+) -> RunSummary {
     let payees = facts.payees();
     let n = plan.calendar.n_periods();
     let period_days: Vec<i64> = plan.calendar.periods().iter().map(|p| p.days()).collect();
@@ -812,7 +943,7 @@ pub fn run_chunked(
                     quota_scaled: vec![Decimal::ZERO; n],
                     quota_prefix: vec![Decimal::ZERO; n],
                     whole_year: false,
-                    adjustments: vec![Vec::new(); n],
+                    adjustments: Vec::new(),
                 }
             })
         })
@@ -842,36 +973,40 @@ pub fn run_chunked(
             .into_par_iter()
             .map(|i| {
                 if failed[i] {
-                    return PayeeOutcome { statements: Vec::new(), errors: Vec::new(), warnings: Vec::new() };
+                    return PayeeOutcome::default();
                 }
-                catch_unwind(AssertUnwindSafe(|| evaluate_payee(&run, i, options))).unwrap_or_else(|_| PayeeOutcome {
-                    statements: Vec::new(),
-                    errors: vec![RunError {
-                        payee: Some(payees[i].id.to_string()),
-                        period: None,
-                        component: None,
-                        message: "internal error while evaluating this payee (a bug in Accrue: please report it)"
-                            .into(),
-                    }],
-                    warnings: Vec::new(),
+                catch_unwind(AssertUnwindSafe(|| evaluate_payee(&run, i, options, keep_lines))).unwrap_or_else(|_| {
+                    PayeeOutcome {
+                        errors: vec![RunError {
+                            payee: Some(payees[i].id.to_string()),
+                            period: None,
+                            component: None,
+                            message: "internal error while evaluating this payee (a bug in Accrue: please report it)"
+                                .into(),
+                        }],
+                        ..PayeeOutcome::default()
+                    }
                 })
             })
             .collect();
-        let mut chunk = Vec::with_capacity(outcomes.iter().map(|o| o.statements.len()).sum());
-        for outcome in outcomes {
-            summary.warnings.extend(outcome.warnings);
-            if outcome.errors.is_empty() {
-                for statement in outcome.statements {
-                    if period.is_none() || statement.period == *selected[0] {
-                        totals.add(&statement);
-                        chunk.push(statement);
-                    }
-                }
-            } else {
-                summary.errors.extend(outcome.errors);
+        let mut kept = Vec::with_capacity(outcomes.len());
+        for (i, mut outcome) in (start..end).zip(outcomes) {
+            summary.warnings.append(&mut outcome.warnings);
+            if !outcome.errors.is_empty() {
+                summary.errors.append(&mut outcome.errors);
+                continue;
             }
+            for &(k, total) in &outcome.periods {
+                // The totals' periods are the selected ones: all, or just `period`.
+                match period {
+                    None => totals.add_at(outcome.role, k, total),
+                    Some(only) if only == k => totals.add_at(outcome.role, 0, total),
+                    Some(_) => {}
+                }
+            }
+            kept.push((outcome, i));
         }
-        emit(chunk);
+        emit(kept);
         start = end;
     }
     summary.errors.dedup();
@@ -879,21 +1014,30 @@ pub fn run_chunked(
     summary
 }
 
+#[derive(Default)]
 struct PayeeOutcome {
+    /// Statements, when the run keeps them.
     statements: Vec<Statement>,
+    /// The period index and total of each statement (kept or not).
+    periods: Vec<(usize, Decimal)>,
+    /// The payee's role, as its index in the plan's roles.
+    role: usize,
     errors: Vec<RunError>,
     warnings: Vec<String>,
 }
 
-fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOutcome {
-    let detail = options.detail;
+/// Evaluates one payee for the whole year. With `keep_lines` off (a totals run) no line or
+/// statement is built: only each period's total.
+fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions, keep_lines: bool) -> PayeeOutcome {
+    let detail = if keep_lines { options.detail } else { Detail::Amounts };
     let plan = run.plan;
     let payee = &run.facts.payees()[index];
     let warnings = RefCell::new(BTreeSet::new());
     let mut errors = Vec::new();
-    let mut statements = Vec::with_capacity(plan.calendar.n_periods());
-    let Some(role) = plan.roles.get(payee.role.as_str()) else {
-        return PayeeOutcome { statements, errors, warnings: Vec::new() };
+    let mut statements = Vec::with_capacity(if keep_lines { plan.calendar.n_periods() } else { 0 });
+    let mut periods = Vec::with_capacity(plan.calendar.n_periods());
+    let Some((role_index, _, role)) = plan.roles.get_full(payee.role.as_str()) else {
+        return PayeeOutcome::default();
     };
     let state = &run.states[index];
     let minor = plan.minor_units;
@@ -915,19 +1059,18 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
         let label = &run.labels[period];
         // Lines with their component's place in the role, so that a draw (evaluated after the
         // earnings it guarantees) still appears where the plan declares it.
-        let mut lines: Vec<Line> = Vec::with_capacity(role.components.len());
+        let mut lines: Vec<Line> = Vec::with_capacity(if keep_lines { role.components.len() } else { 0 });
         let mut slots: Vec<usize> = Vec::new();
         let mut earnings = Decimal::ZERO;
+        // Σ of the period's line amounts so far; `None` once it overflowed.
+        let mut sum = Some(Decimal::ZERO);
         let reported = RefCell::new(Vec::new());
         for &stage in stages {
             if stage == Stage::Guarantee {
-                earnings = match lines.iter().try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount)) {
-                    Some(sum) => sum,
-                    None => {
-                        errors.push(overflow_error(payee, label, "earnings"));
-                        Decimal::ZERO
-                    }
-                };
+                earnings = sum.unwrap_or_else(|| {
+                    errors.push(overflow_error(payee, label, "earnings"));
+                    Decimal::ZERO
+                });
             }
             for (slot, component) in role.components.iter().enumerate().filter(|(_, c)| c.stage() == stage) {
                 let paid_before = paid[slot];
@@ -947,25 +1090,26 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
                 match component.evaluate(&cx) {
                     Ok(mut outcome) => {
                         let sublines = std::mem::take(&mut outcome.sublines);
-                        let line = main_line(
-                            component.as_ref(),
-                            component_ids[slot].clone(),
-                            outcome,
-                            paid_before,
-                            minor,
-                            detail,
-                        );
-                        paid[slot] = paid[slot].checked_add(line.amount).unwrap_or_else(|| {
+                        let amount = line_amount(component.as_ref(), outcome.value, paid_before, minor);
+                        paid[slot] = paid[slot].checked_add(amount).unwrap_or_else(|| {
                             errors.push(overflow_error(payee, label, component.id()));
                             Decimal::ZERO
                         });
-                        lines.push(line);
-                        if has_guarantee {
-                            slots.push(slot);
+                        sum = sum.and_then(|s| s.checked_add(amount));
+                        if keep_lines {
+                            let id = component_ids[slot].clone();
+                            lines.push(main_line(component.as_ref(), id, outcome, amount, paid_before, minor, detail));
+                            if has_guarantee {
+                                slots.push(slot);
+                            }
                         }
                         for sub in sublines {
                             let amount = round_money(sub.value, minor);
                             if amount.is_zero() {
+                                continue;
+                            }
+                            sum = sum.and_then(|s| s.checked_add(amount));
+                            if !keep_lines {
                                 continue;
                             }
                             let id = Name::from(format!("{}.{}", component.id(), sub.part));
@@ -997,11 +1141,19 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
             placed.sort_by_key(|(slot, _)| *slot);
             lines = placed.into_iter().map(|(_, line)| line).collect();
         }
-        let total = lines.iter().try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount)).unwrap_or_else(|| {
+        let total = sum.unwrap_or_else(|| {
             errors.push(overflow_error(payee, label, "total"));
             Decimal::ZERO
         });
-        earnings_history.push(earnings);
+        // Lines are whole minor units already: the sum needs rounding only if it is not.
+        let total = if total.scale() == minor { total } else { round_money(total, minor) };
+        if has_guarantee {
+            earnings_history.push(earnings);
+        }
+        periods.push((period, total));
+        if !keep_lines {
+            continue;
+        }
         statements.push(Statement {
             payee: payee_id.clone(),
             name: payee_name.clone(),
@@ -1018,15 +1170,27 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions) -> PayeeOut
                 }
             },
             adjustments: {
-                let mut all = state.adjustments[period].clone();
-                all.extend(reported.into_inner());
-                all
+                let reported = reported.into_inner();
+                let planned = state.adjustments(period);
+                if planned.is_empty() {
+                    reported
+                } else {
+                    let mut all = planned.to_vec();
+                    all.extend(reported);
+                    all
+                }
             },
             lines,
-            total: round_money(total, minor),
+            total,
         });
     }
-    PayeeOutcome { statements, errors, warnings: warnings.into_inner().into_iter().collect() }
+    PayeeOutcome {
+        statements,
+        periods,
+        role: role_index,
+        errors,
+        warnings: warnings.into_inner().into_iter().collect(),
+    }
 }
 
 fn overflow_error(payee: &Payee, period: &Name, what: &str) -> RunError {
@@ -1043,52 +1207,54 @@ fn trace_none() -> serde_json::Map<String, Value> {
     serde_json::Map::new()
 }
 
-/// Applies the window rule to a component's value (SPEC §3).
+/// A component's line amount: the window rule of SPEC §3 — `round(V_k) − paid_before` for
+/// `ytd`, `round(V_k)` for `period`, a negative floored at 0 unless `allow_negative`.
+fn line_amount(component: &dyn Component, value: Decimal, paid_before: Decimal, minor: u32) -> Decimal {
+    let rounded = round_money(value, minor);
+    let due = match component.window() {
+        WindowKind::Ytd => rounded - paid_before,
+        WindowKind::Period => rounded,
+    };
+    if due.is_zero() || (due.is_sign_negative() && !component.allow_negative()) {
+        // `rounded` and `paid_before` are whole minor units already: only a zero needs its places.
+        round_money(Decimal::ZERO, minor)
+    } else {
+        due
+    }
+}
+
+/// A component's line: its `amount` ([`line_amount`]) with the explanation of how the window
+/// rule gave it.
 fn main_line(
     component: &dyn Component,
     id: Name,
     outcome: crate::component::Outcome,
+    amount: Decimal,
     paid_before: Decimal,
     minor: u32,
     detail: Detail,
 ) -> Line {
+    if detail != Detail::Full {
+        // Amounts only, whatever the component filled in.
+        return Line { component: id, amount, attainment: None, explain: String::new(), trace: trace_none() };
+    }
     let rounded = round_money(outcome.value, minor);
     let mut trace = outcome.trace;
     let mut explain = outcome.explain;
-    let explains = detail == Detail::Full;
-    if explains {
-        trace.insert("window_value".into(), json!(rounded.to_string()));
-    }
+    trace.insert("window_value".into(), json!(rounded.to_string()));
     let due = match component.window() {
         WindowKind::Ytd => {
-            if explains {
-                trace.insert("paid_before".into(), json!(round_money(paid_before, minor).to_string()));
-                if !paid_before.is_zero() {
-                    explain.push_str(&format!(
-                        "; year to date {} less {} paid before",
-                        money(rounded),
-                        money(paid_before)
-                    ));
-                }
+            trace.insert("paid_before".into(), json!(round_money(paid_before, minor).to_string()));
+            if !paid_before.is_zero() {
+                explain.push_str(&format!("; year to date {} less {} paid before", money(rounded), money(paid_before)));
             }
             rounded - paid_before
         }
         WindowKind::Period => rounded,
     };
-    let amount = if due.is_sign_negative() && !due.is_zero() && !component.allow_negative() {
-        if explains {
-            trace.insert("floored".into(), json!(round_money(due, minor).to_string()));
-            explain.push_str(&format!("; {} not clawed back now (allow_negative is off)", money(due)));
-        }
-        Decimal::ZERO
-    } else {
-        due
-    };
-    // `rounded` and `paid_before` are whole minor units already: only a zero needs its places.
-    let amount = if amount.is_zero() { round_money(Decimal::ZERO, minor) } else { amount };
-    if !explains {
-        // Amounts only, whatever the component filled in.
-        return Line { component: id, amount, attainment: None, explain: String::new(), trace: trace_none() };
+    if due < Decimal::ZERO && !component.allow_negative() {
+        trace.insert("floored".into(), json!(round_money(due, minor).to_string()));
+        explain.push_str(&format!("; {} not clawed back now (allow_negative is off)", money(due)));
     }
     Line { component: id, amount, attainment: outcome.attainment, explain, trace }
 }

@@ -32,7 +32,9 @@ pub use component::{
 };
 pub use curve::{CurveOptions, CurvePoint, PayoutCurve, payout_curve};
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
-pub use eval::{Detail, EvalContext, EvalError, RunOptions, RunSummary, run, run_chunked, run_with};
+pub use eval::{
+    Detail, EvalContext, EvalError, RunOptions, RunSummary, TotalsRun, run, run_chunked, run_totals, run_with,
+};
 pub use facts::{Credit, Facts, Payee, ReliefEntry};
 pub use lint::{GoalLine, GoalsReport, coverage, goals};
 pub use measure::{DealKind, MeasureRef};

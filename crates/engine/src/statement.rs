@@ -219,6 +219,14 @@ impl TotalsBuilder {
         *cell = cell.saturating_add(s.total);
     }
 
+    /// Adds a statement total by the indexes of its role and period (in the order given to
+    /// [`TotalsBuilder::new`]).
+    pub fn add_at(&mut self, role: usize, period: usize, total: Decimal) {
+        if let Some(cell) = self.cells.get_mut(role).and_then(|row| row.get_mut(period)) {
+            *cell = cell.saturating_add(total);
+        }
+    }
+
     pub fn finish(self, places: u32) -> Totals {
         let round = |v: Decimal| crate::number::round_money(v, places);
         let cells = &self.cells;

@@ -358,7 +358,19 @@ impl Component for Tiered {
             outcome.trace = trace.into_map();
             return Ok(outcome);
         }
-        let plain = if base.is_zero() { Frac::ZERO } else { Frac::new(arith::mul(measured, base.den)?, base.num)? };
+        let soft_floor = if quota_based { cx.soft_floor() } else { None };
+        // Attainment as a fraction; a plain rate on dollars needs it only to explain the line
+        // or to compare it with a threshold or soft floor.
+        let needs_attainment = cx.explains()
+            || self.relieved
+            || soft_floor.is_some()
+            || self.threshold.is_some()
+            || matches!(self.method, Method::Curve { .. });
+        let plain = if base.is_zero() || !needs_attainment {
+            Frac::ZERO
+        } else {
+            Frac::new(arith::mul(measured, base.den)?, base.num)?
+        };
         let seen = if self.relieved {
             let (blended, parts) = cx.blended_attainment(&self.measure, plain, w, self.shaping.clawback_days)?;
             if cx.explains() {
@@ -377,7 +389,6 @@ impl Component for Tiered {
 
         let ti = cx.incentive(cx.role_ti(), w)?;
         let cap_target = weighted(ti, self.weight)?;
-        let soft_floor = if quota_based { cx.soft_floor() } else { None };
         let mut notes = Vec::new();
         let mut floor_multiplier = None;
         if let Some((below, multiplier)) = soft_floor {
