@@ -46,6 +46,13 @@ pub fn div(a: Decimal, b: Decimal) -> Arith<Decimal> {
     a.checked_div(b).ok_or(ArithError::Overflow)
 }
 
+/// Whether two decimals have the same representation (so the same value): a cheap test for
+/// the common case of one shared denominator, before the general comparison.
+#[inline]
+fn same(a: Decimal, b: Decimal) -> bool {
+    a.serialize() == b.serialize()
+}
+
 /// A value `num / den` with `den > 0`, divided only when the final value is needed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Frac {
@@ -77,7 +84,7 @@ impl Frac {
 
     /// The decimal value: the one division.
     pub fn value(&self) -> Arith<Decimal> {
-        if self.den == Decimal::ONE {
+        if same(self.den, Decimal::ONE) {
             return Ok(self.num);
         }
         div(self.num, self.den)
@@ -109,7 +116,7 @@ impl Frac {
     }
 
     pub fn compare(&self, other: &Frac) -> Arith<Ordering> {
-        if self.den == other.den {
+        if same(self.den, other.den) {
             return Ok(self.num.cmp(&other.num));
         }
         Ok(mul(self.num, other.den)?.cmp(&mul(other.num, self.den)?))
@@ -184,26 +191,29 @@ fn marginal_bands(
         }
         return Frac::new(total, base.den);
     }
-    // Each boundary `from × base` is computed once: the top of one band is the next's bottom.
+    // Each boundary `from × base` is computed once, and compared with `scaled` once: the
+    // comparison that ends one band is the one that decides whether the next is reached.
     let mut lower = match tiers.first() {
         Some(first) => mul(first.from, base.num)?,
         None => Decimal::ZERO,
     };
+    if scaled <= lower {
+        return Frac::new(total, base.den);
+    }
     for (i, tier) in tiers.iter().enumerate() {
-        if scaled <= lower {
-            break;
-        }
-        let next = match tiers.get(i + 1) {
-            Some(next) => Some(mul(next.from, base.num)?),
-            None => None,
+        let (top, next) = match tiers.get(i + 1) {
+            Some(next) => {
+                let boundary = mul(next.from, base.num)?;
+                if scaled <= boundary { (scaled, None) } else { (boundary, Some(boundary)) }
+            }
+            None => (scaled, None),
         };
-        let top = next.map_or(scaled, |n| n.min(scaled));
         let band = sub(top, lower)?;
         let amount = mul(tier.rate, band)?;
         total = add(total, amount)?;
         visit(i, band, amount);
         match next {
-            Some(n) => lower = n,
+            Some(boundary) => lower = boundary,
             None => break,
         }
     }

@@ -54,6 +54,18 @@ pub(crate) struct PayeeState {
 }
 
 impl PayeeState {
+    /// No employment and no quota: a team member whose schedule failed.
+    fn empty(n: usize) -> PayeeState {
+        PayeeState {
+            employment: vec![(0, 1); n],
+            effective_quota: Decimal::ZERO,
+            quota_scaled: vec![Decimal::ZERO; n],
+            quota_prefix: vec![Decimal::ZERO; n],
+            whole_year: false,
+            adjustments: Vec::new(),
+        }
+    }
+
     /// The adjustments of period `k` (none for most payees: nothing is allocated then).
     fn adjustments(&self, k: usize) -> &[Adjustment] {
         self.adjustments.get(k).map_or(&[], Vec::as_slice)
@@ -264,11 +276,15 @@ impl Sums for (Decimal, Decimal) {
 pub(crate) struct Run<'a> {
     pub plan: &'a Plan,
     pub facts: &'a Facts,
-    states: Vec<PayeeState>,
+    /// Every payee's quota schedule, kept only when a role blends team attainment (which
+    /// reads team members' quotas); otherwise each payee's is computed where it is evaluated.
+    team_states: Vec<PayeeState>,
     /// Period labels, shared by every statement.
     labels: Vec<Name>,
     /// Payees sharing `team` and role, for blended team attainment.
     teams: HashMap<(String, Name), Vec<usize>>,
+    /// The days of each period.
+    period_days: Vec<i64>,
     /// N, the number of periods, as a decimal.
     n_decimal: Decimal,
 }
@@ -277,6 +293,7 @@ pub(crate) struct Run<'a> {
 pub struct EvalContext<'a> {
     run: &'a Run<'a>,
     payee: usize,
+    state: &'a PayeeState,
     period: usize,
     role: &'a Role,
     paid_before: Decimal,
@@ -394,7 +411,7 @@ impl<'a> EvalContext<'a> {
     }
 
     fn state(&self) -> &PayeeState {
-        &self.run.states[self.payee]
+        self.state
     }
 
     /// Adds an adjustment to the statement being computed (SPEC §6: every adjustment is
@@ -440,7 +457,8 @@ impl<'a> EvalContext<'a> {
     }
 
     fn quota_of(&self, payee: usize, w: Window) -> Frac {
-        let prefix = &self.run.states[payee].quota_prefix;
+        let state = if payee == self.payee { self.state } else { &self.run.team_states[payee] };
+        let prefix = &state.quota_prefix;
         let scaled = if w.first == 0 { prefix[w.last] } else { prefix[w.last] - prefix[w.first - 1] };
         Frac { num: scaled, den: self.run.n_decimal }
     }
@@ -621,17 +639,12 @@ impl<'a> EvalContext<'a> {
     /// The sum and count of a declared measure's values in the window; `None` (and a
     /// warning) when there are none.
     fn declared_values(&self, payee: usize, index: usize, name: &str, w: Window) -> Option<(Decimal, u64)> {
-        let facts = self.run.facts;
-        let (mut sum, mut count) = (Decimal::ZERO, 0u64);
-        for value in w.periods().filter_map(|k| facts.measure(payee, index, k)) {
-            sum += value;
-            count += 1;
-        }
+        let (sum, count) = self.run.facts.measure_window(payee, index, w.first, w.last);
         if count == 0 {
             self.no_declared_value(payee, name, w);
             return None;
         }
-        Some((sum, count))
+        Some((sum, u64::from(count)))
     }
 
     fn declared(&self, payee: usize, index: usize, name: &str, aggregate: Aggregate, w: Window) -> Decimal {
@@ -920,43 +933,23 @@ fn run_payees(
     let payees = facts.payees();
     let n = plan.calendar.n_periods();
     let period_days: Vec<i64> = plan.calendar.periods().iter().map(|p| p.days()).collect();
-    let computed: Vec<Result<PayeeState, ArithError>> =
-        (0..payees.len()).into_par_iter().map(|i| payee_state(plan, facts, i, &period_days)).collect();
     let mut summary = RunSummary { warnings: facts.warnings.clone(), ..RunSummary::default() };
     summary.warnings.extend(plan.warnings.iter().map(|d| d.to_string()));
-    let mut failed = vec![false; payees.len()];
-    let states: Vec<PayeeState> = computed
-        .into_iter()
-        .enumerate()
-        .map(|(i, state)| {
-            state.unwrap_or_else(|err| {
-                failed[i] = true;
-                summary.errors.push(RunError {
-                    payee: Some(payees[i].id.to_string()),
-                    period: None,
-                    component: None,
-                    message: format!("quota schedule: {err}"),
-                });
-                PayeeState {
-                    employment: vec![(0, 1); n],
-                    effective_quota: Decimal::ZERO,
-                    quota_scaled: vec![Decimal::ZERO; n],
-                    quota_prefix: vec![Decimal::ZERO; n],
-                    whole_year: false,
-                    adjustments: Vec::new(),
-                }
-            })
-        })
-        .collect();
     // Teams (same `team` and role) matter only to blends with a team weight.
     let mut teams: HashMap<(String, Name), Vec<usize>> = HashMap::new();
     let blends_teams = plan.roles.values().any(|r| r.quota.blend.as_ref().is_some_and(|b| !b.team_weight.is_zero()));
+    let mut team_states = Vec::new();
     if blends_teams {
         for (i, payee) in payees.iter().enumerate() {
             if let Some(team) = &payee.team {
                 teams.entry((team.clone(), payee.role.clone())).or_default().push(i);
             }
         }
+        // A payee whose schedule fails counts with no quota in its team (and gets its own error).
+        team_states = (0..payees.len())
+            .into_par_iter()
+            .map(|i| payee_state(plan, facts, i, &period_days).unwrap_or_else(|_| PayeeState::empty(n)))
+            .collect();
     }
     let labels: Vec<Name> = plan.calendar.labels().map(Name::from).collect();
     let selected: Vec<&str> = match period {
@@ -964,7 +957,7 @@ fn run_payees(
         None => plan.calendar.labels().collect(),
     };
     let mut totals = TotalsBuilder::new(plan.roles.keys().map(String::as_str), selected.iter().copied());
-    let run = Run { plan, facts, states, labels, teams, n_decimal: plan.calendar.n_decimal() };
+    let run = Run { plan, facts, team_states, labels, teams, period_days, n_decimal: plan.calendar.n_decimal() };
 
     let mut start = 0;
     while start < payees.len() {
@@ -972,9 +965,6 @@ fn run_payees(
         let outcomes: Vec<PayeeOutcome> = (start..end)
             .into_par_iter()
             .map(|i| {
-                if failed[i] {
-                    return PayeeOutcome::default();
-                }
                 catch_unwind(AssertUnwindSafe(|| evaluate_payee(&run, i, options, keep_lines))).unwrap_or_else(|_| {
                     PayeeOutcome {
                         errors: vec![RunError {
@@ -1039,7 +1029,19 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions, keep_lines:
     let Some((role_index, _, role)) = plan.roles.get_full(payee.role.as_str()) else {
         return PayeeOutcome::default();
     };
-    let state = &run.states[index];
+    let state = match payee_state(plan, run.facts, index, &run.period_days) {
+        Ok(state) => state,
+        Err(err) => {
+            let error = RunError {
+                payee: Some(payee.id.to_string()),
+                period: None,
+                component: None,
+                message: format!("quota schedule: {err}"),
+            };
+            return PayeeOutcome { errors: vec![error], ..PayeeOutcome::default() };
+        }
+    };
+    let state = &state;
     let minor = plan.minor_units;
     let (payee_id, payee_name, role_id) = (payee.id.clone(), payee.name.clone(), payee.role.clone());
     let component_ids = &role.component_ids;
@@ -1077,6 +1079,7 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions, keep_lines:
                 let cx = EvalContext {
                     run,
                     payee: index,
+                    state,
                     period,
                     role,
                     paid_before,

@@ -62,6 +62,22 @@ impl DealTotals {
     }
 }
 
+/// Running `(sum, count)` of each `n`-period row of declared measure values. (Values are
+/// bounded by 10^15, so a year's sum fits.)
+fn measure_running_sums(values: &[Option<Decimal>], n: usize) -> Vec<(Decimal, u32)> {
+    let mut out = Vec::with_capacity(values.len());
+    for row in values.chunks(n.max(1)) {
+        let mut running = (Decimal::ZERO, 0u32);
+        for value in row {
+            if let Some(v) = value {
+                running = (running.0 + v, running.1 + 1);
+            }
+            out.push(running);
+        }
+    }
+    out
+}
+
 fn running_sums(periods: &[DealTotals]) -> Vec<DealTotals> {
     let mut sums: Vec<DealTotals> = Vec::with_capacity(periods.len());
     for period in periods {
@@ -140,6 +156,9 @@ pub struct Facts {
     sources: Vec<Vec<usize>>,
     /// Declared measures, `[(payee × M + measure) × N + period]`.
     measures: Vec<Option<Decimal>>,
+    /// Running `(sum, count)` of the values in `measures`, same layout: a window's sum and
+    /// count (for `sum` and `mean` measures) is one subtraction.
+    measure_prefix: Vec<(Decimal, u32)>,
     measure_count: usize,
     /// Company measures per period.
     company: IndexMap<String, Vec<Option<Decimal>>>,
@@ -183,6 +202,7 @@ impl Facts {
             credits: plan.needs_deal_list().then(|| vec![Vec::new(); payees.len()]),
             sources: Vec::new(),
             measures: vec![None; payees.len() * plan.measures.len() * n],
+            measure_prefix: Vec::new(),
             measure_count: plan.measures.len(),
             company: IndexMap::new(),
             relief: vec![Vec::new(); payees.len()],
@@ -204,6 +224,7 @@ impl Facts {
         }
         facts.warnings = loader.warnings;
         facts.deal_prefix = facts.deal_totals.iter().map(|periods| running_sums(periods)).collect();
+        facts.measure_prefix = measure_running_sums(&facts.measures, n);
         let mut hasher = Sha256::new();
         loader.hashes.sort();
         for (name, hash) in &loader.hashes {
@@ -246,6 +267,7 @@ impl Facts {
             credits: plan.needs_deal_list().then(|| vec![Vec::new()]),
             sources: vec![vec![0]],
             measures: vec![None; plan.measures.len() * n],
+            measure_prefix: vec![(Decimal::ZERO, 0); plan.measures.len() * n],
             measure_count: plan.measures.len(),
             company: IndexMap::new(),
             relief: vec![Vec::new()],
@@ -288,6 +310,18 @@ impl Facts {
     /// The payees whose deals count for `payee`: itself, plus its manager tree for roll-ups.
     pub fn sources(&self, payee: usize) -> &[usize] {
         &self.sources[payee]
+    }
+
+    /// The sum and count of a declared measure's values over periods `first..=last`.
+    pub fn measure_window(&self, payee: usize, measure: usize, first: usize, last: usize) -> (Decimal, u32) {
+        let n = self.calendar.n_periods();
+        let row = (payee * self.measure_count + measure) * n;
+        let end = self.measure_prefix[row + last];
+        if first == 0 {
+            return end;
+        }
+        let before = self.measure_prefix[row + first - 1];
+        (end.0 - before.0, end.1 - before.1)
     }
 
     /// A declared measure's value in one period, `None` when the file has no row.
