@@ -194,6 +194,9 @@ pub fn round_money(value: Decimal, minor_units: u32) -> Decimal {
         zero.rescale(minor_units);
         return zero;
     }
+    if rounded.scale() == minor_units {
+        return rounded;
+    }
     let mut rounded = rounded;
     rounded.rescale(minor_units);
     rounded

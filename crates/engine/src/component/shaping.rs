@@ -211,7 +211,13 @@ pub fn band_multiplier_exact(bands: &[(Decimal, Decimal)], value: Frac) -> arith
         return Ok(band_multiplier(bands, value.num));
     }
     for &(from, multiplier) in bands.iter().rev() {
-        if value.cmp_dec(from)? != std::cmp::Ordering::Less {
+        // `value ≥ 0` needs no multiplication (the denominator is positive).
+        let reached = if from.is_zero() {
+            !value.num.is_sign_negative() || value.num.is_zero()
+        } else {
+            value.cmp_dec(from)? != std::cmp::Ordering::Less
+        };
+        if reached {
             return Ok(multiplier);
         }
     }
