@@ -97,34 +97,44 @@ impl PayeeState {
 
 /// `period_days`: the days of each period of the plan year.
 fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize, period_days: &[i64]) -> Result<PayeeState, ArithError> {
+    let default_rules = QuotaRules::default();
+    let rules = plan.roles.get(facts.payees()[payee_index].role.as_str()).map_or(&default_rules, |r| &r.quota);
+    let mut state = PayeeState::empty(0);
+    fill_payee_state(&mut state, plan, facts, payee_index, rules, period_days)?;
+    Ok(state)
+}
+
+/// Computes a payee's schedule into `state`, reusing its vectors (one per worker thread, so
+/// that evaluating a payee allocates nothing for it).
+fn fill_payee_state(
+    state: &mut PayeeState,
+    plan: &Plan,
+    facts: &Facts,
+    payee_index: usize,
+    rules: &QuotaRules,
+    period_days: &[i64],
+) -> Result<(), ArithError> {
     let payee = &facts.payees()[payee_index];
     let calendar = &plan.calendar;
     let n = calendar.n_periods();
     let n_dec = calendar.n_decimal();
-    let default_rules = QuotaRules::default();
-    let rules = plan.roles.get(payee.role.as_str()).map_or(&default_rules, |r| &r.quota);
     // Most payees work the whole year: no dates to compare period by period.
     let whole_year = payee.start_date <= calendar.start() && payee.end_date.is_none_or(|end| end >= calendar.end());
-    let employment: Vec<(i64, i64)> = (0..n)
-        .map(|k| {
-            let days = period_days[k];
-            if whole_year {
-                return (days, days);
-            }
-            let employed = calendar.employed_days(k, payee.start_date, payee.end_date);
-            if !rules.prorate && employed > 0 { (days, days) } else { (employed, days) }
-        })
-        .collect();
+    state.employment.clear();
+    state.employment.extend((0..n).map(|k| {
+        let days = period_days[k];
+        if whole_year {
+            return (days, days);
+        }
+        let employed = calendar.employed_days(k, payee.start_date, payee.end_date);
+        if !rules.prorate && employed > 0 { (days, days) } else { (employed, days) }
+    }));
     let effective_quota = crate::facts::effective_quota(rules, payee);
-    let whole_year = employment.iter().all(|(employed, days)| employed == days);
-    let mut state = PayeeState {
-        employment,
-        effective_quota,
-        quota_scaled: Vec::with_capacity(n),
-        quota_prefix: Vec::with_capacity(n),
-        whole_year,
-        adjustments: Vec::new(),
-    };
+    state.whole_year = state.employment.iter().all(|(employed, days)| employed == days);
+    state.effective_quota = effective_quota;
+    state.quota_scaled.clear();
+    state.quota_prefix.clear();
+    state.adjustments.clear();
     for k in 0..n {
         let prorated = state.prorate(effective_quota, k)?;
         state.quota_scaled.push(prorated);
@@ -234,11 +244,11 @@ fn payee_state(plan: &Plan, facts: &Facts, payee_index: usize, period_days: &[i6
         );
     }
     let mut running = Decimal::ZERO;
-    for &q in &state.quota_scaled {
-        running = arith::add(running, q)?;
+    for k in 0..n {
+        running = arith::add(running, state.quota_scaled[k])?;
         state.quota_prefix.push(running);
     }
-    Ok(state)
+    Ok(())
 }
 
 fn money(value: Decimal) -> String {
@@ -1019,6 +1029,45 @@ struct PayeeOutcome {
 /// Evaluates one payee for the whole year. With `keep_lines` off (a totals run) no line or
 /// statement is built: only each period's total.
 fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions, keep_lines: bool) -> PayeeOutcome {
+    let payee = &run.facts.payees()[index];
+    let Some((role_index, _, role)) = run.plan.roles.get_full(payee.role.as_str()) else {
+        return PayeeOutcome::default();
+    };
+    thread_local! {
+        // The quota schedule's vectors, reused from payee to payee on each worker thread.
+        static STATE: RefCell<PayeeState> = RefCell::new(PayeeState::empty(0));
+    }
+    STATE.with(|cell| {
+        let mut fresh = PayeeState::empty(0);
+        let mut held = cell.try_borrow_mut();
+        let state = match held.as_deref_mut() {
+            Ok(state) => state,
+            Err(_) => &mut fresh,
+        };
+        match fill_payee_state(state, run.plan, run.facts, index, &role.quota, &run.period_days) {
+            Ok(()) => evaluate_with_state(run, index, (role_index, role), options, keep_lines, state),
+            Err(err) => {
+                let error = RunError {
+                    payee: Some(payee.id.to_string()),
+                    period: None,
+                    component: None,
+                    message: format!("quota schedule: {err}"),
+                };
+                PayeeOutcome { errors: vec![error], ..PayeeOutcome::default() }
+            }
+        }
+    })
+}
+
+/// [`evaluate_payee`] once the payee's quota schedule is known.
+fn evaluate_with_state(
+    run: &Run<'_>,
+    index: usize,
+    (role_index, role): (usize, &Role),
+    options: &RunOptions,
+    keep_lines: bool,
+    state: &PayeeState,
+) -> PayeeOutcome {
     let detail = if keep_lines { options.detail } else { Detail::Amounts };
     let plan = run.plan;
     let payee = &run.facts.payees()[index];
@@ -1026,22 +1075,6 @@ fn evaluate_payee(run: &Run<'_>, index: usize, options: &RunOptions, keep_lines:
     let mut errors = Vec::new();
     let mut statements = Vec::with_capacity(if keep_lines { plan.calendar.n_periods() } else { 0 });
     let mut periods = Vec::with_capacity(plan.calendar.n_periods());
-    let Some((role_index, _, role)) = plan.roles.get_full(payee.role.as_str()) else {
-        return PayeeOutcome::default();
-    };
-    let state = match payee_state(plan, run.facts, index, &run.period_days) {
-        Ok(state) => state,
-        Err(err) => {
-            let error = RunError {
-                payee: Some(payee.id.to_string()),
-                period: None,
-                component: None,
-                message: format!("quota schedule: {err}"),
-            };
-            return PayeeOutcome { errors: vec![error], ..PayeeOutcome::default() };
-        }
-    };
-    let state = &state;
     let minor = plan.minor_units;
     let (payee_id, payee_name, role_id) = (payee.id.clone(), payee.name.clone(), payee.role.clone());
     let component_ids = &role.component_ids;
