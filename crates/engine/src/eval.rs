@@ -1275,7 +1275,7 @@ fn main_line(
         return Line { component: id, amount, attainment: None, explain: String::new(), trace: trace_none() };
     }
     let rounded = round_money(outcome.value, minor);
-    let mut trace = outcome.trace;
+    let mut trace = outcome.trace.into_map();
     let mut explain = outcome.explain;
     trace.insert("window_value".into(), json!(rounded.to_string()));
     let due = match component.window() {

@@ -876,7 +876,7 @@ impl Component for ScriptComponent {
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
-        Ok(Outcome { value: shaped.value()?, attainment, explain, trace: trace.into_map(), sublines: Vec::new() })
+        Ok(Outcome { value: shaped.value()?, attainment, explain, trace, sublines: Vec::new() })
     }
 }
 

@@ -108,7 +108,7 @@ impl Component for Draw {
             } else {
                 format!("top-up to the draw {}: earnings {}", money(self.amount), money(earnings))
             };
-            return Ok(Outcome { value, attainment: None, explain, trace: trace.into_map(), sublines: Vec::new() });
+            return Ok(Outcome { value, attainment: None, explain, trace, sublines: Vec::new() });
         }
         let mut balance = Decimal::ZERO;
         for &past in cx.earnings_history() {
@@ -140,7 +140,7 @@ impl Component for Draw {
                 self.id
             ));
         }
-        Ok(Outcome { value, attainment: None, explain, trace: trace.into_map(), sublines: Vec::new() })
+        Ok(Outcome { value, attainment: None, explain, trace, sublines: Vec::new() })
     }
 }
 

@@ -209,6 +209,6 @@ impl Component for Kpi {
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
-        Ok(Outcome { value: value.value()?, attainment: None, explain, trace: trace.into_map(), sublines: Vec::new() })
+        Ok(Outcome { value: value.value()?, attainment: None, explain, trace, sublines: Vec::new() })
     }
 }

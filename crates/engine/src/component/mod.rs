@@ -55,8 +55,8 @@ pub struct Outcome {
     pub attainment: Option<Decimal>,
     /// One line a finance reader understands.
     pub explain: String,
-    /// The structured inputs and steps.
-    pub trace: serde_json::Map<String, Value>,
+    /// The structured inputs and steps (empty, and unallocated, when the run does not explain).
+    pub trace: Trace,
     /// Extra lines named `<id>.<part>`, paid per period and always allowed negative.
     pub sublines: Vec<SubLine>,
 }
@@ -67,7 +67,7 @@ impl Outcome {
             value: Decimal::ZERO,
             attainment: None,
             explain: explain.into(),
-            trace: serde_json::Map::new(),
+            trace: Trace::new(false),
             sublines: Vec::new(),
         }
     }
@@ -86,29 +86,29 @@ pub struct SubLine {
 /// runs need amounts only): values are only computed when the trace is on.
 #[derive(Debug, Clone, Default)]
 pub struct Trace {
-    map: serde_json::Map<String, Value>,
-    enabled: bool,
+    /// `None` when the trace is off: nothing to build, move or drop.
+    map: Option<Box<serde_json::Map<String, Value>>>,
 }
 
 impl Trace {
     pub fn new(enabled: bool) -> Trace {
-        Trace { map: serde_json::Map::new(), enabled }
+        Trace { map: enabled.then(Box::default) }
     }
 
     /// Records `key`, computing the value only when the trace is on.
     #[inline]
     pub fn put(&mut self, key: &str, value: impl FnOnce() -> Value) {
-        if self.enabled {
-            self.map.insert(key.to_string(), value());
+        if let Some(map) = &mut self.map {
+            map.insert(key.to_string(), value());
         }
     }
 
     pub fn enabled(&self) -> bool {
-        self.enabled
+        self.map.is_some()
     }
 
     pub fn into_map(self) -> serde_json::Map<String, Value> {
-        self.map
+        self.map.map_or_else(serde_json::Map::new, |map| *map)
     }
 }
 

@@ -254,7 +254,7 @@ impl Component for Retention {
                         format_percent(target_w.value()?),
                         format_percent(threshold)
                     ),
-                    trace: trace.into_map(),
+                    trace,
                     sublines,
                 });
             }
@@ -296,12 +296,6 @@ impl Component for Retention {
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
-        Ok(Outcome {
-            value: value.value()?,
-            attainment: Some(attainment_value),
-            explain,
-            trace: trace.into_map(),
-            sublines,
-        })
+        Ok(Outcome { value: value.value()?, attainment: Some(attainment_value), explain, trace, sublines })
     }
 }

@@ -241,7 +241,7 @@ impl Component for Spiff {
                 format_ratio(year_units),
                 format_ratio(self.min)
             ));
-            outcome.trace = trace.into_map();
+            outcome.trace = trace;
             return Ok(outcome);
         }
         let (base, mut explain) = match self.pay {
@@ -286,6 +286,6 @@ impl Component for Spiff {
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }
-        Ok(Outcome { value: value.value()?, attainment: None, explain, trace: trace.into_map(), sublines: Vec::new() })
+        Ok(Outcome { value: value.value()?, attainment: None, explain, trace, sublines: Vec::new() })
     }
 }

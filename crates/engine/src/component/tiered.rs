@@ -355,7 +355,7 @@ impl Component for Tiered {
             ));
             let mut outcome =
                 Outcome::zero(format!("quota for {} is 0 after proration and relief: pays 0", cx.window_label(w)));
-            outcome.trace = trace.into_map();
+            outcome.trace = trace;
             return Ok(outcome);
         }
         let soft_floor = if quota_based { cx.soft_floor() } else { None };
@@ -406,7 +406,7 @@ impl Component for Tiered {
                     format_percent(threshold)
                 ));
                 outcome.attainment = cx.explains().then_some(attainment);
-                outcome.trace = trace.into_map();
+                outcome.trace = trace;
                 return Ok(outcome);
             }
         }
@@ -503,7 +503,7 @@ impl Component for Tiered {
             value: value.value()?,
             attainment: cx.explains().then_some(attainment),
             explain,
-            trace: trace.into_map(),
+            trace,
             sublines: Vec::new(),
         })
     }
