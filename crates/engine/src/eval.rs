@@ -590,8 +590,10 @@ impl<'a> EvalContext<'a> {
     ) -> Result<T, EvalError> {
         let facts = self.run.facts;
         let sources = facts.sources(payee);
-        // One source and nothing cancelled (the common case): the window's running-sum difference.
-        if let [source] = *sources {
+        // One source — the payee itself — and nothing cancelled (the common case): the window's
+        // running-sum difference. (Only the lengths are read: no pointer to chase.)
+        if sources.len() == 1 {
+            let source = payee;
             if facts.cancelled(source).is_empty() {
                 let prefix = facts.deal_prefix(source);
                 let end = totals(&prefix[w.last]);

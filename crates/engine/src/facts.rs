@@ -151,8 +151,8 @@ pub struct Facts {
     cancelled: Vec<Vec<Credit>>,
     /// `[payee]` every credit, kept only when a component needs close dates.
     credits: Option<Vec<Vec<Credit>>>,
-    /// `[payee]` the payees whose deals count for this payee (self, and the manager tree
-    /// below for `rollup` roles).
+    /// `[payee]` the payees whose deals count for this payee (self first, and the manager
+    /// tree below for `rollup` roles): one source is always the payee itself.
     sources: Vec<Vec<usize>>,
     /// Declared measures, `[(payee × M + measure) × N + period]`.
     measures: Vec<Option<Decimal>>,
@@ -398,6 +398,7 @@ impl Loader<'_> {
 
     fn roster(&mut self, dir: &Path) -> Vec<Payee> {
         let mut payees = Vec::new();
+        let mut roles: HashMap<String, Name> = HashMap::new();
         let Some(mut file) = self.open(dir, ROSTER, true) else {
             return payees;
         };
@@ -494,7 +495,8 @@ impl Loader<'_> {
             payees.push(Payee {
                 id: id.into(),
                 name: file.text(c_name).into(),
-                role: role.into(),
+                // One shared name per role: payees of a role read the same few bytes.
+                role: roles.entry(role.clone()).or_insert_with(|| Name::from(role.as_str())).clone(),
                 team: non_empty(file.text(c_team)),
                 manager: non_empty(file.text(c_manager)),
                 start_date,
