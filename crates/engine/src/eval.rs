@@ -892,10 +892,8 @@ pub fn run_chunked(
 #[derive(Debug, Clone)]
 pub struct TotalsRun {
     pub periods: Vec<String>,
-    /// Payee ids, roster order.
-    pub payees: Vec<Name>,
-    /// `amounts[payee × periods + k]`: `None` where the payee has no statement (not employed
-    /// in the period, or an error).
+    /// `amounts[payee × periods + k]`, payees in roster order (`Facts::payees`): `None` where
+    /// the payee has no statement (not employed in the period, or an error).
     amounts: Vec<Option<Decimal>>,
     pub totals: Totals,
     pub warnings: Vec<String>,
@@ -903,7 +901,8 @@ pub struct TotalsRun {
 }
 
 impl TotalsRun {
-    /// What payee `payee` (roster index) is paid in period `k`; `None` without a statement.
+    /// What payee `payee` (its index in `Facts::payees`, the roster order) is paid in period
+    /// `k`; `None` without a statement.
     pub fn amount(&self, payee: usize, k: usize) -> Option<Decimal> {
         self.amounts.get(payee * self.periods.len() + k).copied().flatten()
     }
@@ -923,7 +922,6 @@ pub fn run_totals(plan: &Plan, facts: &Facts, options: &RunOptions) -> TotalsRun
     });
     TotalsRun {
         periods: plan.calendar.labels().map(str::to_string).collect(),
-        payees: facts.payees().iter().map(|p| p.id.clone()).collect(),
         amounts,
         totals: summary.totals,
         warnings: summary.warnings,
