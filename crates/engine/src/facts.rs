@@ -627,13 +627,14 @@ impl Loader<'_> {
         // sequential memory, where a hash set of millions of ids is a cache miss a row.
         let expected_rows = std::fs::metadata(dir.join(DEALS)).map_or(0, |m| m.len() / 48) as usize;
         let mut ids: Vec<(u128, u32)> = Vec::with_capacity(expected_rows);
+        let mut last_owner: Option<(String, usize)> = None;
         let mut used_splits: HashSet<&str> = HashSet::new();
         let mut outside_year = 0usize;
         let mut outside_examples = Vec::new();
         let mut outside_employment: IndexMap<usize, Vec<String>> = IndexMap::new();
         while file.next_row() {
             // Read the row without allocating; an error names its column and stops the row.
-            let row = match read_deal(&file, &columns, &facts.index, splits, self.calendar) {
+            let row = match read_deal(&file, &columns, &facts.index, &mut last_owner, splits, self.calendar) {
                 Ok(row) => row,
                 Err((column, message)) => {
                     file.error_at(column, message);
@@ -642,7 +643,7 @@ impl Loader<'_> {
             };
             let id = file.text(columns.id);
             ids.push((id_hash(id), file.line() as u32));
-            let split = splits.get_key_value(id);
+            let split = if splits.is_empty() { None } else { splits.get_key_value(id) };
             if let Some((key, _)) = split {
                 used_splits.insert(key.as_str());
             }
@@ -948,10 +949,13 @@ struct DealRow {
 
 type RowError = (Option<usize>, String);
 
+/// `last_owner`: the previous row's owner and roster index. Exports usually list a rep's deals
+/// together, so most rows skip the roster lookup.
 fn read_deal(
     file: &CsvFile,
     c: &DealColumns,
     payees: &HashMap<String, usize>,
+    last_owner: &mut Option<(String, usize)>,
     splits: &HashMap<String, Vec<(usize, Decimal)>>,
     calendar: &Calendar,
 ) -> Result<DealRow, RowError> {
@@ -960,7 +964,16 @@ fn read_deal(
         return Err((c.id, "deal id is empty".into()));
     }
     let owner_text = file.text(c.owner);
-    let owner = payees.get(owner_text).copied();
+    let owner = match last_owner {
+        Some((text, index)) if text == owner_text => Some(*index),
+        _ => {
+            let found = payees.get(owner_text).copied();
+            if let Some(index) = found {
+                *last_owner = Some((owner_text.to_string(), index));
+            }
+            found
+        }
+    };
     if owner.is_none() && !splits.contains_key(id) {
         let mut message = format!("deal `{id}` belongs to `{owner_text}`, who is not in the roster");
         if let Some(best) = did_you_mean(owner_text, payees.keys().map(String::as_str)) {
@@ -976,7 +989,7 @@ fn read_deal(
     let close_date = parse_date(close_text)
         .ok_or_else(|| (c.close, format!("close_date `{close_text}` is not a date (write YYYY-MM-DD)")))?;
     let amount = parse_input(file.text(c.amount), NumberStyle::Text).map_err(|e| (c.amount, format!("amount: {e}")))?;
-    if amount < Decimal::ZERO {
+    if amount.is_sign_negative() && !amount.is_zero() {
         return Err((
             c.amount,
             "amount cannot be negative: record losses as `contraction` or `churn`, reversals with `cancelled_date`"
@@ -1006,11 +1019,9 @@ fn read_deal(
 /// A 128-bit hash of a deal id, for duplicate detection without keeping the string.
 fn id_hash(id: &str) -> u128 {
     use std::hash::{Hash, Hasher};
-    let half = |salt: u8| {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        salt.hash(&mut hasher);
-        id.hash(&mut hasher);
-        hasher.finish()
-    };
-    (u128::from(half(1)) << 64) | u128::from(half(2))
+    // Two independent 64-bit hashes (SipHash and FNV-1a) of the id: one SipHash pass a row.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut hasher);
+    let fnv = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    (u128::from(hasher.finish()) << 64) | u128::from(fnv)
 }

@@ -46,7 +46,8 @@ pub const MAX_INPUT: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, fa
 /// Parses like [`parse_decimal`] and rejects magnitudes above [`MAX_INPUT`].
 pub fn parse_input(text: &str, style: NumberStyle) -> Result<Decimal, NumberError> {
     let value = parse_decimal(text, style)?;
-    if value.abs() > MAX_INPUT {
+    // A mantissa up to 10^15 cannot exceed it at any scale: most inputs need no comparison.
+    if value.mantissa().unsigned_abs() > 1_000_000_000_000_000 && value.abs() > MAX_INPUT {
         return Err(NumberError::TooLarge(text.trim().to_string()));
     }
     Ok(value)
