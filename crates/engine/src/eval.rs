@@ -660,6 +660,16 @@ impl<'a> EvalContext<'a> {
     }
 
     fn declared(&self, payee: usize, index: usize, name: &str, aggregate: Aggregate, w: Window) -> Decimal {
+        // Sums and means come from the running sums, like `measure_ratio`'s.
+        match aggregate {
+            Aggregate::Sum => return self.declared_values(payee, index, name, w).map_or(Decimal::ZERO, |(s, _)| s),
+            Aggregate::Mean => {
+                return self
+                    .declared_values(payee, index, name, w)
+                    .map_or(Decimal::ZERO, |(sum, count)| sum / Decimal::from(count));
+            }
+            Aggregate::Last | Aggregate::Min | Aggregate::Max => {}
+        }
         let facts = self.run.facts;
         let mut values = w.periods().filter_map(|k| facts.measure(payee, index, k));
         let Some(first) = values.next() else {
@@ -667,14 +677,10 @@ impl<'a> EvalContext<'a> {
             return Decimal::ZERO;
         };
         match aggregate {
-            Aggregate::Sum => values.fold(first, |a, v| a + v),
-            Aggregate::Mean => {
-                let (sum, count) = values.fold((first, 1u64), |(s, c), v| (s + v, c + 1));
-                sum / Decimal::from(count)
-            }
-            Aggregate::Last => values.next_back().unwrap_or(first),
             Aggregate::Min => values.fold(first, Decimal::min),
             Aggregate::Max => values.fold(first, Decimal::max),
+            // `last` (sums and means returned above).
+            _ => values.next_back().unwrap_or(first),
         }
     }
 
