@@ -16,7 +16,7 @@ macro_rules! say_raw {
 
 mod plot;
 mod render;
-mod tests;
+mod test_command;
 
 /// mimalloc: explained runs allocate many small strings; glibc's allocator spends half of a
 /// large single-threaded run consolidating them (measured with accrue-bench).
@@ -162,7 +162,7 @@ fn main() -> ExitCode {
             run(&plan, &data, period.as_deref(), format, out.as_deref(), explain)
         }
         Command::Components { plan, format } => components(plan.as_deref(), format),
-        Command::Test { paths } => tests::run(&paths),
+        Command::Test { paths } => test_command::run(&paths),
         Command::Schema { plan } => {
             let anchor = plan.unwrap_or_else(|| PathBuf::from("plan.yaml"));
             let schema = accrue_engine::plan_schema(&Registry::for_plan(&anchor, ScriptLimits::default()));
@@ -187,6 +187,19 @@ fn main() -> ExitCode {
 }
 
 pub(crate) type Outcome = Result<Result<(), Failure>>;
+
+/// Creates an output file, and its folder when missing (`--out out/run.json`).
+pub(crate) fn create_file(path: &Path) -> Result<std::fs::File> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
+    }
+    std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes a whole output file, creating its folder when missing.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    create_file(path)?.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))
+}
 
 fn load_plan(path: &Path) -> Result<Plan, Diagnostics> {
     let registry = Registry::for_plan(path, ScriptLimits::default());
@@ -272,9 +285,7 @@ fn run(
     // Output streams to its destination: JSON and CSV are written statement by statement as
     // payees are evaluated, so a run of any size never sits in memory whole.
     let sink: Box<dyn Write> = match out {
-        Some(file) => {
-            Box::new(std::fs::File::create(file).with_context(|| format!("cannot write {}", file.display()))?)
-        }
+        Some(file) => Box::new(create_file(file)?),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut sink = std::io::BufWriter::with_capacity(1 << 16, sink);
@@ -394,7 +405,7 @@ fn curve(
         CheckFormat::Text => say_raw!("{}", plot::table(&curve)),
     }
     if let Some(file) = svg {
-        std::fs::write(file, plot::svg(&curve)?).with_context(|| format!("cannot write {}", file.display()))?;
+        write_file(file, plot::svg(&curve)?.as_bytes())?;
         eprintln!("wrote the plot to {}", file.display());
     }
     Ok(Ok(()))

@@ -2,8 +2,7 @@
 //! and a SHA-256 of the bytes read so that a run names exactly the data it used.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::calendar::parse_date;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::number::{NumberStyle, parse_input};
+use crate::source::Sources;
 
 /// Reports more than this many errors per file as a count only.
 const MAX_ERRORS_PER_FILE: usize = 50;
@@ -33,10 +33,11 @@ impl<R: Read> Read for HashingReader<R> {
 }
 
 /// One open CSV file with its header row.
-pub struct CsvFile {
+pub struct CsvFile<'s> {
+    sources: &'s dyn Sources,
     pub path: PathBuf,
     pub name: Arc<str>,
-    reader: csv::Reader<HashingReader<BufReader<File>>>,
+    reader: csv::Reader<HashingReader<BufReader<Box<dyn Read + Send + 's>>>>,
     columns: HashMap<String, usize>,
     pub headers: Vec<String>,
     record: csv::StringRecord,
@@ -46,14 +47,14 @@ pub struct CsvFile {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-impl CsvFile {
+impl<'s> CsvFile<'s> {
     /// Opens `dir/name`; `Ok(None)` when the file does not exist.
-    pub fn open(dir: &Path, name: &str) -> Result<Option<CsvFile>, Diagnostic> {
+    pub fn open(sources: &'s dyn Sources, dir: &Path, name: &str) -> Result<Option<CsvFile<'s>>, Diagnostic> {
         let path = dir.join(name);
         let display: Arc<str> = Arc::from(path.display().to_string());
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        let file = match sources.open(&path) {
+            Ok(Some(file)) => file,
+            Ok(None) => return Ok(None),
             Err(err) => {
                 return Err(Diagnostic::error(format!("cannot read {}: {err}", path.display())));
             }
@@ -75,6 +76,7 @@ impl CsvFile {
             }
         }
         Ok(Some(CsvFile {
+            sources,
             path,
             name: display,
             reader,
@@ -154,11 +156,14 @@ impl CsvFile {
     /// Records an error at the current row and `column` (a field index).
     pub fn error_at(&mut self, column: Option<usize>, message: impl Into<String>) {
         let col = column.map_or(1, |c| self.char_column(c));
-        let mut message = message.into();
-        if let Some(name) = column.and_then(|c| self.headers.get(c)) {
-            message = format!("{message} (column `{name}`)");
-        }
+        let message = with_column_name(message.into(), column.and_then(|c| self.headers.get(c)));
         self.push_error(Diagnostic::error(message), col);
+    }
+
+    /// Where a cell of this file is, to report an error about it later (after the file is
+    /// read, e.g. when a data set is indexed for a plan).
+    pub fn cell(&self, column: Option<usize>) -> Cell {
+        Cell { line: self.line as u32, byte: self.byte, column: column.map(|c| c as u32) }
     }
 
     fn push_error(&mut self, diag: Diagnostic, col: u32) {
@@ -172,27 +177,7 @@ impl CsvFile {
     /// The character column where field `index` starts in the current row, found by reading
     /// the raw line again (only on errors).
     fn char_column(&self, index: usize) -> u32 {
-        let raw = (|| -> io::Result<String> {
-            let mut file = File::open(&self.path)?;
-            file.seek(SeekFrom::Start(self.byte))?;
-            let mut line = String::new();
-            BufReader::new(file).read_line(&mut line)?;
-            Ok(line)
-        })()
-        .unwrap_or_default();
-        let mut field = 0;
-        let mut quoted = false;
-        for (col, ch) in raw.chars().enumerate() {
-            if field == index {
-                return col as u32 + 1;
-            }
-            match ch {
-                '"' => quoted = !quoted,
-                ',' if !quoted => field += 1,
-                _ => {}
-            }
-        }
-        1
+        field_column(&self.sources.line_at(&self.path, self.byte).unwrap_or_default(), index)
     }
 
     pub fn decimal(&mut self, column: Option<usize>, what: &str) -> Option<Decimal> {
@@ -245,6 +230,62 @@ impl CsvFile {
         let hash = hex(&self.reader.into_inner().hasher.finalize());
         (hash, self.diagnostics)
     }
+}
+
+/// A cell of a CSV file remembered for a later error: its row's line and byte offset, and its
+/// field.
+#[derive(Debug, Clone, Copy)]
+pub struct Cell {
+    pub line: u32,
+    pub byte: u64,
+    pub column: Option<u32>,
+}
+
+/// What a file's cells need to be reported later: the file's path and shown name, and its
+/// header.
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    pub path: PathBuf,
+    pub name: Arc<str>,
+    pub headers: Vec<String>,
+}
+
+impl FileInfo {
+    pub fn of(file: &CsvFile<'_>) -> FileInfo {
+        FileInfo { path: file.path.clone(), name: file.name.clone(), headers: file.headers.clone() }
+    }
+
+    /// An error at `cell`, with its column found by reading the row's line again.
+    pub fn error(&self, sources: &dyn Sources, cell: Cell, message: impl Into<String>) -> Diagnostic {
+        let column = cell.column.map(|c| c as usize);
+        let col = column.map_or(1, |c| field_column(&sources.line_at(&self.path, cell.byte).unwrap_or_default(), c));
+        let message = with_column_name(message.into(), column.and_then(|c| self.headers.get(c)));
+        Diagnostic::error(message).at(&self.name, Span { line: cell.line, col, len: 1 })
+    }
+}
+
+fn with_column_name(message: String, name: Option<&String>) -> String {
+    match name {
+        Some(name) => format!("{message} (column `{name}`)"),
+        None => message,
+    }
+}
+
+/// The character column where field `index` starts in a raw CSV line.
+fn field_column(raw: &str, index: usize) -> u32 {
+    let mut field = 0;
+    let mut quoted = false;
+    for (col, ch) in raw.chars().enumerate() {
+        if field == index {
+            return col as u32 + 1;
+        }
+        match ch {
+            '"' => quoted = !quoted,
+            ',' if !quoted => field += 1,
+            _ => {}
+        }
+    }
+    1
 }
 
 pub fn hex(bytes: &[u8]) -> String {

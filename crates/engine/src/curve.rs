@@ -6,8 +6,8 @@
 use rust_decimal::Decimal;
 
 use crate::component::Design;
+use crate::data::Facts;
 use crate::eval::{Detail, RunOptions, run_with};
-use crate::facts::Facts;
 use crate::plan::Plan;
 
 /// How to sweep.

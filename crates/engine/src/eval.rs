@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::arith::{self, ArithError, Frac};
 use crate::calendar::Window;
 use crate::component::{Component, Stage};
-use crate::facts::{Credit, DealTotals, Facts, Payee};
+use crate::data::{Credit, DealTotals, Facts, Payee};
 use crate::measure::{DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_percent, format_ratio, round_money};
 use crate::plan::{Plan, QuotaRules, Role};
@@ -129,7 +129,7 @@ fn fill_payee_state(
         let employed = calendar.employed_days(k, payee.start_date, payee.end_date);
         if !rules.prorate && employed > 0 { (days, days) } else { (employed, days) }
     }));
-    let effective_quota = crate::facts::effective_quota(rules, payee);
+    let effective_quota = crate::data::effective_quota(rules, payee);
     state.whole_year = state.employment.iter().all(|(employed, days)| employed == days);
     state.effective_quota = effective_quota;
     state.quota_scaled.clear();

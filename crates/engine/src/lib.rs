@@ -9,15 +9,16 @@ mod calendar;
 mod component;
 mod csvfile;
 mod curve;
+mod data;
 mod diagnostic;
 mod eval;
-mod facts;
 mod lint;
 mod measure;
 mod number;
 mod plan;
 mod schema;
 mod script;
+mod source;
 mod spanned;
 mod spec;
 mod statement;
@@ -31,11 +32,13 @@ pub use component::{
     TypeInfo,
 };
 pub use curve::{CurveOptions, CurvePoint, PayoutCurve, payout_curve};
+pub use data::{
+    Cancellation, Credit, DATA_FILES, DataSet, DealTotals, Facts, OwnerFactors, Payee, ReliefEntry, Scales,
+};
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
 pub use eval::{
     Detail, EvalContext, EvalError, RunOptions, RunSummary, TotalsRun, run, run_chunked, run_totals, run_with,
 };
-pub use facts::{Credit, Facts, Payee, ReliefEntry};
 pub use lint::{GoalLine, GoalsReport, coverage, goals};
 pub use measure::{DealKind, MeasureRef};
 pub use number::{
@@ -45,6 +48,7 @@ pub use number::{
 pub use plan::{Blend, Plan, PlanSource, QuotaRules, Role, Score};
 pub use schema::plan_schema;
 pub use script::{ScriptError, ScriptHost, ScriptLimits, ScriptValue};
+pub use source::{FileSystem, Memory, Sources};
 pub use spanned::{Num, Spanned};
 pub use spec::{Aggregate, Motion, QuotaSource, WindowKind};
 pub use statement::{Adjustment, Line, Name, RunError, RunResult, Statement, StreamedRun, Totals, TotalsBuilder};

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
+use crate::data::Facts;
 use crate::diagnostic::Diagnostic;
-use crate::facts::Facts;
 use crate::number::{format_money_grouped, format_percent};
 use crate::plan::Plan;
 use crate::spec::{Motion, PlanSpec};

@@ -15,6 +15,7 @@ use crate::component::{BuildContext, Component, Registry};
 use crate::csvfile::hex;
 use crate::diagnostic::{Diagnostic, Diagnostics, Span, did_you_mean};
 use crate::measure::{DERIVED_MEASURES, MeasureRef};
+use crate::source::{FileSystem, Sources};
 use crate::spanned::{Num, Spanned};
 use crate::spec::{Aggregate, Motion, PlanSpec, QuotaSource, QuotaSpec, RoleSpec};
 use crate::yaml::{self, DeContext, Node};
@@ -124,6 +125,8 @@ pub struct Score {
 /// A plan file read and parsed, not yet compiled.
 #[derive(Debug, Clone)]
 pub struct PlanSource {
+    /// Where the plan's scripts are read from (the plan file's own sources).
+    pub sources: Arc<dyn Sources>,
     pub path: PathBuf,
     pub file: Arc<str>,
     pub text: String,
@@ -133,18 +136,38 @@ pub struct PlanSource {
 }
 
 impl PlanSource {
+    /// Reads and parses a plan file on disk.
     pub fn read(path: &Path) -> Result<PlanSource, Diagnostics> {
-        let text = std::fs::read_to_string(path).map_err(|err| {
-            Diagnostics(vec![Diagnostic::error(format!("cannot read plan file {}: {err}", path.display()))])
-        })?;
-        PlanSource::from_text(path, text)
+        PlanSource::read_from(Arc::new(FileSystem), path)
     }
 
-    /// Parses plan text as if read from `path` (used for inline plans and tests).
+    /// Reads and parses the plan at `path` of `sources` (its scripts are read from there too).
+    pub fn read_from(sources: Arc<dyn Sources>, path: &Path) -> Result<PlanSource, Diagnostics> {
+        let text = match sources.read(path) {
+            Ok(Some(text)) => text.to_string(),
+            Ok(None) => {
+                let message = format!("cannot read plan file {}: no such file", path.display());
+                return Err(Diagnostics(vec![Diagnostic::error(message)]));
+            }
+            Err(err) => {
+                let message = format!("cannot read plan file {}: {err}", path.display());
+                return Err(Diagnostics(vec![Diagnostic::error(message)]));
+            }
+        };
+        PlanSource::parse(sources, path, text)
+    }
+
+    /// Parses plan text as if read from `path` on disk (its scripts are read from disk).
     pub fn from_text(path: &Path, text: String) -> Result<PlanSource, Diagnostics> {
+        PlanSource::parse(Arc::new(FileSystem), path, text)
+    }
+
+    /// Parses plan text named `path` (the name its errors carry), reading its scripts from
+    /// `sources`.
+    pub fn parse(sources: Arc<dyn Sources>, path: &Path, text: String) -> Result<PlanSource, Diagnostics> {
         let file: Arc<str> = Arc::from(path.display().to_string());
         let (root, parse_diagnostics) = yaml::parse(&text, &file).map_err(|d| Diagnostics(vec![d]))?;
-        Ok(PlanSource { path: path.to_path_buf(), file, text, root, parse_diagnostics })
+        Ok(PlanSource { sources, path: path.to_path_buf(), file, text, root, parse_diagnostics })
     }
 
     /// Validates and compiles, with `overrides` replacing parameters by name.
@@ -264,6 +287,7 @@ impl PlanSource {
                 role_id,
                 role_spec,
                 RoleInputs {
+                    sources: &*self.sources,
                     file,
                     dir: self.path.parent().unwrap_or(Path::new(".")),
                     params: &params,
@@ -322,6 +346,7 @@ impl PlanSource {
 }
 
 struct RoleInputs<'a> {
+    sources: &'a dyn Sources,
     file: &'a Arc<str>,
     dir: &'a Path,
     params: &'a IndexMap<String, Decimal>,
@@ -348,6 +373,7 @@ fn compile_role(
     }
     let quota = compile_quota(spec.quota.as_ref(), inputs.measures, file, diagnostics);
     let mut cx = BuildContext {
+        sources: inputs.sources,
         file: file.clone(),
         plan_dir: inputs.dir,
         params: inputs.params,

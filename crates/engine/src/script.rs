@@ -24,6 +24,7 @@ use crate::diagnostic::{Diagnostic, Span};
 use crate::eval::{EvalContext, EvalError};
 use crate::measure::{DERIVED_MEASURES, MeasureRef};
 use crate::number::{NumberStyle, format_money_grouped, parse_decimal, round_money};
+use crate::source::Sources;
 use crate::spanned::Spanned;
 use crate::spec::WindowKind;
 use crate::yaml::Node;
@@ -129,9 +130,14 @@ impl ScriptHost {
 
     /// Reads and compiles a script file, naming it `name` in messages (the path as the plan
     /// wrote it). A syntax error is a diagnostic at the script's line and column.
-    pub fn compile_file(&self, path: &Path, name: &str) -> Result<Arc<Script>, Diagnostic> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|err| Diagnostic::error(format!("cannot read script {name} ({}): {err}", path.display())))?;
+    pub fn compile_file(&self, sources: &dyn Sources, path: &Path, name: &str) -> Result<Arc<Script>, Diagnostic> {
+        let text = match sources.read(path) {
+            Ok(Some(text)) => text,
+            Ok(None) => return Err(Diagnostic::error(format!("script {name} ({}) does not exist", path.display()))),
+            Err(err) => {
+                return Err(Diagnostic::error(format!("cannot read script {name} ({}): {err}", path.display())));
+            }
+        };
         self.compile(name, &text)
     }
 
@@ -473,7 +479,7 @@ impl ComponentType for ScriptType {
     fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {
         let parsed = cx.parse::<ScriptSpec>(node, true)?;
         let path = cx.plan_dir.join(&parsed.spec.file.value);
-        let script = match self.host.compile_file(&path, &parsed.spec.file.value) {
+        let script = match self.host.compile_file(cx.sources, &path, &parsed.spec.file.value) {
             Ok(script) => script,
             Err(mut diag) => {
                 if diag.location.is_none() {
@@ -505,10 +511,11 @@ pub struct PluginType {
 
 impl PluginType {
     /// Loads `path`, naming it `shown` in messages and traces.
-    pub fn load(host: &Arc<ScriptHost>, path: &Path, shown: &str) -> Option<PluginType> {
+    pub fn load(sources: &dyn Sources, host: &Arc<ScriptHost>, path: &Path, shown: &str) -> Option<PluginType> {
         let name = path.file_stem()?.to_str()?.to_string();
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        let text = match sources.read(path) {
+            Ok(Some(text)) => text,
+            Ok(None) => return None,
             Err(err) => {
                 let diag = Diagnostic::error(format!("cannot read plugin {shown}: {err}"));
                 return Some(PluginType { name, summary: String::new(), host: host.clone(), script: Err(diag) });
@@ -910,39 +917,22 @@ fn read_result(result: &Dynamic) -> Result<(Decimal, Option<String>), String> {
 /// up to the repository root,
 /// farthest first (so the nearest wins on a name clash). Each comes with its path relative to
 /// the plan's folder, which is how messages and traces name its scripts.
-pub fn plugin_dirs(plan_path: &Path) -> Vec<(PathBuf, String)> {
-    let start = plan_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+pub fn plugin_dirs(sources: &dyn Sources, plan_path: &Path) -> Vec<(PathBuf, String)> {
+    let start = plan_path.parent().unwrap_or(Path::new(""));
     // Look up to the repository's root (the first folder holding `.git`), not beyond: a plan
     // should not pick up plugins from an unrelated folder above its project.
-    let mut ancestors = Vec::new();
-    for folder in start.ancestors() {
-        ancestors.push(folder);
-        if folder.join(".git").exists() {
-            break;
-        }
-    }
-    let mut dirs: Vec<(PathBuf, String)> = ancestors
+    let mut dirs: Vec<(PathBuf, String)> = sources
+        .ancestors(start)
         .into_iter()
         .enumerate()
         .map(|(up, a)| (a.join("scripts").join("components"), format!("{}scripts/components", "../".repeat(up))))
-        .filter(|(d, _)| d.is_dir())
+        .filter(|(d, _)| sources.is_dir(d))
         .collect();
     dirs.reverse();
     dirs
 }
 
 /// The `.rhai` files of a folder, sorted.
-pub fn plugin_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
+pub fn plugin_files(sources: &dyn Sources, dir: &Path) -> Vec<PathBuf> {
+    sources.files(dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "rhai")).collect()
 }

@@ -31,6 +31,7 @@ use crate::measure::MeasureRef;
 use crate::number::{NumberStyle, parse_decimal};
 use crate::plan::QuotaRules;
 use crate::script::{PluginType, ScriptHost, ScriptLimits, ScriptType, plugin_dirs, plugin_files};
+use crate::source::{FileSystem, Sources};
 use crate::spanned::Spanned;
 use crate::spec::{Aggregate, CoreSpec, ShapingSpec, WindowKind};
 use crate::yaml::{DeContext, Node, from_node_lenient, struct_fields};
@@ -248,20 +249,26 @@ impl Registry {
     /// The built-ins plus the plugin types found for a plan: `scripts/components/*.rhai` in
     /// the plan's folder and the folders above it.
     pub fn for_plan(plan_path: &Path, limits: ScriptLimits) -> Registry {
+        Registry::for_plan_in(&FileSystem, plan_path, limits)
+    }
+
+    /// [`Registry::for_plan`] for a plan in `sources` (in memory: the plugin folders above
+    /// the plan's path in the same sources).
+    pub fn for_plan_in(sources: &dyn Sources, plan_path: &Path, limits: ScriptLimits) -> Registry {
         let host = Arc::new(ScriptHost::new(limits));
         let mut registry = Registry::with_host(host.clone());
-        for (dir, shown) in plugin_dirs(plan_path) {
-            registry.add_plugins(&host, &dir, &shown);
+        for (dir, shown) in plugin_dirs(sources, plan_path) {
+            registry.add_plugins(sources, &host, &dir, &shown);
         }
         registry
     }
 
     /// Registers every `*.rhai` in `dir` as a plugin component type; `shown` is how messages
     /// name the folder.
-    pub fn add_plugins(&mut self, host: &Arc<ScriptHost>, dir: &Path, shown: &str) {
-        for file in plugin_files(dir) {
+    pub fn add_plugins(&mut self, sources: &dyn Sources, host: &Arc<ScriptHost>, dir: &Path, shown: &str) {
+        for file in plugin_files(sources, dir) {
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if let Some(plugin) = PluginType::load(host, &file, &format!("{shown}/{name}")) {
+            if let Some(plugin) = PluginType::load(sources, host, &file, &format!("{shown}/{name}")) {
                 if self.types.get(plugin.name()).is_some_and(|t| !t.is_plugin()) {
                     continue; // plugins never shadow a built-in
                 }
@@ -306,6 +313,8 @@ impl Registry {
 
 /// What a component type needs to know while it builds a component.
 pub struct BuildContext<'a> {
+    /// Where the plan's scripts are read from.
+    pub sources: &'a dyn Sources,
     pub file: Arc<str>,
     pub plan_dir: &'a Path,
     pub params: &'a IndexMap<String, Decimal>,

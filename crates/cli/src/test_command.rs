@@ -2,8 +2,9 @@
 //! `N passed, M failed`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use accrue_engine::{Facts, PlanSource, Registry, ScriptLimits, TestCase, TestFile};
+use accrue_engine::{Facts, FileSystem, Memory, PlanSource, Registry, ScriptLimits, Sources, TestCase, TestFile};
 use anyhow::{Context, Result};
 
 use crate::{Failure, Outcome, render};
@@ -96,32 +97,39 @@ pub fn run(paths: &[PathBuf]) -> Outcome {
     Ok(if failed == 0 { Ok(()) } else { Err(Failure::Input) })
 }
 
-/// Runs one case; returns what differs from the expectations.
+/// Runs one case; returns what differs from the expectations. The case's data folder and
+/// inline tables are held in memory: nothing is written to disk.
 fn run_case(source: &PlanSource, registry: &Registry, case: &TestCase) -> Result<Vec<String>> {
     let plan = source.compile(registry, &case.set).map_err(|d| anyhow::anyhow!("the plan does not compile:\n{d}"))?;
-    let dir = tempfile::tempdir().context("cannot make a temporary data folder")?;
+    let dir = Path::new("data");
+    let mut memory = Memory::new();
     if let Some(data) = &case.data {
-        copy_data(data, dir.path())?;
+        copy_data(data, dir, &mut memory)?;
     }
     for (name, csv) in &case.tables {
-        std::fs::write(dir.path().join(name), csv).with_context(|| format!("cannot write {name}"))?;
+        memory.insert(dir.join(name), csv.as_str());
     }
-    if !dir.path().join("deals.csv").exists() {
-        std::fs::write(dir.path().join("deals.csv"), "id,owner,close_date,kind,amount\n")?;
+    if memory.read(&dir.join("deals.csv"))?.is_none() {
+        memory.insert(dir.join("deals.csv"), "id,owner,close_date,kind,amount\n");
     }
-    let facts = Facts::load(dir.path(), &plan).map_err(|d| anyhow::anyhow!("the data does not load:\n{d}"))?;
+    let facts =
+        Facts::read(Arc::new(memory), dir, &plan).map_err(|d| anyhow::anyhow!("the data does not load:\n{d}"))?;
     let result = accrue_engine::run(&plan, &facts);
     Ok(case.check(&result).into_iter().map(|m| m.0).collect())
 }
 
-fn copy_data(from: &Path, to: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read data folder {}", from.display()))? {
-        let path = entry?.path();
+/// Reads the CSV files of a case's `data:` folder into memory, under `to`.
+fn copy_data(from: &Path, to: &Path, memory: &mut Memory) -> Result<()> {
+    for path in FileSystem.files(from) {
         if path.extension().is_some_and(|e| e == "csv") {
             if let Some(name) = path.file_name() {
-                std::fs::copy(&path, to.join(name)).with_context(|| format!("cannot copy {}", path.display()))?;
+                let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                memory.insert(to.join(name), text);
             }
         }
+    }
+    if !FileSystem.is_dir(from) {
+        anyhow::bail!("cannot read data folder {}", from.display());
     }
     Ok(())
 }

@@ -1,0 +1,787 @@
+//! The data set (SPEC §5) parsed once, independent of any plan: the roster, a compact ledger
+//! of deals by owner, splits, and the rows of `measures.csv`, `company.csv` and `relief.csv`
+//! with their period labels and measure names still unresolved.
+//!
+//! What depends on a plan — which periods the dates and labels fall in, which roles exist and
+//! roll up, which measures are declared — is decided when the data set is indexed for a plan
+//! ([`crate::Facts::index`]), as often as a what-if needs, without reading a file again. Bad
+//! rows found here and there are errors with file, line and column alike.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use indexmap::IndexMap;
+use rayon::slice::ParallelSliceMut;
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+
+use crate::calendar::parse_date;
+use crate::csvfile::{Cell, CsvFile, FileInfo, hex};
+use crate::diagnostic::{Diagnostic, Diagnostics, Span, did_you_mean};
+use crate::measure::DealKind;
+use crate::number::{NumberStyle, parse_input};
+use crate::source::{FileSystem, Memory, Sources};
+use crate::statement::Name;
+
+pub(crate) const ROSTER: &str = "roster.csv";
+pub(crate) const DEALS: &str = "deals.csv";
+pub(crate) const SPLITS: &str = "splits.csv";
+pub(crate) const MEASURES: &str = "measures.csv";
+pub(crate) const COMPANY: &str = "company.csv";
+pub(crate) const RELIEF: &str = "relief.csv";
+
+/// The data files, in the order they are read and their problems reported.
+pub const DATA_FILES: [&str; 6] = [ROSTER, SPLITS, DEALS, MEASURES, COMPANY, RELIEF];
+
+/// One row of `roster.csv`.
+#[derive(Debug, Clone)]
+pub struct Payee {
+    pub id: Name,
+    pub name: Name,
+    pub role: Name,
+    pub team: Option<String>,
+    pub manager: Option<String>,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    /// Assigned annual quota (0 when the roster leaves it empty).
+    pub quota: Decimal,
+    pub self_goal: Option<Decimal>,
+    pub book_start: Option<Decimal>,
+    /// Extra roster columns.
+    pub attributes: IndexMap<String, String>,
+}
+
+/// No payee: the owner of a deal credited only through `splits.csv` to payees in the roster.
+pub(crate) const NO_OWNER: u32 = u32::MAX;
+/// No split rows: the deal is credited to its owner in full.
+pub(crate) const NO_SPLIT: u32 = u32::MAX;
+
+/// One `deals.csv` row as written, checked. 64 bytes, so ten million deals fit in memory.
+#[derive(Debug, Clone)]
+pub(crate) struct Deal {
+    pub amount: Decimal,
+    pub margin: Decimal,
+    pub close_date: NaiveDate,
+    pub cancelled: Option<NaiveDate>,
+    /// The owner's roster index, or [`NO_OWNER`].
+    pub owner: u32,
+    /// Index into [`DataSet::splits`], or [`NO_SPLIT`].
+    pub split: u32,
+    /// The deal id's place in the id arena.
+    pub id: (u32, u32),
+    pub kind: DealKind,
+}
+
+/// A row of `measures.csv`, its period and measure not yet resolved against a plan.
+#[derive(Debug, Clone)]
+pub(crate) struct MeasureRow {
+    pub payee: u32,
+    /// Index into [`DataSet::labels`].
+    pub label: u32,
+    /// Index into [`DataSet::measure_names`].
+    pub measure: u32,
+    pub value: Decimal,
+    pub cell: Cell,
+}
+
+/// A row of `company.csv`.
+#[derive(Debug, Clone)]
+pub(crate) struct CompanyRow {
+    pub label: u32,
+    pub measure: Arc<str>,
+    pub value: Decimal,
+    pub cell: Cell,
+}
+
+/// A row of `relief.csv`.
+#[derive(Debug, Clone)]
+pub(crate) struct ReliefRow {
+    pub payee: u32,
+    pub label: u32,
+    pub kind: String,
+    pub amount: Option<Decimal>,
+    pub fraction: Option<Decimal>,
+    pub reason: String,
+    pub approved_by: String,
+    pub cell: Cell,
+}
+
+/// The columns whose cells an index-time error points at.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Columns {
+    pub role: Option<u32>,
+    pub period: Option<u32>,
+    pub measure: Option<u32>,
+}
+
+/// A data set parsed once: every file read, every row checked, nothing yet tied to a plan.
+#[derive(Debug)]
+pub struct DataSet {
+    pub(crate) sources: Arc<dyn Sources>,
+    pub(crate) dir: PathBuf,
+    pub(crate) payees: Vec<Payee>,
+    pub(crate) index: HashMap<String, usize>,
+    /// `[payee]` where its role cell is, for an unknown role.
+    pub(crate) role_cells: Vec<Cell>,
+    pub(crate) deals: Vec<Deal>,
+    deal_ids: String,
+    /// `[split]` the payees a split deal credits, with their shares (summing to 1).
+    pub(crate) splits: Vec<Vec<(u32, Decimal)>>,
+    /// Period labels as written in measures, company and relief rows.
+    pub(crate) labels: Vec<String>,
+    pub(crate) measure_names: Vec<String>,
+    pub(crate) measure_rows: Vec<MeasureRow>,
+    pub(crate) company_rows: Vec<CompanyRow>,
+    pub(crate) relief_rows: Vec<ReliefRow>,
+    /// The files read, for index-time errors.
+    pub(crate) files: HashMap<&'static str, FileInfo>,
+    pub(crate) columns: HashMap<&'static str, Columns>,
+    /// SHA-256 over the data files read, by name.
+    hash: String,
+}
+
+impl DataSet {
+    /// Reads the data directory `dir` from disk.
+    pub fn load(dir: &Path) -> Result<DataSet, Diagnostics> {
+        DataSet::read(Arc::new(FileSystem), dir)
+    }
+
+    /// Reads a data set from CSV texts by file name (`roster.csv`, `deals.csv`, …): the same
+    /// parser and the same errors as files on disk, each named `dir/NAME`.
+    pub fn from_texts<'a>(
+        dir: &Path,
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<DataSet, Diagnostics> {
+        let mut memory = Memory::new();
+        for (name, text) in files {
+            memory.insert(dir.join(name), text);
+        }
+        DataSet::read(Arc::new(memory), dir)
+    }
+
+    /// Reads the data directory `dir` from `sources`. Errors in any file are all reported.
+    pub fn read(sources: Arc<dyn Sources>, dir: &Path) -> Result<DataSet, Diagnostics> {
+        let (data, diagnostics) = DataSet::parse(sources, dir);
+        if diagnostics.iter().any(Diagnostic::is_error) { Err(Diagnostics(diagnostics)) } else { Ok(data) }
+    }
+
+    /// Reads what it can and reports every problem; the data set holds the good rows.
+    pub(crate) fn parse(sources: Arc<dyn Sources>, dir: &Path) -> (DataSet, Vec<Diagnostic>) {
+        let mut data = DataSet {
+            sources: sources.clone(),
+            dir: dir.to_path_buf(),
+            payees: Vec::new(),
+            index: HashMap::new(),
+            role_cells: Vec::new(),
+            deals: Vec::new(),
+            deal_ids: String::new(),
+            splits: Vec::new(),
+            labels: Vec::new(),
+            measure_names: Vec::new(),
+            measure_rows: Vec::new(),
+            company_rows: Vec::new(),
+            relief_rows: Vec::new(),
+            files: HashMap::new(),
+            columns: HashMap::new(),
+            hash: String::new(),
+        };
+        if !sources.is_dir(dir) {
+            let message = format!("data directory {} does not exist", dir.display());
+            return (data, vec![Diagnostic::error(message)]);
+        }
+        let mut reader = Reader { sources: &*sources, dir, diagnostics: Vec::new(), hashes: Vec::new() };
+        let mut labels = Interner::default();
+        reader.roster(&mut data);
+        if !reader.diagnostics.iter().any(Diagnostic::is_error) {
+            let splits = reader.splits(&mut data);
+            reader.deals(&mut data, splits);
+            reader.measures(&mut data, &mut labels);
+            reader.company(&mut data, &mut labels);
+            reader.relief(&mut data, &mut labels);
+        }
+        data.labels = labels.names;
+        let mut hasher = Sha256::new();
+        reader.hashes.sort();
+        for (name, hash) in &reader.hashes {
+            hasher.update(format!("{name}\n{hash}\n").as_bytes());
+        }
+        data.hash = hex(&hasher.finalize());
+        (data, reader.diagnostics)
+    }
+
+    /// SHA-256 over the data files, by name: the same for the same bytes on disk or in memory.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// The folder the data set was read from (in memory: the folder its files were named in).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn payees(&self) -> &[Payee] {
+        &self.payees
+    }
+
+    pub fn payee_index(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    /// The number of deal rows kept.
+    pub fn deal_count(&self) -> usize {
+        self.deals.len()
+    }
+
+    pub(crate) fn deal_id(&self, deal: &Deal) -> &str {
+        let (start, len) = deal.id;
+        &self.deal_ids[start as usize..(start + len) as usize]
+    }
+
+    /// The company measure names `company.csv` has rows for, in file order.
+    pub fn company_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for row in &self.company_rows {
+            if !names.contains(&&*row.measure) {
+                names.push(&row.measure);
+            }
+        }
+        names
+    }
+
+    /// The declared measure names `measures.csv` has rows for.
+    pub fn measure_names(&self) -> &[String] {
+        &self.measure_names
+    }
+
+    /// An error at a cell of `file`, found again from the file's text.
+    pub(crate) fn error_at(&self, file: &str, cell: Cell, message: impl Into<String>) -> Diagnostic {
+        match self.files.get(file) {
+            Some(info) => info.error(&*self.sources, cell, message),
+            None => Diagnostic::error(message),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Interner {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn get(&mut self, text: &str) -> u32 {
+        if let Some(&i) = self.index.get(text) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(text.to_string());
+        self.index.insert(text.to_string(), i);
+        i
+    }
+}
+
+struct Reader<'s> {
+    sources: &'s dyn Sources,
+    dir: &'s Path,
+    diagnostics: Vec<Diagnostic>,
+    hashes: Vec<(String, String)>,
+}
+
+impl<'s> Reader<'s> {
+    fn open(&mut self, name: &str, required: bool) -> Option<CsvFile<'s>> {
+        match CsvFile::open(self.sources, self.dir, name) {
+            Ok(Some(file)) => Some(file),
+            Ok(None) => {
+                if required {
+                    self.diagnostics.push(Diagnostic::error(format!(
+                        "{} is missing: every data directory has {name}",
+                        self.dir.join(name).display()
+                    )));
+                }
+                None
+            }
+            Err(diag) => {
+                self.diagnostics.push(diag);
+                None
+            }
+        }
+    }
+
+    fn close(&mut self, data: &mut DataSet, file: CsvFile<'_>, name: &'static str) {
+        data.files.insert(name, FileInfo::of(&file));
+        let (hash, diagnostics) = file.finish();
+        self.hashes.push((name.to_string(), hash));
+        self.diagnostics.extend(diagnostics);
+    }
+
+    fn roster(&mut self, data: &mut DataSet) {
+        let mut roles: HashMap<String, Name> = HashMap::new();
+        let Some(mut file) = self.open(ROSTER, true) else {
+            return;
+        };
+        if !file.require(&["id", "name", "role"]) {
+            self.close(data, file, ROSTER);
+            return;
+        }
+        let known =
+            ["id", "name", "role", "team", "manager", "start_date", "end_date", "quota", "self_goal", "book_start"];
+        let col = |f: &CsvFile, name: &str| f.column(name);
+        let (c_id, c_name, c_role) = (col(&file, "id"), col(&file, "name"), col(&file, "role"));
+        let (c_team, c_manager) = (col(&file, "team"), col(&file, "manager"));
+        let (c_start, c_end) = (col(&file, "start_date"), col(&file, "end_date"));
+        let (c_quota, c_goal, c_book) = (col(&file, "quota"), col(&file, "self_goal"), col(&file, "book_start"));
+        data.columns.insert(ROSTER, Columns { role: c_role.map(|c| c as u32), ..Columns::default() });
+        let extra: Vec<(usize, String)> = file
+            .headers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| !known.contains(&h.as_str()))
+            .map(|(i, h)| (i, h.clone()))
+            .collect();
+        let mut seen: HashMap<String, u64> = HashMap::new();
+        let mut payees = Vec::new();
+        while file.next_row() {
+            let id = file.text(c_id).to_string();
+            let line = file.line();
+            let mut ok = true;
+            if id.is_empty() {
+                file.error_at(c_id, "payee id is empty");
+                ok = false;
+            } else if let Some(first) = seen.get(&id) {
+                file.error_at(c_id, format!("payee `{id}` appears twice (first on line {first})"));
+                ok = false;
+            }
+            let role = file.text(c_role).to_string();
+            let start_date = match file.optional_date(c_start, "start_date") {
+                Ok(date) => date,
+                Err(()) => {
+                    ok = false;
+                    None
+                }
+            };
+            let end_date = file.optional_date(c_end, "end_date").unwrap_or_else(|()| {
+                ok = false;
+                None
+            });
+            if let (Some(start), Some(end)) = (start_date, end_date) {
+                if end < start {
+                    file.error_at(c_end, format!("end_date {end} is before start_date {start}"));
+                    ok = false;
+                }
+            }
+            let quota = file.optional_decimal(c_quota, "quota").unwrap_or_else(|()| {
+                ok = false;
+                None
+            });
+            if quota.is_some_and(|q| q < Decimal::ZERO) {
+                file.error_at(c_quota, "quota cannot be negative");
+                ok = false;
+            }
+            let self_goal = file.optional_decimal(c_goal, "self_goal").unwrap_or_else(|()| {
+                ok = false;
+                None
+            });
+            if self_goal.is_some_and(|q| q < Decimal::ZERO) {
+                file.error_at(c_goal, "self_goal cannot be negative");
+                ok = false;
+            }
+            let book_start = file.optional_decimal(c_book, "book_start").unwrap_or_else(|()| {
+                ok = false;
+                None
+            });
+            if !ok {
+                continue;
+            }
+            let attributes = extra.iter().map(|(i, name)| (name.clone(), file.text(Some(*i)).to_string())).collect();
+            let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+            seen.insert(id.clone(), line);
+            data.role_cells.push(file.cell(c_role));
+            payees.push(Payee {
+                id: id.into(),
+                name: file.text(c_name).into(),
+                // One shared name per role: payees of a role read the same few bytes.
+                role: roles.entry(role.clone()).or_insert_with(|| Name::from(role.as_str())).clone(),
+                team: non_empty(file.text(c_team)),
+                manager: non_empty(file.text(c_manager)),
+                // An empty start date is the plan year's start: left at the earliest date
+                // here and set when the data set is indexed for a plan.
+                start_date: start_date.unwrap_or(NaiveDate::MIN),
+                end_date,
+                quota: quota.unwrap_or(Decimal::ZERO),
+                self_goal,
+                book_start,
+                attributes,
+            });
+        }
+        // Managers must be payees.
+        let ids: HashSet<&str> = payees.iter().map(|p: &Payee| p.id.as_str()).collect();
+        for payee in &payees {
+            if let Some(manager) = &payee.manager {
+                if !ids.contains(manager.as_str()) {
+                    self.diagnostics.push(Diagnostic::error(format!(
+                        "{ROSTER}: payee `{}` has manager `{manager}`, who is not in the roster",
+                        payee.id
+                    )));
+                }
+            }
+        }
+        data.index = payees.iter().enumerate().map(|(i, p)| (p.id.to_string(), i)).collect();
+        data.payees = payees;
+        self.close(data, file, ROSTER);
+    }
+
+    /// `splits.csv`: deal id → `[(payee, share)]`, shares summing to exactly 1.
+    fn splits(&mut self, data: &mut DataSet) -> HashMap<String, Vec<(u32, Decimal)>> {
+        let mut splits: HashMap<String, Vec<(u32, Decimal)>> = HashMap::new();
+        let Some(mut file) = self.open(SPLITS, false) else {
+            return splits;
+        };
+        if !file.require(&["deal_id", "payee", "share"]) {
+            self.close(data, file, SPLITS);
+            return splits;
+        }
+        let (c_deal, c_payee, c_share) = (file.column("deal_id"), file.column("payee"), file.column("share"));
+        let mut first_line: HashMap<String, u64> = HashMap::new();
+        while file.next_row() {
+            let deal = file.text(c_deal).to_string();
+            let payee = file.text(c_payee).to_string();
+            let Some(&payee_index) = data.index.get(&payee) else {
+                file.error_at(c_payee, format!("split of deal `{deal}` credits `{payee}`, who is not in the roster"));
+                continue;
+            };
+            let Some(share) = file.decimal(c_share, "share") else {
+                continue;
+            };
+            if share <= Decimal::ZERO || share > Decimal::ONE {
+                file.error_at(c_share, format!("share {share} is not a fraction in (0, 1]"));
+                continue;
+            }
+            first_line.entry(deal.clone()).or_insert(file.line());
+            splits.entry(deal).or_default().push((payee_index as u32, share));
+        }
+        let name = file.name.clone();
+        self.close(data, file, SPLITS);
+        let mut deals: Vec<_> = splits.iter().collect();
+        deals.sort_by_key(|(deal, _)| first_line.get(*deal).copied().unwrap_or(0));
+        for (deal, shares) in deals {
+            let total: Decimal = shares.iter().map(|(_, s)| *s).sum();
+            if total != Decimal::ONE {
+                let line = first_line.get(deal).copied().unwrap_or(0);
+                self.diagnostics.push(
+                    Diagnostic::error(format!("the shares of deal `{deal}` sum to {}, not 1", total.normalize()))
+                        .at(&name, Span { line: line as u32, col: 1, len: 0 }),
+                );
+            }
+        }
+        splits
+    }
+
+    fn deals(&mut self, data: &mut DataSet, splits: HashMap<String, Vec<(u32, Decimal)>>) {
+        let Some(mut file) = self.open(DEALS, true) else {
+            return;
+        };
+        if !file.require(&["id", "owner", "close_date", "kind", "amount"]) {
+            self.close(data, file, DEALS);
+            return;
+        }
+        let c = |name: &str| file.column(name);
+        let columns = DealColumns {
+            id: c("id"),
+            owner: c("owner"),
+            close: c("close_date"),
+            kind: c("kind"),
+            amount: c("amount"),
+            margin: c("gross_margin"),
+            cancel: c("cancelled_date"),
+        };
+        // Split deals get a number each; a deal points at its shares by that number.
+        let mut split_numbers: HashMap<String, u32> = HashMap::with_capacity(splits.len());
+        for (deal, shares) in splits {
+            split_numbers.insert(deal, data.splits.len() as u32);
+            data.splits.push(shares);
+        }
+        // Deal ids are checked for duplicates by a 128-bit hash (a collision chance far below
+        // one in a trillion at 10 million deals), collected in row order and sorted at the end:
+        // sequential memory, where a hash set of millions of ids is a cache miss a row.
+        let mut ids: Vec<(u128, u32)> = Vec::new();
+        let mut last_owner: Option<(String, usize)> = None;
+        let mut used_splits: HashSet<u32> = HashSet::new();
+        while file.next_row() {
+            // Read the row without allocating; an error names its column and stops the row.
+            let row = match read_deal(&file, &columns, &data.index, &mut last_owner, &split_numbers) {
+                Ok(row) => row,
+                Err((column, message)) => {
+                    file.error_at(column, message);
+                    continue;
+                }
+            };
+            let id = file.text(columns.id);
+            ids.push((id_hash(id), file.line() as u32));
+            let Ok(start) = u32::try_from(data.deal_ids.len()) else {
+                file.error_at(None, "deals.csv holds more deal-id text than Accrue keeps (4 GB)");
+                break;
+            };
+            data.deal_ids.push_str(id);
+            if row.split != NO_SPLIT {
+                used_splits.insert(row.split);
+            }
+            data.deals.push(Deal { id: (start, id.len() as u32), ..row });
+        }
+        ids.par_sort_unstable();
+        let repeats = ids.windows(2).filter(|pair| pair[0].0 == pair[1].0).map(|pair| (pair[1].1, pair[0].1));
+        let mut repeats: Vec<(u32, u32)> = repeats.collect();
+        repeats.sort_unstable();
+        for (line, first) in repeats {
+            self.diagnostics.push(
+                Diagnostic::error(format!(
+                    "the deal id on this row repeats the one on line {first}: a deal is counted once"
+                ))
+                .at(&file.name, Span { line, col: 1, len: 0 }),
+            );
+        }
+        let mut unused: Vec<&String> =
+            split_numbers.iter().filter(|(_, n)| !used_splits.contains(n)).map(|(deal, _)| deal).collect();
+        unused.sort();
+        for deal in unused {
+            self.diagnostics
+                .push(Diagnostic::error(format!("{SPLITS}: deal `{deal}` has split rows but is not in {DEALS}")));
+        }
+        self.close(data, file, DEALS);
+    }
+
+    fn measures(&mut self, data: &mut DataSet, labels: &mut Interner) {
+        let Some(mut file) = self.open(MEASURES, false) else {
+            return;
+        };
+        if !file.require(&["payee", "period", "measure", "value"]) {
+            self.close(data, file, MEASURES);
+            return;
+        }
+        let (c_payee, c_period, c_measure, c_value) =
+            (file.column("payee"), file.column("period"), file.column("measure"), file.column("value"));
+        data.columns.insert(
+            MEASURES,
+            Columns { period: c_period.map(|c| c as u32), measure: c_measure.map(|c| c as u32), ..Columns::default() },
+        );
+        let mut names = Interner::default();
+        while file.next_row() {
+            let payee_id = file.text(c_payee);
+            let Some(&payee) = data.index.get(payee_id) else {
+                let message = format!("payee `{payee_id}` is not in the roster");
+                file.error_at(c_payee, message);
+                continue;
+            };
+            let measure_name = file.text(c_measure);
+            if measure_name.is_empty() {
+                file.error_at(c_measure, "measure name is empty");
+                continue;
+            }
+            let measure = names.get(measure_name);
+            let label = labels.get(file.text(c_period));
+            let Some(value) = file.decimal(c_value, "value") else {
+                continue;
+            };
+            data.measure_rows.push(MeasureRow { payee: payee as u32, label, measure, value, cell: file.cell(None) });
+        }
+        data.measure_names = names.names;
+        self.close(data, file, MEASURES);
+    }
+
+    fn company(&mut self, data: &mut DataSet, labels: &mut Interner) {
+        let Some(mut file) = self.open(COMPANY, false) else {
+            return;
+        };
+        if !file.require(&["period", "measure", "value"]) {
+            self.close(data, file, COMPANY);
+            return;
+        }
+        let (c_period, c_measure, c_value) = (file.column("period"), file.column("measure"), file.column("value"));
+        data.columns.insert(
+            COMPANY,
+            Columns { period: c_period.map(|c| c as u32), measure: c_measure.map(|c| c as u32), ..Columns::default() },
+        );
+        let mut names: HashMap<String, Arc<str>> = HashMap::new();
+        while file.next_row() {
+            let measure = file.text(c_measure);
+            if measure.is_empty() {
+                file.error_at(c_measure, "measure name is empty");
+                continue;
+            }
+            let measure = names.entry(measure.to_string()).or_insert_with(|| Arc::from(measure)).clone();
+            let label = labels.get(file.text(c_period));
+            let Some(value) = file.decimal(c_value, "value") else {
+                continue;
+            };
+            data.company_rows.push(CompanyRow { label, measure, value, cell: file.cell(None) });
+        }
+        self.close(data, file, COMPANY);
+    }
+
+    fn relief(&mut self, data: &mut DataSet, labels: &mut Interner) {
+        let Some(mut file) = self.open(RELIEF, false) else {
+            return;
+        };
+        // `amount` and `fraction` are alternatives: a file may carry just one of the columns.
+        let has_one = file.column("amount").is_some() || file.column("fraction").is_some();
+        if !file.require(&["payee", "period", "kind", "reason", "approved_by"]) || !has_one {
+            if !has_one {
+                file.error_at(None, "relief.csv needs an `amount` or a `fraction` column");
+            }
+            self.close(data, file, RELIEF);
+            return;
+        }
+        let c = |name: &str| file.column(name);
+        let (c_payee, c_period, c_kind, c_amount) = (c("payee"), c("period"), c("kind"), c("amount"));
+        let (c_fraction, c_reason, c_approver) = (c("fraction"), c("reason"), c("approved_by"));
+        data.columns.insert(RELIEF, Columns { period: c_period.map(|c| c as u32), ..Columns::default() });
+        while file.next_row() {
+            let payee_id = file.text(c_payee).to_string();
+            let Some(&payee) = data.index.get(&payee_id) else {
+                file.error_at(c_payee, format!("relief for `{payee_id}`, who is not in the roster"));
+                continue;
+            };
+            let label = labels.get(file.text(c_period));
+            let Ok(amount) = file.optional_decimal(c_amount, "amount") else {
+                continue;
+            };
+            let Ok(fraction) = file.optional_decimal(c_fraction, "fraction") else {
+                continue;
+            };
+            match (amount, fraction) {
+                (Some(_), Some(_)) => {
+                    file.error_at(c_fraction, "a relief row has either an `amount` or a `fraction`, not both");
+                    continue;
+                }
+                (None, None) => {
+                    file.error_at(c_amount, "a relief row needs an `amount` or a `fraction`");
+                    continue;
+                }
+                (Some(a), None) if a < Decimal::ZERO => {
+                    file.error_at(c_amount, "relief amount cannot be negative (relief never raises a quota)");
+                    continue;
+                }
+                (None, Some(f)) if f < Decimal::ZERO || f > Decimal::ONE => {
+                    file.error_at(c_fraction, format!("relief fraction {f} is not between 0 and 1"));
+                    continue;
+                }
+                _ => {}
+            }
+            let approved_by = file.text(c_approver).to_string();
+            if approved_by.is_empty() {
+                file.error_at(c_approver, "relief needs an approver (`approved_by`)");
+                continue;
+            }
+            data.relief_rows.push(ReliefRow {
+                payee: payee as u32,
+                label,
+                kind: file.text(c_kind).to_string(),
+                amount,
+                fraction,
+                reason: file.text(c_reason).to_string(),
+                approved_by,
+                cell: file.cell(None),
+            });
+        }
+        self.close(data, file, RELIEF);
+    }
+}
+
+struct DealColumns {
+    id: Option<usize>,
+    owner: Option<usize>,
+    close: Option<usize>,
+    kind: Option<usize>,
+    amount: Option<usize>,
+    margin: Option<usize>,
+    cancel: Option<usize>,
+}
+
+type RowError = (Option<usize>, String);
+
+/// `last_owner`: the previous row's owner and roster index. Exports usually list a rep's deals
+/// together, so most rows skip the roster lookup.
+fn read_deal(
+    file: &CsvFile,
+    c: &DealColumns,
+    payees: &HashMap<String, usize>,
+    last_owner: &mut Option<(String, usize)>,
+    splits: &HashMap<String, u32>,
+) -> Result<Deal, RowError> {
+    let id = file.text(c.id);
+    if id.is_empty() {
+        return Err((c.id, "deal id is empty".into()));
+    }
+    let owner_text = file.text(c.owner);
+    let owner = match last_owner {
+        Some((text, index)) if text == owner_text => Some(*index),
+        _ => {
+            let found = payees.get(owner_text).copied();
+            if let Some(index) = found {
+                *last_owner = Some((owner_text.to_string(), index));
+            }
+            found
+        }
+    };
+    let split = if splits.is_empty() { None } else { splits.get(id).copied() };
+    if owner.is_none() && split.is_none() {
+        let mut message = format!("deal `{id}` belongs to `{owner_text}`, who is not in the roster");
+        if let Some(best) = did_you_mean(owner_text, payees.keys().map(String::as_str)) {
+            message.push_str(&format!("; did you mean `{best}`?"));
+        }
+        return Err((c.owner, message));
+    }
+    let kind_text = file.text(c.kind);
+    let kind = DealKind::parse(kind_text).ok_or_else(|| {
+        (c.kind, format!("deal kind `{kind_text}` is not one of new, expansion, renewal, contraction, churn"))
+    })?;
+    let close_text = file.text(c.close);
+    let close_date = parse_date(close_text)
+        .ok_or_else(|| (c.close, format!("close_date `{close_text}` is not a date (write YYYY-MM-DD)")))?;
+    let amount = parse_input(file.text(c.amount), NumberStyle::Text).map_err(|e| (c.amount, format!("amount: {e}")))?;
+    if amount.is_sign_negative() && !amount.is_zero() {
+        return Err((
+            c.amount,
+            "amount cannot be negative: record losses as `contraction` or `churn`, reversals with `cancelled_date`"
+                .into(),
+        ));
+    }
+    let margin_text = file.text(c.margin);
+    let margin = if margin_text.is_empty() {
+        Decimal::ZERO
+    } else {
+        parse_input(margin_text, NumberStyle::Text).map_err(|e| (c.margin, format!("gross_margin: {e}")))?
+    };
+    let cancel_text = file.text(c.cancel);
+    let cancelled = if cancel_text.is_empty() {
+        None
+    } else {
+        let date = parse_date(cancel_text)
+            .ok_or_else(|| (c.cancel, format!("cancelled_date `{cancel_text}` is not a date (write YYYY-MM-DD)")))?;
+        if date < close_date {
+            return Err((c.cancel, format!("deal `{id}` is cancelled on {date}, before it closed on {close_date}")));
+        }
+        Some(date)
+    };
+    Ok(Deal {
+        amount,
+        margin,
+        close_date,
+        cancelled,
+        owner: owner.map_or(NO_OWNER, |o| o as u32),
+        split: split.unwrap_or(NO_SPLIT),
+        id: (0, 0),
+        kind,
+    })
+}
+
+/// A 128-bit hash of a deal id, for duplicate detection without keeping the string.
+fn id_hash(id: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    // Two independent 64-bit hashes (SipHash and FNV-1a) of the id: one SipHash pass a row.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut hasher);
+    let fnv = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    (u128::from(hasher.finish()) << 64) | u128::from(fnv)
+}

@@ -1,0 +1,700 @@
+//! A [`DataSet`] indexed for one compiled plan: credited deals summed per payee and period
+//! (with running sums, so a window is one subtraction), roll-up trees, declared measures with
+//! running `(sum, count)`, company measures per period and relief entries.
+//!
+//! Indexing reads no file: a what-if indexes the same data set again with other scale
+//! factors. Only cancelled deals (and, when a component needs them, every credit) are kept
+//! one by one.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use indexmap::IndexMap;
+use rust_decimal::Decimal;
+
+use super::dataset::{COMPANY, DATA_FILES, DataSet, Deal, MEASURES, NO_OWNER, NO_SPLIT, Payee, RELIEF, ROSTER};
+use super::scale::{OwnerFactors, Scales};
+use crate::calendar::Calendar;
+use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::measure::DealKind;
+use crate::plan::Plan;
+use crate::source::Sources;
+use crate::spec::QuotaSource;
+use crate::statement::Name;
+
+/// Sums of credited, uncancelled deals of one payee in one period.
+#[derive(Debug, Clone, Default)]
+pub struct DealTotals {
+    pub amount: [Decimal; 5],
+    /// Gross margin dollars of new deals.
+    pub gross_margin: Decimal,
+    /// Credited deals counted by share.
+    pub units: [Decimal; 5],
+}
+
+impl DealTotals {
+    fn plus(&self, other: &DealTotals) -> DealTotals {
+        DealTotals {
+            amount: std::array::from_fn(|i| self.amount[i] + other.amount[i]),
+            gross_margin: self.gross_margin + other.gross_margin,
+            units: std::array::from_fn(|i| self.units[i] + other.units[i]),
+        }
+    }
+}
+
+/// Running `(sum, count)` of each `n`-period row of declared measure values. (Values are
+/// bounded by 10^15, so a year's sum fits.)
+fn measure_running_sums(values: &[Option<Decimal>], n: usize) -> Vec<(Decimal, u32)> {
+    let mut out = Vec::with_capacity(values.len());
+    for row in values.chunks(n.max(1)) {
+        let mut running = (Decimal::ZERO, 0u32);
+        for value in row {
+            if let Some(v) = value {
+                running = (running.0 + v, running.1 + 1);
+            }
+            out.push(running);
+        }
+    }
+    out
+}
+
+fn running_sums(periods: &[DealTotals]) -> Vec<DealTotals> {
+    let mut sums: Vec<DealTotals> = Vec::with_capacity(periods.len());
+    for period in periods {
+        let next = match sums.last() {
+            Some(previous) => previous.plus(period),
+            None => period.clone(),
+        };
+        sums.push(next);
+    }
+    sums
+}
+
+/// When a cancelled deal was cancelled.
+#[derive(Debug, Clone, Copy)]
+pub struct Cancellation {
+    /// The period holding the cancellation date; `None` after the plan year.
+    pub period: Option<usize>,
+    pub days_after_close: i64,
+}
+
+/// One deal credited to one payee (by share when split).
+#[derive(Debug, Clone)]
+pub struct Credit {
+    pub deal: Arc<str>,
+    pub kind: DealKind,
+    pub period: usize,
+    pub close_date: NaiveDate,
+    pub amount: Decimal,
+    pub gross_margin: Decimal,
+    pub share: Decimal,
+    pub cancellation: Option<Cancellation>,
+}
+
+impl Credit {
+    /// Whether, seen from period `as_of`, the cancellation has removed this credit under a
+    /// component's `clawback_days`.
+    pub fn removed(&self, as_of: usize, clawback_days: Option<u32>) -> bool {
+        match self.cancellation {
+            Some(Cancellation { period: Some(period), days_after_close }) => {
+                period <= as_of && clawback_days.is_none_or(|limit| days_after_close <= i64::from(limit))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One row of `relief.csv`.
+#[derive(Debug, Clone)]
+pub struct ReliefEntry {
+    pub period: usize,
+    pub kind: String,
+    pub amount: Option<Decimal>,
+    pub fraction: Option<Decimal>,
+    pub reason: String,
+    pub approved_by: String,
+    pub line: u64,
+}
+
+/// Everything a run reads from the data, indexed for one plan.
+#[derive(Debug)]
+pub struct Facts {
+    calendar: Calendar,
+    payees: Vec<Payee>,
+    index: HashMap<String, usize>,
+    /// `[payee][period]` sums of uncancelled credits.
+    deal_totals: Vec<Vec<DealTotals>>,
+    /// `[payee][period]` running sums of `deal_totals` from the start of the year, so that a
+    /// window's sum is one subtraction (exact for decimals).
+    deal_prefix: Vec<Vec<DealTotals>>,
+    /// `[payee]` credits of cancelled deals.
+    cancelled: Vec<Vec<Credit>>,
+    /// `[payee]` every credit, kept only when a component needs them.
+    credits: Option<Vec<Vec<Credit>>>,
+    /// `[payee]` the payees whose deals count for this payee (self first, and the manager
+    /// tree below for `rollup` roles): one source is always the payee itself.
+    sources: Vec<Vec<usize>>,
+    /// Declared measures, `[(payee × M + measure) × N + period]`.
+    measures: Vec<Option<Decimal>>,
+    /// Running `(sum, count)` of the values in `measures`, same layout: a window's sum and
+    /// count (for `sum` and `mean` measures) is one subtraction.
+    measure_prefix: Vec<(Decimal, u32)>,
+    measure_count: usize,
+    /// Company measures per period.
+    company: IndexMap<String, Vec<Option<Decimal>>>,
+    relief: Vec<Vec<ReliefEntry>>,
+    pub warnings: Vec<String>,
+    /// SHA-256 over the data files read, by name.
+    pub hash: String,
+}
+
+impl Facts {
+    /// Reads the data directory for `plan`: [`DataSet::load`] then [`Facts::index`]. Errors
+    /// in any file are all reported together.
+    pub fn load(dir: &Path, plan: &Plan) -> Result<Facts, Diagnostics> {
+        Facts::read(Arc::new(crate::source::FileSystem), dir, plan)
+    }
+
+    /// Reads a data directory from `sources` for `plan`, reporting every problem of the files
+    /// and of their fit with the plan together, in file order.
+    pub fn read(sources: Arc<dyn Sources>, dir: &Path, plan: &Plan) -> Result<Facts, Diagnostics> {
+        let (data, mut diagnostics) = DataSet::parse(sources, dir);
+        if data.files.contains_key(ROSTER) && !diagnostics.iter().any(|d| d.is_error() && in_file(d, ROSTER)) {
+            match Facts::index(&data, plan, &Scales::default()) {
+                Ok(facts) if !diagnostics.iter().any(Diagnostic::is_error) => return Ok(facts),
+                Ok(_) => {}
+                Err(more) => diagnostics.extend(more.0),
+            }
+        }
+        // File order, then line: as if each file were read and checked whole in turn.
+        diagnostics.sort_by_key(|d| {
+            let file = DATA_FILES.iter().position(|name| in_file(d, name)).unwrap_or(DATA_FILES.len());
+            (file, d.location.as_ref().map_or(0, |l| l.span.line))
+        });
+        Err(Diagnostics(diagnostics))
+    }
+
+    /// Indexes a data set for `plan`, with `scales` applied to deals, declared measures and
+    /// company rows. Rows that do not fit the plan (an unknown role, an undeclared measure, a
+    /// period outside the plan year) are errors at their file, line and column.
+    pub fn index(data: &DataSet, plan: &Plan, scales: &Scales) -> Result<Facts, Diagnostics> {
+        let calendar = plan.calendar.clone();
+        let n = calendar.n_periods();
+        let mut ix = Indexer { data, plan, calendar: &calendar, diagnostics: Vec::new(), warnings: Vec::new() };
+        let payees = ix.payees();
+        if ix.diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(Diagnostics(ix.diagnostics));
+        }
+        let mut facts = Facts {
+            deal_totals: vec![vec![DealTotals::default(); n]; payees.len()],
+            deal_prefix: Vec::new(),
+            cancelled: vec![Vec::new(); payees.len()],
+            credits: plan.needs_deal_list().then(|| vec![Vec::new(); payees.len()]),
+            sources: Vec::new(),
+            measures: vec![None; payees.len() * plan.measures.len() * n],
+            measure_prefix: Vec::new(),
+            measure_count: plan.measures.len(),
+            company: IndexMap::new(),
+            relief: vec![Vec::new(); payees.len()],
+            index: data.index.clone(),
+            payees,
+            warnings: Vec::new(),
+            hash: data.hash().to_string(),
+            calendar: calendar.clone(),
+        };
+        facts.sources = ix.sources(&facts.payees);
+        ix.deals(&mut facts, scales);
+        ix.measures(&mut facts, scales);
+        ix.company(&mut facts, scales);
+        ix.relief(&mut facts);
+        if ix.diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(Diagnostics(ix.diagnostics));
+        }
+        facts.warnings = ix.warnings;
+        facts.deal_prefix = facts.deal_totals.iter().map(|periods| running_sums(periods)).collect();
+        facts.measure_prefix = measure_running_sums(&facts.measures, n);
+        Ok(facts)
+    }
+
+    /// One made-up payee of `role` with `quota`, employed all year, booking `per_period` of
+    /// new business at full margin every period: the input of a payout curve.
+    pub(crate) fn synthetic(plan: &Plan, role: &str, quota: Decimal, per_period: Decimal) -> Facts {
+        let n = plan.calendar.n_periods();
+        let payee = Payee {
+            id: Name::from("curve"),
+            name: Name::from("Payout curve"),
+            role: Name::from(role),
+            team: None,
+            manager: None,
+            start_date: plan.calendar.start(),
+            end_date: None,
+            quota,
+            self_goal: None,
+            book_start: None,
+            attributes: IndexMap::new(),
+        };
+        let mut totals = DealTotals::default();
+        totals.amount[DealKind::New as usize] = per_period;
+        totals.gross_margin = per_period;
+        if !per_period.is_zero() {
+            totals.units[DealKind::New as usize] = Decimal::ONE;
+        }
+        let periods = vec![totals; n];
+        Facts {
+            calendar: plan.calendar.clone(),
+            index: HashMap::from([("curve".to_string(), 0)]),
+            deal_prefix: vec![running_sums(&periods)],
+            deal_totals: vec![periods],
+            cancelled: vec![Vec::new()],
+            credits: plan.needs_deal_list().then(|| vec![Vec::new()]),
+            sources: vec![vec![0]],
+            measures: vec![None; plan.measures.len() * n],
+            measure_prefix: vec![(Decimal::ZERO, 0); plan.measures.len() * n],
+            measure_count: plan.measures.len(),
+            company: IndexMap::new(),
+            relief: vec![Vec::new()],
+            payees: vec![payee],
+            warnings: Vec::new(),
+            hash: String::new(),
+        }
+    }
+
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    pub fn payees(&self) -> &[Payee] {
+        &self.payees
+    }
+
+    pub fn payee_index(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    pub fn deal_totals(&self, payee: usize) -> &[DealTotals] {
+        &self.deal_totals[payee]
+    }
+
+    /// Running sums of a payee's uncancelled credits: `[k]` covers periods `0..=k`.
+    pub fn deal_prefix(&self, payee: usize) -> &[DealTotals] {
+        &self.deal_prefix[payee]
+    }
+
+    pub fn cancelled(&self, payee: usize) -> &[Credit] {
+        &self.cancelled[payee]
+    }
+
+    /// Every credit of a payee, when the plan needs them (SPIFF close-date windows).
+    pub fn credits(&self, payee: usize) -> Option<&[Credit]> {
+        self.credits.as_ref().map(|c| c[payee].as_slice())
+    }
+
+    /// The payees whose deals count for `payee`: itself, plus its manager tree for roll-ups.
+    pub fn sources(&self, payee: usize) -> &[usize] {
+        &self.sources[payee]
+    }
+
+    /// The sum and count of a declared measure's values over periods `first..=last`.
+    pub fn measure_window(&self, payee: usize, measure: usize, first: usize, last: usize) -> (Decimal, u32) {
+        let n = self.calendar.n_periods();
+        let row = (payee * self.measure_count + measure) * n;
+        let end = self.measure_prefix[row + last];
+        if first == 0 {
+            return end;
+        }
+        let before = self.measure_prefix[row + first - 1];
+        (end.0 - before.0, end.1 - before.1)
+    }
+
+    /// A declared measure's value in one period, `None` when the file has no row.
+    pub fn measure(&self, payee: usize, measure: usize, period: usize) -> Option<Decimal> {
+        let n = self.calendar.n_periods();
+        self.measures[(payee * self.measure_count + measure) * n + period]
+    }
+
+    /// A company measure's per-period values from `company.csv`.
+    pub fn company(&self, name: &str) -> Option<&[Option<Decimal>]> {
+        self.company.get(name).map(Vec::as_slice)
+    }
+
+    /// The names of the company measures in `company.csv`.
+    pub fn company_names(&self) -> impl Iterator<Item = &str> {
+        self.company.keys().map(String::as_str)
+    }
+
+    pub fn relief(&self, payee: usize) -> &[ReliefEntry] {
+        &self.relief[payee]
+    }
+
+    /// The annual quota a payee's plan uses before proration and relief (SPEC §6).
+    pub fn effective_annual_quota(&self, plan: &Plan, payee: &Payee) -> Decimal {
+        match plan.roles.get(payee.role.as_str()) {
+            Some(role) => effective_quota(&role.quota, payee),
+            None => payee.quota,
+        }
+    }
+}
+
+fn in_file(diagnostic: &Diagnostic, name: &str) -> bool {
+    match &diagnostic.location {
+        Some(location) => location.file.ends_with(name),
+        None => diagnostic.message.starts_with(name) || diagnostic.message.contains(&format!("/{name}")),
+    }
+}
+
+/// The annual quota under a role's quota rules: the self-set goal, not below the floor, when
+/// the role's quota source is the self goal; else the assigned quota.
+pub(crate) fn effective_quota(rules: &crate::plan::QuotaRules, payee: &Payee) -> Decimal {
+    match (rules.source, payee.self_goal) {
+        (QuotaSource::SelfGoal, Some(goal)) => goal.max(rules.floor.checked_mul(payee.quota).unwrap_or(Decimal::MAX)),
+        _ => payee.quota,
+    }
+}
+
+struct Indexer<'a> {
+    data: &'a DataSet,
+    plan: &'a Plan,
+    calendar: &'a Calendar,
+    diagnostics: Vec<Diagnostic>,
+    warnings: Vec<String>,
+}
+
+impl Indexer<'_> {
+    fn error(&mut self, file: &str, cell: crate::csvfile::Cell, message: impl Into<String>) {
+        self.diagnostics.push(self.data.error_at(file, cell, message));
+    }
+
+    fn column(&self, file: &str, pick: impl Fn(&super::dataset::Columns) -> Option<u32>) -> Option<u32> {
+        self.data.columns.get(file).and_then(pick)
+    }
+
+    /// The roster for this plan: every role known, start dates filled in.
+    fn payees(&mut self) -> Vec<Payee> {
+        let mut payees = self.data.payees.clone();
+        let role_column = self.column(ROSTER, |c| c.role);
+        for (i, payee) in payees.iter_mut().enumerate() {
+            if !self.plan.roles.contains_key(payee.role.as_str()) {
+                let role = &payee.role;
+                let mut message = format!("payee `{}` has role `{role}`, which the plan does not define", payee.id);
+                match did_you_mean(role, self.plan.roles.keys().map(String::as_str)) {
+                    Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
+                    None => message.push_str(&format!(
+                        "; roles: {}",
+                        self.plan.roles.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )),
+                }
+                let cell = crate::csvfile::Cell { column: role_column, ..self.data.role_cells[i] };
+                self.error(ROSTER, cell, message);
+            }
+            if payee.start_date == NaiveDate::MIN {
+                payee.start_date = self.calendar.start();
+            }
+            if payee.end_date.is_some_and(|e| e < self.calendar.start()) || payee.start_date > self.calendar.end() {
+                self.warnings.push(format!("payee {}: not employed during the plan year; no statements", payee.id));
+            }
+        }
+        payees
+    }
+
+    fn sources(&mut self, payees: &[Payee]) -> Vec<Vec<usize>> {
+        let index = &self.data.index;
+        let mut reports: Vec<Vec<usize>> = vec![Vec::new(); payees.len()];
+        for (i, payee) in payees.iter().enumerate() {
+            if let Some(m) = payee.manager.as_ref().and_then(|m| index.get(m)) {
+                reports[*m].push(i);
+            }
+        }
+        let mut sources = Vec::with_capacity(payees.len());
+        for (i, payee) in payees.iter().enumerate() {
+            let rollup = self.plan.roles.get(payee.role.as_str()).is_some_and(|r| r.rollup);
+            if !rollup {
+                sources.push(vec![i]);
+                continue;
+            }
+            let mut tree = vec![i];
+            let mut seen = HashSet::from([i]);
+            let mut next = 0;
+            while next < tree.len() {
+                for &report in &reports[tree[next]] {
+                    if seen.insert(report) {
+                        tree.push(report);
+                    } else if report == i {
+                        self.diagnostics.push(Diagnostic::error(format!(
+                            "{ROSTER}: the manager chain of `{}` loops back to itself",
+                            payee.id
+                        )));
+                    }
+                }
+                next += 1;
+            }
+            sources.push(tree);
+        }
+        sources
+    }
+
+    fn deals(&mut self, facts: &mut Facts, scales: &Scales) {
+        let data = self.data;
+        let calendar = self.calendar;
+        let shift = scales.margin_shift().filter(|m| !m.is_zero());
+        let mut outside_year = 0usize;
+        let mut outside_examples = Vec::new();
+        let mut outside_employment: IndexMap<usize, Vec<String>> = IndexMap::new();
+        let mut overflow = false;
+        // The period of the last close date: deals come in runs of nearby dates.
+        let mut last_period: Option<(NaiveDate, Option<usize>)> = None;
+        for deal in &data.deals {
+            let period = match last_period {
+                Some((date, period)) if date == deal.close_date => period,
+                _ => {
+                    let period = calendar.index_of(deal.close_date);
+                    last_period = Some((deal.close_date, period));
+                    period
+                }
+            };
+            let Some(period) = period else {
+                outside_year += 1;
+                if outside_examples.len() < 5 {
+                    outside_examples.push(format!("{} ({})", data.deal_id(deal), deal.close_date));
+                }
+                continue;
+            };
+            let Some((amount, margin)) = scaled(deal, scales, shift) else {
+                overflow = true;
+                continue;
+            };
+            let single = [(deal.owner, Decimal::ONE)];
+            let shares: &[(u32, Decimal)] =
+                if deal.split == NO_SPLIT { &single } else { &data.splits[deal.split as usize] };
+            let cancellation = deal.cancelled.map(|date| Cancellation {
+                period: calendar.index_of(date),
+                days_after_close: (date - deal.close_date).num_days(),
+            });
+            let keep_one_by_one = cancellation.is_some() || facts.credits.is_some();
+            let id: Arc<str> = if keep_one_by_one { Arc::from(data.deal_id(deal)) } else { Arc::from("") };
+            for &(payee, share) in shares {
+                let payee = payee as usize;
+                let (amount, margin) =
+                    if share == Decimal::ONE { (amount, margin) } else { (amount * share, margin * share) };
+                let employed = &facts.payees[payee];
+                if deal.close_date < employed.start_date || employed.end_date.is_some_and(|e| deal.close_date > e) {
+                    let example = format!("{} ({})", data.deal_id(deal), deal.close_date);
+                    outside_employment.entry(payee).or_default().push(example);
+                }
+                if cancellation.is_none() {
+                    let totals = &mut facts.deal_totals[payee][period];
+                    totals.amount[deal.kind as usize] += amount;
+                    totals.units[deal.kind as usize] += share;
+                    if deal.kind == DealKind::New {
+                        totals.gross_margin += margin;
+                    }
+                }
+                if keep_one_by_one {
+                    let credit = Credit {
+                        deal: id.clone(),
+                        kind: deal.kind,
+                        period,
+                        close_date: deal.close_date,
+                        amount,
+                        gross_margin: margin,
+                        share,
+                        cancellation,
+                    };
+                    if cancellation.is_some() {
+                        facts.cancelled[payee].push(credit.clone());
+                    }
+                    if let Some(all) = facts.credits.as_mut() {
+                        all[payee].push(credit);
+                    }
+                }
+            }
+        }
+        if overflow {
+            self.diagnostics
+                .push(Diagnostic::error("a scale factor makes a deal's amount or margin too large to compute exactly"));
+        }
+        if outside_year > 0 {
+            self.warnings.push(format!(
+                "deals.csv: {outside_year} deal(s) closed outside the plan year {}–{} are ignored: {}{}",
+                calendar.start(),
+                calendar.end(),
+                outside_examples.join(", "),
+                if outside_year > outside_examples.len() { ", …" } else { "" }
+            ));
+        }
+        for (payee, deals) in outside_employment {
+            let p = &facts.payees[payee];
+            self.warnings.push(format!(
+                "payee {}: {} deal(s) closed outside employment still count: {}{}",
+                p.id,
+                deals.len(),
+                deals.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                if deals.len() > 5 { ", …" } else { "" }
+            ));
+        }
+    }
+
+    /// The period of each label, with an error at each row whose label is not a period of
+    /// the plan year.
+    fn resolve_labels(&self) -> Vec<Option<usize>> {
+        self.data.labels.iter().map(|label| self.calendar.index_of_label(label)).collect()
+    }
+
+    fn bad_period(&mut self, file: &str, cell: crate::csvfile::Cell, label: &str) {
+        let labels: Vec<_> = self.calendar.labels().collect();
+        let column = self.column(file, |c| c.period);
+        let message = format!("period `{label}` is not a period of the plan year ({})", labels.join(", "));
+        self.error(file, crate::csvfile::Cell { column, ..cell }, message);
+    }
+
+    fn measures(&mut self, facts: &mut Facts, scales: &Scales) {
+        let data = self.data;
+        let periods = self.resolve_labels();
+        let n = self.calendar.n_periods();
+        // Each name written in the file, resolved against the plan's declared measures.
+        let declared: Vec<Option<usize>> =
+            data.measure_names.iter().map(|name| self.plan.measures.get_index_of(name)).collect();
+        let mut factors: HashMap<(usize, usize), Decimal> = HashMap::new();
+        for (payee, name, factor) in scales.declared_factors() {
+            if let Some(measure) = self.plan.measures.get_index_of(name) {
+                let slot = factors.entry((*payee, measure)).or_insert(Decimal::ONE);
+                *slot = slot.checked_mul(*factor).unwrap_or(Decimal::MAX);
+            }
+        }
+        let mut lines: HashMap<(usize, usize, usize), u32> = HashMap::new();
+        let mut unemployed: IndexMap<usize, Vec<String>> = IndexMap::new();
+        for row in &data.measure_rows {
+            let payee = row.payee as usize;
+            let label = &data.labels[row.label as usize];
+            let Some(period) = periods[row.label as usize] else {
+                self.bad_period(MEASURES, row.cell, label);
+                continue;
+            };
+            let measure_name = &data.measure_names[row.measure as usize];
+            let Some(measure) = declared[row.measure as usize] else {
+                let mut message = format!("measure `{measure_name}` is not declared in the plan's `measures:` block");
+                if let Some(best) = did_you_mean(measure_name, self.plan.measures.keys().map(String::as_str)) {
+                    message.push_str(&format!("; did you mean `{best}`?"));
+                } else {
+                    message.push_str(&format!("; declare it, e.g. `{measure_name}: {{aggregate: sum}}`"));
+                }
+                let column = self.column(MEASURES, |c| c.measure);
+                self.error(MEASURES, crate::csvfile::Cell { column, ..row.cell }, message);
+                continue;
+            };
+            if let Some(first) = lines.insert((payee, measure, period), row.cell.line) {
+                let payee_id = &facts.payees[payee].id;
+                let message =
+                    format!("a second `{measure_name}` value for {payee_id} in {label} (first on line {first})");
+                let column = self.column(MEASURES, |c| c.measure);
+                self.error(MEASURES, crate::csvfile::Cell { column, ..row.cell }, message);
+                continue;
+            }
+            let p = &facts.payees[payee];
+            if self.calendar.employed_days(period, p.start_date, p.end_date) == 0 {
+                unemployed.entry(payee).or_default().push(format!("{measure_name} {label}"));
+            }
+            let value = match factors.get(&(payee, measure)) {
+                Some(factor) => match row.value.checked_mul(*factor) {
+                    Some(value) => value,
+                    None => {
+                        let message = format!("scaling `{measure_name}` makes the value too large to compute");
+                        self.error(MEASURES, row.cell, message);
+                        continue;
+                    }
+                },
+                None => row.value,
+            };
+            facts.measures[(payee * facts.measure_count + measure) * n + period] = Some(value);
+        }
+        for (payee, rows) in unemployed {
+            self.warnings.push(format!(
+                "payee {}: measures.csv rows for periods outside employment count in later windows: {}",
+                facts.payees[payee].id,
+                rows.join(", ")
+            ));
+        }
+    }
+
+    fn company(&mut self, facts: &mut Facts, scales: &Scales) {
+        let data = self.data;
+        let periods = self.resolve_labels();
+        let n = self.calendar.n_periods();
+        for row in &data.company_rows {
+            let label = &data.labels[row.label as usize];
+            let Some(period) = periods[row.label as usize] else {
+                self.bad_period(COMPANY, row.cell, label);
+                continue;
+            };
+            let values = facts.company.entry(row.measure.to_string()).or_insert_with(|| vec![None; n]);
+            if values[period].is_some() {
+                let message = format!("a second `{}` value for {label}", row.measure);
+                let column = self.column(COMPANY, |c| c.measure);
+                self.error(COMPANY, crate::csvfile::Cell { column, ..row.cell }, message);
+                continue;
+            }
+            let value = match scales.company_factor(&row.measure) {
+                Some(factor) => match row.value.checked_mul(factor) {
+                    Some(value) => value,
+                    None => {
+                        let message = format!("scaling `{}` makes the value too large to compute", row.measure);
+                        self.error(COMPANY, row.cell, message);
+                        continue;
+                    }
+                },
+                None => row.value,
+            };
+            values[period] = Some(value);
+        }
+        for (name, values) in scales.company_values() {
+            let slot = facts.company.entry(name.clone()).or_insert_with(|| vec![None; n]);
+            for (k, value) in values.iter().enumerate().take(n) {
+                slot[k] = Some(*value);
+            }
+        }
+    }
+
+    fn relief(&mut self, facts: &mut Facts) {
+        let data = self.data;
+        let periods = self.resolve_labels();
+        for row in &data.relief_rows {
+            let label = &data.labels[row.label as usize];
+            let Some(period) = periods[row.label as usize] else {
+                self.bad_period(RELIEF, row.cell, label);
+                continue;
+            };
+            facts.relief[row.payee as usize].push(ReliefEntry {
+                period,
+                kind: row.kind.clone(),
+                amount: row.amount,
+                fraction: row.fraction,
+                reason: row.reason.clone(),
+                approved_by: row.approved_by.clone(),
+                line: u64::from(row.cell.line),
+            });
+        }
+    }
+}
+
+/// A deal's amount and margin under the owner's scale factors (exact), `None` on overflow.
+fn scaled(deal: &Deal, scales: &Scales, shift: Option<Decimal>) -> Option<(Decimal, Decimal)> {
+    let factors = if deal.owner == NO_OWNER { None } else { scales.owner_factors(deal.owner) };
+    let (mut amount, mut margin) = (deal.amount, deal.margin);
+    if let Some(f) = factors.filter(|f| **f != OwnerFactors::ONE) {
+        let kind = deal.kind as usize;
+        if f.amount[kind] != Decimal::ONE {
+            amount = amount.checked_mul(f.amount[kind])?;
+        }
+        if f.margin[kind] != Decimal::ONE {
+            margin = margin.checked_mul(f.margin[kind])?;
+        }
+    }
+    if let Some(shift) = shift {
+        margin = margin.checked_add(amount.checked_mul(shift)?)?.max(Decimal::ZERO);
+    }
+    // Inputs are bounded by 10^15 so that sums of millions of rows fit; a scaled row may
+    // grow a thousandfold, and no further.
+    let limit = Decimal::from(1_000_000_000_000_000_000_i64);
+    (amount.abs() <= limit && margin.abs() <= limit).then_some((amount, margin))
+}

@@ -1,0 +1,187 @@
+//! Where plan text, scripts, plugin folders and data files come from: the file system, or
+//! memory (the server's inline plans and data, `accrue test`'s inline tables, overlays).
+//!
+//! The engine reads through a [`Sources`] and never assumes a disk, like zen's
+//! `DecisionLoader`. A path names a file in either; in memory, folders are implied by the
+//! files' paths. The path as given is how diagnostics name the file (its source id).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+/// A supplier of files: plan text, scripts, plugin folders and data files.
+pub trait Sources: Send + Sync + fmt::Debug {
+    /// The whole text of a file; `Ok(None)` when there is no such file.
+    fn read(&self, path: &Path) -> io::Result<Option<Arc<str>>>;
+
+    /// A reader over a file, for data files too large to hold twice; `Ok(None)` when there
+    /// is no such file.
+    fn open(&self, path: &Path) -> io::Result<Option<Box<dyn Read + Send + '_>>>;
+
+    /// The line of a file that starts at byte `offset` (to place an error's column).
+    fn line_at(&self, path: &Path, offset: u64) -> Option<String>;
+
+    /// The files directly inside a folder, sorted; empty when it is not a folder.
+    fn files(&self, dir: &Path) -> Vec<PathBuf>;
+
+    /// Whether `path` is a folder.
+    fn is_dir(&self, path: &Path) -> bool;
+
+    /// The folders from `dir` up to the project's root (the first holding `.git`; for memory
+    /// sources, the top), nearest first: where plugin types are looked up.
+    fn ancestors(&self, dir: &Path) -> Vec<PathBuf>;
+}
+
+/// Files on disk.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileSystem;
+
+impl Sources for FileSystem {
+    fn read(&self, path: &Path) -> io::Result<Option<Arc<str>>> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Some(Arc::from(text))),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    fn open(&self, path: &Path) -> io::Result<Option<Box<dyn Read + Send + '_>>> {
+        match std::fs::File::open(path) {
+            Ok(file) => Ok(Some(Box::new(file))),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    fn line_at(&self, path: &Path, offset: u64) -> Option<String> {
+        let mut file = std::fs::File::open(path).ok()?;
+        file.seek(SeekFrom::Start(offset)).ok()?;
+        let mut line = String::new();
+        BufReader::new(file).read_line(&mut line).ok()?;
+        Some(line)
+    }
+
+    fn files(&self, dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    fn is_dir(&self, path: &Path) -> bool {
+        path.is_dir()
+    }
+
+    fn ancestors(&self, dir: &Path) -> Vec<PathBuf> {
+        let start = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+        let mut out = Vec::new();
+        for folder in start.ancestors() {
+            out.push(folder.to_path_buf());
+            if folder.join(".git").exists() {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// Files held in memory, by path. Paths are compared after lexical normalisation
+/// (`./a/../b.csv` is `b.csv`).
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    files: BTreeMap<PathBuf, Arc<str>>,
+}
+
+impl Memory {
+    pub fn new() -> Memory {
+        Memory::default()
+    }
+
+    /// Adds (or replaces) a file.
+    pub fn insert(&mut self, path: impl AsRef<Path>, text: impl Into<Arc<str>>) -> &mut Memory {
+        self.files.insert(normalize(path.as_ref()), text.into());
+        self
+    }
+
+    /// Builder form of [`Memory::insert`].
+    pub fn with(mut self, path: impl AsRef<Path>, text: impl Into<Arc<str>>) -> Memory {
+        self.insert(path, text);
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+impl Sources for Memory {
+    fn read(&self, path: &Path) -> io::Result<Option<Arc<str>>> {
+        Ok(self.files.get(&normalize(path)).cloned())
+    }
+
+    fn open(&self, path: &Path) -> io::Result<Option<Box<dyn Read + Send + '_>>> {
+        Ok(self.files.get(&normalize(path)).map(|text| Box::new(text.as_bytes()) as Box<dyn Read + Send>))
+    }
+
+    fn line_at(&self, path: &Path, offset: u64) -> Option<String> {
+        let text = self.files.get(&normalize(path))?;
+        let rest = text.get(usize::try_from(offset).ok()?..)?;
+        Some(rest.split_inclusive('\n').next().unwrap_or("").to_string())
+    }
+
+    fn files(&self, dir: &Path) -> Vec<PathBuf> {
+        let dir = normalize(dir);
+        self.files.keys().filter(|p| p.parent().is_some_and(|parent| parent == dir)).cloned().collect()
+    }
+
+    fn is_dir(&self, path: &Path) -> bool {
+        let dir = normalize(path);
+        self.files.keys().any(|p| p.starts_with(&dir) && *p != dir)
+    }
+
+    fn ancestors(&self, dir: &Path) -> Vec<PathBuf> {
+        let dir = normalize(dir);
+        let mut out: Vec<PathBuf> = dir.ancestors().map(Path::to_path_buf).collect();
+        if out.last().is_some_and(|p| !p.as_os_str().is_empty()) {
+            out.push(PathBuf::new());
+        }
+        out
+    }
+}
+
+/// Resolves `.` and `..` without touching a disk.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_paths_are_normalised_and_folders_implied() {
+        let memory = Memory::new().with("plans/a/plan.yaml", "x").with("plans/a/data/roster.csv", "id\n");
+        assert_eq!(memory.read(Path::new("./plans/a/../a/plan.yaml")).unwrap().as_deref(), Some("x"));
+        assert!(memory.is_dir(Path::new("plans/a/data")));
+        assert!(!memory.is_dir(Path::new("plans/b")));
+        assert_eq!(memory.files(Path::new("plans/a")), vec![PathBuf::from("plans/a/plan.yaml")]);
+        assert_eq!(memory.line_at(Path::new("plans/a/data/roster.csv"), 0).as_deref(), Some("id\n"));
+        assert_eq!(memory.ancestors(Path::new("plans/a")).len(), 3);
+    }
+}
