@@ -55,7 +55,7 @@ fn every_sample_plan_is_snapshotted() {
 /// compares gates and bands on exact fractions: it must pay exactly what the explained run pays.
 #[test]
 fn amounts_only_runs_pay_what_explained_runs_pay() {
-    for name in ["msp-fy2027", "saas-startup"] {
+    for name in ["msp-fy2027", "saas-startup", "hardware-reseller"] {
         let dir = workspace().join("plans").join(name);
         let plan = Plan::load(&dir.join("plan.yaml")).unwrap();
         let facts = Facts::load(&dir.join("data"), &plan).unwrap();
@@ -207,4 +207,26 @@ fn saas_hand_checks() {
     //   p = 0.25 + 0.75 × 0.1933 / 0.5 = 0.54, × 0.6 = 0.324; A_% = 8 % / 10 % = 0.8 →
     //   p = 0.7, × 0.4 = 0.28; 20,000 × 0.604 = 12,080.00.
     check(&r, "c01", "2027-Q1", "profit", "12080.00");
+}
+
+/// hardware-reseller, checked by hand from plans/hardware-reseller/data (the full working is
+/// in plans/hardware-reseller/tests/aes.yaml).
+#[test]
+fn hardware_reseller_hand_checks() {
+    let r = run_sample("hardware-reseller");
+
+    // h01 Ava Brooks, quota 3,000,000, marginal 3 % / 7 % from 100 % / 14 % from 120 %, ytd.
+    // Q4 ytd 3,840,000 (128 %): 90,000 + 7 % × 600,000 + 14 % × 240,000 = 165,600 for the
+    //   year, less 100,400 paid in Q1–Q3 (26,000 + 30,200 + 44,200).
+    check(&r, "h01", "2027-Q1", "revenue_commission", "26000.00");
+    check(&r, "h01", "2027-Q3", "revenue_commission", "44200.00");
+    check(&r, "h01", "2027-Q4", "revenue_commission", "65200.00");
+    let year = r.statements.iter().filter(|s| s.payee == "h01").map(|s| s.total).reduce(|a, b| a + b).unwrap();
+    assert_eq!(year.to_string(), "165600.00");
+
+    // c01 Carl Grant (ceo), profit dollars only, Q1: 53,000 / 75,000 = 0.7067 →
+    //   p = 0.25 + 0.75 × 0.2067 / 0.5 = 0.56; 20,000 × 0.56 = 11,200.00.
+    check(&r, "c01", "2027-Q1", "profit", "11200.00");
+    // m01 Mia Foster, Q1: team 2,560,000 / 3,000,000 = 0.8533 → p = 0.78; 20,000 × 0.5 × 0.78.
+    check(&r, "m01", "2027-Q1", "team_revenue", "7800.00");
 }
