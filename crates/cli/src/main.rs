@@ -95,6 +95,20 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
     },
+    /// A role's plan in plain language, with worked tables of the year's pay (Markdown or HTML).
+    Explain {
+        plan: PathBuf,
+        #[arg(long)]
+        role: String,
+        /// The annual quota of the made-up payee of the worked tables.
+        #[arg(long, default_value = "1000000")]
+        quota: String,
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Md)]
+        format: ExplainFormat,
+        /// Write the output here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print the JSON Schema of the plan format (with the plugin types found here, or next
     /// to --plan); the sample plans point their editors at plan.schema.json.
     Schema {
@@ -120,6 +134,12 @@ enum Command {
 enum CheckFormat {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExplainFormat {
+    Md,
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -168,6 +188,7 @@ fn main() -> ExitCode {
             let schema = accrue_engine::plan_schema(&Registry::for_plan(&anchor, ScriptLimits::default()));
             serde_json::to_string_pretty(&schema).map(|text| say!("{text}")).map(Ok).map_err(Into::into)
         }
+        Command::Explain { plan, role, quota, format, out } => explain(&plan, &role, &quota, format, out.as_deref()),
         Command::Curve { plan, role, component, svg, from, to, steps, quota, format } => {
             curve(&plan, &role, component, svg.as_deref(), [&from, &to, &quota], steps, format)
         }
@@ -407,6 +428,35 @@ fn curve(
     if let Some(file) = svg {
         write_file(file, plot::svg(&curve)?.as_bytes())?;
         eprintln!("wrote the plot to {}", file.display());
+    }
+    Ok(Ok(()))
+}
+
+fn explain(path: &Path, role: &str, quota: &str, format: ExplainFormat, out: Option<&Path>) -> Outcome {
+    let quota = match accrue_engine::parse_decimal(quota, accrue_engine::NumberStyle::Text) {
+        Ok(quota) if quota > rust_decimal::Decimal::ZERO => quota,
+        Ok(quota) => return Ok(Err(Failure::Usage(format!("--quota must be above 0, found {quota}")))),
+        Err(e) => return Ok(Err(Failure::Usage(format!("--quota: {e}")))),
+    };
+    let plan = match load_plan(path) {
+        Ok(plan) => plan,
+        Err(errors) => {
+            eprint!("{}", render::diagnostics(&errors.0));
+            return Ok(Err(Failure::Input));
+        }
+    };
+    // An unknown role is a problem of the plan as asked about (exit 1), like a bad plan.
+    let explanation = accrue_engine::explain(&plan, role, &accrue_engine::ExplainOptions { quota })?;
+    let text = match format {
+        ExplainFormat::Md => explanation.to_markdown(),
+        ExplainFormat::Html => explanation.to_html(),
+    };
+    match out {
+        Some(file) => {
+            std::fs::write(file, text).with_context(|| format!("cannot write {}", file.display()))?;
+            eprintln!("wrote the explanation of `{role}` to {}", file.display());
+        }
+        None => say_raw!("{text}"),
     }
     Ok(Ok(()))
 }

@@ -298,3 +298,37 @@ fn curve_and_catalogue_outputs_read_well() {
     let components = run(&["components"]);
     insta::assert_snapshot!("components", components.stdout);
 }
+
+#[test]
+fn explain_prints_markdown_and_writes_html() {
+    let out = run(&["explain", MSP, "--role", "ae"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("# Account Executive (`ae`): how your pay works"), "{}", out.stdout);
+    assert!(out.stdout.contains("| 125% | 1,250,000.00 | 70,000.00 | 45,000.00 | 2,000.00 | 117,000.00 |"));
+    // A bigger quota moves the money in the words and the table.
+    let out = run(&["explain", MSP, "--role", "ae", "--quota", "2e6"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("5% on the part up to 100% of quota (2,000,000.00)"), "{}", out.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ae.html");
+    let out = run(&["explain", MSP, "--role", "ae", "--format", "html", "--out", file.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert!(html.contains("<td class=\"n\">117,000.00</td>"));
+}
+
+#[test]
+fn explain_rejects_an_unknown_role_and_a_bad_quota() {
+    let out = run(&["explain", MSP, "--role", "cfo"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("no role `cfo` in plan msp-fy2027 (roles: ae, enterprise_ae,"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    for quota in ["1,000,000", "0", "-5", "lots"] {
+        let flag = format!("--quota={quota}");
+        let out = run(&["explain", MSP, "--role", "ae", &flag]);
+        assert_eq!(out.code, 2, "{quota}: {}", out.stderr);
+        assert!(out.stderr.starts_with("error: --quota"), "{quota}: {}", out.stderr);
+    }
+}

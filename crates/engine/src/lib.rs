@@ -4,6 +4,7 @@
 //! [`Facts::load`] (the data directory) → [`run`] (a [`RunResult`] of statements). The engine
 //! reads the files it is pointed at and does no other I/O: no network, no terminal.
 
+mod analysis;
 mod arith;
 mod calendar;
 mod component;
@@ -25,11 +26,12 @@ mod statement;
 mod testcase;
 mod yaml;
 
+pub use analysis::{ComponentText, ExplainError, ExplainOptions, Explanation, WorkedRow, WorkedTable, explain};
 pub use arith::{ArithError, Frac, Tier, TierUse, curve, marginal_value, tiered_marginal, tiered_retroactive};
 pub use calendar::{Calendar, Period, PeriodKind, Window, parse_date};
 pub use component::{
-    BuildContext, Component, ComponentType, Design, KeyInfo, Outcome, Profile, Registry, Stage, SubLine, Target, Trace,
-    TypeInfo,
+    BuildContext, Component, ComponentType, DescribeContext, Description, Design, Driver, KeyInfo, Outcome, Profile,
+    Registry, Stage, SubLine, Target, Trace, TypeInfo,
 };
 pub use curve::{CurveOptions, CurvePoint, PayoutCurve, payout_curve};
 pub use data::{

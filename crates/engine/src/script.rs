@@ -858,6 +858,16 @@ impl Component for ScriptComponent {
         Some(crate::component::Design { breakpoints: Vec::new(), cap })
     }
 
+    fn describe(&self, cx: &crate::component::DescribeContext<'_>) -> crate::component::Description {
+        let mut params: Vec<String> = self.params.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        params.sort();
+        let with = if params.is_empty() { String::new() } else { format!(", with {}", params.join(", ")) };
+        let mut out = vec![format!("Worked out by the plan's own script `{}`{with}.", self.script.path)];
+        let cap_target = Some(cx.role_ti);
+        self.shaping.describe(cx, cap_target, &mut out);
+        crate::component::Description { sentences: out, driver: crate::component::Driver::Quota }
+    }
+
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
         let w = cx.window(self.shaping.window);
         let ctx = self.context(cx, w)?;

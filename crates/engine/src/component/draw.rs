@@ -6,7 +6,9 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{BuildContext, Component, ComponentType, Outcome, Stage, TypeInfo, dec};
+use super::{
+    BuildContext, Component, ComponentType, DescribeContext, Description, Driver, Outcome, Stage, TypeInfo, dec,
+};
 use crate::eval::{EvalContext, EvalError};
 use crate::number::format_money_grouped;
 use crate::spanned::Num;
@@ -94,6 +96,24 @@ impl Component for Draw {
 
     fn stage(&self) -> Stage {
         Stage::Guarantee
+    }
+
+    fn describe(&self, cx: &DescribeContext<'_>) -> Description {
+        let period = cx.period_word();
+        let mut out = vec![format!(
+            "A guaranteed minimum (a draw) of {} each {period}: when the rest of your pay for the {period} is \
+             below it, the difference is added.",
+            cx.money(self.amount)
+        )];
+        out.push(if self.recoverable {
+            format!(
+                "It is recoverable: what was added is an advance, taken back from later {period}s in which you \
+                 earn more than the minimum. Whatever is still owed at the end of the plan year is not carried over."
+            )
+        } else {
+            "It is not recoverable: what was added is never taken back.".to_string()
+        });
+        Description { sentences: out, driver: Driver::None }
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {

@@ -10,7 +10,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::shaping::weighted;
-use super::{BuildContext, Component, ComponentType, Outcome, Profile, Shaping, TypeInfo, dec, frac_value};
+use super::{
+    BuildContext, Component, ComponentType, DescribeContext, Description, Driver, Outcome, Profile, Shaping, TypeInfo,
+    dec, frac_value, measure_value, measure_words, upper_first,
+};
 use crate::arith::Frac;
 use crate::eval::{EvalContext, EvalError};
 use crate::measure::MeasureRef;
@@ -143,6 +146,40 @@ impl Component for Kpi {
 
     fn profile(&self) -> Profile {
         Profile { measures: self.items.iter().map(|i| i.measure.clone()).collect(), ..Profile::default() }
+    }
+
+    fn describe(&self, cx: &DescribeContext<'_>) -> Description {
+        let ti = cx.role_ti.checked_mul(self.weight).unwrap_or(cx.role_ti);
+        let share = if self.weight == Decimal::ONE {
+            "your target incentive (TI), ".to_string()
+        } else {
+            format!("{} of your target incentive (TI), ", format_percent(self.weight))
+        };
+        let mut out = vec![format!(
+            "A scorecard: {share}{} a year when every score is 100%. Each score is the actual against its \
+             target; the pay is the weighted sum of the scores times that amount.",
+            cx.money(ti)
+        )];
+        for item in &self.items {
+            let per = if item.measure.is_level() { " (a level, the same every period)" } else { " a year" };
+            let mut text = format!(
+                "{}: target {}{per}, weight {}",
+                measure_words(&item.measure),
+                measure_value(&item.measure, item.target),
+                format_percent(item.weight)
+            );
+            if let Some(cap) = item.cap {
+                text.push_str(&format!(", score capped at {}", format_percent(cap)));
+            }
+            if let Some(threshold) = item.threshold {
+                text.push_str(&format!(", scores nothing below {} of target", format_percent(threshold)));
+            }
+            text.push('.');
+            out.push(upper_first(&text));
+        }
+        self.shaping.describe(cx, Some(ti), &mut out);
+        let items = self.items.iter().map(|i| (i.measure.clone(), i.target)).collect();
+        Description { sentences: out, driver: Driver::Scorecard(items) }
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {

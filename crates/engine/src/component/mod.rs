@@ -28,7 +28,7 @@ use crate::calendar::Calendar;
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
 use crate::eval::{EvalContext, EvalError};
 use crate::measure::MeasureRef;
-use crate::number::{NumberStyle, parse_decimal};
+use crate::number::{NumberStyle, format_percent, parse_decimal};
 use crate::plan::QuotaRules;
 use crate::script::{PluginType, ScriptHost, ScriptLimits, ScriptType, plugin_dirs, plugin_files};
 use crate::source::{FileSystem, Sources};
@@ -147,6 +147,151 @@ pub trait Component: Send + Sync + fmt::Debug {
     fn design(&self, _role_ti: Decimal) -> Option<Design> {
         None
     }
+    /// The component in plain language and what its payout moves with, for `explain`
+    /// (SPEC §12). The default names the type and sweeps it on quota attainment when it has
+    /// a [`Design`].
+    fn describe(&self, cx: &DescribeContext<'_>) -> Description {
+        Description {
+            sentences: vec![format!("Worked out by the `{}` component type.", self.type_name())],
+            driver: if self.design(cx.role_ti).is_some() { Driver::Quota } else { Driver::None },
+        }
+    }
+}
+
+/// What a component needs to describe itself: the role's numbers and the example quota the
+/// description puts money amounts on.
+#[derive(Debug, Clone, Copy)]
+pub struct DescribeContext<'a> {
+    pub role_ti: Decimal,
+    /// The made-up payee's annual quota (tier starts are shown in % of quota and in money).
+    pub quota: Decimal,
+    pub calendar: &'a Calendar,
+    pub quota_rules: &'a QuotaRules,
+    /// The plan's annual `company:` values, for targets such as `company.budget_new_arr`.
+    pub company: &'a IndexMap<String, Decimal>,
+}
+
+impl DescribeContext<'_> {
+    /// "quarter", "month" or "year".
+    pub fn period_word(&self) -> &'static str {
+        match self.calendar.kind {
+            crate::calendar::PeriodKind::Month => "month",
+            crate::calendar::PeriodKind::Quarter => "quarter",
+            crate::calendar::PeriodKind::Year => "year",
+        }
+    }
+
+    /// `1,000,000.00`.
+    pub fn money(&self, value: Decimal) -> String {
+        crate::number::format_money_grouped(value, 2)
+    }
+
+    /// "100% of quota (1,000,000.00)".
+    pub fn of_quota(&self, attainment: Decimal) -> String {
+        match attainment.checked_mul(self.quota) {
+            Some(amount) => format!("{} of quota ({})", format_percent(attainment), self.money(amount)),
+            None => format!("{} of quota", format_percent(attainment)),
+        }
+    }
+
+    /// The annual amount of a target, when the plan gives one.
+    pub fn target_amount(&self, target: &Target) -> Option<Decimal> {
+        match target {
+            Target::Amount(value) => Some(*value),
+            Target::Company(name) => self.company.get(name).copied(),
+        }
+    }
+}
+
+/// A component in plain language (SPEC §12).
+#[derive(Debug, Clone, Default)]
+pub struct Description {
+    /// What it pays for and how, one sentence each, for a payee and their family.
+    pub sentences: Vec<String>,
+    /// What the payout moves with, for the worked tables.
+    pub driver: Driver,
+}
+
+/// What a component's payout moves with: the axis of its worked table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Driver {
+    /// Attainment of the payee's quota (the role's main table).
+    Quota,
+    /// A measure against an annual target other than the quota.
+    Target { measure: MeasureRef, target: Target },
+    /// Company net profit against budget and net profit % against target.
+    Profit,
+    /// Net (or gross) revenue retention of the payee's book against a yearly target ratio.
+    Retention { gross: bool, target: Decimal },
+    /// A scorecard: each measure against its annual target (levels are not scaled).
+    Scorecard(Vec<(MeasureRef, Decimal)>),
+    /// Nothing to sweep (draws, SPIFFs).
+    #[default]
+    None,
+}
+
+/// A measure in words: "your bookings (new business)", "the company's new ARR".
+pub fn measure_words(measure: &MeasureRef) -> String {
+    let spaced = |name: &str| name.replace('_', " ").replace(" pct", " %");
+    match measure {
+        MeasureRef::Deals(crate::measure::DealKind::New) => "your bookings (new business you close)".into(),
+        MeasureRef::Deals(crate::measure::DealKind::Expansion) => "your expansion (growth of existing accounts)".into(),
+        MeasureRef::Deals(crate::measure::DealKind::Renewal) => "your renewals".into(),
+        MeasureRef::Deals(crate::measure::DealKind::Contraction) => "your contraction (accounts that shrank)".into(),
+        MeasureRef::Deals(crate::measure::DealKind::Churn) => "your churn (customers lost)".into(),
+        MeasureRef::GrossMargin => "your gross margin on new business".into(),
+        MeasureRef::GrossMarginPct => "your gross margin % on new business".into(),
+        MeasureRef::Declared { name, .. } => format!("your {}", spaced(name)),
+        MeasureRef::Company(name) => format!("the company's {}", spaced(name)),
+    }
+}
+
+/// "your csat" → "Your csat".
+pub fn upper_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A reading of `measure` in words: a percentage for ratio measures, else the plain number.
+pub fn measure_value(measure: &MeasureRef, value: Decimal) -> String {
+    let pct = match measure {
+        MeasureRef::GrossMarginPct => true,
+        MeasureRef::Company(name) | MeasureRef::Declared { name, .. } => name.ends_with("_pct"),
+        _ => false,
+    };
+    let money = matches!(measure, MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::Company(_));
+    if pct {
+        format_percent(value)
+    } else if money {
+        crate::number::format_money_grouped(value, 2)
+    } else {
+        crate::number::format_ratio(value)
+    }
+}
+
+/// "0.5 × 30% of TI at 50% …": the points of a payout curve in words, with what happens
+/// below the first and after the last; `at` names an attainment ("80% of budget").
+pub fn curve_words(points: &[(Decimal, Decimal)], extrapolate: bool, at: impl Fn(Decimal) -> String) -> String {
+    let steps: Vec<String> = points.iter().map(|(a, p)| format!("{} at {}", format_percent(*p), at(*a))).collect();
+    let mut text = format!("It pays {}, in a straight line between these points", steps.join(", "));
+    if let Some((first, _)) = points.first() {
+        if !first.is_zero() {
+            text.push_str(&format!("; nothing below {}", at(*first)));
+        }
+    }
+    if let Some((_, last)) = points.last() {
+        if extrapolate {
+            text.push_str("; past the last point it keeps rising at the same slope");
+        } else {
+            text.push_str(&format!("; it stays at {} past the last point", format_percent(*last)));
+        }
+    }
+    text.push('.');
+    text
 }
 
 /// The shape of a quota-attainment payout: where it bends and where it stops.

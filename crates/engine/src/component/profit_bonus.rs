@@ -8,7 +8,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::tiered::build_curve;
-use super::{BuildContext, Component, ComponentType, Outcome, Profile, Shaping, Trace, TypeInfo, dec, frac_value};
+use super::{
+    BuildContext, Component, ComponentType, DescribeContext, Description, Driver, Outcome, Profile, Shaping, Trace,
+    TypeInfo, curve_words, dec, frac_value,
+};
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
 use crate::eval::{EvalContext, EvalError};
@@ -179,6 +182,33 @@ impl Component for ProfitBonus {
             measures: vec![MeasureRef::Company("net_profit".into()), MeasureRef::Company("net_profit_pct".into())],
             ..Profile::default()
         }
+    }
+
+    fn describe(&self, cx: &DescribeContext<'_>) -> Description {
+        let mut out = vec![format!(
+            "A bonus on the company's bottom line: a target bonus of {} a year, paid in full when profit is \
+             exactly on plan. When the company does well, you do well.",
+            cx.money(self.target_bonus)
+        )];
+        let budget = cx.company.get("budget_net_profit").map(|v| format!(" ({})", cx.money(*v))).unwrap_or_default();
+        let target_pct =
+            cx.company.get("target_net_profit_pct").map(|v| format!(" ({})", format_percent(*v))).unwrap_or_default();
+        if let Some(part) = &self.dollars {
+            out.push(format!(
+                "{} of it rides on net profit dollars against the budget{budget}. {}",
+                format_percent(part.weight),
+                curve_words(&part.points, part.extrapolate, |a| format!("{} of budget", format_percent(a)))
+            ));
+        }
+        if let Some(part) = &self.pct {
+            out.push(format!(
+                "{} of it rides on net profit as a % of revenue against the target{target_pct}. {}",
+                format_percent(part.weight),
+                curve_words(&part.points, part.extrapolate, |a| format!("{} of target", format_percent(a)))
+            ));
+        }
+        self.shaping.describe(cx, Some(self.target_bonus), &mut out);
+        Description { sentences: out, driver: Driver::Profit }
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {

@@ -10,7 +10,10 @@ use serde_json::json;
 
 use super::shaping::weighted;
 use super::tiered::build_curve;
-use super::{BuildContext, Component, ComponentType, Outcome, Profile, Shaping, SubLine, TypeInfo, dec, frac_value};
+use super::{
+    BuildContext, Component, ComponentType, DescribeContext, Description, Driver, Outcome, Profile, Shaping, SubLine,
+    TypeInfo, curve_words, dec, frac_value,
+};
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
 use crate::eval::{EvalContext, EvalError};
@@ -180,6 +183,79 @@ impl Component for Retention {
 
     fn profile(&self) -> Profile {
         Profile { retention: true, measures: vec![MeasureRef::Deals(DealKind::Expansion)], ..Profile::default() }
+    }
+
+    fn describe(&self, cx: &DescribeContext<'_>) -> Description {
+        let ti = cx.role_ti.checked_mul(self.weight).unwrap_or(cx.role_ti);
+        let (name, how) = match self.metric {
+            Metric::Nrr => (
+                "net revenue retention (NRR)",
+                "the book of existing customers at the start plus expansion, minus contraction and churn, \
+                 divided by the book at the start",
+            ),
+            Metric::Grr => (
+                "gross revenue retention (GRR)",
+                "the book of existing customers at the start minus contraction and churn, divided by the book \
+                 at the start; expansion does not count, so GRR is never above 100%",
+            ),
+        };
+        let share = if self.weight == Decimal::ONE {
+            "your target incentive (TI), ".to_string()
+        } else {
+            format!("{} of your target incentive (TI), ", format_percent(self.weight))
+        };
+        let mut out = vec![
+            format!(
+                "A bonus for keeping and growing your book of existing customers: {share}{} a year at 100%.",
+                cx.money(ti)
+            ),
+            format!(
+                "It is measured by {name}: {how}. The target is {} for the year{}.",
+                format_percent(self.target),
+                if cx.calendar.n_periods() > 1 && self.target != Decimal::ONE {
+                    let single = Decimal::ONE + (self.target - Decimal::ONE) / cx.calendar.n_decimal();
+                    format!(
+                        "; part of the year has its share of the difference from 100%: a single {} is held to {}",
+                        cx.period_word(),
+                        format_percent(single)
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            format!(
+                "{} (shares of {}).",
+                curve_words(&self.points, self.extrapolate, |a| format!("{} of target", format_percent(a)))
+                    .trim_end_matches('.'),
+                cx.money(ti)
+            ),
+        ];
+        if !self.expansion_rate.is_zero() {
+            out.push(format!(
+                "On top of that it pays {} of every expansion dollar.",
+                format_percent(self.expansion_rate)
+            ));
+        }
+        if let Some(threshold) = self.threshold {
+            out.push(format!(
+                "Below {} of target it pays nothing, the expansion part included (a threshold).",
+                format_percent(threshold)
+            ));
+        }
+        self.shaping.describe(cx, Some(ti), &mut out);
+        if !self.churn_clawback_rate.is_zero() {
+            out.push(format!(
+                "Churn costs you: {} of every churned dollar is taken back in the {} it happens, as its own line \
+                 (`{}.churn_clawback`), never gated, multiplied or capped.",
+                format_percent(self.churn_clawback_rate),
+                cx.period_word(),
+                self.id
+            ));
+        }
+        Description {
+            sentences: out,
+            driver: Driver::Retention { gross: self.metric == Metric::Grr, target: self.target },
+        }
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {

@@ -200,6 +200,92 @@ impl Shaping {
     }
 }
 
+impl Shaping {
+    /// The shared keys in plain language: window, modifiers, gates, cap and clawbacks.
+    /// `cap_target` is the annual amount `multiple_of_target` multiplies (TI × weight, or the
+    /// target bonus).
+    pub fn describe(&self, cx: &super::DescribeContext<'_>, cap_target: Option<Decimal>, out: &mut Vec<String>) {
+        use super::{measure_value, measure_words};
+        let period = cx.period_word();
+        let window = match self.window {
+            WindowKind::Period => "that ".to_string() + period,
+            WindowKind::Ytd => "the year so far".into(),
+        };
+        for modifier in &self.modifiers {
+            let bands: Vec<String> = modifier
+                .bands
+                .iter()
+                .map(|(from, m)| format!("× {} from {}", format_ratio(*m), measure_value(&modifier.measure, *from)))
+                .collect();
+            out.push(format!(
+                "The amount is multiplied according to {} over {window}: {}.",
+                measure_words(&modifier.measure),
+                bands.join(", ")
+            ));
+        }
+        for gate in &self.gates {
+            let consequence = if gate.otherwise.is_zero() {
+                "it pays nothing".to_string()
+            } else {
+                format!(
+                    "it pays {} of the amount (× {})",
+                    crate::number::format_percent(gate.otherwise),
+                    format_ratio(gate.otherwise)
+                )
+            };
+            out.push(format!(
+                "A gate: if {} over {window} is below {}, {consequence}.",
+                measure_words(&gate.measure),
+                measure_value(&gate.measure, gate.min)
+            ));
+        }
+        match self.cap {
+            Some(Cap::Amount(annual)) => {
+                out.push(format!("It is capped at {} a year (a share of that for part of the year).", cx.money(annual)))
+            }
+            Some(Cap::MultipleOfTarget(multiple)) => match cap_target.and_then(|t| t.checked_mul(multiple)) {
+                Some(limit) => out.push(format!(
+                    "It is capped at {} times its target: at most {} a year.",
+                    format_ratio(multiple),
+                    cx.money(limit)
+                )),
+                None => out.push(format!("It is capped at {} times its target.", format_ratio(multiple))),
+            },
+            None => {}
+        }
+        match (self.window, cx.calendar.n_periods()) {
+            (_, 1) => out.push("It is worked out and paid once, for the whole year.".into()),
+            (WindowKind::Ytd, _) => out.push(format!(
+                "It is paid each {period} on the year so far: each {period} the amount for the year to date is \
+                 worked out again and what was already paid is subtracted, so a slow {period} is caught up later \
+                 (a true-up)."
+            )),
+            (WindowKind::Period, _) => out.push(format!(
+                "Each {period} stands on its own: it is paid on that {period}'s results against a {period}'s share \
+                 of the yearly numbers."
+            )),
+        }
+        if let Some(days) = self.clawback_days {
+            out.push(format!(
+                "A deal cancelled within {days} days of closing loses its credit; one cancelled later keeps it."
+            ));
+        }
+        if self.allow_negative {
+            out.push(
+                "When a cancellation lowers the amount below what was already paid, the difference is taken back \
+                 from that statement (a clawback)."
+                    .into(),
+            );
+        } else if self.window == WindowKind::Ytd && cx.calendar.n_periods() > 1 {
+            out.push(
+                "If the year to date falls below what was already paid, nothing is taken back; the gap is made up \
+                 before anything more is paid."
+                    .into(),
+            );
+        }
+    }
+}
+
 /// The multiplier of the band with the highest `from ≤ value`; 1 below every band.
 pub fn band_multiplier(bands: &[(Decimal, Decimal)], value: Decimal) -> Decimal {
     bands.iter().rev().find(|(from, _)| *from <= value).map_or(Decimal::ONE, |(_, m)| *m)

@@ -8,7 +8,10 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{BuildContext, Cap, Component, ComponentType, Outcome, Profile, Shaping, TypeInfo, dec, frac_value};
+use super::{
+    BuildContext, Cap, Component, ComponentType, DescribeContext, Description, Driver, Outcome, Profile, Shaping,
+    TypeInfo, dec, frac_value,
+};
 use crate::arith::{self, Frac};
 use crate::calendar::{Window, parse_date};
 use crate::eval::{EvalContext, EvalError};
@@ -219,6 +222,35 @@ impl Component for Spiff {
             measures: vec![self.measure.clone()],
             ..Profile::default()
         }
+    }
+
+    fn describe(&self, cx: &DescribeContext<'_>) -> Description {
+        let unit = match &self.measure {
+            MeasureRef::Declared { name, .. } => format!("of your {}", name.replace('_', " ")),
+            MeasureRef::Deals(DealKind::New) => "new deal credited to you (a split deal counts its share)".into(),
+            MeasureRef::Deals(kind) => format!("{} deal credited to you", kind.measure_name().trim_end_matches('s')),
+            other => format!("unit of {other}"),
+        };
+        let pay = match self.pay {
+            Pay::PerUnit(amount) => format!("{} for each {unit}", cx.money(amount)),
+            Pay::Rate(rate) => format!("{} of {}", format_percent(rate), super::measure_words(&self.measure)),
+        };
+        let mut out = vec![format!(
+            "A short-term bonus (SPIFF): {pay}, counting from {} to {} (both days included).",
+            self.from, self.to
+        )];
+        if !self.min.is_zero() {
+            out.push(format!(
+                "Nothing pays until you reach {} of them in the plan year so far; from then on every one in the {} pays.",
+                format_ratio(self.min),
+                cx.period_word()
+            ));
+        }
+        if let Some(max) = self.max_amount {
+            out.push(format!("It pays at most {} in the year.", cx.money(max)));
+        }
+        self.shaping.describe(cx, None, &mut out);
+        Description { sentences: out, driver: Driver::None }
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {

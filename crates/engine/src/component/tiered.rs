@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use super::shaping::weighted;
 use super::{
-    BuildContext, Component, ComponentType, Design, Outcome, Profile, Shaping, Target, TypeInfo, dec, frac_value,
+    BuildContext, Component, ComponentType, DescribeContext, Description, Design, Driver, Outcome, Profile, Shaping,
+    Target, TypeInfo, curve_words, dec, frac_value, measure_words,
 };
 use crate::arith::{self, Frac, Tier};
 use crate::eval::{EvalContext, EvalError};
@@ -316,6 +317,112 @@ impl Component for Tiered {
             None => None,
         };
         Some(Design { breakpoints, cap })
+    }
+
+    fn describe(&self, cx: &DescribeContext<'_>) -> Description {
+        let what = measure_words(&self.measure);
+        let mut out = Vec::new();
+        // Where a tier or curve point starts: in % of the quota and in money, or of the target.
+        let target_amount = self.target.as_ref().and_then(|t| cx.target_amount(t));
+        let at = |a: Decimal| match (&self.target, target_amount) {
+            (None, _) => cx.of_quota(a),
+            (Some(_), Some(amount)) => match a.checked_mul(amount) {
+                Some(money) => format!("{} of target ({})", format_percent(a), cx.money(money)),
+                None => format!("{} of target", format_percent(a)),
+            },
+            (Some(_), None) => format!("{} of target", format_percent(a)),
+        };
+        let against = match &self.target {
+            None => "your quota".to_string(),
+            Some(target) => match (target, target_amount) {
+                (Target::Company(name), Some(amount)) => {
+                    format!("a target of {} a year (the plan's company.{name})", cx.money(amount))
+                }
+                (Target::Company(name), None) => {
+                    format!("the company's {} for the same months", name.replace('_', " "))
+                }
+                (Target::Amount(amount), _) => format!("a target of {} a year", cx.money(*amount)),
+            },
+        };
+        let ti = cx.role_ti.checked_mul(self.weight).unwrap_or(cx.role_ti);
+        match &self.method {
+            Method::Rate { mode: Mode::Marginal, tiers } => {
+                out.push(format!("Commission on {what}, measured against {against}."));
+                let bands: Vec<String> = tiers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, tier)| match tiers.get(i + 1) {
+                        Some(next) if tier.from.is_zero() => {
+                            format!("{} on the part up to {}", format_percent(tier.rate), at(next.from))
+                        }
+                        Some(next) => format!(
+                            "{} on the part from {} to {}",
+                            format_percent(tier.rate),
+                            at(tier.from),
+                            at(next.from)
+                        ),
+                        None if tier.from.is_zero() => format!("{} on every dollar", format_percent(tier.rate)),
+                        None => format!("{} on the part above {}", format_percent(tier.rate), at(tier.from)),
+                    })
+                    .collect();
+                out.push(format!(
+                    "Each slice is paid at its own rate (marginal tiers): {}. A higher rate applies only to the \
+                     part above where its tier starts.",
+                    bands.join("; ")
+                ));
+            }
+            Method::Rate { mode: Mode::Retroactive, tiers } => {
+                out.push(format!("Commission on {what}, measured against {against}."));
+                let bands: Vec<String> = tiers
+                    .iter()
+                    .map(|tier| {
+                        if tier.from.is_zero() {
+                            format!("{} to start with", format_percent(tier.rate))
+                        } else {
+                            format!("{} once you reach {}", format_percent(tier.rate), at(tier.from))
+                        }
+                    })
+                    .collect();
+                out.push(format!(
+                    "One rate is paid on all of it, the rate of the highest tier reached (retroactive tiers): {}. \
+                     Reaching a tier raises the rate on everything, back to the first dollar.",
+                    bands.join("; ")
+                ));
+            }
+            Method::Curve { points, extrapolate } => {
+                let blended = if self.relieved { " (your blended attainment, see the quota rules)" } else { "" };
+                out.push(format!(
+                    "A bonus on {what} against {against}{blended}: {}{} a year at 100%.",
+                    if self.weight == Decimal::ONE {
+                        "your target incentive (TI), ".to_string()
+                    } else {
+                        format!("{} of your target incentive (TI), ", format_percent(self.weight))
+                    },
+                    cx.money(ti)
+                ));
+                out.push(format!(
+                    "{} (shares of {}).",
+                    curve_words(points, *extrapolate, at).trim_end_matches('.'),
+                    cx.money(ti)
+                ));
+            }
+        }
+        if let Some(threshold) = self.threshold {
+            if self.target.is_none() && cx.quota_rules.soft_floor.is_some() {
+                out.push(format!(
+                    "Its threshold of {} gives way to the role's soft floor (see the quota rules).",
+                    at(threshold)
+                ));
+            } else {
+                out.push(format!("Below {} it pays nothing at all (a threshold).", at(threshold)));
+            }
+        }
+        self.shaping.describe(cx, Some(ti), &mut out);
+        let driver = match &self.target {
+            None => Driver::Quota,
+            Some(target) => Driver::Target { measure: self.measure.clone(), target: target.clone() },
+        };
+        Description { sentences: out, driver }
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {

@@ -261,6 +261,44 @@ impl Facts {
         }
     }
 
+    /// The made-up payee of [`Facts::synthetic`] with a driver's inputs, for the worked tables
+    /// of `explain`: a book at the start of the year, per-period amounts of deal kinds (new
+    /// deals at full margin), declared measure values (by name, the same every period) and
+    /// company measures per period. Each given input replaces the synthetic one.
+    pub(crate) fn synthetic_driven(
+        plan: &Plan,
+        role: &str,
+        quota: Decimal,
+        book_start: Option<Decimal>,
+        deals: &[(DealKind, Vec<Decimal>)],
+        declared: &[(String, Decimal)],
+        company: &[(String, Vec<Decimal>)],
+    ) -> Facts {
+        let mut facts = Facts::synthetic(plan, role, quota, Decimal::ZERO);
+        let n = plan.calendar.n_periods();
+        facts.payees[0].book_start = book_start;
+        for (kind, amounts) in deals {
+            for (totals, amount) in facts.deal_totals[0].iter_mut().zip(amounts) {
+                totals.amount[*kind as usize] = *amount;
+                totals.units[*kind as usize] = if amount.is_zero() { Decimal::ZERO } else { Decimal::ONE };
+                if *kind == DealKind::New {
+                    totals.gross_margin = *amount;
+                }
+            }
+        }
+        facts.deal_prefix = vec![running_sums(&facts.deal_totals[0])];
+        for (name, value) in declared {
+            if let Some(index) = plan.measures.get_index_of(name) {
+                facts.measures[index * n..(index + 1) * n].fill(Some(*value));
+            }
+        }
+        facts.measure_prefix = measure_running_sums(&facts.measures, n);
+        for (name, values) in company {
+            facts.company.insert(name.clone(), values.iter().map(|v| Some(*v)).collect());
+        }
+        facts
+    }
+
     pub fn calendar(&self) -> &Calendar {
         &self.calendar
     }
