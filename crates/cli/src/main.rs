@@ -17,6 +17,7 @@ macro_rules! say_raw {
 mod plot;
 mod render;
 mod test_command;
+mod whatif;
 
 /// mimalloc: explained runs allocate many small strings; glibc's allocator spends half of a
 /// large single-threaded run consolidating them (measured with accrue-bench).
@@ -109,6 +110,20 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// What if: the baseline against a scenario (--set, --scale, --overlay, --plan-b):
+    /// deltas per role, period and payee, cost of sales, winners and losers.
+    Simulate {
+        plan: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        changes: whatif::ChangeArgs,
+        /// How many winners and losers to list.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        #[arg(long, value_enum, default_value_t = whatif::Format::Table)]
+        format: whatif::Format,
+    },
     /// Print the JSON Schema of the plan format (with the plugin types found here, or next
     /// to --plan); the sample plans point their editors at plan.schema.json.
     Schema {
@@ -175,8 +190,16 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("internal error: {info}\nThis is a bug in Accrue, not in your plan or data: please report it.");
     }));
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
+    let sub = matches.subcommand().map(|(_, m)| m);
     let outcome = match cli.command {
+        Command::Simulate { plan, data, changes, top, format } => {
+            whatif::simulate(&plan, &data, &changes, sub, top, format)
+        }
         Command::Check { plan, data, format } => check(&plan, data.as_deref(), format),
         Command::Run { plan, data, period, format, out, explain } => {
             run(&plan, &data, period.as_deref(), format, out.as_deref(), explain)

@@ -26,6 +26,10 @@ mod statement;
 mod testcase;
 mod yaml;
 
+pub use analysis::{
+    Baseline, Change, ChangeReport, CostOfSales, FactsRef, MAX_FACTOR, PayeeDelta, PlanInput, RunFailure, Scenario,
+    ScenarioError, Selector, SimulateOptions, Simulation, Sums, Variant, apply, simulate,
+};
 pub use analysis::{ComponentText, ExplainError, ExplainOptions, Explanation, WorkedRow, WorkedTable, explain};
 pub use arith::{ArithError, Frac, Tier, TierUse, curve, marginal_value, tiered_marginal, tiered_retroactive};
 pub use calendar::{Calendar, Period, PeriodKind, Window, parse_date};

@@ -170,6 +170,12 @@ impl PlanSource {
         Ok(PlanSource { sources, path: path.to_path_buf(), file, text, root, parse_diagnostics })
     }
 
+    /// The same plan with its node tree replaced (an overlay merged in); the text, and so the
+    /// plan hash, stay the plan file's.
+    pub(crate) fn with_root(&self, root: Node) -> PlanSource {
+        PlanSource { root, ..self.clone() }
+    }
+
     /// Validates and compiles, with `overrides` replacing parameters by name.
     pub fn compile(&self, registry: &Registry, overrides: &IndexMap<String, Decimal>) -> Result<Plan, Diagnostics> {
         let mut diagnostics = self.parse_diagnostics.clone();

@@ -7,8 +7,8 @@ use indexmap::IndexMap;
 use rust_decimal::Decimal;
 
 use crate::component::{DescribeContext, Description, Driver, Target, measure_words, upper_first};
-use crate::eval::{Detail, RunOptions, run_with};
 use crate::data::Facts;
+use crate::eval::{Detail, RunOptions, run_with};
 use crate::measure::{DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::plan::{Plan, Role};

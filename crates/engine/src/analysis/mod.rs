@@ -1,5 +1,33 @@
-//! Analyses that sit on top of evaluation (SPEC §12): nothing below this module imports it.
+//! What-if analysis (SPEC §12), on top of evaluation: scenarios, `simulate`, `explain`.
+//! Nothing below this module imports it; no terminal or HTTP code: the CLI and the server
+//! call these functions alike.
 
 mod explain;
+mod scenario;
+mod simulate;
+
+use rust_decimal::{Decimal, RoundingStrategy};
 
 pub use explain::{ComponentText, ExplainError, ExplainOptions, Explanation, WorkedRow, WorkedTable, explain};
+pub use scenario::{Change, FactsRef, MAX_FACTOR, PlanInput, Scenario, ScenarioError, Selector, Variant, apply};
+pub use simulate::{
+    Baseline, ChangeReport, CostOfSales, PayeeDelta, RunFailure, SimulateOptions, Simulation, Sums, simulate,
+};
+
+/// Money as §12 writes it: rounded to the currency's minor unit (midpoint away from zero),
+/// exactly that many places, never `-0.00`.
+pub(crate) fn money(value: Decimal, minor_units: u32) -> String {
+    let mut rounded = crate::number::round_money(value, minor_units);
+    rounded.rescale(minor_units);
+    rounded.to_string()
+}
+
+/// A ratio as §12 writes it: 6 places, midpoint away from zero.
+pub(crate) fn ratio(value: Decimal) -> String {
+    let mut rounded = value.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero);
+    if rounded.is_zero() {
+        rounded = Decimal::ZERO;
+    }
+    rounded.rescale(6);
+    rounded.to_string()
+}

@@ -1,0 +1,239 @@
+//! `accrue simulate` (and the other what-if commands of SPEC §12): flags → a scenario for
+//! the engine's analysis functions → a table for a person or §12's JSON.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use accrue_engine::{
+    Baseline, Change, DataSet, FileSystem, PlanInput, Scenario, ScenarioError, ScriptLimits, SimulateOptions,
+    Simulation, format_money_grouped, parse_decimal,
+};
+use anyhow::Result;
+use clap::{ArgMatches, Args, ValueEnum};
+use rust_decimal::Decimal;
+
+use crate::{Failure, Outcome, render};
+
+/// The changes of a scenario, as flags (each may repeat).
+#[derive(Args, Debug, Default)]
+pub struct ChangeArgs {
+    /// Replace a plan parameter: NAME=VALUE (e.g. ae_base_rate=0.06).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Multiply a measure: SELECTOR.MEASURE=FACTOR, SELECTOR a role, team:NAME, payee:ID or
+    /// company (e.g. ae.bookings=1.1, company.revenue=0.9).
+    #[arg(long = "scale", value_name = "SELECTOR.MEASURE=FACTOR")]
+    pub scale: Vec<String>,
+    /// A YAML fragment merged over the plan (params, company, roles' target_incentive and
+    /// components).
+    #[arg(long = "overlay", value_name = "FILE")]
+    pub overlay: Vec<PathBuf>,
+    /// A whole second plan on the same data: the back-test.
+    #[arg(long = "plan-b", value_name = "FILE")]
+    pub plan_b: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// Builds the scenario, keeping `--set` and `--overlay` in the order they were given.
+pub fn scenario(args: &ChangeArgs, matches: Option<&ArgMatches>) -> Result<Scenario, ScenarioError> {
+    let mut ordered: Vec<(usize, Change)> = Vec::new();
+    let index = |id: &str, i: usize| {
+        matches.and_then(|m| m.indices_of(id)).and_then(|mut it| it.nth(i)).unwrap_or(usize::MAX - 1000 + i)
+    };
+    if let Some(path) = &args.plan_b {
+        ordered.push((0, Change::plan_b(Arc::new(FileSystem), path)?));
+    }
+    for (i, text) in args.set.iter().enumerate() {
+        ordered.push((index("set", i), Change::parse_set(text)?));
+    }
+    for (i, path) in args.overlay.iter().enumerate() {
+        ordered.push((index("overlay", i), Change::overlay(&FileSystem, path)?));
+    }
+    for (i, text) in args.scale.iter().enumerate() {
+        ordered.push((index("scale", i), Change::parse_scale(text)?));
+    }
+    ordered.sort_by_key(|(i, _)| *i);
+    Ok(Scenario::new(ordered.into_iter().map(|(_, c)| c).collect()))
+}
+
+/// What every what-if command loads: the plan as parsed and the data set.
+pub struct Inputs {
+    pub plan: PlanInput,
+    pub data: DataSet,
+}
+
+/// Loads the plan and data, printing problems; `None` when they do not load.
+pub fn load(plan: &Path, data: &Path) -> Option<Inputs> {
+    let input = match PlanInput::read(Arc::new(FileSystem), plan, ScriptLimits::default()) {
+        Ok(input) => input,
+        Err(errors) => {
+            eprint!("{}", render::diagnostics(&errors.0));
+            return None;
+        }
+    };
+    match DataSet::load(data) {
+        Ok(data) => Some(Inputs { plan: input, data }),
+        Err(errors) => {
+            eprint!("{}", render::diagnostics(&errors.0));
+            None
+        }
+    }
+}
+
+/// Reports a scenario error: usage errors exit 2, the rest 1.
+pub fn report(error: ScenarioError) -> Outcome {
+    match error {
+        ScenarioError::Usage { message } => Ok(Err(Failure::Usage(message))),
+        other => {
+            if other.diagnostics().is_empty() {
+                eprintln!("error: {other}");
+            } else {
+                eprintln!("error: {other}");
+                eprint!("{}", render::diagnostics(other.diagnostics()));
+            }
+            Ok(Err(Failure::Input))
+        }
+    }
+}
+
+pub fn simulate(
+    plan: &Path,
+    data: &Path,
+    changes: &ChangeArgs,
+    matches: Option<&ArgMatches>,
+    top: usize,
+    format: Format,
+) -> Outcome {
+    let scenario = match scenario(changes, matches) {
+        Ok(scenario) => scenario,
+        Err(err) => return report(err),
+    };
+    let Some(inputs) = load(plan, data) else {
+        return Ok(Err(Failure::Input));
+    };
+    let baseline = match Baseline::new(&inputs.plan, &inputs.data) {
+        Ok(baseline) => baseline,
+        Err(err) => return report(err),
+    };
+    let options = SimulateOptions { top };
+    let result = match accrue_engine::simulate(&inputs.plan, &inputs.data, &baseline, &scenario, &options) {
+        Ok(result) => result,
+        Err(err) => return report(err),
+    };
+    match format {
+        Format::Json => say!("{}", serde_json::to_string_pretty(&result)?),
+        Format::Table => {
+            say_raw!("{}", simulation_table(&result, &baseline, baseline.plan.minor_units));
+            eprint!("{}", render::run_messages(&result.warnings, &[]));
+        }
+    }
+    if result.has_errors() {
+        for error in &result.errors {
+            let payee = error.payee.as_deref().unwrap_or("-");
+            eprintln!("error ({} run): payee {payee}: {}", error.run, error.message);
+        }
+        return Ok(Err(Failure::Input));
+    }
+    Ok(Ok(()))
+}
+
+fn amount(text: &str, minor: u32) -> String {
+    parse_decimal(text, accrue_engine::NumberStyle::Text)
+        .map_or_else(|_| text.to_string(), |v| format_money_grouped(v, minor))
+}
+
+fn signed(text: &str, minor: u32) -> String {
+    let value = parse_decimal(text, accrue_engine::NumberStyle::Text).unwrap_or_default();
+    let grouped = format_money_grouped(value, minor);
+    if value > Decimal::ZERO { format!("+{grouped}") } else { grouped }
+}
+
+fn percent(ratio: Option<&str>) -> String {
+    match ratio.and_then(|r| parse_decimal(r, accrue_engine::NumberStyle::Text).ok()) {
+        Some(value) => format!("{:.2} %", (value * Decimal::ONE_HUNDRED).round_dp(2)),
+        None => "n/a".to_string(),
+    }
+}
+
+/// The person's view: per-role and per-period deltas, cost of sales, winners and losers.
+pub fn simulation_table(result: &Simulation, baseline: &Baseline, minor: u32) -> String {
+    let mut out = String::new();
+    let plan = &baseline.plan;
+    let _ = writeln!(out, "{} — {} ({})", plan.id, plan.name, result.currency);
+    if result.changes.is_empty() {
+        let _ = writeln!(out, "No changes: the scenario is the baseline.");
+    }
+    for change in &result.changes {
+        let line = match change {
+            accrue_engine::ChangeReport::Set { name, from, to } => {
+                format!("set {name}: {} → {to}", from.as_deref().unwrap_or("(new)"))
+            }
+            accrue_engine::ChangeReport::Scale { selector, measure, factor } => {
+                format!("scale {selector}.{measure} × {factor}")
+            }
+            accrue_engine::ChangeReport::Overlay { file } => format!("overlay {file}"),
+            accrue_engine::ChangeReport::PlanB { file, plan } => format!("plan B {file} (plan {plan})"),
+        };
+        let _ = writeln!(out, "  change: {line}");
+    }
+    let width = (result.baseline.by_role.keys().chain(result.baseline.by_period.keys()))
+        .map(|k| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let rows =
+        |out: &mut String, title: &str, keys: Vec<&String>, pick: &dyn Fn(&accrue_engine::Sums, &str) -> String| {
+            let _ = writeln!(out, "\n  {title:<width$}  {:>16}  {:>16}  {:>16}", "Baseline", "Scenario", "Delta");
+            for key in keys {
+                let _ = writeln!(
+                    out,
+                    "  {key:<width$}  {:>16}  {:>16}  {:>16}",
+                    amount(&pick(&result.baseline, key), minor),
+                    amount(&pick(&result.scenario, key), minor),
+                    signed(&pick(&result.delta, key), minor)
+                );
+            }
+        };
+    let by_role = |s: &accrue_engine::Sums, key: &str| s.by_role.get(key).cloned().unwrap_or_default();
+    let by_period = |s: &accrue_engine::Sums, key: &str| s.by_period.get(key).cloned().unwrap_or_default();
+    rows(&mut out, "Role", result.baseline.by_role.keys().collect(), &by_role);
+    let _ = writeln!(
+        out,
+        "  {:<width$}  {:>16}  {:>16}  {:>16}",
+        "Total",
+        amount(&result.baseline.total, minor),
+        amount(&result.scenario.total, minor),
+        signed(&result.delta.total, minor)
+    );
+    rows(&mut out, "Period", result.baseline.by_period.keys().collect(), &by_period);
+    let cost = &result.cost_of_sales;
+    let _ = writeln!(
+        out,
+        "\nCost of sales (comp ÷ company revenue): {} → {}",
+        percent(cost.baseline.as_deref()),
+        percent(cost.scenario.as_deref())
+    );
+    if cost.baseline.is_none() {
+        let _ = writeln!(out, "  (no company revenue for the plan year: add `revenue` to company.csv)");
+    }
+    let names: std::collections::HashMap<&str, (&str, &str)> =
+        result.payees.iter().map(|p| (p.payee.as_str(), (p.role.as_str(), p.delta.as_str()))).collect();
+    for (title, list) in [("Top winners", &result.winners), ("Top losers", &result.losers)] {
+        if list.is_empty() {
+            let _ = writeln!(out, "\n{title}: none");
+            continue;
+        }
+        let _ = writeln!(out, "\n{title}");
+        for id in list {
+            let (role, delta) = names.get(id.as_str()).copied().unwrap_or(("", "0"));
+            let _ = writeln!(out, "  {id:<12} {role:<12} {:>16}", signed(delta, minor));
+        }
+    }
+    out
+}

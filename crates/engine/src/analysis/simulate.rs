@@ -1,0 +1,315 @@
+//! `simulate` (SPEC §12): the baseline against a scenario — deltas per payee, role and
+//! period, cost of sales, winners and losers — from two totals runs.
+
+use std::collections::HashSet;
+
+use indexmap::IndexMap;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::json;
+
+use super::scenario::{Change, PlanInput, Scenario, ScenarioError, apply};
+use super::{money, ratio};
+use crate::data::{DataSet, Facts, Scales};
+use crate::eval::{Detail, RunOptions, TotalsRun, run_totals};
+use crate::plan::Plan;
+
+/// A plan compiled as written and its data indexed without scales: what every scenario is
+/// compared with. Build it once and reuse it across scenarios.
+#[derive(Debug)]
+pub struct Baseline {
+    pub plan: Plan,
+    pub facts: Facts,
+}
+
+impl Baseline {
+    pub fn new(input: &PlanInput, data: &DataSet) -> Result<Baseline, ScenarioError> {
+        let plan = input
+            .compile()
+            .map_err(|d| ScenarioError::Plan { message: "the plan is not valid".into(), diagnostics: d.0 })?;
+        let facts = Facts::index(data, &plan, &Scales::new())
+            .map_err(|d| ScenarioError::Plan { message: "the data does not fit the plan".into(), diagnostics: d.0 })?;
+        Ok(Baseline { plan, facts })
+    }
+}
+
+/// Options of `simulate`.
+#[derive(Debug, Clone, Copy)]
+pub struct SimulateOptions {
+    /// How many winners and losers to list.
+    pub top: usize,
+}
+
+impl Default for SimulateOptions {
+    fn default() -> Self {
+        SimulateOptions { top: 10 }
+    }
+}
+
+/// One change as the result reports it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChangeReport {
+    Set { name: String, from: Option<String>, to: String },
+    Scale { selector: String, measure: String, factor: String },
+    Overlay { file: String },
+    PlanB { file: String, plan: String },
+}
+
+/// Totals of one run (or their difference): money strings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sums {
+    pub total: String,
+    pub by_role: IndexMap<String, String>,
+    pub by_period: IndexMap<String, String>,
+}
+
+/// Total comp over company revenue for the plan year, baseline and scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostOfSales {
+    pub baseline_revenue: Option<String>,
+    pub scenario_revenue: Option<String>,
+    pub baseline: Option<String>,
+    pub scenario: Option<String>,
+}
+
+/// One payee's year in both runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct PayeeDelta {
+    pub payee: String,
+    pub role: String,
+    pub baseline: String,
+    pub scenario: String,
+    pub delta: String,
+    #[serde(skip)]
+    pub delta_value: Decimal,
+}
+
+/// A payee's error in one of the runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunFailure {
+    pub run: &'static str,
+    pub payee: Option<String>,
+    pub period: Option<String>,
+    pub component: Option<String>,
+    pub message: String,
+}
+
+/// The result of `simulate`, in SPEC §12's JSON shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct Simulation {
+    pub plan: String,
+    pub plan_hash: String,
+    pub data_hash: String,
+    pub scenario_hash: String,
+    pub currency: String,
+    pub changes: Vec<ChangeReport>,
+    pub baseline: Sums,
+    pub scenario: Sums,
+    pub delta: Sums,
+    pub cost_of_sales: CostOfSales,
+    pub payees: Vec<PayeeDelta>,
+    pub winners: Vec<String>,
+    pub losers: Vec<String>,
+    pub warnings: Vec<String>,
+    pub errors: Vec<RunFailure>,
+}
+
+/// Runs the baseline and the scenario and compares them.
+pub fn simulate(
+    input: &PlanInput,
+    data: &DataSet,
+    baseline: &Baseline,
+    scenario: &Scenario,
+    options: &SimulateOptions,
+) -> Result<Simulation, ScenarioError> {
+    let run_options = RunOptions { detail: Detail::Amounts, ..RunOptions::default() };
+    let variant = apply(input, data, scenario)?;
+    let facts = variant.facts(data, &baseline.facts)?;
+    let before = run_totals(&baseline.plan, &baseline.facts, &run_options);
+    let after = run_totals(&variant.plan, &facts, &run_options);
+
+    let plan = &baseline.plan;
+    let minor = plan.minor_units;
+    let mut errors = failures("baseline", &before);
+    errors.extend(failures("scenario", &after));
+    let failed: HashSet<&str> = errors.iter().filter_map(|e| e.payee.as_deref()).collect();
+
+    // Every role of either plan, every period.
+    let mut roles: Vec<String> = plan.roles.keys().cloned().collect();
+    roles.extend(variant.plan.roles.keys().filter(|r| !plan.roles.contains_key(*r)).cloned());
+    let periods: Vec<String> = plan.calendar.labels().map(str::to_string).collect();
+    let mut sums = [Tally::new(&roles, &periods), Tally::new(&roles, &periods)];
+    let mut payees = Vec::new();
+    for (i, payee) in data.payees().iter().enumerate() {
+        if failed.contains(payee.id.as_str()) {
+            continue;
+        }
+        let mut year = [Decimal::ZERO; 2];
+        for (run, totals) in [&before, &after].into_iter().enumerate() {
+            for (k, label) in periods.iter().enumerate() {
+                if let Some(amount) = totals.amount(i, k) {
+                    year[run] += amount;
+                    sums[run].add(payee.role.as_str(), label, amount);
+                }
+            }
+        }
+        let delta = year[1] - year[0];
+        payees.push(PayeeDelta {
+            payee: payee.id.to_string(),
+            role: payee.role.to_string(),
+            baseline: money(year[0], minor),
+            scenario: money(year[1], minor),
+            delta: money(delta, minor),
+            delta_value: delta,
+        });
+    }
+    let mut winners: Vec<&PayeeDelta> = payees.iter().filter(|p| p.delta_value > Decimal::ZERO).collect();
+    winners.sort_by_key(|p| std::cmp::Reverse(p.delta_value));
+    let mut losers: Vec<&PayeeDelta> = payees.iter().filter(|p| p.delta_value < Decimal::ZERO).collect();
+    losers.sort_by_key(|p| p.delta_value);
+    let top = |list: Vec<&PayeeDelta>| list.into_iter().take(options.top).map(|p| p.payee.clone()).collect();
+
+    let revenue = [year_revenue(plan, &baseline.facts), year_revenue(&variant.plan, &facts)];
+    let cost =
+        |run: usize| revenue[run].filter(|r| !r.is_zero()).and_then(|r| sums[run].total.checked_div(r)).map(ratio);
+    let mut warnings = before.warnings.clone();
+    for warning in &after.warnings {
+        if !warnings.contains(warning) {
+            warnings.push(warning.clone());
+        }
+    }
+    let options_json = json!({"command": "simulate", "top": options.top});
+    Ok(Simulation {
+        plan: plan.id.clone(),
+        plan_hash: plan.hash.clone(),
+        data_hash: data.hash().to_string(),
+        scenario_hash: scenario.hash(options_json),
+        currency: plan.currency.clone(),
+        changes: reports(scenario, plan, variant.plan_b.as_deref()),
+        delta: sums[1].minus(&sums[0]).sums(minor),
+        baseline: sums[0].sums(minor),
+        scenario: sums[1].sums(minor),
+        cost_of_sales: CostOfSales {
+            baseline_revenue: revenue[0].map(|r| money(r, minor)),
+            scenario_revenue: revenue[1].map(|r| money(r, minor)),
+            baseline: cost(0),
+            scenario: cost(1),
+        },
+        winners: top(winners),
+        losers: top(losers),
+        payees,
+        warnings,
+        errors,
+    })
+}
+
+impl Simulation {
+    /// Whether any payee failed in either run (the command's exit code is then 1).
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}
+
+fn failures(run: &'static str, totals: &TotalsRun) -> Vec<RunFailure> {
+    totals
+        .errors
+        .iter()
+        .map(|e| RunFailure {
+            run,
+            payee: e.payee.clone(),
+            period: e.period.clone(),
+            component: e.component.clone(),
+            message: e.message.clone(),
+        })
+        .collect()
+}
+
+fn reports(scenario: &Scenario, plan: &Plan, plan_b: Option<&str>) -> Vec<ChangeReport> {
+    scenario
+        .changes()
+        .iter()
+        .map(|change| match change {
+            Change::Set { name, value } => ChangeReport::Set {
+                name: name.clone(),
+                from: plan.params.get(name).map(|v| v.normalize().to_string()),
+                to: value.normalize().to_string(),
+            },
+            Change::Scale { selector, measure, factor } => ChangeReport::Scale {
+                selector: selector.text(),
+                measure: measure.clone(),
+                factor: factor.normalize().to_string(),
+            },
+            Change::Overlay { file, .. } => ChangeReport::Overlay { file: file.clone() },
+            Change::PlanB { file, .. } => {
+                ChangeReport::PlanB { file: file.clone(), plan: plan_b.unwrap_or_default().to_string() }
+            }
+        })
+        .collect()
+}
+
+/// Company revenue for the plan year: `company.csv` rows, periods without one at the plan's
+/// annual value ÷ N (SPEC §3); `None` when a period has neither.
+pub(crate) fn year_revenue(plan: &Plan, facts: &Facts) -> Option<Decimal> {
+    let rows = facts.company("revenue");
+    let annual = plan.company.get("revenue").copied();
+    let n = plan.calendar.n_periods();
+    let mut total = Decimal::ZERO;
+    let mut fallback = 0u64;
+    for k in 0..n {
+        match rows.and_then(|r| r[k]) {
+            Some(value) => total = total.checked_add(value)?,
+            None if annual.is_some() => fallback += 1,
+            None => return None,
+        }
+    }
+    if let Some(annual) = annual.filter(|_| fallback > 0) {
+        total =
+            total.checked_add(annual.checked_mul(Decimal::from(fallback))?.checked_div(plan.calendar.n_decimal())?)?;
+    }
+    Some(total)
+}
+
+/// Sums per role and period of one run.
+#[derive(Debug, Clone)]
+struct Tally {
+    total: Decimal,
+    by_role: IndexMap<String, Decimal>,
+    by_period: IndexMap<String, Decimal>,
+}
+
+impl Tally {
+    fn new(roles: &[String], periods: &[String]) -> Tally {
+        Tally {
+            total: Decimal::ZERO,
+            by_role: roles.iter().map(|r| (r.clone(), Decimal::ZERO)).collect(),
+            by_period: periods.iter().map(|p| (p.clone(), Decimal::ZERO)).collect(),
+        }
+    }
+
+    fn add(&mut self, role: &str, period: &str, amount: Decimal) {
+        self.total += amount;
+        if let Some(slot) = self.by_role.get_mut(role) {
+            *slot += amount;
+        }
+        if let Some(slot) = self.by_period.get_mut(period) {
+            *slot += amount;
+        }
+    }
+
+    fn minus(&self, other: &Tally) -> Tally {
+        Tally {
+            total: self.total - other.total,
+            by_role: self.by_role.iter().map(|(r, v)| (r.clone(), *v - other.by_role[r])).collect(),
+            by_period: self.by_period.iter().map(|(p, v)| (p.clone(), *v - other.by_period[p])).collect(),
+        }
+    }
+
+    fn sums(&self, minor: u32) -> Sums {
+        Sums {
+            total: money(self.total, minor),
+            by_role: self.by_role.iter().map(|(r, v)| (r.clone(), money(*v, minor))).collect(),
+            by_period: self.by_period.iter().map(|(p, v)| (p.clone(), money(*v, minor))).collect(),
+        }
+    }
+}
