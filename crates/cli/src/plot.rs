@@ -150,3 +150,69 @@ pub fn svg(curve: &PayoutCurve) -> Result<String> {
     }
     Ok(text)
 }
+
+/// The Monte Carlo histogram of total cost as an SVG document, with the budget line.
+pub fn histogram_svg(result: &accrue_engine::MonteCarlo) -> Result<String> {
+    let parse = |text: &str| text.parse::<rust_decimal::Decimal>().map(f).unwrap_or(0.0);
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, (960, 600)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+        let bins: Vec<(f64, f64, u32)> =
+            result.histogram.iter().map(|b| (parse(&b.from), parse(&b.to), b.count)).collect();
+        let budget = result.budget.as_deref().map(parse);
+        let mut x0 = bins.first().map_or(0.0, |b| b.0);
+        let mut x1 = bins.last().map_or(1.0, |b| b.1);
+        if let Some(b) = budget {
+            x0 = x0.min(b);
+            x1 = x1.max(b);
+        }
+        if x1 <= x0 {
+            x0 -= 1.0;
+            x1 += 1.0;
+        }
+        let pad = (x1 - x0) * 0.04;
+        let top = f64::from(bins.iter().map(|b| b.2).max().unwrap_or(1)) * 1.1;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("Monte Carlo: total comp cost of {} over {} draws", result.plan, result.draws),
+                ("sans-serif", 22),
+            )
+            .margin(18)
+            .x_label_area_size(48)
+            .y_label_area_size(60)
+            .build_cartesian_2d((x0 - pad)..(x1 + pad), 0.0..top)
+            .map_err(|e| anyhow!("{e}"))?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("total comp for the year ({})", result.currency))
+            .y_desc("draws")
+            .x_label_formatter(&|x| grouped(*x))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+        chart
+            .draw_series(bins.iter().map(|(from, to, count)| {
+                Rectangle::new([(*from, 0.0), (*to, f64::from(*count))], COLOURS[0].mix(0.7).filled())
+            }))
+            .map_err(|e| anyhow!("{e}"))?
+            .label("draws per bin")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], COLOURS[0].mix(0.7).filled()));
+        if let Some(b) = budget {
+            chart
+                .draw_series(LineSeries::new(vec![(b, 0.0), (b, top)], RED.stroke_width(2)))
+                .map_err(|e| anyhow!("{e}"))?
+                .label(format!("budget {}", grouped(b)))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+        root.present().map_err(|e| anyhow!("{e}"))?;
+    }
+    Ok(text)
+}

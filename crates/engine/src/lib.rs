@@ -27,8 +27,9 @@ mod testcase;
 mod yaml;
 
 pub use analysis::{
-    Baseline, Change, ChangeReport, CostOfSales, FactsRef, MAX_FACTOR, PayeeDelta, PlanInput, RunFailure, Scenario,
-    ScenarioError, Selector, SimulateOptions, Simulation, Sums, Variant, apply, simulate,
+    AttainmentShare, Baseline, Bin, Change, ChangeReport, CostOfSales, Distribution, FactsRef, MAX_DRAWS, MAX_FACTOR,
+    MonteCarlo, MonteCarloOptions, PayeeDelta, PlanInput, RunFailure, Scenario, ScenarioError, Selector,
+    SimulateOptions, Simulation, Sums, Variant, apply, montecarlo, simulate,
 };
 pub use analysis::{ComponentText, ExplainError, ExplainOptions, Explanation, WorkedRow, WorkedTable, explain};
 pub use arith::{ArithError, Frac, Tier, TierUse, curve, marginal_value, tiered_marginal, tiered_retroactive};

@@ -3,12 +3,14 @@
 //! call these functions alike.
 
 mod explain;
+mod montecarlo;
 mod scenario;
 mod simulate;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
 pub use explain::{ComponentText, ExplainError, ExplainOptions, Explanation, WorkedRow, WorkedTable, explain};
+pub use montecarlo::{AttainmentShare, Bin, Distribution, MAX_DRAWS, MonteCarlo, MonteCarloOptions, montecarlo};
 pub use scenario::{Change, FactsRef, MAX_FACTOR, PlanInput, Scenario, ScenarioError, Selector, Variant, apply};
 pub use simulate::{
     Baseline, ChangeReport, CostOfSales, PayeeDelta, RunFailure, SimulateOptions, Simulation, Sums, simulate,

@@ -201,6 +201,9 @@ pub enum ScenarioError {
     /// The changed plan (or plan B) does not compile, or the data does not fit it.
     #[error("{message}")]
     Plan { message: String, diagnostics: Vec<Diagnostic> },
+    /// The caller cancelled the run (a deadline passed, a user pressed Ctrl-C).
+    #[error("the run was cancelled")]
+    Cancelled,
 }
 
 impl ScenarioError {
@@ -223,7 +226,7 @@ impl ScenarioError {
     /// The located problems behind the error, if any.
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
-            ScenarioError::Usage { .. } => &[],
+            ScenarioError::Usage { .. } | ScenarioError::Cancelled => &[],
             ScenarioError::Invalid { diagnostics, .. } | ScenarioError::Plan { diagnostics, .. } => diagnostics,
         }
     }
