@@ -137,6 +137,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = whatif::Format::Table)]
         format: whatif::Format,
     },
+    /// Alignment: sweep company revenue and margin; does every role's pay rise and fall with
+    /// the company's profit after comp? The verdict in words first, then the grid.
+    Align {
+        plan: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        changes: whatif::ChangeArgs,
+        #[command(flatten)]
+        options: whatif::AlignArgs,
+        #[arg(long, value_enum, default_value_t = whatif::Format::Table)]
+        format: whatif::Format,
+    },
     /// Print the JSON Schema of the plan format (with the plugin types found here, or next
     /// to --plan); the sample plans point their editors at plan.schema.json.
     Schema {
@@ -210,6 +223,9 @@ fn main() -> ExitCode {
     };
     let sub = matches.subcommand().map(|(_, m)| m);
     let outcome = match cli.command {
+        Command::Align { plan, data, changes, options, format } => {
+            whatif::align(&plan, &data, &changes, sub, &options, format)
+        }
         Command::Montecarlo { plan, data, changes, options, format } => {
             whatif::montecarlo(&plan, &data, &changes, sub, &options, format)
         }

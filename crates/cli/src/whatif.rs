@@ -427,3 +427,138 @@ pub fn montecarlo_table(result: &accrue_engine::MonteCarlo, minor: u32) -> Strin
     }
     out
 }
+
+/// `accrue align`'s own flags.
+#[derive(Args, Debug)]
+pub struct AlignArgs {
+    /// Revenue factors FROM:TO:STEP, inclusive (default 0.5:1.5:0.1).
+    #[arg(long, default_value = "0.5:1.5:0.1", allow_hyphen_values = true)]
+    pub revenue: String,
+    /// Margin shifts, comma-separated (default -0.10,0,0.10; write --margin=-0.1,0,0.1).
+    #[arg(long, default_value = "-0.10,0,0.10", allow_hyphen_values = true)]
+    pub margin: String,
+    /// Company measures that scale with revenue (repeat; default revenue, new_arr,
+    /// recurring_revenue, bookings where present).
+    #[arg(long = "follow", value_name = "NAME")]
+    pub follow: Vec<String>,
+    /// Plot each role's pay and the profit after comp against revenue to this SVG file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+}
+
+pub fn align(
+    plan: &Path,
+    data: &Path,
+    changes: &ChangeArgs,
+    matches: Option<&ArgMatches>,
+    args: &AlignArgs,
+    format: Format,
+) -> Outcome {
+    let scenario = match scenario(changes, matches) {
+        Ok(scenario) => scenario,
+        Err(err) => return report(err),
+    };
+    let grid = accrue_engine::parse_range(&args.revenue).and_then(|revenue| {
+        Ok(accrue_engine::AlignOptions {
+            revenue,
+            margin: accrue_engine::parse_list(&args.margin)?,
+            follow: (!args.follow.is_empty()).then(|| args.follow.clone()),
+        })
+    });
+    let options = match grid {
+        Ok(options) => options,
+        Err(err) => return report(err),
+    };
+    let Some(inputs) = load(plan, data) else {
+        return Ok(Err(Failure::Input));
+    };
+    let result = match accrue_engine::align(&inputs.plan, &inputs.data, &scenario, &options) {
+        Ok(result) => result,
+        Err(err) => return report(err),
+    };
+    if let Some(file) = &args.svg {
+        crate::write_file(file, crate::plot::alignment_svg(&result)?.as_bytes())?;
+    }
+    match format {
+        Format::Json => say!("{}", serde_json::to_string_pretty(&result)?),
+        Format::Table => say_raw!("{}", alignment_table(&result)),
+    }
+    if !result.errors.is_empty() {
+        for error in &result.errors {
+            eprintln!("error: payee {}: {}", error.payee.as_deref().unwrap_or("-"), error.message);
+        }
+        return Ok(Err(Failure::Input));
+    }
+    Ok(Ok(()))
+}
+
+/// The verdict and the findings in words first, then the numbers.
+pub fn alignment_table(result: &accrue_engine::Alignment) -> String {
+    let mut out = String::new();
+    let minor =
+        result.cells.first().map_or(2, |c| c.total_comp.split_once('.').map_or(0, |(_, places)| places.len() as u32));
+    let misaligned = result.verdict == "misaligned";
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        result.plan,
+        if misaligned {
+            "MISALIGNED — some pay rises while the company's profit after comp falls"
+        } else {
+            "aligned — no role's pay rises while the company's profit after comp falls"
+        }
+    );
+    for sentence in &result.summary {
+        let _ = writeln!(out, "  - {sentence}");
+    }
+    let _ = writeln!(
+        out,
+        "\nProfit-linked pay (reads company net profit): {}",
+        result
+            .profit_linked
+            .iter()
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|(role, ids)| format!("{role} ({})", ids.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    for (role, share) in &result.executive_profit_share {
+        let _ = writeln!(out, "Executive profit share of {role}: {}", percent(share.as_deref()));
+    }
+    let c = &result.coverage;
+    let _ = writeln!(
+        out,
+        "Coverage: quotas {} + run-rate book {} against a revenue budget of {} ({})",
+        amount(&c.effective_quotas, minor),
+        amount(&c.run_rate_book, minor),
+        c.budget_revenue.as_deref().map_or("(none)".to_string(), |b| amount(b, minor)),
+        percent(c.ratio.as_deref())
+    );
+    for dm in &result.margin {
+        let cells: Vec<&accrue_engine::GridCell> = result.cells.iter().filter(|c| &c.dm == dm).collect();
+        let _ = writeln!(out, "\nMargin shift {dm}: pay by role and the company's profit after comp");
+        let roles: Vec<&String> = result.cells.first().map(|c| c.by_role.keys().collect()).unwrap_or_default();
+        let width = roles.iter().map(|r| r.chars().count()).max().unwrap_or(0).max(18);
+        let _ = write!(out, "  {:<width$}", "revenue ×");
+        for cell in &cells {
+            let _ = write!(out, " {:>13}", cell.r);
+        }
+        let _ = writeln!(out);
+        for role in &roles {
+            let _ = write!(out, "  {role:<width$}");
+            for cell in &cells {
+                let _ = write!(out, " {:>13}", amount(&cell.by_role[*role], 0));
+            }
+            let _ = writeln!(out);
+        }
+        for (label, pick) in [("total comp", 0), ("profit after comp", 1)] {
+            let _ = write!(out, "  {label:<width$}");
+            for cell in &cells {
+                let value = if pick == 0 { &cell.total_comp } else { &cell.profit_after_comp };
+                let _ = write!(out, " {:>13}", amount(value, 0));
+            }
+            let _ = writeln!(out);
+        }
+    }
+    out
+}

@@ -148,3 +148,41 @@ fn bad_montecarlo_flags_are_clear_errors() {
     fails("montecarlo", &["--spread", "sdr=0.2"], 2, "no role `sdr`");
     fails("montecarlo", &["--budget", "a lot"], 2, "--budget `a lot`");
 }
+
+#[test]
+fn align_prints_the_verdict_first_and_draws_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("align.svg");
+    let out = run(&[
+        "align",
+        "plans/hardware-reseller/plan.yaml",
+        "--data",
+        "plans/hardware-reseller/data",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let first = out.stdout.lines().next().unwrap();
+    assert!(first.contains("MISALIGNED"), "{first}");
+    assert!(out.stdout.contains("ae: from 110 % to 150 % of revenue at today's margin"), "{}", out.stdout);
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("profit after comp"));
+
+    let out = run(&["align", "plans/saas-startup/plan.yaml", "--data", "plans/saas-startup/data", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["verdict"], "aligned");
+    assert_eq!(json["cells"].as_array().unwrap().len(), 33);
+    let out = run(&with("align", &["--revenue", "0.9:1.1:0.1", "--margin=-0.05,0", "--format", "json"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["cells"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn bad_align_grids_are_usage_errors() {
+    fails("align", &["--revenue", "0.5:1.5"], 2, "needs FROM:TO:STEP");
+    fails("align", &["--revenue", "0.5:1.5:0"], 2, "the step must be above 0");
+    fails("align", &["--revenue", "a:b:c"], 2, "--revenue");
+    fails("align", &["--revenue", "0:200:1"], 2, "more than 101 steps");
+    fails("align", &["--margin=x,0"], 2, "--margin");
+}
