@@ -28,8 +28,8 @@ mod yaml;
 pub use arith::{ArithError, Frac, Tier, TierUse, curve, marginal_value, tiered_marginal, tiered_retroactive};
 pub use calendar::{Calendar, Period, PeriodKind, Window, parse_date};
 pub use component::{
-    BuildContext, Component, ComponentType, Design, KeyInfo, Outcome, Profile, Registry, Stage, SubLine, Target, Trace,
-    TypeInfo,
+    BuildContext, Component, ComponentType, Core, Design, KeyInfo, Outcome, Profile, Registry, Stage, SubLine, Target,
+    Trace, TypeInfo,
 };
 pub use curve::{CurveOptions, CurvePoint, PayoutCurve, payout_curve};
 pub use data::{

@@ -56,9 +56,9 @@ impl Plan {
         self.roles.get(id)
     }
 
-    /// Whether any component needs the full list of credited deals (SPIFF date windows).
+    /// Whether any component needs the full list of credited deals (a SPIFF's date windows).
     pub fn needs_deal_list(&self) -> bool {
-        self.roles.values().flat_map(|r| &r.components).any(|c| c.type_name() == "spiff")
+        self.roles.values().flat_map(|r| &r.components).any(|c| c.needs_credits())
     }
 }
 

@@ -18,7 +18,7 @@ use serde::de::{self, Visitor};
 use sha2::{Digest, Sha256};
 
 use crate::arith::{self, Frac, Tier};
-use crate::component::{BuildContext, Component, ComponentType, Outcome, Profile, Shaping, TypeInfo};
+use crate::component::{BuildContext, Component, ComponentType, Core, Outcome, Profile, Shaping, TypeInfo};
 use crate::csvfile::hex;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::eval::{EvalContext, EvalError};
@@ -588,6 +588,8 @@ fn build_script_component(
     cx: &mut BuildContext<'_>,
 ) -> Option<Arc<dyn Component>> {
     let errors_before = cx.diagnostics.len();
+    let window = shaping.window.as_ref().map_or(WindowKind::Ytd, |w| w.value);
+    let allow_negative = shaping.allow_negative;
     let shaping = Shaping::build(shaping, cx);
     let measure_given = measure.is_some();
     let measure = match &measure {
@@ -637,8 +639,7 @@ fn build_script_component(
         .collect();
     let parts = CtxParts::of(&script, &declared, measure_given);
     Some(Arc::new(ScriptComponent {
-        id: id.value,
-        type_name: cx.component_type.clone(),
+        core: Core::new(id.value, cx.component_type.clone(), window, allow_negative),
         host: host.clone(),
         script,
         params: resolved,
@@ -650,8 +651,7 @@ fn build_script_component(
 }
 
 struct ScriptComponent {
-    id: String,
-    type_name: String,
+    core: Core,
     host: Arc<ScriptHost>,
     script: Arc<Script>,
     params: Map,
@@ -664,7 +664,7 @@ struct ScriptComponent {
 
 impl fmt::Debug for ScriptComponent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ScriptComponent").field("id", &self.id).field("script", &self.script.path).finish()
+        f.debug_struct("ScriptComponent").field("id", &self.core.id).field("script", &self.script.path).finish()
     }
 }
 
@@ -720,7 +720,7 @@ impl ScriptComponent {
         }
         if parts.window {
             let mut window = Map::new();
-            let kind = match self.shaping.window {
+            let kind = match self.core.window {
                 WindowKind::Ytd => "ytd",
                 WindowKind::Period => "period",
             };
@@ -828,20 +828,8 @@ impl CtxParts {
 }
 
 impl Component for ScriptComponent {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn type_name(&self) -> &str {
-        &self.type_name
-    }
-
-    fn window(&self) -> WindowKind {
-        self.shaping.window
-    }
-
-    fn allow_negative(&self) -> bool {
-        self.shaping.allow_negative
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn profile(&self) -> Profile {
@@ -859,7 +847,7 @@ impl Component for ScriptComponent {
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
-        let w = cx.window(self.shaping.window);
+        let w = cx.window(self.core.window);
         let ctx = self.context(cx, w)?;
         let attainment = ctx.get("attainment").and_then(|a| a.as_decimal().ok()).filter(|_| self.measure_given);
         let result = self

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{BuildContext, Component, ComponentType, Outcome, Stage, TypeInfo, dec};
+use super::{BuildContext, Component, ComponentType, Core, Outcome, Stage, TypeInfo, dec};
 use crate::eval::{EvalContext, EvalError};
 use crate::number::format_money_grouped;
 use crate::spanned::Num;
@@ -51,7 +51,7 @@ impl ComponentType for DrawType {
             return None;
         }
         Some(Arc::new(Draw {
-            id: parsed.core.id.value,
+            core: Core::new(parsed.core.id.value, "draw", WindowKind::Period, true),
             amount: parsed.spec.amount.value,
             recoverable: parsed.spec.recoverable,
         }))
@@ -60,7 +60,7 @@ impl ComponentType for DrawType {
 
 #[derive(Debug)]
 struct Draw {
-    id: String,
+    core: Core,
     amount: Decimal,
     recoverable: bool,
 }
@@ -76,20 +76,8 @@ impl Draw {
 }
 
 impl Component for Draw {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn type_name(&self) -> &str {
-        "draw"
-    }
-
-    fn window(&self) -> WindowKind {
-        WindowKind::Period
-    }
-
-    fn allow_negative(&self) -> bool {
-        true
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn stage(&self) -> Stage {
@@ -137,7 +125,7 @@ impl Component for Draw {
                 "leaves on {} with {} of recoverable draw `{}` outstanding",
                 payee.end_date.map(|d| d.to_string()).unwrap_or_default(),
                 money(after),
-                self.id
+                self.core.id
             ));
         }
         Ok(Outcome { value, attainment: None, explain, trace, sublines: Vec::new() })

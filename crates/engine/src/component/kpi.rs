@@ -10,13 +10,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::shaping::weighted;
-use super::{BuildContext, Component, ComponentType, Outcome, Profile, Shaping, TypeInfo, dec, frac_value};
+use super::{BuildContext, Component, ComponentType, Core, Outcome, Profile, Shaping, TypeInfo, dec, frac_value};
 use crate::arith::Frac;
 use crate::eval::{EvalContext, EvalError};
 use crate::measure::MeasureRef;
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};
-use crate::spec::WindowKind;
 use crate::yaml::Node;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -108,7 +107,7 @@ impl ComponentType for KpiType {
             return None;
         }
         Some(Arc::new(Kpi {
-            id: parsed.core.id.value,
+            core: Core::of(&parsed.core, &parsed.shaping),
             items,
             weight: spec.weight.map_or(Decimal::ONE, |w| w.value),
             shaping,
@@ -118,27 +117,15 @@ impl ComponentType for KpiType {
 
 #[derive(Debug)]
 struct Kpi {
-    id: String,
+    core: Core,
     items: Vec<Item>,
     weight: Decimal,
     shaping: Shaping,
 }
 
 impl Component for Kpi {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn type_name(&self) -> &str {
-        "kpi"
-    }
-
-    fn window(&self) -> WindowKind {
-        self.shaping.window
-    }
-
-    fn allow_negative(&self) -> bool {
-        self.shaping.allow_negative
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn profile(&self) -> Profile {
@@ -146,7 +133,7 @@ impl Component for Kpi {
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
-        let w = cx.window(self.shaping.window);
+        let w = cx.window(self.core.window);
         let mut total = Frac::ZERO;
         let mut parts = Vec::new();
         let mut texts = Vec::new();

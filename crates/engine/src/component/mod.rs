@@ -127,13 +127,31 @@ pub struct Profile {
 }
 
 /// A compiled component of a role. Implementations must be cheap to share across threads.
+///
+/// Like ripgrep's `Matcher`, writing one is cheap: [`Component::core`] (the shared keys) and
+/// [`Component::evaluate`] are required, everything else has a default.
 pub trait Component: Send + Sync + fmt::Debug {
-    fn id(&self) -> &str;
-    fn type_name(&self) -> &str;
+    /// The keys every component shares, read once when it was built.
+    fn core(&self) -> &Core;
+    fn id(&self) -> &str {
+        &self.core().id
+    }
+    fn type_name(&self) -> &str {
+        &self.core().type_name
+    }
     /// `ytd` components pay `round(V_k) − paid_before`, `period` ones `round(V_k)`.
-    fn window(&self) -> WindowKind;
+    fn window(&self) -> WindowKind {
+        self.core().window
+    }
     /// Whether a negative amount is paid (a clawback line) or floored at zero.
-    fn allow_negative(&self) -> bool;
+    fn allow_negative(&self) -> bool {
+        self.core().allow_negative
+    }
+    /// Whether the component reads single credited deals ([`EvalContext::credits`]): data
+    /// indexing keeps the deal list only when some component asks for it.
+    fn needs_credits(&self) -> bool {
+        false
+    }
     fn stage(&self) -> Stage {
         Stage::Earnings
     }
@@ -146,6 +164,29 @@ pub trait Component: Send + Sync + fmt::Debug {
     /// does not (a profit bonus, a retention curve, a draw).
     fn design(&self, _role_ti: Decimal) -> Option<Design> {
         None
+    }
+}
+
+/// The keys every component shares: its id, its type and the window rule's two keys (SPEC §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Core {
+    pub id: String,
+    /// The `type:` it was built from (a plugin's name for plugin types).
+    pub type_name: String,
+    pub window: WindowKind,
+    pub allow_negative: bool,
+}
+
+impl Core {
+    pub fn new(id: impl Into<String>, type_name: impl Into<String>, window: WindowKind, allow_negative: bool) -> Core {
+        Core { id: id.into(), type_name: type_name.into(), window, allow_negative }
+    }
+
+    /// The shared keys as written: `id`, `type`, `window` (`ytd` unless given) and
+    /// `allow_negative`.
+    pub fn of(core: &CoreSpec, shaping: &ShapingSpec) -> Core {
+        let window = shaping.window.as_ref().map_or(WindowKind::Ytd, |w| w.value);
+        Core::new(core.id.value.clone(), core.kind.value.clone(), window, shaping.allow_negative)
     }
 }
 

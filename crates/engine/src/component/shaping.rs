@@ -11,7 +11,7 @@ use crate::calendar::Window;
 use crate::eval::{EvalContext, EvalError};
 use crate::measure::MeasureRef;
 use crate::number::{format_money_grouped, format_ratio};
-use crate::spec::{ShapingSpec, WindowKind};
+use crate::spec::ShapingSpec;
 
 /// A multiplier chosen by the band the measure's window value falls in.
 #[derive(Debug, Clone)]
@@ -40,8 +40,6 @@ pub enum Cap {
 
 #[derive(Debug, Clone, Default)]
 pub struct Shaping {
-    pub window: WindowKind,
-    pub allow_negative: bool,
     pub modifiers: Vec<Modifier>,
     pub gates: Vec<Gate>,
     pub cap: Option<Cap>,
@@ -104,14 +102,7 @@ impl Shaping {
                 None
             }
         });
-        Shaping {
-            window: spec.window.as_ref().map_or(WindowKind::Ytd, |w| w.value),
-            allow_negative: spec.allow_negative,
-            modifiers,
-            gates,
-            cap,
-            clawback_days: spec.clawback_days.as_ref().map(|d| d.value),
-        }
+        Shaping { modifiers, gates, cap, clawback_days: spec.clawback_days.as_ref().map(|d| d.value) }
     }
 
     /// Applies modifiers, gates and the cap to `base`, recording each step in `trace` and the

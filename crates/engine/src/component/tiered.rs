@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 
 use super::shaping::weighted;
 use super::{
-    BuildContext, Component, ComponentType, Design, Outcome, Profile, Shaping, Target, TypeInfo, dec, frac_value,
+    BuildContext, Component, ComponentType, Core, Design, Outcome, Profile, Shaping, Target, TypeInfo, dec, frac_value,
 };
 use crate::arith::{self, Frac, Tier};
 use crate::eval::{EvalContext, EvalError};
 use crate::measure::{DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};
-use crate::spec::{PointSpec, TierSpec, WindowKind};
+use crate::spec::{PointSpec, TierSpec};
 use crate::yaml::Node;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
@@ -178,7 +178,7 @@ impl ComponentType for TieredType {
             Decimal::ZERO
         };
         Some(Arc::new(Tiered {
-            id: parsed.core.id.value,
+            core: Core::of(&parsed.core, &parsed.shaping),
             measure,
             profit_linked,
             method,
@@ -246,7 +246,7 @@ enum Method {
 
 #[derive(Debug)]
 struct Tiered {
-    id: String,
+    core: Core,
     measure: MeasureRef,
     method: Method,
     weight: Decimal,
@@ -259,20 +259,8 @@ struct Tiered {
 }
 
 impl Component for Tiered {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn type_name(&self) -> &str {
-        "tiered"
-    }
-
-    fn window(&self) -> WindowKind {
-        self.shaping.window
-    }
-
-    fn allow_negative(&self) -> bool {
-        self.shaping.allow_negative
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn profile(&self) -> Profile {
@@ -319,7 +307,7 @@ impl Component for Tiered {
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
-        let w = cx.window(self.shaping.window);
+        let w = cx.window(self.core.window);
         let measured = cx.measure(&self.measure, w, self.shaping.clawback_days)?;
         let quota_based = self.target.is_none();
         let (base, base_name) = match &self.target {
@@ -351,7 +339,7 @@ impl Component for Tiered {
                 "{} of {} on a window quota relieved or prorated to 0; `{}` pays 0",
                 self.measure,
                 format_money_grouped(measured, 2),
-                self.id
+                self.core.id
             ));
             let mut outcome =
                 Outcome::zero(format!("quota for {} is 0 after proration and relief: pays 0", cx.window_label(w)));
@@ -375,7 +363,7 @@ impl Component for Tiered {
             let (blended, parts) = cx.blended_attainment(&self.measure, plain, w, self.shaping.clawback_days)?;
             if cx.explains() {
                 if let Some(rules) = cx.role().quota.blend.as_ref() {
-                    cx.adjust(blend_adjustment(&self.id, rules, &parts, blended.value()?));
+                    cx.adjust(blend_adjustment(&self.core.id, rules, &parts, blended.value()?));
                 }
             }
             trace.put("blend", || parts);
