@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::{BuildContext, Component, ComponentType, Core, Outcome, Stage, TypeInfo, dec};
-use crate::eval::{EvalContext, EvalError};
+use super::{EvalContext, EvalError};
 use crate::number::format_money_grouped;
 use crate::spanned::Num;
 use crate::spec::WindowKind;

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::shaping::weighted;
 use super::{BuildContext, Component, ComponentType, Core, Outcome, Profile, Shaping, TypeInfo, dec, frac_value};
+use super::{EvalContext, EvalError};
 use crate::arith::Frac;
-use crate::eval::{EvalContext, EvalError};
 use crate::measure::MeasureRef;
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};

@@ -11,9 +11,9 @@ use super::tiered::build_curve;
 use super::{
     BuildContext, Component, ComponentType, Core, Outcome, Profile, Shaping, Trace, TypeInfo, dec, frac_value,
 };
+use super::{EvalContext, EvalError};
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
-use crate::eval::{EvalContext, EvalError};
 use crate::measure::MeasureRef;
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};

@@ -6,9 +6,9 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::{BuildContext, Trace, dec, frac_value};
+use super::{EvalContext, EvalError};
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
-use crate::eval::{EvalContext, EvalError};
 use crate::measure::MeasureRef;
 use crate::number::{format_money_grouped, format_ratio};
 use crate::spec::ShapingSpec;

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{BuildContext, Cap, Component, ComponentType, Core, Outcome, Profile, Shaping, TypeInfo, dec, frac_value};
+use super::{EvalContext, EvalError};
 use crate::arith::{self, Frac};
 use crate::calendar::{Window, parse_date};
-use crate::eval::{EvalContext, EvalError};
 use crate::measure::{DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};

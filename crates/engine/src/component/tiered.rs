@@ -12,8 +12,8 @@ use super::shaping::weighted;
 use super::{
     BuildContext, Component, ComponentType, Core, Design, Outcome, Profile, Shaping, Target, TypeInfo, dec, frac_value,
 };
+use super::{EvalContext, EvalError};
 use crate::arith::{self, Frac, Tier};
-use crate::eval::{EvalContext, EvalError};
 use crate::measure::{DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};
@@ -78,7 +78,7 @@ struct TieredSpec {
     /// Annual target instead of the payee's quota (the default): a number, a $param or
     /// company.NAME.
     #[serde(default)]
-    #[schemars(schema_with = "crate::schema::target_schema")]
+    #[schemars(schema_with = "crate::component::target_schema")]
     target: Option<Spanned<String>>,
     /// Curve components may see the role's blended attainment.
     #[schemars(extend("default" = "plain"))]
