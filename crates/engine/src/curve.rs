@@ -5,10 +5,10 @@
 
 use rust_decimal::Decimal;
 
-use crate::component::Design;
+use crate::component::{Design, Detail};
 use crate::data::Facts;
-use crate::eval::{Detail, RunOptions, run_with};
-use crate::plan::Plan;
+use crate::eval::{RunOptions, run_with};
+use crate::registry::Plan;
 
 /// How to sweep.
 #[derive(Debug, Clone)]

@@ -3,7 +3,25 @@
 
 use std::fmt;
 
-use crate::spec::Aggregate;
+use serde::Deserialize;
+
+/// How a `measures.csv` measure aggregates over a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregate {
+    Sum,
+    Mean,
+    Last,
+    Min,
+    Max,
+}
+
+impl Aggregate {
+    /// Whether values of this measure are levels (not scaled to a window) rather than amounts.
+    pub fn is_level(self) -> bool {
+        !matches!(self, Aggregate::Sum)
+    }
+}
 
 /// The kind of a deal in `deals.csv`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

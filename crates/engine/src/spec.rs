@@ -1,13 +1,17 @@
 //! The plan file as written (SPEC §4): serde structs the YAML layer fills in, before
-//! validation turns them into a compiled [`crate::Plan`].
+//! validation turns them into a `PlanModel` and the registry into a compiled `Plan`.
 //!
 //! Components stay raw YAML nodes here: the registry hands each to its type, which reads its
 //! own keys, so adding a type never touches this file.
 
+use std::borrow::Cow;
+
 use indexmap::IndexMap;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 
 use crate::calendar::PeriodKind;
+use crate::measure::Aggregate;
 use crate::spanned::{Num, Spanned};
 use crate::yaml::CapturedNode;
 
@@ -36,24 +40,6 @@ pub struct PlanSpec {
     #[serde(default)]
     pub measures: IndexMap<Spanned<String>, MeasureSpec>,
     pub roles: IndexMap<Spanned<String>, RoleSpec>,
-}
-
-/// How a `measures.csv` measure aggregates over a window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Aggregate {
-    Sum,
-    Mean,
-    Last,
-    Min,
-    Max,
-}
-
-impl Aggregate {
-    /// Whether values of this measure are levels (not scaled to a window) rather than amounts.
-    pub fn is_level(self) -> bool {
-        !matches!(self, Aggregate::Sum)
-    }
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -264,3 +250,14 @@ pub struct TierSpec {
 
 /// A curve point `[attainment, payout factor]`.
 pub type PointSpec = (Num, Num);
+
+impl JsonSchema for CapturedNode {
+    fn schema_name() -> Cow<'static, str> {
+        "Component".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // Replaced by one variant per component type in [`plan_schema`].
+        json_schema!({ "type": "object", "required": ["id", "type"] })
+    }
+}

@@ -12,13 +12,14 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::component::Registry;
 use crate::csvfile::hex;
 use crate::data::{DataSet, Facts, Scales};
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::measure::DealKind;
 use crate::number::{NumberStyle, parse_input};
-use crate::plan::{Plan, PlanSource};
+use crate::plan::PlanSource;
+use crate::registry::Plan;
+use crate::registry::Registry;
 use crate::script::ScriptLimits;
 use crate::source::Sources;
 use crate::yaml::{self, Node, NodeKind};
@@ -661,7 +662,7 @@ fn scales(plan: &mut Plan, data: &DataSet, scenario: &Scenario) -> Result<Scales
                 return Err(ScenarioError::invalid(message));
             }
             scales.company(measure, factor);
-            if let Some(value) = plan.company.get_mut(measure) {
+            if let Some(value) = plan.model_mut().company.get_mut(measure) {
                 *value = value.checked_mul(factor).ok_or_else(|| {
                     ScenarioError::invalid(format!("company.{measure} × {factor} is too large to compute"))
                 })?;

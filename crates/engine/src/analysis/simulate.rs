@@ -10,9 +10,10 @@ use serde_json::json;
 
 use super::scenario::{Change, PlanInput, Scenario, ScenarioError, apply};
 use super::{money, ratio};
+use crate::component::Detail;
 use crate::data::{DataSet, Facts, Scales};
-use crate::eval::{Detail, RunOptions, TotalsRun, run_totals};
-use crate::plan::Plan;
+use crate::eval::{RunOptions, TotalsRun, run_totals};
+use crate::registry::Plan;
 
 /// A plan compiled as written and its data indexed without scales: what every scenario is
 /// compared with. Build it once and reuse it across scenarios.

@@ -19,7 +19,7 @@ use super::scale::{OwnerFactors, Scales};
 use crate::calendar::Calendar;
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::measure::DealKind;
-use crate::plan::Plan;
+use crate::plan::PlanModel;
 use crate::source::Sources;
 use crate::spec::QuotaSource;
 use crate::statement::Name;
@@ -153,13 +153,13 @@ pub struct Facts {
 impl Facts {
     /// Reads the data directory for `plan`: [`DataSet::load`] then [`Facts::index`]. Errors
     /// in any file are all reported together.
-    pub fn load(dir: &Path, plan: &Plan) -> Result<Facts, Diagnostics> {
+    pub fn load(dir: &Path, plan: &PlanModel) -> Result<Facts, Diagnostics> {
         Facts::read(Arc::new(crate::source::FileSystem), dir, plan)
     }
 
     /// Reads a data directory from `sources` for `plan`, reporting every problem of the files
     /// and of their fit with the plan together, in file order.
-    pub fn read(sources: Arc<dyn Sources>, dir: &Path, plan: &Plan) -> Result<Facts, Diagnostics> {
+    pub fn read(sources: Arc<dyn Sources>, dir: &Path, plan: &PlanModel) -> Result<Facts, Diagnostics> {
         let (data, mut diagnostics) = DataSet::parse(sources, dir);
         if data.files.contains_key(ROSTER) && !diagnostics.iter().any(|d| d.is_error() && in_file(d, ROSTER)) {
             match Facts::index(&data, plan, &Scales::default()) {
@@ -179,7 +179,7 @@ impl Facts {
     /// Indexes a data set for `plan`, with `scales` applied to deals, declared measures and
     /// company rows. Rows that do not fit the plan (an unknown role, an undeclared measure, a
     /// period outside the plan year) are errors at their file, line and column.
-    pub fn index(data: &DataSet, plan: &Plan, scales: &Scales) -> Result<Facts, Diagnostics> {
+    pub fn index(data: &DataSet, plan: &PlanModel, scales: &Scales) -> Result<Facts, Diagnostics> {
         let calendar = plan.calendar.clone();
         let n = calendar.n_periods();
         let mut ix = Indexer { data, plan, calendar: &calendar, diagnostics: Vec::new(), warnings: Vec::new() };
@@ -220,7 +220,7 @@ impl Facts {
 
     /// One made-up payee of `role` with `quota`, employed all year, booking `per_period` of
     /// new business at full margin every period: the input of a payout curve.
-    pub(crate) fn synthetic(plan: &Plan, role: &str, quota: Decimal, per_period: Decimal) -> Facts {
+    pub(crate) fn synthetic(plan: &PlanModel, role: &str, quota: Decimal, per_period: Decimal) -> Facts {
         let n = plan.calendar.n_periods();
         let payee = Payee {
             id: Name::from("curve"),
@@ -266,7 +266,7 @@ impl Facts {
     /// deals at full margin), declared measure values (by name, the same every period) and
     /// company measures per period. Each given input replaces the synthetic one.
     pub(crate) fn synthetic_driven(
-        plan: &Plan,
+        plan: &PlanModel,
         role: &str,
         quota: Decimal,
         book_start: Option<Decimal>,
@@ -373,7 +373,7 @@ impl Facts {
     }
 
     /// The annual quota a payee's plan uses before proration and relief (SPEC §6).
-    pub fn effective_annual_quota(&self, plan: &Plan, payee: &Payee) -> Decimal {
+    pub fn effective_annual_quota(&self, plan: &PlanModel, payee: &Payee) -> Decimal {
         match plan.roles.get(payee.role.as_str()) {
             Some(role) => effective_quota(&role.quota, payee),
             None => payee.quota,
@@ -399,7 +399,7 @@ pub(crate) fn effective_quota(rules: &crate::plan::QuotaRules, payee: &Payee) ->
 
 struct Indexer<'a> {
     data: &'a DataSet,
-    plan: &'a Plan,
+    plan: &'a PlanModel,
     calendar: &'a Calendar,
     diagnostics: Vec<Diagnostic>,
     warnings: Vec<String>,

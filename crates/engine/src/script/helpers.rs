@@ -1,0 +1,100 @@
+//! The helpers registered for scripts: the same functions the built-in components use
+//! (tiers, curves, rounding, proration, formatting), with exact decimals in and out.
+
+use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
+use rust_decimal::Decimal;
+
+use crate::arith::{self, Frac, Tier};
+use crate::number::round_money;
+
+type HelperResult = Result<Decimal, Box<EvalAltResult>>;
+
+fn helper_error(message: impl Into<String>) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(message.into()), Position::NONE))
+}
+
+fn to_decimal(value: &Dynamic, what: &str) -> HelperResult {
+    if let Ok(d) = value.as_decimal() {
+        return Ok(d);
+    }
+    if let Ok(i) = value.as_int() {
+        return Ok(Decimal::from(i));
+    }
+    Err(helper_error(format!("{what} must be a number, found {}", value.type_name())))
+}
+
+/// Tiers as `[[from, rate], …]` or `[#{from, rate}, …]`.
+fn to_tiers(tiers: &Array) -> Result<Vec<Tier>, Box<EvalAltResult>> {
+    let mut out = Vec::with_capacity(tiers.len());
+    for tier in tiers {
+        let (from, rate) = pair(tier, ("from", "rate"))?;
+        out.push(Tier { from, rate });
+    }
+    Ok(out)
+}
+
+fn pair(value: &Dynamic, (a, b): (&str, &str)) -> Result<(Decimal, Decimal), Box<EvalAltResult>> {
+    if let Some(array) = value.read_lock::<Array>() {
+        if array.len() == 2 {
+            return Ok((to_decimal(&array[0], a)?, to_decimal(&array[1], b)?));
+        }
+    }
+    if let Some(map) = value.read_lock::<Map>() {
+        let get = |key: &str| map.get(key).ok_or_else(|| helper_error(format!("missing `{key}`")));
+        return Ok((to_decimal(get(a)?, a)?, to_decimal(get(b)?, b)?));
+    }
+    Err(helper_error(format!("expected [{a}, {b}] or #{{{a}, {b}}}")))
+}
+
+fn arith_error(err: arith::ArithError) -> Box<EvalAltResult> {
+    helper_error(err.to_string())
+}
+
+/// Registers every helper on `engine`.
+pub(super) fn register(engine: &mut rhai::Engine) {
+    // Arguments are `Dynamic` so that whole numbers (`1000000`) and decimals both work.
+    engine.register_fn("tiered_marginal", |amount: Dynamic, quota: Dynamic, tiers: Array| -> HelperResult {
+        let (amount, quota) = (to_decimal(&amount, "amount")?, to_decimal(&quota, "quota")?);
+        let tiers = to_tiers(&tiers)?;
+        let value = arith::marginal_value(amount, Frac::whole(quota), &tiers).map_err(arith_error)?;
+        value.value().map_err(arith_error)
+    });
+    engine.register_fn("tiered_retroactive", |amount: Dynamic, quota: Dynamic, tiers: Array| -> HelperResult {
+        let (amount, quota) = (to_decimal(&amount, "amount")?, to_decimal(&quota, "quota")?);
+        let tiers = to_tiers(&tiers)?;
+        Ok(arith::tiered_retroactive(amount, Frac::whole(quota), &tiers).map_err(arith_error)?.0)
+    });
+    let curve = |x: Dynamic, points: Array, extrapolate: bool| -> HelperResult {
+        let x = to_decimal(&x, "attainment")?;
+        let points = points.iter().map(|p| pair(p, ("attainment", "payout"))).collect::<Result<Vec<_>, _>>()?;
+        arith::curve(&points, Frac::whole(x), extrapolate).map_err(arith_error)?.value().map_err(arith_error)
+    };
+    engine.register_fn("curve", move |x: Dynamic, points: Array| curve(x, points, false));
+    engine.register_fn("curve", curve);
+    engine.register_fn("clamp", |x: Dynamic, low: Dynamic, high: Dynamic| -> HelperResult {
+        let (x, low, high) = (to_decimal(&x, "x")?, to_decimal(&low, "low")?, to_decimal(&high, "high")?);
+        if low > high {
+            return Err(helper_error("clamp: low is above high"));
+        }
+        Ok(x.max(low).min(high))
+    });
+    engine.register_fn("round_money", |x: Dynamic| -> HelperResult { Ok(round_money(to_decimal(&x, "x")?, 2)) });
+    engine.register_fn("round_money", |x: Dynamic, places: rhai::INT| -> HelperResult {
+        let places = u32::try_from(places).ok().filter(|p| *p <= 10).ok_or_else(|| helper_error("places: 0 to 10"))?;
+        Ok(round_money(to_decimal(&x, "x")?, places))
+    });
+    engine.register_fn("format_money", |x: Dynamic| -> Result<String, Box<EvalAltResult>> {
+        Ok(crate::number::format_money_grouped(to_decimal(&x, "x")?, 2))
+    });
+    engine.register_fn("format_percent", |x: Dynamic| -> Result<String, Box<EvalAltResult>> {
+        Ok(crate::number::format_percent(to_decimal(&x, "x")?))
+    });
+    engine.register_fn("prorate", |amount: Dynamic, days: rhai::INT, of_days: rhai::INT| -> HelperResult {
+        let amount = to_decimal(&amount, "amount")?;
+        if of_days <= 0 || days < 0 || days > of_days {
+            return Err(helper_error("prorate(amount, days, of_days) needs 0 ≤ days ≤ of_days, of_days > 0"));
+        }
+        arith::div(arith::mul(amount, Decimal::from(days)).map_err(arith_error)?, Decimal::from(of_days))
+            .map_err(arith_error)
+    });
+}

@@ -1,0 +1,194 @@
+//! The Rhai sandbox (SPEC §7): an engine with limits, the helpers scripts call (the same
+//! Rust functions the built-ins use) and typed [`ScriptError`]s. It knows nothing of plans or
+//! components: `type: script` components and plugin types are in `component::script`, plugin
+//! discovery in `registry::plugins`.
+//!
+//! Scripts compile once per plan load into an `Arc<AST>` shared across threads; the engine
+//! is built once per host and reused for every call. Money crosses the boundary as `Decimal`
+//! both ways (`no_float`: a literal `0.05` in a script is a Decimal).
+
+mod error;
+mod helpers;
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use rhai::{Dynamic, Position, Scope};
+use sha2::{Digest, Sha256};
+
+use crate::csvfile::hex;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::source::Sources;
+
+pub use error::ScriptError;
+
+/// Sandbox limits for scripts, per plan load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScriptLimits {
+    /// Operations per call (bounds time: an endless loop stops here).
+    pub max_operations: u64,
+    /// Nested function calls (bounds recursion).
+    pub max_call_levels: usize,
+    /// Nesting of expressions.
+    pub max_expr_depth: usize,
+    /// Bytes in one string.
+    pub max_string_size: usize,
+    /// Items in one array or blob.
+    pub max_array_size: usize,
+    /// Entries in one object map.
+    pub max_map_size: usize,
+}
+
+impl Default for ScriptLimits {
+    fn default() -> Self {
+        ScriptLimits {
+            max_operations: 1_000_000,
+            max_call_levels: 32,
+            max_expr_depth: 64,
+            max_string_size: 1 << 20,
+            max_array_size: 100_000,
+            max_map_size: 10_000,
+        }
+    }
+}
+
+/// The sandboxed Rhai engine shared by every script of a plan load.
+pub struct ScriptHost {
+    engine: rhai::Engine,
+    limits: ScriptLimits,
+}
+
+impl fmt::Debug for ScriptHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScriptHost").field("limits", &self.limits).finish()
+    }
+}
+
+impl Default for ScriptHost {
+    fn default() -> Self {
+        ScriptHost::new(ScriptLimits::default())
+    }
+}
+
+/// A compiled script and where it came from.
+#[derive(Debug)]
+pub struct Script {
+    pub path: String,
+    pub hash: String,
+    ast: rhai::AST,
+    /// Every word of the script (identifiers, property names, words in strings): `ctx`
+    /// carries only the parts and measures a script names, so a call costs what it reads.
+    words: std::collections::HashSet<String>,
+}
+
+impl Script {
+    /// Whether the script names `word` anywhere.
+    pub fn names(&self, word: &str) -> bool {
+        self.words.contains(word)
+    }
+
+    /// Whether the script defines `fn name` with `arity` parameters.
+    pub fn has_function(&self, name: &str, arity: usize) -> bool {
+        self.ast.iter_functions().any(|f| f.name == name && f.params.len() == arity)
+    }
+}
+
+fn words(text: &str) -> std::collections::HashSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl ScriptHost {
+    /// A raw engine (no file module resolver, no `print` to stdout, no time functions),
+    /// with the standard library, our helpers, `eval` disabled and the limits set.
+    pub fn new(limits: ScriptLimits) -> ScriptHost {
+        let mut engine = rhai::Engine::new_raw();
+        engine
+            .register_global_module(rhai::packages::Package::as_shared_module(&rhai::packages::StandardPackage::new()));
+        engine.disable_symbol("eval");
+        engine.on_print(|_| {});
+        engine.on_debug(|_, _, _| {});
+        engine.set_max_operations(limits.max_operations);
+        engine.set_max_call_levels(limits.max_call_levels);
+        engine.set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth);
+        engine.set_max_string_size(limits.max_string_size);
+        engine.set_max_array_size(limits.max_array_size);
+        engine.set_max_map_size(limits.max_map_size);
+        engine.set_max_variables(1_000);
+        engine.set_max_functions(256);
+        helpers::register(&mut engine);
+        ScriptHost { engine, limits }
+    }
+
+    pub fn limits(&self) -> ScriptLimits {
+        self.limits
+    }
+
+    /// Reads and compiles a script file, naming it `name` in messages (the path as the plan
+    /// wrote it). A syntax error is a diagnostic at the script's line and column.
+    pub fn compile_file(&self, sources: &dyn Sources, path: &Path, name: &str) -> Result<Arc<Script>, Diagnostic> {
+        let text = match sources.read(path) {
+            Ok(Some(text)) => text,
+            Ok(None) => return Err(Diagnostic::error(format!("script {name} ({}) does not exist", path.display()))),
+            Err(err) => {
+                return Err(Diagnostic::error(format!("cannot read script {name} ({}): {err}", path.display())));
+            }
+        };
+        self.compile(name, &text)
+    }
+
+    pub fn compile(&self, name: &str, text: &str) -> Result<Arc<Script>, Diagnostic> {
+        let file: Arc<str> = Arc::from(name);
+        let mut ast = self.engine.compile(text).map_err(|err| {
+            let span = position_span(err.position());
+            Diagnostic::error(format!("script syntax error: {}", err.err_type())).at(&file, span)
+        })?;
+        ast.set_source(name);
+        // The top level (outside functions) runs once, here, in the sandbox: an `import` or
+        // a runaway statement fails the load, and calls need not run it again.
+        if let Err(err) = self.engine.run_ast(&ast.clone_statements_only()) {
+            let error = ScriptError::new(name, "(top level)", &err);
+            let span = Span { line: error.line, col: error.col, len: 1 };
+            return Err(Diagnostic::error(format!("script top level: {}", error.message)).at(&file, span));
+        }
+        Ok(Arc::new(Script {
+            path: name.to_string(),
+            hash: hex(&Sha256::digest(text.as_bytes())),
+            ast,
+            words: words(text),
+        }))
+    }
+
+    /// Calls `function` of `script` with one argument (for components, and for tools that
+    /// exercise a script directly).
+    pub fn call(&self, script: &Script, function: &str, argument: Dynamic) -> Result<Dynamic, ScriptError> {
+        thread_local! {
+            // One scope per thread, cleared and reused from call to call.
+            static SCOPE: std::cell::RefCell<Scope<'static>> = std::cell::RefCell::new(Scope::new());
+        }
+        // The scripts' top level ran once at load: calls go straight to the function.
+        let options = rhai::CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        SCOPE.with(|scope| {
+            let mut fresh = Scope::new();
+            // A script's `validate` may run while another call holds this thread's scope.
+            let mut held = scope.try_borrow_mut();
+            let scope = match held.as_mut() {
+                Ok(scope) => {
+                    scope.clear();
+                    &mut **scope
+                }
+                Err(_) => &mut fresh,
+            };
+            self.engine
+                .call_fn_with_options::<Dynamic>(options, scope, &script.ast, function, (argument,))
+                .map_err(|err| ScriptError::new(&script.path, function, &err))
+        })
+    }
+}
+
+fn position_span(position: Position) -> Span {
+    Span { line: position.line().unwrap_or(1) as u32, col: position.position().unwrap_or(1) as u32, len: 1 }
+}
