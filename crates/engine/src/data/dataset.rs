@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use indexmap::IndexMap;
@@ -17,7 +17,8 @@ use rayon::slice::ParallelSliceMut;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
-use crate::calendar::parse_date;
+use super::facts::Ledger;
+use crate::calendar::{Calendar, parse_date};
 use crate::csvfile::{Cell, CsvFile, FileInfo, hex};
 use crate::diagnostic::{Diagnostic, Diagnostics, Span, did_you_mean};
 use crate::measure::DealKind;
@@ -140,6 +141,10 @@ pub struct DataSet {
     pub(crate) columns: HashMap<&'static str, Columns>,
     /// SHA-256 over the data files read, by name.
     hash: String,
+    /// The deals summed per owner and period, per calendar the data set was indexed for:
+    /// what lets a Monte Carlo draw or a scale scenario index again without a pass over
+    /// every deal.
+    ledgers: Mutex<Vec<Arc<Ledger>>>,
 }
 
 impl DataSet {
@@ -186,6 +191,7 @@ impl DataSet {
             files: HashMap::new(),
             columns: HashMap::new(),
             hash: String::new(),
+            ledgers: Mutex::new(Vec::new()),
         };
         if !sources.is_dir(dir) {
             let message = format!("data directory {} does not exist", dir.display());
@@ -253,6 +259,18 @@ impl DataSet {
     /// The declared measure names `measures.csv` has rows for.
     pub fn measure_names(&self) -> &[String] {
         &self.measure_names
+    }
+
+    /// The ledger of simple deals for `calendar`, built on first use and kept.
+    pub(crate) fn ledger(&self, calendar: &Calendar, payees: &[Payee]) -> Arc<Ledger> {
+        let key = (calendar.start(), calendar.n_periods());
+        let mut ledgers = self.ledgers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(ledger) = ledgers.iter().find(|l| l.key == key) {
+            return ledger.clone();
+        }
+        let ledger = Arc::new(Ledger::build(self, calendar, payees));
+        ledgers.push(ledger.clone());
+        ledger
     }
 
     /// An error at a cell of `file`, found again from the file's text.

@@ -479,104 +479,42 @@ impl Indexer<'_> {
     }
 
     fn deals(&mut self, facts: &mut Facts, scales: &Scales) {
-        let data = self.data;
-        let calendar = self.calendar;
         let shift = scales.margin_shift().filter(|m| !m.is_zero());
-        let mut outside_year = 0usize;
-        let mut outside_examples = Vec::new();
-        let mut outside_employment: IndexMap<usize, Vec<String>> = IndexMap::new();
+        if facts.credits.is_some() || shift.is_some() {
+            // Every credit kept, or a margin shift (not linear in the factors): deal by deal.
+            let mut warnings = Vec::new();
+            let overflow = credit_deals(self.data, self.calendar, facts, scales, shift, None, &mut warnings);
+            self.finish_deals(overflow, warnings);
+            return;
+        }
+        // Scale factors are linear: a payee's own simple deals (uncancelled, unsplit) are
+        // summed once per data set and calendar, and scaled as sums; the rest go one by one.
+        let ledger = self.data.ledger(self.calendar, &facts.payees);
         let mut overflow = false;
-        // The period of the last close date: deals come in runs of nearby dates.
-        let mut last_period: Option<(NaiveDate, Option<usize>)> = None;
-        for deal in &data.deals {
-            let period = match last_period {
-                Some((date, period)) if date == deal.close_date => period,
-                _ => {
-                    let period = calendar.index_of(deal.close_date);
-                    last_period = Some((deal.close_date, period));
-                    period
-                }
-            };
-            let Some(period) = period else {
-                outside_year += 1;
-                if outside_examples.len() < 5 {
-                    outside_examples.push(format!("{} ({})", data.deal_id(deal), deal.close_date));
-                }
-                continue;
-            };
-            let Some((amount, margin)) = scaled(deal, scales, shift) else {
-                overflow = true;
-                continue;
-            };
-            let single = [(deal.owner, Decimal::ONE)];
-            let shares: &[(u32, Decimal)] =
-                if deal.split == NO_SPLIT { &single } else { &data.splits[deal.split as usize] };
-            let cancellation = deal.cancelled.map(|date| Cancellation {
-                period: calendar.index_of(date),
-                days_after_close: (date - deal.close_date).num_days(),
-            });
-            let keep_one_by_one = cancellation.is_some() || facts.credits.is_some();
-            let id: Arc<str> = if keep_one_by_one { Arc::from(data.deal_id(deal)) } else { Arc::from("") };
-            for &(payee, share) in shares {
-                let payee = payee as usize;
-                let (amount, margin) =
-                    if share == Decimal::ONE { (amount, margin) } else { (amount * share, margin * share) };
-                let employed = &facts.payees[payee];
-                if deal.close_date < employed.start_date || employed.end_date.is_some_and(|e| deal.close_date > e) {
-                    let example = format!("{} ({})", data.deal_id(deal), deal.close_date);
-                    outside_employment.entry(payee).or_default().push(example);
-                }
-                if cancellation.is_none() {
-                    let totals = &mut facts.deal_totals[payee][period];
-                    totals.amount[deal.kind as usize] += amount;
-                    totals.units[deal.kind as usize] += share;
-                    if deal.kind == DealKind::New {
-                        totals.gross_margin += margin;
-                    }
-                }
-                if keep_one_by_one {
-                    let credit = Credit {
-                        deal: id.clone(),
-                        kind: deal.kind,
-                        period,
-                        close_date: deal.close_date,
-                        amount,
-                        gross_margin: margin,
-                        share,
-                        cancellation,
-                    };
-                    if cancellation.is_some() {
-                        facts.cancelled[payee].push(credit.clone());
-                    }
-                    if let Some(all) = facts.credits.as_mut() {
-                        all[payee].push(credit);
-                    }
+        for (owner, periods) in ledger.sums.iter().enumerate() {
+            let factors = scales.owner_factors(owner as u32).filter(|f| **f != OwnerFactors::ONE);
+            for (k, sums) in periods.iter().enumerate() {
+                match factors {
+                    None => facts.deal_totals[owner][k] = sums.clone(),
+                    Some(f) => match scaled_totals(sums, f) {
+                        Some(totals) => facts.deal_totals[owner][k] = totals,
+                        None => overflow = true,
+                    },
                 }
             }
         }
+        let mut quiet = Vec::new();
+        let rest = ledger.rest.iter().map(|&i| (i as usize, &self.data.deals[i as usize]));
+        overflow |= credit_deals_from(self.data, self.calendar, facts, scales, None, None, &mut quiet, rest);
+        self.finish_deals(overflow, ledger.warnings.clone());
+    }
+
+    fn finish_deals(&mut self, overflow: bool, warnings: Vec<String>) {
         if overflow {
             self.diagnostics
                 .push(Diagnostic::error("a scale factor makes a deal's amount or margin too large to compute exactly"));
         }
-        if outside_year > 0 {
-            self.warnings.push(format!(
-                "deals.csv: {outside_year} deal(s) closed outside the plan year {}–{} are ignored: {}{}",
-                calendar.start(),
-                calendar.end(),
-                outside_examples.join(", "),
-                if outside_year > outside_examples.len() { ", …" } else { "" }
-            ));
-        }
-        for (payee, deals) in outside_employment {
-            let p = &facts.payees[payee];
-            self.warnings.push(format!(
-                "payee {}: {} deal(s) closed outside employment still count: {}{}",
-                p.id,
-                deals.len(),
-                deals.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
-                if deals.len() > 5 { ", …" } else { "" }
-            ));
-        }
+        self.warnings.extend(warnings);
     }
 
     /// The period of each label, with an error at each row whose label is not a period of
@@ -741,4 +679,197 @@ fn scaled(deal: &Deal, scales: &Scales, shift: Option<Decimal>) -> Option<(Decim
     // grow a thousandfold, and no further.
     let limit = Decimal::from(1_000_000_000_000_000_000_i64);
     (amount.abs() <= limit && margin.abs() <= limit).then_some((amount, margin))
+}
+
+/// A data set's deals that need no one-by-one treatment, summed per owner and period once
+/// for a calendar (see [`DataSet::ledger`]), and the indices of the others.
+#[derive(Debug)]
+pub(crate) struct Ledger {
+    /// The plan year's first day and its number of periods: the calendar it was built for.
+    pub key: (NaiveDate, usize),
+    /// `[owner][period]` sums of the owner's uncancelled, unsplit deals.
+    pub sums: Vec<Vec<DealTotals>>,
+    /// Deals credited one by one: split, cancelled, or of an owner outside the roster.
+    pub rest: Vec<u32>,
+    /// The deals' warnings (outside the plan year, outside employment).
+    pub warnings: Vec<String>,
+}
+
+impl Ledger {
+    pub(crate) fn build(data: &DataSet, calendar: &Calendar, payees: &[Payee]) -> Ledger {
+        let n = calendar.n_periods();
+        let mut facts_like = LedgerSink { sums: vec![vec![DealTotals::default(); n]; payees.len()], rest: Vec::new() };
+        let mut scratch = Facts {
+            calendar: calendar.clone(),
+            payees: payees.to_vec(),
+            index: HashMap::new(),
+            deal_totals: vec![vec![DealTotals::default(); n]; payees.len()],
+            deal_prefix: Vec::new(),
+            cancelled: vec![Vec::new(); payees.len()],
+            credits: None,
+            sources: Vec::new(),
+            measures: Vec::new(),
+            measure_prefix: Vec::new(),
+            measure_count: 0,
+            company: IndexMap::new(),
+            relief: Vec::new(),
+            warnings: Vec::new(),
+            hash: String::new(),
+        };
+        let mut warnings = Vec::new();
+        credit_deals(data, calendar, &mut scratch, &Scales::default(), None, Some(&mut facts_like), &mut warnings);
+        Ledger { key: (calendar.start(), n), sums: facts_like.sums, rest: facts_like.rest, warnings }
+    }
+}
+
+/// Where the ledger's build puts the simple deals, and the others' indices.
+struct LedgerSink {
+    sums: Vec<Vec<DealTotals>>,
+    rest: Vec<u32>,
+}
+
+/// A sum of deals scaled by their owner's factors (exact: the factors distribute).
+fn scaled_totals(sums: &DealTotals, f: &OwnerFactors) -> Option<DealTotals> {
+    let mut out = sums.clone();
+    for kind in 0..5 {
+        if f.amount[kind] != Decimal::ONE {
+            out.amount[kind] = sums.amount[kind].checked_mul(f.amount[kind])?;
+        }
+    }
+    if f.margin[DealKind::New as usize] != Decimal::ONE {
+        out.gross_margin = sums.gross_margin.checked_mul(f.margin[DealKind::New as usize])?;
+    }
+    Some(out)
+}
+
+fn credit_deals(
+    data: &DataSet,
+    calendar: &Calendar,
+    facts: &mut Facts,
+    scales: &Scales,
+    shift: Option<Decimal>,
+    ledger: Option<&mut LedgerSink>,
+    warnings: &mut Vec<String>,
+) -> bool {
+    credit_deals_from(data, calendar, facts, scales, shift, ledger, warnings, data.deals.iter().enumerate())
+}
+
+/// Credits `deals` to their payees (by share when split) under `scales`; with `ledger`, a
+/// simple deal's credit goes to the ledger's sums instead. Returns whether a scaled amount
+/// overflowed; pushes the deals' warnings.
+#[allow(clippy::too_many_arguments)]
+fn credit_deals_from<'d>(
+    data: &DataSet,
+    calendar: &Calendar,
+    facts: &mut Facts,
+    scales: &Scales,
+    shift: Option<Decimal>,
+    mut ledger: Option<&mut LedgerSink>,
+    warnings: &mut Vec<String>,
+    deals: impl Iterator<Item = (usize, &'d Deal)>,
+) -> bool {
+    let mut outside_year = 0usize;
+    let mut outside_examples = Vec::new();
+    let mut outside_employment: IndexMap<usize, Vec<String>> = IndexMap::new();
+    let mut overflow = false;
+    // The period of the last close date: deals come in runs of nearby dates.
+    let mut last_period: Option<(NaiveDate, Option<usize>)> = None;
+    for (index, deal) in deals {
+        let period = match last_period {
+            Some((date, period)) if date == deal.close_date => period,
+            _ => {
+                let period = calendar.index_of(deal.close_date);
+                last_period = Some((deal.close_date, period));
+                period
+            }
+        };
+        let Some(period) = period else {
+            outside_year += 1;
+            if outside_examples.len() < 5 {
+                outside_examples.push(format!("{} ({})", data.deal_id(deal), deal.close_date));
+            }
+            continue;
+        };
+        let Some((amount, margin)) = scaled(deal, scales, shift) else {
+            overflow = true;
+            continue;
+        };
+        let simple = deal.owner != NO_OWNER && deal.split == NO_SPLIT && deal.cancelled.is_none();
+        let single = [(deal.owner, Decimal::ONE)];
+        let shares: &[(u32, Decimal)] =
+            if deal.split == NO_SPLIT { &single } else { &data.splits[deal.split as usize] };
+        let cancellation = deal.cancelled.map(|date| Cancellation {
+            period: calendar.index_of(date),
+            days_after_close: (date - deal.close_date).num_days(),
+        });
+        let keep_one_by_one = cancellation.is_some() || facts.credits.is_some();
+        let id: Arc<str> = if keep_one_by_one { Arc::from(data.deal_id(deal)) } else { Arc::from("") };
+        if !simple {
+            if let Some(sink) = ledger.as_deref_mut() {
+                sink.rest.push(index as u32);
+            }
+        }
+        for &(payee, share) in shares {
+            let payee = payee as usize;
+            let (amount, margin) =
+                if share == Decimal::ONE { (amount, margin) } else { (amount * share, margin * share) };
+            let employed = &facts.payees[payee];
+            if deal.close_date < employed.start_date || employed.end_date.is_some_and(|e| deal.close_date > e) {
+                let example = format!("{} ({})", data.deal_id(deal), deal.close_date);
+                outside_employment.entry(payee).or_default().push(example);
+            }
+            if ledger.is_some() && !simple {
+                continue;
+            }
+            if cancellation.is_none() {
+                let totals = match ledger.as_deref_mut() {
+                    Some(sink) => &mut sink.sums[payee][period],
+                    None => &mut facts.deal_totals[payee][period],
+                };
+                totals.amount[deal.kind as usize] += amount;
+                totals.units[deal.kind as usize] += share;
+                if deal.kind == DealKind::New {
+                    totals.gross_margin += margin;
+                }
+            }
+            if keep_one_by_one {
+                let credit = Credit {
+                    deal: id.clone(),
+                    kind: deal.kind,
+                    period,
+                    close_date: deal.close_date,
+                    amount,
+                    gross_margin: margin,
+                    share,
+                    cancellation,
+                };
+                if cancellation.is_some() {
+                    facts.cancelled[payee].push(credit.clone());
+                }
+                if let Some(all) = facts.credits.as_mut() {
+                    all[payee].push(credit);
+                }
+            }
+        }
+    }
+    if outside_year > 0 {
+        warnings.push(format!(
+            "deals.csv: {outside_year} deal(s) closed outside the plan year {}–{} are ignored: {}{}",
+            calendar.start(),
+            calendar.end(),
+            outside_examples.join(", "),
+            if outside_year > outside_examples.len() { ", …" } else { "" }
+        ));
+    }
+    for (payee, deals) in outside_employment {
+        let p = &facts.payees[payee];
+        warnings.push(format!(
+            "payee {}: {} deal(s) closed outside employment still count: {}{}",
+            p.id,
+            deals.len(),
+            deals.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+            if deals.len() > 5 { ", …" } else { "" }
+        ));
+    }
+    overflow
 }
