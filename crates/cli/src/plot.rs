@@ -188,6 +188,7 @@ pub fn histogram_svg(result: &accrue_engine::MonteCarlo) -> Result<String> {
             .x_desc(format!("total comp for the year ({})", result.currency))
             .y_desc("draws")
             .x_label_formatter(&|x| grouped(*x))
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(|e| anyhow!("{e}"))?;

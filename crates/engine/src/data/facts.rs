@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use indexmap::IndexMap;
@@ -480,23 +480,39 @@ impl Indexer<'_> {
 
     fn deals(&mut self, facts: &mut Facts, scales: &Scales) {
         let shift = scales.margin_shift().filter(|m| !m.is_zero());
-        if facts.credits.is_some() || shift.is_some() {
+        // A margin shift floors each deal's margin at 0: not linear in general, but for a
+        // factor r applied alike to amount and margin, max(0, m·r + a·r·Δm) = r·max(0, m +
+        // a·Δm), so sums per shift still serve.
+        let shift_factors_alike = (0..facts.payees.len() as u32).all(|p| {
+            let new = DealKind::New as usize;
+            scales.owner_factors(p).is_none_or(|f| f.amount[new] == f.margin[new] && f.amount[new] >= Decimal::ZERO)
+        });
+        let ledger = (facts.credits.is_none() && (shift.is_none() || shift_factors_alike))
+            .then(|| self.data.ledger(self.calendar, &facts.payees));
+        let shifted = match (&ledger, shift) {
+            (Some(ledger), Some(shift)) => ledger.shifted_margins(self.data, self.calendar, shift).map(Some),
+            _ => Some(None),
+        };
+        let (Some(ledger), Some(shifted)) = (ledger, shifted) else {
             // Every credit kept, or a margin shift (not linear in the factors): deal by deal.
             let mut warnings = Vec::new();
             let overflow = credit_deals(self.data, self.calendar, facts, scales, shift, None, &mut warnings);
             self.finish_deals(overflow, warnings);
             return;
-        }
+        };
         // Scale factors are linear: a payee's own simple deals (uncancelled, unsplit) are
         // summed once per data set and calendar, and scaled as sums; the rest go one by one.
-        let ledger = self.data.ledger(self.calendar, &facts.payees);
         let mut overflow = false;
         for (owner, periods) in ledger.sums.iter().enumerate() {
             let factors = scales.owner_factors(owner as u32).filter(|f| **f != OwnerFactors::ONE);
             for (k, sums) in periods.iter().enumerate() {
+                let mut sums = std::borrow::Cow::Borrowed(sums);
+                if let Some(margins) = &shifted {
+                    sums.to_mut().gross_margin = margins[owner][k];
+                }
                 match factors {
-                    None => facts.deal_totals[owner][k] = sums.clone(),
-                    Some(f) => match scaled_totals(sums, f) {
+                    None => facts.deal_totals[owner][k] = sums.into_owned(),
+                    Some(f) => match scaled_totals(&sums, f) {
                         Some(totals) => facts.deal_totals[owner][k] = totals,
                         None => overflow = true,
                     },
@@ -505,7 +521,7 @@ impl Indexer<'_> {
         }
         let mut quiet = Vec::new();
         let rest = ledger.rest.iter().map(|&i| (i as usize, &self.data.deals[i as usize]));
-        overflow |= credit_deals_from(self.data, self.calendar, facts, scales, None, None, &mut quiet, rest);
+        overflow |= credit_deals_from(self.data, self.calendar, facts, scales, shift, None, &mut quiet, rest);
         self.finish_deals(overflow, ledger.warnings.clone());
     }
 
@@ -693,6 +709,9 @@ pub(crate) struct Ledger {
     pub rest: Vec<u32>,
     /// The deals' warnings (outside the plan year, outside employment).
     pub warnings: Vec<String>,
+    /// Per margin shift Δm, `[owner][period]` Σ max(0, margin + amount × Δm) of the simple
+    /// new deals (the alignment grid's margin axis), built on first use.
+    shifted: Mutex<Vec<(Decimal, Arc<Vec<Vec<Decimal>>>)>>,
 }
 
 impl Ledger {
@@ -718,7 +737,41 @@ impl Ledger {
         };
         let mut warnings = Vec::new();
         credit_deals(data, calendar, &mut scratch, &Scales::default(), None, Some(&mut facts_like), &mut warnings);
-        Ledger { key: (calendar.start(), n), sums: facts_like.sums, rest: facts_like.rest, warnings }
+        Ledger {
+            key: (calendar.start(), n),
+            sums: facts_like.sums,
+            rest: facts_like.rest,
+            warnings,
+            shifted: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Σ max(0, margin + amount × `shift`) of each owner's simple new deals per period.
+    /// `None` when a sum overflows (the deal-by-deal path then reports it).
+    pub(crate) fn shifted_margins(
+        &self,
+        data: &DataSet,
+        calendar: &Calendar,
+        shift: Decimal,
+    ) -> Option<Arc<Vec<Vec<Decimal>>>> {
+        let mut cache = self.shifted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, sums)) = cache.iter().find(|(s, _)| *s == shift) {
+            return Some(sums.clone());
+        }
+        let mut sums = vec![vec![Decimal::ZERO; calendar.n_periods()]; self.sums.len()];
+        for deal in &data.deals {
+            let simple = deal.owner != NO_OWNER && deal.split == NO_SPLIT && deal.cancelled.is_none();
+            if !simple || deal.kind != DealKind::New {
+                continue;
+            }
+            let Some(k) = calendar.index_of(deal.close_date) else { continue };
+            let margin = deal.amount.checked_mul(shift)?.checked_add(deal.margin)?.max(Decimal::ZERO);
+            let slot = &mut sums[deal.owner as usize][k];
+            *slot = slot.checked_add(margin)?;
+        }
+        let sums = Arc::new(sums);
+        cache.push((shift, sums.clone()));
+        Some(sums)
     }
 }
 
