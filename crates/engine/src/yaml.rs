@@ -19,6 +19,7 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
+use crate::error::Code;
 use crate::number::{NumberStyle, parse_input};
 
 /// How a scalar was written.
@@ -98,14 +99,17 @@ pub fn parse(text: &str, file: &Arc<str>) -> Result<(Node, Vec<Diagnostic>), Dia
     let mut parser = Parser::new_from_str(text);
     if let Err(err) = parser.load(&mut builder, true) {
         let span = span_of(err.marker(), 1);
-        return Err(Diagnostic::error(format!("YAML syntax error: {}", err.info())).at(file, span));
+        return Err(Diagnostic::error(format!("YAML syntax error: {}", err.info()))
+            .at(file, span)
+            .with_code(Code::PlanYaml));
     }
     if let Some(diag) = builder.fatal {
         return Err(diag);
     }
     if builder.documents > 1 {
         return Err(Diagnostic::error("a plan file holds one YAML document; found several `---`")
-            .at(file, Span { line: 1, col: 1, len: 0 }));
+            .at(file, Span { line: 1, col: 1, len: 0 })
+            .with_code(Code::PlanYaml));
     }
     let root = builder.root.unwrap_or_else(|| Node::null(Span { line: 1, col: 1, len: 0 }));
     Ok((root, builder.diagnostics))
@@ -152,7 +156,8 @@ impl Builder {
                 if let Some(first) = seen.get(text) {
                     self.diagnostics.push(
                         Diagnostic::error(format!("duplicate key `{text}` (first written at line {})", first.line))
-                            .at(&self.file, key.span),
+                            .at(&self.file, key.span)
+                            .with_code(Code::PlanYaml),
                     );
                     continue;
                 }
@@ -178,7 +183,8 @@ impl MarkedEventReceiver for Builder {
                             "YAML tags (`{}{}`) are not supported in plan files",
                             tag.handle, tag.suffix
                         ))
-                        .at(&self.file, span_of(&mark, 1)),
+                        .at(&self.file, span_of(&mark, 1))
+                        .with_code(Code::PlanYaml),
                     );
                     return;
                 }
@@ -226,8 +232,11 @@ impl MarkedEventReceiver for Builder {
                     self.push_node(node);
                 }
                 None => {
-                    self.fatal =
-                        Some(Diagnostic::error("alias to an unknown anchor").at(&self.file, span_of(&mark, 1)));
+                    self.fatal = Some(
+                        Diagnostic::error("alias to an unknown anchor")
+                            .at(&self.file, span_of(&mark, 1))
+                            .with_code(Code::PlanYaml),
+                    );
                 }
             },
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
@@ -341,15 +350,17 @@ impl<'a, 'c> NodeDe<'a, 'c> {
             let Some(params) = self.cx.params else {
                 self.cx.report(
                     Diagnostic::error(format!("`${name}`: parameters cannot refer to other parameters"))
-                        .at(&self.cx.file, self.node.span),
+                        .at(&self.cx.file, self.node.span)
+                        .with_code(Code::PlanUnknownParameter),
                 );
                 return Ok((Decimal::ZERO, Some(name.to_string())));
             };
             return match params.get(name) {
                 Some(value) => Ok((*value, Some(name.to_string()))),
                 None => {
-                    let mut diag =
-                        Diagnostic::error(format!("unknown parameter `${name}`")).at(&self.cx.file, self.node.span);
+                    let mut diag = Diagnostic::error(format!("unknown parameter `${name}`"))
+                        .at(&self.cx.file, self.node.span)
+                        .with_code(Code::PlanUnknownParameter);
                     if let Some(best) = did_you_mean(name, params.keys().map(String::as_str)) {
                         diag = diag.with_help(format!("did you mean `${best}`?"));
                     } else if params.is_empty() {
@@ -370,7 +381,9 @@ impl<'a, 'c> NodeDe<'a, 'c> {
         match parse_input(text, number_style) {
             Ok(value) => Ok((value, None)),
             Err(err) => {
-                self.cx.report(Diagnostic::error(err.to_string()).at(&self.cx.file, self.node.span));
+                self.cx.report(
+                    Diagnostic::error(err.to_string()).at(&self.cx.file, self.node.span).with_code(Code::PlanBadNumber),
+                );
                 Ok((Decimal::ZERO, None))
             }
         }
@@ -643,7 +656,9 @@ impl<'de, 'a, 'c> de::MapAccess<'de> for MapDe<'a, 'c> {
                 let known = key.as_str().is_some_and(|k| fields.contains(&k));
                 if !known {
                     let text = key.as_str().unwrap_or("?");
-                    let mut diag = Diagnostic::error(format!("unknown key `{text}`")).at(&self.cx.file, key.span);
+                    let mut diag = Diagnostic::error(format!("unknown key `{text}`"))
+                        .at(&self.cx.file, key.span)
+                        .with_code(Code::PlanUnknownKey);
                     diag = match did_you_mean(text, fields.iter().copied()) {
                         Some(best) => diag.with_help(format!("did you mean `{best}`?")),
                         None => diag.with_help(format!("known keys here: {}", fields.join(", "))),
