@@ -54,4 +54,4 @@ pub use spanned::{Num, Spanned};
 pub use spec::{Motion, QuotaSource, WindowKind};
 pub use statement::{Adjustment, Line, Name, RunError, RunResult, Statement, Totals, TotalsBuilder};
 pub use testcase::{Expectation, Mismatch, TABLES, TestCase, TestFile};
-pub use yaml::{Node, NodeKind, ScalarStyle};
+pub use yaml::Node;

@@ -132,7 +132,8 @@ pub struct PlanSource {
     pub path: PathBuf,
     pub file: Arc<str>,
     pub text: String,
-    pub root: Node,
+    /// The parsed YAML (the YAML layer's tree: see [`PlanSource::to_json`] for a view).
+    pub(crate) root: Node,
     /// Problems the parser stepped over (duplicate keys).
     pub(crate) parse_diagnostics: Vec<Diagnostic>,
 }
@@ -171,6 +172,12 @@ impl PlanSource {
         let (root, parse_diagnostics) =
             yaml::parse(&text, &file).map_err(|d| Diagnostics(vec![d.or_code(Code::PlanYaml)]))?;
         Ok(PlanSource { sources, path: path.to_path_buf(), file, text, root, parse_diagnostics })
+    }
+
+    /// The plan as JSON, the way an editor's YAML language server sees it (to validate it
+    /// against the plan's JSON Schema).
+    pub fn to_json(&self) -> serde_json::Value {
+        self.root.to_json()
     }
 
     /// Reads everything but the components: parameters (with `overrides`), the plan's keys,

@@ -20,7 +20,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
 use crate::error::Code;
-use crate::number::{NumberStyle, parse_input};
+use crate::number::{NumberStyle, parse_decimal, parse_input};
 
 /// How a scalar was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,11 +30,12 @@ pub enum ScalarStyle {
     Block,
 }
 
-/// A YAML node with the position it was written at.
+/// A YAML node with the position it was written at. Its shape is read through [`Node::get`],
+/// [`Node::as_str`] and [`Node::entries`]; the tree itself is the YAML layer's own.
 #[derive(Clone, Debug)]
 pub struct Node {
     pub span: Span,
-    pub kind: NodeKind,
+    pub(crate) kind: NodeKind,
 }
 
 #[derive(Clone, Debug)]
@@ -47,6 +48,33 @@ pub enum NodeKind {
 impl Node {
     fn null(span: Span) -> Node {
         Node { span, kind: NodeKind::Scalar { text: String::new(), style: ScalarStyle::Plain } }
+    }
+
+    /// The node as JSON, the way an editor's YAML language server sees it: plain scalars
+    /// that read as numbers are numbers, `true`/`false` booleans, `~`/`null` null (for
+    /// validating a plan against its JSON Schema; amounts are never computed from this).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            NodeKind::Map(entries) => Value::Object(
+                entries.iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), v.to_json())).collect(),
+            ),
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Scalar { text, style } => {
+                if *style != ScalarStyle::Plain {
+                    return Value::String(text.clone());
+                }
+                match text.as_str() {
+                    "" | "~" | "null" => Value::Null,
+                    "true" => Value::Bool(true),
+                    "false" => Value::Bool(false),
+                    _ => match parse_decimal(text, NumberStyle::PlainYaml) {
+                        Ok(_) => serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.clone())),
+                        Err(_) => Value::String(text.clone()),
+                    },
+                }
+            }
+        }
     }
 
     pub fn is_null(&self) -> bool {
