@@ -111,6 +111,6 @@ fn a_script_error_stays_typed_inside_eval_error() {
     assert_eq!((error.kind, error.function.as_str()), (ScriptErrorKind::OperationLimit, "payout"));
     assert!(error.line >= 1 && error.col >= 1, "{error}");
     let eval = EvalError::from(error.clone());
-    assert_eq!(eval, EvalError::Script(error));
+    assert_eq!(eval, EvalError::Script(Box::new(error)));
     assert_eq!(eval.code(), Code::ScriptLimitOperations);
 }

@@ -34,9 +34,16 @@ pub enum EvalError {
     #[error("{0}")]
     Invalid(String),
     /// A script that failed or hit a sandbox limit, typed (script, function, line, column,
-    /// kind) to the edge.
+    /// kind) to the edge. Boxed: measure reads return `Result<_, EvalError>` on the hot path,
+    /// and the rare script error should not make every one of them larger.
     #[error("{0}")]
-    Script(#[from] ScriptError),
+    Script(Box<ScriptError>),
+}
+
+impl From<ScriptError> for EvalError {
+    fn from(error: ScriptError) -> EvalError {
+        EvalError::Script(Box::new(error))
+    }
 }
 
 impl EvalError {

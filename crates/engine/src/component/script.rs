@@ -539,7 +539,7 @@ impl Component for ScriptComponent {
         let w = cx.window(self.core.window);
         let ctx = self.context(cx, w)?;
         let attainment = ctx.get("attainment").and_then(|a| a.as_decimal().ok()).filter(|_| self.measure_given);
-        let result = self.host.call(&self.script, "payout", Dynamic::from_map(ctx)).map_err(EvalError::Script)?;
+        let result = self.host.call(&self.script, "payout", Dynamic::from_map(ctx)).map_err(EvalError::from)?;
         let (value, explain) =
             read_result(&result).map_err(|message| ScriptError::bad_return(&self.script.path, "payout", message))?;
         let mut trace = cx.trace();
