@@ -291,8 +291,9 @@ fn check(path: &Path, data: Option<&Path>, format: CheckFormat) -> Outcome {
             if let Some(dir) = data {
                 match Facts::load(dir, &plan) {
                     Ok(facts) => {
-                        diagnostics
-                            .extend(facts.warnings.iter().map(|w| accrue_engine::Diagnostic::warning(w.clone())));
+                        diagnostics.extend(facts.warnings.iter().map(|w| {
+                            accrue_engine::Diagnostic::warning(w.clone()).with_code(accrue_engine::Code::DataWarning)
+                        }));
                         diagnostics.extend(accrue_engine::coverage(&plan, &facts));
                         goals = Some((accrue_engine::goals(&plan, &facts), plan.minor_units));
                     }

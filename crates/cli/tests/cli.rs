@@ -185,7 +185,22 @@ fn a_payee_error_lists_the_payee_and_still_outputs_the_others() {
     let errors = json["errors"].as_array().unwrap();
     assert!(errors.iter().all(|e| e["payee"] == "p04"));
     assert!(errors[0]["message"].as_str().unwrap().contains("zero quota"));
+    assert!(errors[0]["code"].as_str().unwrap().starts_with("eval."), "{}", errors[0]);
     assert!(out.stderr.contains("payee p04"), "{}", out.stderr);
+}
+
+#[test]
+fn check_json_gives_each_diagnostic_a_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.yaml");
+    let text = "plan: t\nyear: 2027\nperiods: quarter\nroles:\n  ae:\n    motion: hunter\n    components:\n      - id: c\n        type: tiered\n        measure: bookings\n        thresold: 0.25\n        tiers: [{from: 0, rate: 0.1}]\n";
+    std::fs::write(&plan, text).unwrap();
+    let out = run(&["check", plan.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.code, 1);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    let first = &json["diagnostics"][0];
+    assert_eq!(first["code"], "plan.unknown_key", "{first}");
+    assert_eq!(first["severity"], "error", "{first}");
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod csvfile;
 mod curve;
 mod data;
 mod diagnostic;
+mod error;
 mod eval;
 mod lint;
 mod measure;
@@ -45,6 +46,7 @@ pub use data::{
     Cancellation, Credit, DATA_FILES, DataSet, DealTotals, Facts, OwnerFactors, Payee, ReliefEntry, Scales,
 };
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
+pub use error::Code;
 pub use eval::{RunOptions, RunSummary, StreamedRun, TotalsRun, run, run_chunked, run_totals, run_with};
 pub use lint::{GoalLine, GoalsReport, coverage, goals};
 pub use measure::{Aggregate, DealKind, MeasureRef};
@@ -54,10 +56,10 @@ pub use number::{
 };
 pub use plan::{Blend, PlanModel, PlanSource, QuotaRules, RoleRules, Score};
 pub use registry::{Plan, Registry, Role, plan_schema};
-pub use script::{ScriptError, ScriptHost, ScriptLimits};
+pub use script::{ScriptError, ScriptErrorKind, ScriptHost, ScriptLimits};
 pub use source::{FileSystem, Memory, Sources};
 pub use spanned::{Num, Spanned};
 pub use spec::{Motion, QuotaSource, WindowKind};
 pub use statement::{Adjustment, Line, Name, RunError, RunResult, Statement, Totals, TotalsBuilder};
 pub use testcase::{Expectation, Mismatch, TABLES, TestCase, TestFile};
-pub use yaml::{Node, NodeKind, ScalarStyle};
+pub use yaml::Node;

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 
 use crate::data::Facts;
 use crate::diagnostic::Diagnostic;
+use crate::error::Code;
 use crate::number::{format_money_grouped, format_percent};
 use crate::plan::PlanModel;
 
@@ -27,6 +28,7 @@ pub fn coverage(plan: &PlanModel, facts: &Facts) -> Option<Diagnostic> {
             format_money_grouped(budget, plan.minor_units),
             format_percent(total.checked_div(budget).unwrap_or(Decimal::ZERO))
         ))
+        .with_code(Code::LintCoverage)
     })
 }
 

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::calendar::Calendar;
 use crate::csvfile::hex;
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::error::Code;
 use crate::measure::{Aggregate, DERIVED_MEASURES, MeasureRef};
 use crate::source::{FileSystem, Sources};
 use crate::spanned::{Num, Spanned};
@@ -131,7 +132,8 @@ pub struct PlanSource {
     pub path: PathBuf,
     pub file: Arc<str>,
     pub text: String,
-    pub root: Node,
+    /// The parsed YAML (the YAML layer's tree: see [`PlanSource::to_json`] for a view).
+    pub(crate) root: Node,
     /// Problems the parser stepped over (duplicate keys).
     pub(crate) parse_diagnostics: Vec<Diagnostic>,
 }
@@ -148,11 +150,11 @@ impl PlanSource {
             Ok(Some(text)) => text.to_string(),
             Ok(None) => {
                 let message = format!("cannot read plan file {}: no such file", path.display());
-                return Err(Diagnostics(vec![Diagnostic::error(message)]));
+                return Err(Diagnostics(vec![Diagnostic::error(message).with_code(Code::PlanRead)]));
             }
             Err(err) => {
                 let message = format!("cannot read plan file {}: {err}", path.display());
-                return Err(Diagnostics(vec![Diagnostic::error(message)]));
+                return Err(Diagnostics(vec![Diagnostic::error(message).with_code(Code::PlanRead)]));
             }
         };
         PlanSource::parse(sources, path, text)
@@ -167,7 +169,8 @@ impl PlanSource {
     /// `sources`.
     pub fn parse(sources: Arc<dyn Sources>, path: &Path, text: String) -> Result<PlanSource, Diagnostics> {
         let file: Arc<str> = Arc::from(path.display().to_string());
-        let (root, parse_diagnostics) = yaml::parse(&text, &file).map_err(|d| Diagnostics(vec![d]))?;
+        let (root, parse_diagnostics) =
+            yaml::parse(&text, &file).map_err(|d| Diagnostics(vec![d.or_code(Code::PlanYaml)]))?;
         Ok(PlanSource { sources, path: path.to_path_buf(), file, text, root, parse_diagnostics })
     }
 
@@ -175,6 +178,12 @@ impl PlanSource {
     /// plan hash, stay the plan file's.
     pub(crate) fn with_root(&self, root: Node) -> PlanSource {
         PlanSource { root, ..self.clone() }
+    }
+
+    /// The plan as JSON, the way an editor's YAML language server sees it (to validate it
+    /// against the plan's JSON Schema).
+    pub fn to_json(&self) -> serde_json::Value {
+        self.root.to_json()
     }
 
     /// Reads everything but the components: parameters (with `overrides`), the plan's keys,
@@ -213,7 +222,8 @@ impl PlanSource {
             match params.get_mut(name) {
                 Some(slot) => *slot = *value,
                 None => {
-                    let mut diag = Diagnostic::error(format!("override of unknown parameter `{name}`"));
+                    let mut diag = Diagnostic::error(format!("override of unknown parameter `{name}`"))
+                        .with_code(Code::PlanUnknownParameter);
                     if let Some(best) = did_you_mean(name, params.keys().map(String::as_str)) {
                         diag = diag.with_help(format!("did you mean `{best}`?"));
                     }
@@ -388,6 +398,7 @@ fn compile_quota(
                 diagnostics.push(
                     Diagnostic::error(format!("unknown measure `{}` in the attainment blend", score.measure.value))
                         .at(file, score.measure.span)
+                        .with_code(Code::PlanUnknownMeasure)
                         .with_help("declare measures.csv measures under `measures:`"),
                 );
             }
@@ -459,7 +470,8 @@ pub(crate) fn check_id(id: &Spanned<String>, what: &str, file: &Arc<str>, diagno
     if !ok {
         diagnostics.push(
             Diagnostic::error(format!("{what} id `{}` must use only a-z, 0-9, `_` and `-`", id.value))
-                .at(file, id.span),
+                .at(file, id.span)
+                .with_code(Code::PlanBadId),
         );
     }
 }

@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 
+use crate::error::Code;
 use crate::number::format_ratio;
 
 /// A shared, immutable name (payee, role, period, component): statements repeat the same
@@ -129,6 +130,8 @@ pub struct RunError {
     pub payee: Option<String>,
     pub period: Option<String>,
     pub component: Option<String>,
+    /// What kind of failure, for programs (`eval.missing_company`, `script.limit.operations`).
+    pub code: Code,
     pub message: String,
 }
 

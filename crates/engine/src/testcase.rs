@@ -24,6 +24,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::error::Code;
 use crate::number::format_money_grouped;
 use crate::spanned::{Num, Spanned};
 use crate::statement::{RunError, RunResult};
@@ -122,8 +123,13 @@ pub struct Expectation {
 }
 
 impl TestFile {
-    /// Reads a test file; problems come back with file, line and column.
+    /// Reads a test file; problems come back with file, line and column (and `test.invalid`
+    /// unless a more precise code applies).
     pub fn read(path: &Path) -> Result<TestFile, Diagnostics> {
+        TestFile::read_inner(path).map_err(|problems| problems.or_code(Code::TestInvalid))
+    }
+
+    fn read_inner(path: &Path) -> Result<TestFile, Diagnostics> {
         let file: Arc<str> = Arc::from(path.display().to_string());
         let text = std::fs::read_to_string(path).map_err(|err| {
             Diagnostics(vec![Diagnostic::error(format!("cannot read test file {}: {err}", path.display()))])

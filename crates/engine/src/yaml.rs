@@ -19,7 +19,8 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
-use crate::number::{NumberStyle, parse_input};
+use crate::error::Code;
+use crate::number::{NumberStyle, parse_decimal, parse_input};
 
 /// How a scalar was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,11 +30,12 @@ pub enum ScalarStyle {
     Block,
 }
 
-/// A YAML node with the position it was written at.
+/// A YAML node with the position it was written at. Its shape is read through [`Node::get`],
+/// [`Node::as_str`] and [`Node::entries`]; the tree itself is the YAML layer's own.
 #[derive(Clone, Debug)]
 pub struct Node {
     pub span: Span,
-    pub kind: NodeKind,
+    pub(crate) kind: NodeKind,
 }
 
 #[derive(Clone, Debug)]
@@ -46,6 +48,33 @@ pub enum NodeKind {
 impl Node {
     fn null(span: Span) -> Node {
         Node { span, kind: NodeKind::Scalar { text: String::new(), style: ScalarStyle::Plain } }
+    }
+
+    /// The node as JSON, the way an editor's YAML language server sees it: plain scalars
+    /// that read as numbers are numbers, `true`/`false` booleans, `~`/`null` null (for
+    /// validating a plan against its JSON Schema; amounts are never computed from this).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            NodeKind::Map(entries) => Value::Object(
+                entries.iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), v.to_json())).collect(),
+            ),
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Scalar { text, style } => {
+                if *style != ScalarStyle::Plain {
+                    return Value::String(text.clone());
+                }
+                match text.as_str() {
+                    "" | "~" | "null" => Value::Null,
+                    "true" => Value::Bool(true),
+                    "false" => Value::Bool(false),
+                    _ => match parse_decimal(text, NumberStyle::PlainYaml) {
+                        Ok(_) => serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.clone())),
+                        Err(_) => Value::String(text.clone()),
+                    },
+                }
+            }
+        }
     }
 
     pub fn is_null(&self) -> bool {
@@ -106,14 +135,17 @@ pub fn parse(text: &str, file: &Arc<str>) -> Result<(Node, Vec<Diagnostic>), Dia
     let mut parser = Parser::new_from_str(text);
     if let Err(err) = parser.load(&mut builder, true) {
         let span = span_of(err.marker(), 1);
-        return Err(Diagnostic::error(format!("YAML syntax error: {}", err.info())).at(file, span));
+        return Err(Diagnostic::error(format!("YAML syntax error: {}", err.info()))
+            .at(file, span)
+            .with_code(Code::PlanYaml));
     }
     if let Some(diag) = builder.fatal {
         return Err(diag);
     }
     if builder.documents > 1 {
         return Err(Diagnostic::error("a plan file holds one YAML document; found several `---`")
-            .at(file, Span { line: 1, col: 1, len: 0 }));
+            .at(file, Span { line: 1, col: 1, len: 0 })
+            .with_code(Code::PlanYaml));
     }
     let root = builder.root.unwrap_or_else(|| Node::null(Span { line: 1, col: 1, len: 0 }));
     Ok((root, builder.diagnostics))
@@ -160,7 +192,8 @@ impl Builder {
                 if let Some(first) = seen.get(text) {
                     self.diagnostics.push(
                         Diagnostic::error(format!("duplicate key `{text}` (first written at line {})", first.line))
-                            .at(&self.file, key.span),
+                            .at(&self.file, key.span)
+                            .with_code(Code::PlanYaml),
                     );
                     continue;
                 }
@@ -186,7 +219,8 @@ impl MarkedEventReceiver for Builder {
                             "YAML tags (`{}{}`) are not supported in plan files",
                             tag.handle, tag.suffix
                         ))
-                        .at(&self.file, span_of(&mark, 1)),
+                        .at(&self.file, span_of(&mark, 1))
+                        .with_code(Code::PlanYaml),
                     );
                     return;
                 }
@@ -234,8 +268,11 @@ impl MarkedEventReceiver for Builder {
                     self.push_node(node);
                 }
                 None => {
-                    self.fatal =
-                        Some(Diagnostic::error("alias to an unknown anchor").at(&self.file, span_of(&mark, 1)));
+                    self.fatal = Some(
+                        Diagnostic::error("alias to an unknown anchor")
+                            .at(&self.file, span_of(&mark, 1))
+                            .with_code(Code::PlanYaml),
+                    );
                 }
             },
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
@@ -349,15 +386,17 @@ impl<'a, 'c> NodeDe<'a, 'c> {
             let Some(params) = self.cx.params else {
                 self.cx.report(
                     Diagnostic::error(format!("`${name}`: parameters cannot refer to other parameters"))
-                        .at(&self.cx.file, self.node.span),
+                        .at(&self.cx.file, self.node.span)
+                        .with_code(Code::PlanUnknownParameter),
                 );
                 return Ok((Decimal::ZERO, Some(name.to_string())));
             };
             return match params.get(name) {
                 Some(value) => Ok((*value, Some(name.to_string()))),
                 None => {
-                    let mut diag =
-                        Diagnostic::error(format!("unknown parameter `${name}`")).at(&self.cx.file, self.node.span);
+                    let mut diag = Diagnostic::error(format!("unknown parameter `${name}`"))
+                        .at(&self.cx.file, self.node.span)
+                        .with_code(Code::PlanUnknownParameter);
                     if let Some(best) = did_you_mean(name, params.keys().map(String::as_str)) {
                         diag = diag.with_help(format!("did you mean `${best}`?"));
                     } else if params.is_empty() {
@@ -378,7 +417,9 @@ impl<'a, 'c> NodeDe<'a, 'c> {
         match parse_input(text, number_style) {
             Ok(value) => Ok((value, None)),
             Err(err) => {
-                self.cx.report(Diagnostic::error(err.to_string()).at(&self.cx.file, self.node.span));
+                self.cx.report(
+                    Diagnostic::error(err.to_string()).at(&self.cx.file, self.node.span).with_code(Code::PlanBadNumber),
+                );
                 Ok((Decimal::ZERO, None))
             }
         }
@@ -651,7 +692,9 @@ impl<'de, 'a, 'c> de::MapAccess<'de> for MapDe<'a, 'c> {
                 let known = key.as_str().is_some_and(|k| fields.contains(&k));
                 if !known {
                     let text = key.as_str().unwrap_or("?");
-                    let mut diag = Diagnostic::error(format!("unknown key `{text}`")).at(&self.cx.file, key.span);
+                    let mut diag = Diagnostic::error(format!("unknown key `{text}`"))
+                        .at(&self.cx.file, key.span)
+                        .with_code(Code::PlanUnknownKey);
                     diag = match did_you_mean(text, fields.iter().copied()) {
                         Some(best) => diag.with_help(format!("did you mean `{best}`?")),
                         None => diag.with_help(format!("known keys here: {}", fields.join(", "))),

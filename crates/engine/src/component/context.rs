@@ -13,9 +13,11 @@ use super::Trace;
 use crate::arith::{self, ArithError, Frac};
 use crate::calendar::Window;
 use crate::data::{Credit, DealTotals, Facts, Payee};
+use crate::error::Code;
 use crate::measure::{Aggregate, DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_ratio};
 use crate::plan::{PlanModel, RoleRules};
+use crate::script::ScriptError;
 use crate::spec::WindowKind;
 use crate::statement::{Adjustment, Name};
 
@@ -31,8 +33,29 @@ pub enum EvalError {
     MissingCompany { measure: String, period: String },
     #[error("{0}")]
     Invalid(String),
+    /// A script that failed or hit a sandbox limit, typed (script, function, line, column,
+    /// kind) to the edge. Boxed: measure reads return `Result<_, EvalError>` on the hot path,
+    /// and the rare script error should not make every one of them larger.
     #[error("{0}")]
-    Script(String),
+    Script(Box<ScriptError>),
+}
+
+impl From<ScriptError> for EvalError {
+    fn from(error: ScriptError) -> EvalError {
+        EvalError::Script(Box::new(error))
+    }
+}
+
+impl EvalError {
+    /// The stable code of the failure (`eval.missing_company`, `script.limit.operations`, …).
+    pub fn code(&self) -> Code {
+        match self {
+            EvalError::Arith(_) => Code::EvalArithmetic,
+            EvalError::MissingCompany { .. } => Code::EvalMissingCompany,
+            EvalError::Invalid(_) => Code::EvalInvalid,
+            EvalError::Script(error) => error.code(),
+        }
+    }
 }
 
 /// Employment, quota and relief of one payee over the plan year, computed before any

@@ -30,6 +30,7 @@ use serde_json::Value;
 use crate::arith::Frac;
 use crate::calendar::Calendar;
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
+use crate::error::Code;
 use crate::measure::Aggregate;
 use crate::measure::MeasureRef;
 use crate::number::{NumberStyle, format_percent, parse_decimal};
@@ -448,6 +449,12 @@ impl BuildContext<'_> {
         self.diagnostics.push(diag);
     }
 
+    /// An error with a precise code (the compiler gives the others `plan.invalid`).
+    pub fn error_with(&mut self, code: Code, span: Span, message: impl Into<String>) {
+        let diag = Diagnostic::error(message).at(&self.file, span).with_code(code);
+        self.diagnostics.push(diag);
+    }
+
     pub fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
@@ -471,7 +478,8 @@ impl BuildContext<'_> {
             seen.insert(text);
             if !allowed.contains(&text) {
                 let mut diag = Diagnostic::error(format!("unknown key `{text}` for a `{type_name}` component"))
-                    .at(&self.file, key.span);
+                    .at(&self.file, key.span)
+                    .with_code(Code::PlanUnknownKey);
                 diag = match did_you_mean(text, allowed.iter().copied()) {
                     Some(best) => diag.with_help(format!("did you mean `{best}`?")),
                     None => diag.with_help(format!("`{type_name}` components take: {}", allowed.join(", "))),
@@ -509,7 +517,9 @@ impl BuildContext<'_> {
             None => {
                 let mut known: Vec<&str> = crate::measure::DERIVED_MEASURES.to_vec();
                 known.extend(self.declared.keys().map(String::as_str));
-                let mut diag = Diagnostic::error(format!("unknown measure `{}`", name.value)).at(&self.file, name.span);
+                let mut diag = Diagnostic::error(format!("unknown measure `{}`", name.value))
+                    .at(&self.file, name.span)
+                    .with_code(Code::PlanUnknownMeasure);
                 diag = match did_you_mean(name, known.iter().copied()) {
                     Some(best) => diag.with_help(format!("did you mean `{best}`? (declare measures.csv measures under `measures:`)")),
                     None => diag.with_help(format!(
@@ -532,7 +542,7 @@ impl BuildContext<'_> {
             return match self.params.get(param) {
                 Some(value) => Some(Target::Amount(*value)),
                 None => {
-                    self.error(text.span, format!("unknown parameter `${param}`"));
+                    self.error_with(Code::PlanUnknownParameter, text.span, format!("unknown parameter `${param}`"));
                     None
                 }
             };
@@ -540,7 +550,8 @@ impl BuildContext<'_> {
         match parse_decimal(text, NumberStyle::PlainYaml) {
             Ok(value) => Some(Target::Amount(value)),
             Err(err) => {
-                self.error(text.span, format!("target: {err}; write a number, a `$param` or `company.NAME`"));
+                let message = format!("target: {err}; write a number, a `$param` or `company.NAME`");
+                self.error_with(Code::PlanBadNumber, text.span, message);
                 None
             }
         }

@@ -16,9 +16,10 @@ use super::{BuildContext, Cap, Component, ComponentType, Core, Design, Outcome, 
 use super::{EvalContext, EvalError};
 use crate::arith::{self, Frac};
 use crate::diagnostic::Diagnostic;
+use crate::error::Code;
 use crate::measure::{DERIVED_MEASURES, DealKind, MeasureRef};
 use crate::number::{NumberStyle, format_money_grouped, parse_decimal};
-use crate::script::{Script, ScriptHost};
+use crate::script::{Script, ScriptError, ScriptHost};
 use crate::source::Sources;
 use crate::spanned::Spanned;
 use crate::spec::{ShapingSpec, WindowKind};
@@ -197,7 +198,7 @@ impl PluginType {
             Ok(Some(text)) => text,
             Ok(None) => return None,
             Err(err) => {
-                let diag = Diagnostic::error(format!("cannot read plugin {shown}: {err}"));
+                let diag = Diagnostic::error(format!("cannot read plugin {shown}: {err}")).with_code(Code::ScriptRead);
                 return Some(PluginType { name, summary: String::new(), host: host.clone(), script: Err(diag) });
             }
         };
@@ -242,7 +243,8 @@ impl ComponentType for PluginType {
             Ok(script) => script.clone(),
             Err(diag) => {
                 cx.report(diag.clone());
-                cx.error(parsed.core.kind.span, format!("plugin type `{}` does not compile", self.name));
+                let message = format!("plugin type `{}` does not compile", self.name);
+                cx.error_with(Code::ScriptSyntax, parsed.core.kind.span, message);
                 return None;
             }
         };
@@ -283,25 +285,32 @@ fn build_script_component(
             Ok(v) => {
                 resolved.insert(key.as_str().into(), v.to_dynamic());
             }
-            Err(message) => cx.error(params_span, message),
+            Err(message) => cx.error_with(Code::PlanUnknownParameter, params_span, message),
         }
     }
     let has = |name: &str| script.has_function(name, 1);
     if !has("payout") {
-        cx.error(id.span, format!("script {} does not define `fn payout(ctx)`", script.path));
+        let message = format!("script {} does not define `fn payout(ctx)`", script.path);
+        cx.error_with(Code::ScriptMissingFunction, id.span, message);
     }
     if has("validate") {
         match host.call(&script, "validate", Dynamic::from_map(resolved.clone())) {
-            Ok(result) => {
-                let problems: Vec<String> = match result.into_array() {
-                    Ok(items) => items.into_iter().map(|i| i.to_string()).collect(),
-                    Err(found) => vec![format!("fn validate must return a list of error strings, found {found}")],
-                };
-                for problem in problems {
-                    cx.error(params_span, format!("{} (from {} fn validate)", problem, script.path));
+            Ok(result) => match result.into_array() {
+                Ok(items) => {
+                    for problem in items {
+                        let message = format!("{} (from {} fn validate)", problem, script.path);
+                        cx.error_with(Code::ScriptValidate, params_span, message);
+                    }
                 }
-            }
-            Err(err) => cx.error(params_span, err.to_string()),
+                Err(found) => {
+                    let message = format!(
+                        "fn validate must return a list of error strings, found {found} (from {} fn validate)",
+                        script.path
+                    );
+                    cx.error_with(Code::ScriptBadReturn, params_span, message);
+                }
+            },
+            Err(err) => cx.error_with(err.code(), params_span, err.to_string()),
         }
     }
     cx.files.push((script.path.clone(), script.hash.clone()));
@@ -540,12 +549,9 @@ impl Component for ScriptComponent {
         let w = cx.window(self.core.window);
         let ctx = self.context(cx, w)?;
         let attainment = ctx.get("attainment").and_then(|a| a.as_decimal().ok()).filter(|_| self.measure_given);
-        let result = self
-            .host
-            .call(&self.script, "payout", Dynamic::from_map(ctx))
-            .map_err(|e| EvalError::Script(e.to_string()))?;
-        let (value, explain) = read_result(&result)
-            .map_err(|message| EvalError::Script(format!("script {} fn payout: {message}", self.script.path)))?;
+        let result = self.host.call(&self.script, "payout", Dynamic::from_map(ctx)).map_err(EvalError::from)?;
+        let (value, explain) =
+            read_result(&result).map_err(|message| ScriptError::bad_return(&self.script.path, "payout", message))?;
         let mut trace = cx.trace();
         trace.put("script", || serde_json::json!(self.script.path));
         trace.put("window", || serde_json::json!(cx.window_label(w)));

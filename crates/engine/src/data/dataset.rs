@@ -21,6 +21,7 @@ use super::facts::Ledger;
 use crate::calendar::{Calendar, parse_date};
 use crate::csvfile::{Cell, CsvFile, FileInfo, hex};
 use crate::diagnostic::{Diagnostic, Diagnostics, Span, did_you_mean};
+use crate::error::Code;
 use crate::measure::DealKind;
 use crate::number::{NumberStyle, parse_input};
 use crate::source::{FileSystem, Memory, Sources};
@@ -169,7 +170,11 @@ impl DataSet {
     /// Reads the data directory `dir` from `sources`. Errors in any file are all reported.
     pub fn read(sources: Arc<dyn Sources>, dir: &Path) -> Result<DataSet, Diagnostics> {
         let (data, diagnostics) = DataSet::parse(sources, dir);
-        if diagnostics.iter().any(Diagnostic::is_error) { Err(Diagnostics(diagnostics)) } else { Ok(data) }
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            Err(Diagnostics(diagnostics).or_code(Code::DataInvalid))
+        } else {
+            Ok(data)
+        }
     }
 
     /// Reads what it can and reports every problem; the data set holds the good rows.
@@ -195,7 +200,7 @@ impl DataSet {
         };
         if !sources.is_dir(dir) {
             let message = format!("data directory {} does not exist", dir.display());
-            return (data, vec![Diagnostic::error(message)]);
+            return (data, vec![Diagnostic::error(message).with_code(Code::DataRead)]);
         }
         let mut reader = Reader { sources: &*sources, dir, diagnostics: Vec::new(), hashes: Vec::new() };
         let mut labels = Interner::default();
@@ -313,10 +318,13 @@ impl<'s> Reader<'s> {
             Ok(Some(file)) => Some(file),
             Ok(None) => {
                 if required {
-                    self.diagnostics.push(Diagnostic::error(format!(
-                        "{} is missing: every data directory has {name}",
-                        self.dir.join(name).display()
-                    )));
+                    self.diagnostics.push(
+                        Diagnostic::error(format!(
+                            "{} is missing: every data directory has {name}",
+                            self.dir.join(name).display()
+                        ))
+                        .with_code(Code::DataRead),
+                    );
                 }
                 None
             }
@@ -368,7 +376,11 @@ impl<'s> Reader<'s> {
                 file.error_at(c_id, "payee id is empty");
                 ok = false;
             } else if let Some(first) = seen.get(&id) {
-                file.error_at(c_id, format!("payee `{id}` appears twice (first on line {first})"));
+                file.error_code_at(
+                    c_id,
+                    Code::DataDuplicateId,
+                    format!("payee `{id}` appears twice (first on line {first})"),
+                );
                 ok = false;
             }
             let role = file.text(c_role).to_string();
@@ -385,7 +397,11 @@ impl<'s> Reader<'s> {
             });
             if let (Some(start), Some(end)) = (start_date, end_date) {
                 if end < start {
-                    file.error_at(c_end, format!("end_date {end} is before start_date {start}"));
+                    file.error_code_at(
+                        c_end,
+                        Code::DataBadDate,
+                        format!("end_date {end} is before start_date {start}"),
+                    );
                     ok = false;
                 }
             }
@@ -438,10 +454,13 @@ impl<'s> Reader<'s> {
         for payee in &payees {
             if let Some(manager) = &payee.manager {
                 if !ids.contains(manager.as_str()) {
-                    self.diagnostics.push(Diagnostic::error(format!(
-                        "{ROSTER}: payee `{}` has manager `{manager}`, who is not in the roster",
-                        payee.id
-                    )));
+                    self.diagnostics.push(
+                        Diagnostic::error(format!(
+                            "{ROSTER}: payee `{}` has manager `{manager}`, who is not in the roster",
+                            payee.id
+                        ))
+                        .with_code(Code::DataUnknownPayee),
+                    );
                 }
             }
         }
@@ -466,7 +485,8 @@ impl<'s> Reader<'s> {
             let deal = file.text(c_deal).to_string();
             let payee = file.text(c_payee).to_string();
             let Some(&payee_index) = data.index.get(&payee) else {
-                file.error_at(c_payee, format!("split of deal `{deal}` credits `{payee}`, who is not in the roster"));
+                let message = format!("split of deal `{deal}` credits `{payee}`, who is not in the roster");
+                file.error_code_at(c_payee, Code::DataUnknownPayee, message);
                 continue;
             };
             let Some(share) = file.decimal(c_share, "share") else {
@@ -530,8 +550,8 @@ impl<'s> Reader<'s> {
             // Read the row without allocating; an error names its column and stops the row.
             let row = match read_deal(&file, &columns, &data.index, &mut last_owner, &split_numbers) {
                 Ok(row) => row,
-                Err((column, message)) => {
-                    file.error_at(column, message);
+                Err((column, code, message)) => {
+                    file.error_code_at(column, code, message);
                     continue;
                 }
             };
@@ -556,7 +576,8 @@ impl<'s> Reader<'s> {
                 Diagnostic::error(format!(
                     "the deal id on this row repeats the one on line {first}: a deal is counted once"
                 ))
-                .at(&file.name, Span { line, col: 1, len: 0 }),
+                .at(&file.name, Span { line, col: 1, len: 0 })
+                .with_code(Code::DataDuplicateId),
             );
         }
         let mut unused: Vec<&String> =
@@ -588,7 +609,7 @@ impl<'s> Reader<'s> {
             let payee_id = file.text(c_payee);
             let Some(&payee) = data.index.get(payee_id) else {
                 let message = format!("payee `{payee_id}` is not in the roster");
-                file.error_at(c_payee, message);
+                file.error_code_at(c_payee, Code::DataUnknownPayee, message);
                 continue;
             };
             let measure_name = file.text(c_measure);
@@ -657,7 +678,8 @@ impl<'s> Reader<'s> {
         while file.next_row() {
             let payee_id = file.text(c_payee).to_string();
             let Some(&payee) = data.index.get(&payee_id) else {
-                file.error_at(c_payee, format!("relief for `{payee_id}`, who is not in the roster"));
+                let message = format!("relief for `{payee_id}`, who is not in the roster");
+                file.error_code_at(c_payee, Code::DataUnknownPayee, message);
                 continue;
             };
             let label = labels.get(file.text(c_period));
@@ -716,7 +738,8 @@ struct DealColumns {
     cancel: Option<usize>,
 }
 
-type RowError = (Option<usize>, String);
+/// A bad row: the column, the code and what is wrong.
+type RowError = (Option<usize>, Code, String);
 
 /// `last_owner`: the previous row's owner and roster index. Exports usually list a rep's deals
 /// together, so most rows skip the roster lookup.
@@ -729,7 +752,7 @@ fn read_deal(
 ) -> Result<Deal, RowError> {
     let id = file.text(c.id);
     if id.is_empty() {
-        return Err((c.id, "deal id is empty".into()));
+        return Err((c.id, Code::DataInvalid, "deal id is empty".into()));
     }
     let owner_text = file.text(c.owner);
     let owner = match last_owner {
@@ -748,19 +771,26 @@ fn read_deal(
         if let Some(best) = did_you_mean(owner_text, payees.keys().map(String::as_str)) {
             message.push_str(&format!("; did you mean `{best}`?"));
         }
-        return Err((c.owner, message));
+        return Err((c.owner, Code::DataUnknownPayee, message));
     }
     let kind_text = file.text(c.kind);
     let kind = DealKind::parse(kind_text).ok_or_else(|| {
-        (c.kind, format!("deal kind `{kind_text}` is not one of new, expansion, renewal, contraction, churn"))
+        (
+            c.kind,
+            Code::DataInvalid,
+            format!("deal kind `{kind_text}` is not one of new, expansion, renewal, contraction, churn"),
+        )
     })?;
     let close_text = file.text(c.close);
-    let close_date = parse_date(close_text)
-        .ok_or_else(|| (c.close, format!("close_date `{close_text}` is not a date (write YYYY-MM-DD)")))?;
-    let amount = parse_input(file.text(c.amount), NumberStyle::Text).map_err(|e| (c.amount, format!("amount: {e}")))?;
+    let close_date = parse_date(close_text).ok_or_else(|| {
+        (c.close, Code::DataBadDate, format!("close_date `{close_text}` is not a date (write YYYY-MM-DD)"))
+    })?;
+    let amount = parse_input(file.text(c.amount), NumberStyle::Text)
+        .map_err(|e| (c.amount, Code::DataBadNumber, format!("amount: {e}")))?;
     if amount.is_sign_negative() && !amount.is_zero() {
         return Err((
             c.amount,
+            Code::DataInvalid,
             "amount cannot be negative: record losses as `contraction` or `churn`, reversals with `cancelled_date`"
                 .into(),
         ));
@@ -769,16 +799,22 @@ fn read_deal(
     let margin = if margin_text.is_empty() {
         Decimal::ZERO
     } else {
-        parse_input(margin_text, NumberStyle::Text).map_err(|e| (c.margin, format!("gross_margin: {e}")))?
+        parse_input(margin_text, NumberStyle::Text)
+            .map_err(|e| (c.margin, Code::DataBadNumber, format!("gross_margin: {e}")))?
     };
     let cancel_text = file.text(c.cancel);
     let cancelled = if cancel_text.is_empty() {
         None
     } else {
-        let date = parse_date(cancel_text)
-            .ok_or_else(|| (c.cancel, format!("cancelled_date `{cancel_text}` is not a date (write YYYY-MM-DD)")))?;
+        let date = parse_date(cancel_text).ok_or_else(|| {
+            (c.cancel, Code::DataBadDate, format!("cancelled_date `{cancel_text}` is not a date (write YYYY-MM-DD)"))
+        })?;
         if date < close_date {
-            return Err((c.cancel, format!("deal `{id}` is cancelled on {date}, before it closed on {close_date}")));
+            return Err((
+                c.cancel,
+                Code::DataBadDate,
+                format!("deal `{id}` is cancelled on {date}, before it closed on {close_date}"),
+            ));
         }
         Some(date)
     };

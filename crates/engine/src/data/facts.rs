@@ -18,6 +18,7 @@ use super::dataset::{COMPANY, DATA_FILES, DataSet, Deal, MEASURES, NO_OWNER, NO_
 use super::scale::{OwnerFactors, Scales};
 use crate::calendar::Calendar;
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::error::Code;
 use crate::measure::DealKind;
 use crate::plan::PlanModel;
 use crate::source::Sources;
@@ -173,7 +174,7 @@ impl Facts {
             let file = DATA_FILES.iter().position(|name| in_file(d, name)).unwrap_or(DATA_FILES.len());
             (file, d.location.as_ref().map_or(0, |l| l.span.line))
         });
-        Err(Diagnostics(diagnostics))
+        Err(Diagnostics(diagnostics).or_code(Code::DataInvalid))
     }
 
     /// Indexes a data set for `plan`, with `scales` applied to deals, declared measures and
@@ -185,7 +186,7 @@ impl Facts {
         let mut ix = Indexer { data, plan, calendar: &calendar, diagnostics: Vec::new(), warnings: Vec::new() };
         let payees = ix.payees();
         if ix.diagnostics.iter().any(Diagnostic::is_error) {
-            return Err(Diagnostics(ix.diagnostics));
+            return Err(Diagnostics(ix.diagnostics).or_code(Code::DataInvalid));
         }
         let mut facts = Facts {
             deal_totals: vec![vec![DealTotals::default(); n]; payees.len()],
@@ -210,7 +211,7 @@ impl Facts {
         ix.company(&mut facts, scales);
         ix.relief(&mut facts);
         if ix.diagnostics.iter().any(Diagnostic::is_error) {
-            return Err(Diagnostics(ix.diagnostics));
+            return Err(Diagnostics(ix.diagnostics).or_code(Code::DataInvalid));
         }
         facts.warnings = ix.warnings;
         facts.deal_prefix = facts.deal_totals.iter().map(|periods| running_sums(periods)).collect();
@@ -410,6 +411,10 @@ impl Indexer<'_> {
         self.diagnostics.push(self.data.error_at(file, cell, message));
     }
 
+    fn error_with(&mut self, code: Code, file: &str, cell: crate::csvfile::Cell, message: impl Into<String>) {
+        self.diagnostics.push(self.data.error_at(file, cell, message).with_code(code));
+    }
+
     fn column(&self, file: &str, pick: impl Fn(&super::dataset::Columns) -> Option<u32>) -> Option<u32> {
         self.data.columns.get(file).and_then(pick)
     }
@@ -430,7 +435,7 @@ impl Indexer<'_> {
                     )),
                 }
                 let cell = crate::csvfile::Cell { column: role_column, ..self.data.role_cells[i] };
-                self.error(ROSTER, cell, message);
+                self.error_with(Code::DataUnknownRole, ROSTER, cell, message);
             }
             if payee.start_date == NaiveDate::MIN {
                 payee.start_date = self.calendar.start();
@@ -543,7 +548,7 @@ impl Indexer<'_> {
         let labels: Vec<_> = self.calendar.labels().collect();
         let column = self.column(file, |c| c.period);
         let message = format!("period `{label}` is not a period of the plan year ({})", labels.join(", "));
-        self.error(file, crate::csvfile::Cell { column, ..cell }, message);
+        self.error_with(Code::DataUnknownPeriod, file, crate::csvfile::Cell { column, ..cell }, message);
     }
 
     fn measures(&mut self, facts: &mut Facts, scales: &Scales) {
@@ -578,7 +583,12 @@ impl Indexer<'_> {
                     message.push_str(&format!("; declare it, e.g. `{measure_name}: {{aggregate: sum}}`"));
                 }
                 let column = self.column(MEASURES, |c| c.measure);
-                self.error(MEASURES, crate::csvfile::Cell { column, ..row.cell }, message);
+                self.error_with(
+                    Code::DataUnknownMeasure,
+                    MEASURES,
+                    crate::csvfile::Cell { column, ..row.cell },
+                    message,
+                );
                 continue;
             };
             if let Some(first) = lines.insert((payee, measure, period), row.cell.line) {
@@ -711,7 +721,7 @@ pub(crate) struct Ledger {
     pub warnings: Vec<String>,
     /// Per margin shift Δm, `[owner][period]` Σ max(0, margin + amount × Δm) of the simple
     /// new deals (the alignment grid's margin axis), built on first use.
-    shifted: Mutex<Vec<(Decimal, Arc<Vec<Vec<Decimal>>>)>>,
+    shifted: Mutex<Vec<(Decimal, Arc<MarginSums>)>>,
 }
 
 impl Ledger {
@@ -753,7 +763,7 @@ impl Ledger {
         data: &DataSet,
         calendar: &Calendar,
         shift: Decimal,
-    ) -> Option<Arc<Vec<Vec<Decimal>>>> {
+    ) -> Option<Arc<MarginSums>> {
         let mut cache = self.shifted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((_, sums)) = cache.iter().find(|(s, _)| *s == shift) {
             return Some(sums.clone());
@@ -774,6 +784,9 @@ impl Ledger {
         Some(sums)
     }
 }
+
+/// `[owner][period]` margin sums.
+type MarginSums = Vec<Vec<Decimal>>;
 
 /// Where the ledger's build puts the simple deals, and the others' indices.
 struct LedgerSink {

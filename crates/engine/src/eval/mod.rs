@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 
 use crate::component::{Detail, PayeeState, RunContext};
 use crate::data::Facts;
+use crate::error::Code;
 use crate::registry::Plan;
 use crate::statement::{Name, RunError, RunResult, Statement, Totals, TotalsBuilder};
 
@@ -189,6 +190,7 @@ fn run_payees(
                             payee: Some(payees[i].id.to_string()),
                             period: None,
                             component: None,
+                            code: Code::EvalInternal,
                             message: "internal error while evaluating this payee (a bug in Accrue: please report it)"
                                 .into(),
                         }],

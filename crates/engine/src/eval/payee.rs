@@ -13,6 +13,7 @@ use super::quota::fill_payee_state;
 use crate::arith::{ArithError, Frac};
 use crate::component::{Component, Detail, EvalContext, Outcome, PayeeState, RunContext, Stage};
 use crate::data::Payee;
+use crate::error::Code;
 use crate::number::{format_money_grouped, round_money};
 use crate::registry::{Plan, Role};
 use crate::spec::WindowKind;
@@ -61,6 +62,7 @@ pub(super) fn evaluate_payee(
                     payee: Some(payee.id.to_string()),
                     period: None,
                     component: None,
+                    code: Code::EvalArithmetic,
                     message: format!("quota schedule: {err}"),
                 };
                 PayeeOutcome { errors: vec![error], ..PayeeOutcome::default() }
@@ -177,6 +179,7 @@ fn evaluate_with_state(
                         payee: Some(payee.id.to_string()),
                         period: Some(label.to_string()),
                         component: Some(component.id().to_string()),
+                        code: err.code(),
                         message: err.to_string(),
                     }),
                 }
@@ -244,6 +247,7 @@ fn overflow_error(payee: &Payee, period: &Name, what: &str) -> RunError {
         payee: Some(payee.id.to_string()),
         period: Some(period.to_string()),
         component: Some(what.to_string()),
+        code: Code::EvalArithmetic,
         message: ArithError::Overflow.to_string(),
     }
 }

@@ -11,7 +11,8 @@ use rust_decimal::Decimal;
 use super::Registry;
 use crate::calendar::Calendar;
 use crate::component::{BuildContext, Component};
-use crate::diagnostic::{Diagnostic, Diagnostics, Span, did_you_mean};
+use crate::diagnostic::{Diagnostic, Diagnostics, Span, did_you_mean, fill_codes};
+use crate::error::Code;
 use crate::measure::Aggregate;
 use crate::plan::{ModelParts, PlanModel, PlanSource, RoleRules, check_id, role_rules};
 use crate::script::ScriptLimits;
@@ -90,6 +91,8 @@ impl PlanSource {
     pub fn compile(&self, registry: &Registry, overrides: &IndexMap<String, Decimal>) -> Result<Plan, Diagnostics> {
         let mut diagnostics = self.parse_diagnostics.clone();
         let plan = self.compile_inner(registry, overrides, &mut diagnostics);
+        // Problems found without a more precise code are problems with the plan's values.
+        fill_codes(&mut diagnostics, Code::PlanInvalid);
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Err(Diagnostics(diagnostics));
         }
@@ -197,7 +200,8 @@ fn build_components(
         if let Some(id_node) = node.get("id").filter(|n| n.as_str().is_some()) {
             let id = id_node.as_str().unwrap_or_default().to_string();
             if let Some(first) = ids.get(&id) {
-                cx.error(
+                cx.error_with(
+                    Code::PlanBadId,
                     id_node.span,
                     format!(
                         "component id `{id}` is used twice in role `{}` (first at line {})",
@@ -210,7 +214,9 @@ fn build_components(
             ids.insert(id, id_node.span);
         }
         let Some(component_type) = inputs.registry.get(type_name).cloned() else {
-            let mut diag = Diagnostic::error(format!("unknown component type `{type_name}`")).at(file, type_node.span);
+            let mut diag = Diagnostic::error(format!("unknown component type `{type_name}`"))
+                .at(file, type_node.span)
+                .with_code(Code::PlanUnknownComponentType);
             diag = match did_you_mean(type_name, inputs.registry.names()) {
                 Some(best) => diag.with_help(format!("did you mean `{best}`?")),
                 None => {

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 
 use super::Plan;
 use crate::diagnostic::Diagnostic;
+use crate::error::Code;
 use crate::number::format_percent;
 use crate::spec::{Motion, PlanSpec};
 
@@ -31,6 +32,7 @@ pub(crate) fn lint_plan(plan: &Plan, spec: &PlanSpec, file: &Arc<str>, diagnosti
                     retention.join(", ")
                 ))
                 .at(file, role_id.span)
+                .with_code(Code::LintHybridRole)
                 .with_help("split the role, or say `hybrid: true` if this is intended"),
             );
         }
@@ -49,6 +51,7 @@ pub(crate) fn lint_plan(plan: &Plan, spec: &PlanSpec, file: &Arc<str>, diagnosti
                         format_percent(share)
                     ))
                     .at(file, role_id.span)
+                    .with_code(Code::LintProfitShare)
                     .with_help("add a `profit_bonus` component or a curve on `company.net_profit`"),
                 );
             }

@@ -1,6 +1,6 @@
 //! The registry: the component types a plan can use (the built-ins, then Rhai plugins found
-//! next to and above the plan) and the compiler that turns a [`PlanSource`] into a [`Plan`]
-//! with each role's components.
+//! next to and above the plan) and the compiler that turns a
+//! [`PlanSource`](crate::plan::PlanSource) into a [`Plan`] with each role's components.
 //!
 //! ripgrep's `grep-matcher` is the model: the evaluator depends on the `Component` trait
 //! only; adding a type means registering a factory here.

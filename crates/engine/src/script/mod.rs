@@ -19,9 +19,10 @@ use sha2::{Digest, Sha256};
 
 use crate::csvfile::hex;
 use crate::diagnostic::{Diagnostic, Span};
+use crate::error::Code;
 use crate::source::Sources;
 
-pub use error::ScriptError;
+pub use error::{ScriptError, ScriptErrorKind};
 
 /// Sandbox limits for scripts, per plan load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,9 +133,13 @@ impl ScriptHost {
     pub fn compile_file(&self, sources: &dyn Sources, path: &Path, name: &str) -> Result<Arc<Script>, Diagnostic> {
         let text = match sources.read(path) {
             Ok(Some(text)) => text,
-            Ok(None) => return Err(Diagnostic::error(format!("script {name} ({}) does not exist", path.display()))),
+            Ok(None) => {
+                let message = format!("script {name} ({}) does not exist", path.display());
+                return Err(Diagnostic::error(message).with_code(Code::ScriptRead));
+            }
             Err(err) => {
-                return Err(Diagnostic::error(format!("cannot read script {name} ({}): {err}", path.display())));
+                let message = format!("cannot read script {name} ({}): {err}", path.display());
+                return Err(Diagnostic::error(message).with_code(Code::ScriptRead));
             }
         };
         self.compile(name, &text)
@@ -144,7 +149,9 @@ impl ScriptHost {
         let file: Arc<str> = Arc::from(name);
         let mut ast = self.engine.compile(text).map_err(|err| {
             let span = position_span(err.position());
-            Diagnostic::error(format!("script syntax error: {}", err.err_type())).at(&file, span)
+            Diagnostic::error(format!("script syntax error: {}", err.err_type()))
+                .at(&file, span)
+                .with_code(Code::ScriptSyntax)
         })?;
         ast.set_source(name);
         // The top level (outside functions) runs once, here, in the sandbox: an `import` or
@@ -152,7 +159,8 @@ impl ScriptHost {
         if let Err(err) = self.engine.run_ast(&ast.clone_statements_only()) {
             let error = ScriptError::new(name, "(top level)", &err);
             let span = Span { line: error.line, col: error.col, len: 1 };
-            return Err(Diagnostic::error(format!("script top level: {}", error.message)).at(&file, span));
+            let message = format!("script top level: {}", error.message);
+            return Err(Diagnostic::error(message).at(&file, span).with_code(error.code()));
         }
         Ok(Arc::new(Script {
             path: name.to_string(),
