@@ -124,7 +124,7 @@ pub struct DataSet {
     pub(crate) sources: Arc<dyn Sources>,
     pub(crate) dir: PathBuf,
     pub(crate) payees: Vec<Payee>,
-    pub(crate) index: HashMap<String, usize>,
+    pub(crate) index: Arc<HashMap<String, usize>>,
     /// `[payee]` where its role cell is, for an unknown role.
     pub(crate) role_cells: Vec<Cell>,
     pub(crate) deals: Vec<Deal>,
@@ -146,6 +146,8 @@ pub struct DataSet {
     /// what lets a Monte Carlo draw or a scale scenario index again without a pass over
     /// every deal.
     ledgers: Mutex<Vec<Arc<Ledger>>>,
+    /// The roster with empty start dates filled in, per plan-year start.
+    rosters: Mutex<Vec<(NaiveDate, Arc<Vec<Payee>>)>>,
 }
 
 impl DataSet {
@@ -183,7 +185,7 @@ impl DataSet {
             sources: sources.clone(),
             dir: dir.to_path_buf(),
             payees: Vec::new(),
-            index: HashMap::new(),
+            index: Arc::new(HashMap::new()),
             role_cells: Vec::new(),
             deals: Vec::new(),
             deal_ids: String::new(),
@@ -197,6 +199,7 @@ impl DataSet {
             columns: HashMap::new(),
             hash: String::new(),
             ledgers: Mutex::new(Vec::new()),
+            rosters: Mutex::new(Vec::new()),
         };
         if !sources.is_dir(dir) {
             let message = format!("data directory {} does not exist", dir.display());
@@ -232,6 +235,8 @@ impl DataSet {
         &self.dir
     }
 
+    /// The roster as read. An empty `start_date` is `NaiveDate::MIN` here: it becomes the plan
+    /// year's first day when the data set is indexed for a plan ([`crate::Facts::payees`]).
     pub fn payees(&self) -> &[Payee] {
         &self.payees
     }
@@ -264,6 +269,25 @@ impl DataSet {
     /// The declared measure names `measures.csv` has rows for.
     pub fn measure_names(&self) -> &[String] {
         &self.measure_names
+    }
+
+    /// The roster for a plan year: an empty start date is the year's start. Built on first use
+    /// and shared by every index for that year.
+    pub(crate) fn roster_for(&self, calendar: &Calendar) -> Arc<Vec<Payee>> {
+        let start = calendar.start();
+        let mut rosters = self.rosters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, payees)) = rosters.iter().find(|(s, _)| *s == start) {
+            return payees.clone();
+        }
+        let mut payees = self.payees.clone();
+        for payee in &mut payees {
+            if payee.start_date == NaiveDate::MIN {
+                payee.start_date = start;
+            }
+        }
+        let payees = Arc::new(payees);
+        rosters.push((start, payees.clone()));
+        payees
     }
 
     /// The ledger of simple deals for `calendar`, built on first use and kept.
@@ -464,7 +488,7 @@ impl<'s> Reader<'s> {
                 }
             }
         }
-        data.index = payees.iter().enumerate().map(|(i, p)| (p.id.to_string(), i)).collect();
+        data.index = Arc::new(payees.iter().enumerate().map(|(i, p)| (p.id.to_string(), i)).collect());
         data.payees = payees;
         self.close(data, file, ROSTER);
     }

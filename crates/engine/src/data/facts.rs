@@ -123,8 +123,9 @@ pub struct ReliefEntry {
 #[derive(Debug)]
 pub struct Facts {
     calendar: Calendar,
-    payees: Vec<Payee>,
-    index: HashMap<String, usize>,
+    /// Shared with the data set's roster for this calendar: indexing again copies nothing.
+    payees: Arc<Vec<Payee>>,
+    index: Arc<HashMap<String, usize>>,
     /// `[payee][period]` sums of uncancelled credits.
     deal_totals: Vec<Vec<DealTotals>>,
     /// `[payee][period]` running sums of `deal_totals` from the start of the year, so that a
@@ -245,7 +246,7 @@ impl Facts {
         let periods = vec![totals; n];
         Facts {
             calendar: plan.calendar.clone(),
-            index: HashMap::from([("curve".to_string(), 0)]),
+            index: Arc::new(HashMap::from([("curve".to_string(), 0)])),
             deal_prefix: vec![running_sums(&periods)],
             deal_totals: vec![periods],
             cancelled: vec![Vec::new()],
@@ -256,7 +257,7 @@ impl Facts {
             measure_count: plan.measures.len(),
             company: IndexMap::new(),
             relief: vec![Vec::new()],
-            payees: vec![payee],
+            payees: Arc::new(vec![payee]),
             warnings: Vec::new(),
             hash: String::new(),
         }
@@ -277,7 +278,7 @@ impl Facts {
     ) -> Facts {
         let mut facts = Facts::synthetic(plan, role, quota, Decimal::ZERO);
         let n = plan.calendar.n_periods();
-        facts.payees[0].book_start = book_start;
+        Arc::make_mut(&mut facts.payees)[0].book_start = book_start;
         for (kind, amounts) in deals {
             for (totals, amount) in facts.deal_totals[0].iter_mut().zip(amounts) {
                 totals.amount[*kind as usize] = *amount;
@@ -419,11 +420,11 @@ impl Indexer<'_> {
         self.data.columns.get(file).and_then(pick)
     }
 
-    /// The roster for this plan: every role known, start dates filled in.
-    fn payees(&mut self) -> Vec<Payee> {
-        let mut payees = self.data.payees.clone();
+    /// The roster for this plan's calendar (start dates filled in, shared), every role checked.
+    fn payees(&mut self) -> Arc<Vec<Payee>> {
+        let payees = self.data.roster_for(self.calendar);
         let role_column = self.column(ROSTER, |c| c.role);
-        for (i, payee) in payees.iter_mut().enumerate() {
+        for (i, payee) in payees.iter().enumerate() {
             if !self.plan.roles.contains_key(payee.role.as_str()) {
                 let role = &payee.role;
                 let mut message = format!("payee `{}` has role `{role}`, which the plan does not define", payee.id);
@@ -436,9 +437,6 @@ impl Indexer<'_> {
                 }
                 let cell = crate::csvfile::Cell { column: role_column, ..self.data.role_cells[i] };
                 self.error_with(Code::DataUnknownRole, ROSTER, cell, message);
-            }
-            if payee.start_date == NaiveDate::MIN {
-                payee.start_date = self.calendar.start();
             }
             if payee.end_date.is_some_and(|e| e < self.calendar.start()) || payee.start_date > self.calendar.end() {
                 self.warnings.push(format!("payee {}: not employed during the plan year; no statements", payee.id));
@@ -565,7 +563,8 @@ impl Indexer<'_> {
                 *slot = slot.checked_mul(*factor).unwrap_or(Decimal::MAX);
             }
         }
-        let mut lines: HashMap<(usize, usize, usize), u32> = HashMap::new();
+        // The line of each (payee, measure, period) value seen so far; 0 for none.
+        let mut lines: Vec<u32> = vec![0; facts.payees.len() * facts.measure_count * n];
         let mut unemployed: IndexMap<usize, Vec<String>> = IndexMap::new();
         for row in &data.measure_rows {
             let payee = row.payee as usize;
@@ -591,7 +590,9 @@ impl Indexer<'_> {
                 );
                 continue;
             };
-            if let Some(first) = lines.insert((payee, measure, period), row.cell.line) {
+            let slot = &mut lines[(payee * facts.measure_count + measure) * n + period];
+            let first = std::mem::replace(slot, row.cell.line.max(1));
+            if first != 0 {
                 let payee_id = &facts.payees[payee].id;
                 let message =
                     format!("a second `{measure_name}` value for {payee_id} in {label} (first on line {first})");
@@ -730,8 +731,8 @@ impl Ledger {
         let mut facts_like = LedgerSink { sums: vec![vec![DealTotals::default(); n]; payees.len()], rest: Vec::new() };
         let mut scratch = Facts {
             calendar: calendar.clone(),
-            payees: payees.to_vec(),
-            index: HashMap::new(),
+            payees: Arc::new(payees.to_vec()),
+            index: Arc::new(HashMap::new()),
             deal_totals: vec![vec![DealTotals::default(); n]; payees.len()],
             deal_prefix: Vec::new(),
             cancelled: vec![Vec::new(); payees.len()],
