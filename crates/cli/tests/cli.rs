@@ -122,8 +122,10 @@ fn run_one_period_to_a_file_and_as_csv() {
 
     let out = run(&["run", MSP, "--data", MSP_DATA, "--format", "csv"]);
     assert_eq!(out.code, 0);
-    assert!(out.stdout.starts_with("payee,name,role,period,quota,component,amount,attainment,explain\n"));
-    assert!(out.stdout.contains("p01,Alice Ng,ae,2027-Q1,300000.00,new_business,17400.00,1.1,"));
+    assert!(out.stdout.starts_with(
+        "record,payee,name,role,period,quota,component,amount,attainment,window,adjustment_amount,adjustment_factor,explain,reason,approved_by\n"
+    ));
+    assert!(out.stdout.contains("line,p01,Alice Ng,ae,2027-Q1,300000.00,new_business,17400.00,1.1,ytd,,,"));
 }
 
 #[test]
@@ -186,6 +188,14 @@ fn a_payee_error_lists_the_payee_and_still_outputs_the_others() {
     assert!(errors.iter().all(|e| e["payee"] == "p04"));
     assert!(errors[0]["message"].as_str().unwrap().contains("zero quota"));
     assert!(out.stderr.contains("payee p04"), "{}", out.stderr);
+
+    // In a spreadsheet the failed payee is a row with its error, not a silent gap.
+    let csv = run(&["run", plan.to_str().unwrap(), "--data", data.to_str().unwrap(), "--format", "csv"]);
+    assert_eq!(csv.code, 1);
+    let error_rows: Vec<&str> = csv.stdout.lines().filter(|l| l.starts_with("error,")).collect();
+    assert!(!error_rows.is_empty() && error_rows.iter().all(|r| r.starts_with("error,p04,")), "{}", csv.stdout);
+    assert!(error_rows[0].contains("zero quota"), "{error_rows:?}");
+    assert!(csv.stdout.lines().any(|l| l.starts_with("line,p01,")));
 }
 
 #[test]
