@@ -42,7 +42,8 @@ pub use component::{
 };
 pub use curve::{CurveOptions, CurvePoint, PayoutCurve, payout_curve};
 pub use data::{
-    Cancellation, Credit, DATA_FILES, DataSet, DealTotals, Facts, OwnerFactors, Payee, ReliefEntry, Scales,
+    Cancellation, Credit, DATA_COLUMNS, DATA_FILES, DataSet, DealTotals, Facts, OwnerFactors, Payee, ReliefEntry,
+    Scales,
 };
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
 pub use eval::{RunOptions, RunSummary, StreamedRun, TotalsRun, run, run_chunked, run_totals, run_with};
