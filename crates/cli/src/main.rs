@@ -601,6 +601,26 @@ mod csv_rows {
     }
 }
 
+/// An attainment as written on the command line: a fraction (`0.5`) or a percent (`50%`).
+/// A bare number above 10 (1,000 %) is almost surely a percent written without `%`: it is
+/// refused with the two ways to say it.
+fn attainment_flag(flag: &str, text: &str) -> Result<rust_decimal::Decimal, String> {
+    let parse = |t: &str| {
+        accrue_engine::parse_decimal(t.trim(), accrue_engine::NumberStyle::Text).map_err(|e| format!("--{flag}: {e}"))
+    };
+    if let Some(percent) = text.trim().strip_suffix('%') {
+        return Ok(parse(percent)? / rust_decimal::Decimal::ONE_HUNDRED);
+    }
+    let value = parse(text)?;
+    if value > rust_decimal::Decimal::TEN {
+        let fraction = (value / rust_decimal::Decimal::ONE_HUNDRED).normalize();
+        return Err(format!(
+            "--{flag} {text}: attainment is a fraction (1 is 100 %); write --{flag} {fraction} or --{flag} {text}%"
+        ));
+    }
+    Ok(value)
+}
+
 fn curve(
     path: &Path,
     role: &str,
@@ -610,10 +630,9 @@ fn curve(
     steps: usize,
     format: CheckFormat,
 ) -> Outcome {
-    let number = |flag: &str, text: &str| {
-        accrue_engine::parse_decimal(text, accrue_engine::NumberStyle::Text).map_err(|e| format!("--{flag}: {e}"))
-    };
-    let (from, to, quota) = match (number("from", from), number("to", to), number("quota", quota)) {
+    let quota =
+        accrue_engine::parse_decimal(quota, accrue_engine::NumberStyle::Text).map_err(|e| format!("--quota: {e}"));
+    let (from, to, quota) = match (attainment_flag("from", from), attainment_flag("to", to), quota) {
         (Ok(a), Ok(b), Ok(c)) => (a, b, c),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return Ok(Err(Failure::Usage(e))),
     };
@@ -624,18 +643,34 @@ fn curve(
             return Ok(Err(Failure::Input));
         }
     };
-    let options = accrue_engine::CurveOptions { from, to, steps, quota, component };
+    let options = accrue_engine::CurveOptions { from, to, steps, quota, component, breakpoints: false };
     let curve = match accrue_engine::payout_curve(&plan, role, &options) {
         Ok(curve) => curve,
         Err(message) => return Ok(Err(Failure::Usage(message))),
     };
+    if curve.components.is_empty() {
+        // A flat zero chart would say "this role earns nothing"; say what it is paid on.
+        let parts: Vec<String> = curve.skipped.iter().map(|(id, why)| format!("  {id}: {why}")).collect();
+        eprintln!(
+            "error: role `{role}` ({}) has no pay on quota attainment, so it has no payout curve:\n{}\n\
+             `accrue explain {} --role {role}` shows its pay against what it is paid on.",
+            curve.title,
+            parts.join("\n"),
+            path.display()
+        );
+        return Ok(Err(Failure::Input));
+    }
     match format {
         CheckFormat::Json => say!("{}", serde_json::to_string_pretty(&curve)?),
         CheckFormat::Text => say_raw!("{}", plot::table(&curve)),
     }
     if let Some(file) = svg {
-        write_file(file, plot::svg(&curve)?.as_bytes())?;
-        eprintln!("wrote the plot to {}", file.display());
+        // The chart samples every breakpoint too, so cliffs are drawn as cliffs.
+        let detailed =
+            accrue_engine::payout_curve(&plan, role, &accrue_engine::CurveOptions { breakpoints: true, ..options })
+                .map_err(anyhow::Error::msg)?;
+        write_file(file, plot::svg(&detailed)?.as_bytes())?;
+        eprintln!("wrote the chart to {}", file.display());
     }
     Ok(Ok(()))
 }

@@ -282,15 +282,20 @@ fn curve_prints_a_table_and_writes_an_svg() {
     );
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<svg"), "an SVG document");
-    assert!(text.contains("quota (100%)") && text.contains("new_business cap"), "marks the quota and the cap");
+    assert!(text.contains("quota (100%)") && text.contains("New business cap $120,000"), "marks the quota and the cap");
 
+    // A role paid only on profit has no quota curve: a clear message and exit 1, not a flat
+    // zero chart.
     let executives = run(&["curve", MSP, "--role", "ceo"]);
-    assert_eq!(executives.code, 0, "{}", executives.stderr);
+    assert_eq!(executives.code, 1, "{}", executives.stdout);
+    assert!(executives.stdout.is_empty());
     assert!(
-        executives
-            .stdout
-            .contains("profit: not plotted (a `profit_bonus` component does not pay on attainment of the quota)")
+        executives.stderr.contains("role `ceo` (Chief Executive Officer) has no pay on quota attainment"),
+        "{}",
+        executives.stderr
     );
+    assert!(executives.stderr.contains("profit: a `profit_bonus` component does not pay on attainment of the quota"));
+    assert!(executives.stderr.contains("accrue explain plans/msp-fy2027/plan.yaml --role ceo"));
 
     assert_eq!(run(&["curve", MSP, "--role", "nobody"]).code, 2);
     let json = run(&["curve", MSP, "--role", "enterprise_ae", "--format", "json", "--steps", "2"]);

@@ -124,3 +124,68 @@ fn accrue_test_takes_every_path_form() {
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("plans/nope does not exist"), "{}", missing.stderr);
 }
+
+/// The texts of an SVG document, in order: what a reader of the chart sees, without pixels.
+fn svg_texts(svg: &str) -> Vec<String> {
+    let mut texts = Vec::new();
+    let mut rest = svg;
+    while let Some(start) = rest.find("<text") {
+        rest = &rest[start..];
+        let open_end = rest.find('>').unwrap() + 1;
+        let close = rest.find("</text>").unwrap();
+        texts.push(rest[open_end..close].trim().to_string());
+        rest = &rest[close..];
+    }
+    texts
+}
+
+/// The curves of an SVG document: polylines of more than two points, as (x, y) pixels.
+fn svg_curves(svg: &str) -> Vec<Vec<(i64, i64)>> {
+    svg.split("<polyline")
+        .skip(1)
+        .filter_map(|element| {
+            let points = element.split("points=\"").nth(1)?.split('"').next()?;
+            let parsed: Vec<(i64, i64)> = points
+                .split_whitespace()
+                .filter_map(|p| p.split_once(','))
+                .map(|(x, y)| (x.parse().unwrap(), y.parse().unwrap()))
+                .collect();
+            (parsed.len() > 2).then_some(parsed)
+        })
+        .collect()
+}
+
+#[test]
+fn the_curve_chart_reads_like_a_cfo_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("enterprise.svg");
+    let out = run(&[
+        "curve",
+        MSP,
+        "--role",
+        "enterprise_ae",
+        "--quota",
+        "2500000",
+        "--from",
+        "0%",
+        "--to",
+        "200%",
+        "--svg",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let svg = std::fs::read_to_string(&file).unwrap();
+    // Title with the role's title and the plan; components by name; every breakpoint
+    // labelled; the pay at target; the y axis in dollars.
+    insta::assert_snapshot!("curve_svg_texts", svg_texts(&svg).join("\n"));
+    // Retroactive tiers jump at 80 % and 120 %, the threshold at 25 %: with the breakpoints
+    // sampled, each jump is a vertical segment of the total, not a slope across 5 %.
+    let total = svg_curves(&svg).into_iter().max_by_key(|c| c.iter().map(|p| -p.1).max()).unwrap();
+    let cliffs = total.windows(2).filter(|w| (w[1].0 - w[0].0).abs() <= 1 && (w[0].1 - w[1].1) > 10).count();
+    assert_eq!(cliffs, 3, "three cliffs on the total: {total:?}");
+
+    // Percentages are fractions; a bare 50 gets a hint instead of a 5,000 % chart.
+    let bare = run(&["curve", MSP, "--role", "ae", "--from", "50"]);
+    assert_eq!(bare.code, 2);
+    assert!(bare.stderr.contains("write --from 0.5 or --from 50%"), "{}", bare.stderr);
+}
