@@ -122,8 +122,10 @@ fn run_one_period_to_a_file_and_as_csv() {
 
     let out = run(&["run", MSP, "--data", MSP_DATA, "--format", "csv"]);
     assert_eq!(out.code, 0);
-    assert!(out.stdout.starts_with("payee,name,role,period,quota,component,amount,attainment,explain\n"));
-    assert!(out.stdout.contains("p01,Alice Ng,ae,2027-Q1,300000.00,new_business,17400.00,1.1,"));
+    assert!(out.stdout.starts_with(
+        "record,payee,name,role,period,quota,component,amount,attainment,window,adjustment_amount,adjustment_factor,explain,reason,approved_by\n"
+    ));
+    assert!(out.stdout.contains("line,p01,Alice Ng,ae,2027-Q1,300000.00,new_business,17400.00,1.1,ytd,,,"));
 }
 
 #[test]
@@ -187,6 +189,14 @@ fn a_payee_error_lists_the_payee_and_still_outputs_the_others() {
     assert!(errors[0]["message"].as_str().unwrap().contains("zero quota"));
     assert!(errors[0]["code"].as_str().unwrap().starts_with("eval."), "{}", errors[0]);
     assert!(out.stderr.contains("payee p04"), "{}", out.stderr);
+
+    // In a spreadsheet the failed payee is a row with its error, not a silent gap.
+    let csv = run(&["run", plan.to_str().unwrap(), "--data", data.to_str().unwrap(), "--format", "csv"]);
+    assert_eq!(csv.code, 1);
+    let error_rows: Vec<&str> = csv.stdout.lines().filter(|l| l.starts_with("error,")).collect();
+    assert!(!error_rows.is_empty() && error_rows.iter().all(|r| r.starts_with("error,p04,")), "{}", csv.stdout);
+    assert!(error_rows[0].contains("zero quota"), "{error_rows:?}");
+    assert!(csv.stdout.lines().any(|l| l.starts_with("line,p01,")));
 }
 
 #[test]
@@ -287,15 +297,20 @@ fn curve_prints_a_table_and_writes_an_svg() {
     );
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<svg"), "an SVG document");
-    assert!(text.contains("quota (100%)") && text.contains("new_business cap"), "marks the quota and the cap");
+    assert!(text.contains("quota (100%)") && text.contains("New business cap $120,000"), "marks the quota and the cap");
 
+    // A role paid only on profit has no quota curve: a clear message and exit 1, not a flat
+    // zero chart.
     let executives = run(&["curve", MSP, "--role", "ceo"]);
-    assert_eq!(executives.code, 0, "{}", executives.stderr);
+    assert_eq!(executives.code, 1, "{}", executives.stdout);
+    assert!(executives.stdout.is_empty());
     assert!(
-        executives
-            .stdout
-            .contains("profit: not plotted (a `profit_bonus` component does not pay on attainment of the quota)")
+        executives.stderr.contains("role `ceo` (Chief Executive Officer) has no pay on quota attainment"),
+        "{}",
+        executives.stderr
     );
+    assert!(executives.stderr.contains("profit: a `profit_bonus` component does not pay on attainment of the quota"));
+    assert!(executives.stderr.contains("accrue explain plans/msp-fy2027/plan.yaml --role ceo"));
 
     assert_eq!(run(&["curve", MSP, "--role", "nobody"]).code, 2);
     let json = run(&["curve", MSP, "--role", "enterprise_ae", "--format", "json", "--steps", "2"]);

@@ -43,7 +43,8 @@ pub use component::{
 };
 pub use curve::{CurveOptions, CurvePoint, PayoutCurve, payout_curve};
 pub use data::{
-    Cancellation, Credit, DATA_FILES, DataSet, DealTotals, Facts, OwnerFactors, Payee, ReliefEntry, Scales,
+    Cancellation, Credit, DATA_COLUMNS, DATA_FILES, DataSet, DealTotals, Facts, OwnerFactors, Payee, ReliefEntry,
+    Scales,
 };
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
 pub use error::Code;

@@ -53,7 +53,8 @@ impl ComponentType for DrawType {
             return None;
         }
         Some(Arc::new(Draw {
-            core: Core::new(parsed.core.id.value, "draw", WindowKind::Period, true),
+            core: Core::new(parsed.core.id.value, "draw", WindowKind::Period, true)
+                .with_name(parsed.core.name.map(|n| n.value)),
             amount: parsed.spec.amount.value,
             recoverable: parsed.spec.recoverable,
         }))

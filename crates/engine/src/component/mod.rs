@@ -160,6 +160,11 @@ pub trait Component: Send + Sync + fmt::Debug {
     fn type_name(&self) -> &str {
         &self.core().type_name
     }
+    /// The name for people: the plan's `name:`, else the id made readable
+    /// (`new_business` → "New business").
+    fn display_name(&self) -> String {
+        self.core().name.clone().unwrap_or_else(|| readable_id(self.id()))
+    }
     /// `ytd` components pay `round(V_k) − paid_before`, `period` ones `round(V_k)`.
     fn window(&self) -> WindowKind {
         self.core().window
@@ -286,6 +291,11 @@ pub fn measure_words(measure: &MeasureRef) -> String {
     }
 }
 
+/// `new_business` → "New business": an id read as words.
+pub fn readable_id(id: &str) -> String {
+    upper_first(&id.replace(['_', '-'], " "))
+}
+
 /// "your csat" → "Your csat".
 pub fn upper_first(text: &str) -> String {
     let mut chars = text.chars();
@@ -341,11 +351,19 @@ pub struct Core {
     pub type_name: String,
     pub window: WindowKind,
     pub allow_negative: bool,
+    /// The `name:` for people (charts), when the plan gives one.
+    pub name: Option<String>,
 }
 
 impl Core {
     pub fn new(id: impl Into<String>, type_name: impl Into<String>, window: WindowKind, allow_negative: bool) -> Core {
-        Core { id: id.into(), type_name: type_name.into(), window, allow_negative }
+        Core { id: id.into(), type_name: type_name.into(), window, allow_negative, name: None }
+    }
+
+    /// The same keys with the plan's `name:` for people.
+    pub fn with_name(mut self, name: Option<String>) -> Core {
+        self.name = name;
+        self
     }
 
     /// The shared keys as written: `id`, `type`, `window` (`ytd` unless given) and
@@ -353,6 +371,7 @@ impl Core {
     pub fn of(core: &CoreSpec, shaping: &ShapingSpec) -> Core {
         let window = shaping.window.as_ref().map_or(WindowKind::Ytd, |w| w.value);
         Core::new(core.id.value.clone(), core.kind.value.clone(), window, shaping.allow_negative)
+            .with_name(core.name.as_ref().map(|n| n.value.clone()))
     }
 }
 

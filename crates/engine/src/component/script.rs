@@ -173,7 +173,7 @@ impl ComponentType for ScriptType {
         build_script_component(
             &self.host,
             script,
-            parsed.core.id,
+            (parsed.core.id, parsed.core.name.map(|n| n.value)),
             parsed.spec.params,
             parsed.spec.measure,
             &parsed.shaping,
@@ -251,7 +251,7 @@ impl ComponentType for PluginType {
         build_script_component(
             &self.host,
             script,
-            parsed.core.id,
+            (parsed.core.id, parsed.core.name.map(|n| n.value)),
             parsed.spec.params,
             parsed.spec.measure,
             &parsed.shaping,
@@ -263,7 +263,7 @@ impl ComponentType for PluginType {
 fn build_script_component(
     host: &Arc<ScriptHost>,
     script: Arc<Script>,
-    id: Spanned<String>,
+    (id, name): (Spanned<String>, Option<String>),
     params: Option<Spanned<IndexMap<String, ScriptValue>>>,
     measure: Option<Spanned<String>>,
     shaping: &ShapingSpec,
@@ -328,7 +328,7 @@ fn build_script_component(
         .collect();
     let parts = CtxParts::of(&script, &declared, measure_given);
     Some(Arc::new(ScriptComponent {
-        core: Core::new(id.value, cx.component_type.clone(), window, allow_negative),
+        core: Core::new(id.value, cx.component_type.clone(), window, allow_negative).with_name(name),
         host: host.clone(),
         script,
         params: resolved,
