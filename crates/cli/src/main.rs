@@ -317,6 +317,31 @@ pub(crate) fn create_file(path: &Path) -> Result<std::fs::File> {
     std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Refuses an output path that is one of the run's own inputs: the plan file, anything in
+/// the data folder, or a script (a `.rhai` file that exists: plugins may live in any folder
+/// above the plan). Writing there would destroy the input
+/// (and a later run would read the output as data).
+pub(crate) fn own_input(out: &Path, plan: &Path, data: Option<&Path>) -> Option<String> {
+    // The file may not exist yet: resolve its folder and keep its name.
+    let resolve = |path: &Path| -> Option<PathBuf> {
+        path.canonicalize().ok().or_else(|| {
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            Some(parent.canonicalize().ok()?.join(path.file_name()?))
+        })
+    };
+    let out_path = resolve(out)?;
+    let plan_path = resolve(plan)?;
+    let clash = out_path == plan_path
+        || data.and_then(resolve).is_some_and(|dir| out_path.starts_with(dir))
+        || (out_path.extension().is_some_and(|e| e == "rhai") && out_path.exists());
+    clash.then(|| {
+        format!(
+            "--out {} is one of the run's own inputs (the plan, its data or its scripts): choose another file",
+            out.display()
+        )
+    })
+}
+
 /// Writes a whole output file, creating its folder when missing.
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     create_file(path)?.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))
@@ -389,6 +414,9 @@ fn run(
 ) -> Outcome {
     if extras.bom && !matches!(format, RunFormat::Csv) {
         return Ok(Err(Failure::Usage("--bom applies to --format csv only".into())));
+    }
+    if let Some(message) = out.and_then(|file| own_input(file, path, Some(data))) {
+        return Ok(Err(Failure::Usage(message)));
     }
     let plan = match load_plan(path) {
         Ok(plan) => plan,
@@ -682,6 +710,9 @@ fn explain(path: &Path, role: &str, quota: &str, format: ExplainFormat, out: Opt
         Ok(quota) => return Ok(Err(Failure::Usage(format!("--quota must be above 0, found {quota}")))),
         Err(e) => return Ok(Err(Failure::Usage(format!("--quota: {e}")))),
     };
+    if let Some(message) = out.and_then(|file| own_input(file, path, None)) {
+        return Ok(Err(Failure::Usage(message)));
+    }
     let plan = match load_plan(path) {
         Ok(plan) => plan,
         Err(errors) => {

@@ -148,7 +148,7 @@ fn run_case(source: &PlanSource, registry: &Registry, case: &TestCase) -> Result
         memory.insert(dir.join(name), csv.as_str());
     }
     if memory.read(&dir.join("deals.csv"))?.is_none() {
-        memory.insert(dir.join("deals.csv"), "id,owner,close_date,kind,amount\n");
+        memory.insert(dir.join("deals.csv"), "id,owner,close_date,kind,amount,gross_margin\n");
     }
     let facts =
         Facts::read(Arc::new(memory), dir, &plan).map_err(|d| anyhow::anyhow!("the data does not load:\n{d}"))?;

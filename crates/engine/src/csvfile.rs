@@ -111,6 +111,29 @@ impl<'s> CsvFile<'s> {
         ok
     }
 
+    /// Reports each header column that is not one of `known`. In a file whose columns are
+    /// fixed, a misspelt optional column (`canceled_date`, `gross_margn`) would otherwise read
+    /// as an absent one and change pay without a word, so it is an error with a suggestion.
+    pub fn reject_unknown(&mut self, known: &[&str]) -> bool {
+        let mut ok = true;
+        for (i, header) in self.headers.iter().enumerate() {
+            if known.contains(&header.as_str()) {
+                continue;
+            }
+            let col = self.headers[..i].iter().map(|h| h.chars().count() as u32 + 1).sum::<u32>() + 1;
+            let mut diag = Diagnostic::error(format!("unknown column `{header}`"))
+                .with_code(Code::DataUnknownColumn)
+                .at(&self.name, Span { line: 1, col, len: header.chars().count().max(1) as u32 });
+            diag = match crate::diagnostic::did_you_mean(header, known.iter().copied()) {
+                Some(best) => diag.with_help(format!("did you mean `{best}`?")),
+                None => diag.with_help(format!("the columns of this file are: {}", known.join(", "))),
+            };
+            self.diagnostics.push(diag);
+            ok = false;
+        }
+        ok
+    }
+
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.get(name).copied()
     }

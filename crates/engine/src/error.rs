@@ -67,6 +67,9 @@ codes! {
     DataRead = "data.read",
     /// A CSV file that does not parse, or lacks a required column.
     DataBadFile = "data.bad_file",
+    /// A header column that a file with fixed columns does not have (a misspelt optional
+    /// column would otherwise be read as absent).
+    DataUnknownColumn = "data.unknown_column",
     /// A cell that is not an exact decimal, or is out of range.
     DataBadNumber = "data.bad_number",
     /// A cell that is not an ISO date (YYYY-MM-DD), or dates in the wrong order.

@@ -111,6 +111,11 @@ impl MeasureRef {
         }
     }
 
+    /// Whether the measure reads the deals' `gross_margin` column.
+    pub fn reads_margin(&self) -> bool {
+        matches!(self, MeasureRef::GrossMargin | MeasureRef::GrossMarginPct)
+    }
+
     /// Whether the measure comes from deals (and so rolls up and can be cancelled).
     pub fn is_deal_derived(&self) -> bool {
         matches!(self, MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::GrossMarginPct)

@@ -46,6 +46,9 @@ pub struct PlanModel {
     /// Whether a component reads single credited deals (set by the compiler from
     /// `Component::needs_credits`).
     pub(crate) needs_deal_list: bool,
+    /// Whether a component or the attainment blend reads gross margin: then `deals.csv` must
+    /// have a `gross_margin` column, or every margin would read as 0.
+    pub(crate) reads_margin: bool,
 }
 
 impl PlanModel {
@@ -301,6 +304,7 @@ impl PlanSource {
             path: self.path.clone(),
             warnings: Vec::new(),
             needs_deal_list: false,
+            reads_margin: false,
         };
         Some(ModelParts { model, spec, captured })
     }

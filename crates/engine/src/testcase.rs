@@ -164,7 +164,7 @@ impl TestFile {
                     ("relief.csv", case.relief),
                 ]
                 .into_iter()
-                .filter_map(|(name, rows)| rows.map(|rows| (name.to_string(), to_csv(&rows))))
+                .filter_map(|(name, rows)| rows.map(|rows| (name.to_string(), to_csv(name, &rows))))
                 .collect();
                 TestCase {
                     name: case.name.value,
@@ -192,9 +192,14 @@ impl TestFile {
     }
 }
 
-/// Rows as CSV text: the header is every key in the order first met.
-fn to_csv(rows: &Rows) -> String {
+/// Rows as CSV text: the header is every key in the order first met. An inline deal that
+/// gives no `gross_margin` has margin 0, as an empty cell would (SPEC §5): the column is
+/// always written, since a plan that reads margin requires it.
+fn to_csv(name: &str, rows: &Rows) -> String {
     let mut header: Vec<&str> = Vec::new();
+    if name == "deals.csv" {
+        header.push("gross_margin");
+    }
     for row in rows {
         for key in row.keys() {
             if !header.contains(&key.as_str()) {

@@ -131,6 +131,9 @@ fn span_of(mark: &Marker, len: usize) -> Span {
 /// Parses one YAML document into a node tree. Syntax errors are fatal (one diagnostic);
 /// duplicate keys are reported and the first occurrence kept.
 pub fn parse(text: &str, file: &Arc<str>) -> Result<(Node, Vec<Diagnostic>), Diagnostic> {
+    // YAML allows a byte order mark at the start; it is not part of the first key.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_characters(text, file)?;
     let mut builder = Builder { file: file.clone(), ..Builder::default() };
     let mut parser = Parser::new_from_str(text);
     if let Err(err) = parser.load(&mut builder, true) {
@@ -151,6 +154,44 @@ pub fn parse(text: &str, file: &Arc<str>) -> Result<(Node, Vec<Diagnostic>), Dia
     Ok((root, builder.diagnostics))
 }
 
+/// The most nodes that aliases may add to a plan: far above any real plan's reuse, far below
+/// what a "billion laughs" file would expand to.
+const MAX_ALIAS_NODES: usize = 100_000;
+
+/// The deepest nesting of lists and mappings a plan may have (a real plan nests a handful of
+/// levels; thousands would overflow the stack of the code that walks the tree).
+const MAX_DEPTH: usize = 128;
+
+/// Rejects NUL and other control characters: the YAML parser stops at a NUL, so a plan cut
+/// there would lose everything after it (a modifier, a role) without an error.
+fn check_characters(text: &str, file: &Arc<str>) -> Result<(), Diagnostic> {
+    for (number, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let bad = line.char_indices().find(|&(_, c)| {
+            (c.is_control() && c != '\t' && c != '\u{85}') || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}'
+        });
+        if let Some((byte, c)) = bad {
+            let col = line[..byte].chars().count() as u32 + 1;
+            return Err(Diagnostic::error(format!(
+                "the plan holds a control character (U+{:04X}); a plan file is plain text",
+                c as u32
+            ))
+            .at(file, Span { line: number as u32 + 1, col, len: 1 })
+            .with_code(Code::PlanYaml));
+        }
+    }
+    Ok(())
+}
+
+/// The number of nodes in a tree.
+fn node_count(node: &Node) -> usize {
+    match &node.kind {
+        NodeKind::Scalar { .. } => 1,
+        NodeKind::Seq(items) => 1 + items.iter().map(node_count).sum::<usize>(),
+        NodeKind::Map(entries) => 1 + entries.iter().map(|(k, v)| node_count(k) + node_count(v)).sum::<usize>(),
+    }
+}
+
 enum Frame {
     Seq { span: Span, anchor: usize, items: Vec<Node> },
     Map { span: Option<Span>, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
@@ -161,7 +202,10 @@ struct Builder {
     file: Arc<str>,
     stack: Vec<Frame>,
     root: Option<Node>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchor's node and its number of nodes.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes added by aliases so far, against [`MAX_ALIAS_NODES`].
+    alias_nodes: usize,
     diagnostics: Vec<Diagnostic>,
     fatal: Option<Diagnostic>,
     documents: usize,
@@ -232,9 +276,16 @@ impl MarkedEventReceiver for Builder {
                 let len = text.chars().count().max(1);
                 let node = Node { span: span_of(&mark, len), kind: NodeKind::Scalar { text, style } };
                 if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), 1));
                 }
                 self.push_node(node);
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.fatal = Some(
+                    Diagnostic::error(format!("the plan nests lists and mappings more than {MAX_DEPTH} deep"))
+                        .at(&self.file, span_of(&mark, 1))
+                        .with_code(Code::PlanYaml),
+                );
             }
             Event::SequenceStart(anchor, _) => {
                 self.stack.push(Frame::Seq { span: span_of(&mark, 1), anchor, items: Vec::new() });
@@ -246,7 +297,7 @@ impl MarkedEventReceiver for Builder {
                 if let Some(Frame::Seq { span, anchor, items }) = self.stack.pop() {
                     let node = Node { span, kind: NodeKind::Seq(items) };
                     if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
+                        self.anchors.insert(anchor, (node.clone(), node_count(&node)));
                     }
                     self.push_node(node);
                 }
@@ -257,13 +308,24 @@ impl MarkedEventReceiver for Builder {
                     let span = span.unwrap_or_else(|| span_of(&mark, 1));
                     let node = Node { span, kind: NodeKind::Map(entries) };
                     if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
+                        self.anchors.insert(anchor, (node.clone(), node_count(&node)));
                     }
                     self.push_node(node);
                 }
             }
-            Event::Alias(anchor) => match self.anchors.get(&anchor).cloned() {
-                Some(mut node) => {
+            Event::Alias(anchor) => match self.anchors.get(&anchor) {
+                Some((_, size)) if self.alias_nodes + size > MAX_ALIAS_NODES => {
+                    self.fatal = Some(
+                        Diagnostic::error(format!(
+                            "aliases expand the plan past {MAX_ALIAS_NODES} nodes (a \"billion laughs\" file?)"
+                        ))
+                        .at(&self.file, span_of(&mark, 1))
+                        .with_code(Code::PlanYaml),
+                    );
+                }
+                Some((node, size)) => {
+                    self.alias_nodes += size;
+                    let mut node = node.clone();
                     node.span = span_of(&mark, 1);
                     self.push_node(node);
                 }

@@ -452,6 +452,8 @@ pub struct BuildContext<'a> {
     pub component_type: String,
     /// Files a component reads (scripts), with their SHA-256, for the plan hash.
     pub files: Vec<(String, String)>,
+    /// Whether a component built so far reads gross margin (then `deals.csv` must have it).
+    pub reads_margin: bool,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -532,7 +534,10 @@ impl BuildContext<'_> {
     /// Resolves a measure name, reporting an unknown one with the list of known names.
     pub fn measure(&mut self, name: &Spanned<String>) -> Option<MeasureRef> {
         match MeasureRef::resolve(name, self.declared) {
-            Some(measure) => Some(measure),
+            Some(measure) => {
+                self.reads_margin |= measure.reads_margin();
+                Some(measure)
+            }
             None => {
                 let mut known: Vec<&str> = crate::measure::DERIVED_MEASURES.to_vec();
                 known.extend(self.declared.keys().map(String::as_str));

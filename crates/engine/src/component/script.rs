@@ -327,6 +327,7 @@ fn build_script_component(
         })
         .collect();
     let parts = CtxParts::of(&script, &declared, measure_given);
+    cx.reads_margin |= parts.measures.iter().flatten().any(|(_, m)| m.reads_margin());
     Some(Arc::new(ScriptComponent {
         core: Core::new(id.value, cx.component_type.clone(), window, allow_negative).with_name(name),
         host: host.clone(),
@@ -571,8 +572,19 @@ impl Component for ScriptComponent {
     }
 }
 
-/// A payout is a number or `#{amount, explain}`.
+/// A payout is a number or `#{amount, explain}`, bounded like a number in the data (SPEC §3:
+/// at most 10^15 in absolute value), so that sums of lines keep their cents.
 fn read_result(result: &Dynamic) -> Result<(Decimal, Option<String>), String> {
+    let (amount, explain) = read_amount(result)?;
+    if amount.abs() > crate::number::MAX_INPUT {
+        return Err(format!(
+            "payout returned {amount}, larger than Accrue accepts: at most 1,000,000,000,000,000 (10^15) in absolute value"
+        ));
+    }
+    Ok((amount, explain))
+}
+
+fn read_amount(result: &Dynamic) -> Result<(Decimal, Option<String>), String> {
     if let Ok(d) = result.as_decimal() {
         return Ok((d, None));
     }

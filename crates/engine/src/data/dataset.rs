@@ -155,6 +155,8 @@ pub struct DataSet {
     pub(crate) relief_rows: Vec<ReliefRow>,
     /// The files read, for index-time errors.
     pub(crate) files: HashMap<&'static str, FileInfo>,
+    /// Warnings found while reading (a roster column that looks like a misspelt known one).
+    pub(crate) warnings: Vec<String>,
     pub(crate) columns: HashMap<&'static str, Columns>,
     /// SHA-256 over the data files read, by name.
     hash: String,
@@ -212,6 +214,7 @@ impl DataSet {
             company_rows: Vec::new(),
             relief_rows: Vec::new(),
             files: HashMap::new(),
+            warnings: Vec::new(),
             columns: HashMap::new(),
             hash: String::new(),
             ledgers: Mutex::new(Vec::new()),
@@ -407,6 +410,14 @@ impl<'s> Reader<'s> {
             .filter(|(_, h)| !known.contains(&h.as_str()))
             .map(|(i, h)| (i, h.clone()))
             .collect();
+        // Extra roster columns are attributes, but one a letter or two from a known column is
+        // most likely that column misspelt (`enddate`), which would silently read as empty.
+        for (_, name) in &extra {
+            if let Some(known) = known.iter().find(|k| near_miss(name, k)) {
+                data.warnings
+                    .push(format!("{ROSTER}: column `{name}` is read as an attribute; did you mean `{known}`?"));
+            }
+        }
         let mut seen: HashMap<String, u64> = HashMap::new();
         let mut payees = Vec::new();
         while file.next_row() {
@@ -516,7 +527,7 @@ impl<'s> Reader<'s> {
         let Some(mut file) = self.open(SPLITS, false) else {
             return splits;
         };
-        if !file.require(&["deal_id", "payee", "share"]) {
+        if !file.require(&["deal_id", "payee", "share"]) | !file.reject_unknown(&["deal_id", "payee", "share"]) {
             self.close(data, file, SPLITS);
             return splits;
         }
@@ -561,7 +572,9 @@ impl<'s> Reader<'s> {
         let Some(mut file) = self.open(DEALS, true) else {
             return;
         };
-        if !file.require(&["id", "owner", "close_date", "kind", "amount"]) {
+        let required = ["id", "owner", "close_date", "kind", "amount"];
+        let known = ["id", "owner", "close_date", "kind", "amount", "gross_margin", "cancelled_date"];
+        if !file.require(&required) | !file.reject_unknown(&known) {
             self.close(data, file, DEALS);
             return;
         }
@@ -635,7 +648,8 @@ impl<'s> Reader<'s> {
         let Some(mut file) = self.open(MEASURES, false) else {
             return;
         };
-        if !file.require(&["payee", "period", "measure", "value"]) {
+        let known = ["payee", "period", "measure", "value"];
+        if !file.require(&known) | !file.reject_unknown(&known) {
             self.close(data, file, MEASURES);
             return;
         }
@@ -673,7 +687,8 @@ impl<'s> Reader<'s> {
         let Some(mut file) = self.open(COMPANY, false) else {
             return;
         };
-        if !file.require(&["period", "measure", "value"]) {
+        let known = ["period", "measure", "value"];
+        if !file.require(&known) | !file.reject_unknown(&known) {
             self.close(data, file, COMPANY);
             return;
         }
@@ -705,7 +720,10 @@ impl<'s> Reader<'s> {
         };
         // `amount` and `fraction` are alternatives: a file may carry just one of the columns.
         let has_one = file.column("amount").is_some() || file.column("fraction").is_some();
-        if !file.require(&["payee", "period", "kind", "reason", "approved_by"]) || !has_one {
+        let known = ["payee", "period", "kind", "amount", "fraction", "reason", "approved_by"];
+        if !file.require(&["payee", "period", "kind", "reason", "approved_by"]) | !file.reject_unknown(&known)
+            || !has_one
+        {
             if !has_one {
                 file.error_at(None, "relief.csv needs an `amount` or a `fraction` column");
             }
@@ -872,6 +890,13 @@ fn read_deal(
 }
 
 /// A 128-bit hash of a deal id, for duplicate detection without keeping the string.
+/// Whether an unknown column name is close enough to a known one to be a misspelling of it:
+/// at most two edits apart, or the same once case and separators are ignored.
+fn near_miss(name: &str, known: &str) -> bool {
+    let squash = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    squash(name) == squash(known) || (name.len() >= 4 && strsim::damerau_levenshtein(name, known) <= 2)
+}
+
 fn id_hash(id: &str) -> u128 {
     use std::hash::{Hash, Hasher};
     // Two independent 64-bit hashes (SipHash and FNV-1a) of the id: one SipHash pass a row.

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
 
-use super::dataset::{COMPANY, DATA_FILES, DataSet, Deal, MEASURES, NO_OWNER, NO_SPLIT, Payee, RELIEF, ROSTER};
+use super::dataset::{COMPANY, DATA_FILES, DEALS, DataSet, Deal, MEASURES, NO_OWNER, NO_SPLIT, Payee, RELIEF, ROSTER};
 use super::scale::{OwnerFactors, Scales};
 use crate::calendar::Calendar;
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
@@ -186,6 +186,8 @@ impl Facts {
         let n = calendar.n_periods();
         let mut ix = Indexer { data, plan, calendar: &calendar, diagnostics: Vec::new(), warnings: Vec::new() };
         let payees = ix.payees();
+        ix.warnings.extend(data.warnings.iter().cloned());
+        ix.margin_column();
         if ix.diagnostics.iter().any(Diagnostic::is_error) {
             return Err(Diagnostics(ix.diagnostics).or_code(Code::DataInvalid));
         }
@@ -418,6 +420,25 @@ impl Indexer<'_> {
 
     fn column(&self, file: &str, pick: impl Fn(&super::dataset::Columns) -> Option<u32>) -> Option<u32> {
         self.data.columns.get(file).and_then(pick)
+    }
+
+    /// A plan that reads gross margin needs the `gross_margin` column: without it every
+    /// margin reads as 0, which zeroes margin-based pay and closes margin gates silently.
+    fn margin_column(&mut self) {
+        let Some(deals) = self.data.files.get(DEALS) else {
+            return;
+        };
+        if self.plan.reads_margin && !deals.headers.iter().any(|h| h == "gross_margin") {
+            let message = format!(
+                "{DEALS} has no `gross_margin` column, but the plan reads gross margin (a component, gate, \
+                 modifier or the attainment blend names `gross_margin` or `gross_margin_pct`)"
+            );
+            self.diagnostics.push(
+                Diagnostic::error(message)
+                    .with_code(Code::DataBadFile)
+                    .at(&deals.name, crate::diagnostic::Span { line: 1, col: 1, len: 0 }),
+            );
+        }
     }
 
     /// The roster for this plan's calendar (start dates filled in, shared), every role checked.

@@ -138,7 +138,10 @@ fn evaluate_with_state(
                 match component.evaluate(&cx) {
                     Ok(mut outcome) => {
                         let sublines = std::mem::take(&mut outcome.sublines);
-                        let amount = line_amount(component.as_ref(), outcome.value, paid_before, minor);
+                        let Some(amount) = line_amount(component.as_ref(), outcome.value, paid_before, minor) else {
+                            errors.push(overflow_error(payee, label, component.id()));
+                            continue;
+                        };
                         paid[slot] = paid[slot].checked_add(amount).unwrap_or_else(|| {
                             errors.push(overflow_error(payee, label, component.id()));
                             Decimal::ZERO
@@ -152,7 +155,10 @@ fn evaluate_with_state(
                             }
                         }
                         for sub in sublines {
-                            let amount = round_money(sub.value, minor);
+                            let Some(amount) = round_exact(sub.value, minor) else {
+                                errors.push(overflow_error(payee, label, component.id()));
+                                continue;
+                            };
                             if amount.is_zero() {
                                 continue;
                             }
@@ -259,18 +265,27 @@ fn trace_none() -> serde_json::Map<String, Value> {
 
 /// A component's line amount: the window rule of SPEC §3 — `round(V_k) − paid_before` for
 /// `ytd`, `round(V_k)` for `period`, a negative floored at 0 unless `allow_negative`.
-fn line_amount(component: &dyn Component, value: Decimal, paid_before: Decimal, minor: u32) -> Decimal {
-    let rounded = round_money(value, minor);
+/// `None` when the amount cannot be held to the minor unit or the subtraction overflows: the
+/// payee's error, never a panic or a lost cent.
+fn line_amount(component: &dyn Component, value: Decimal, paid_before: Decimal, minor: u32) -> Option<Decimal> {
+    let rounded = round_exact(value, minor)?;
     let due = match component.window() {
-        WindowKind::Ytd => rounded - paid_before,
+        WindowKind::Ytd => rounded.checked_sub(paid_before)?,
         WindowKind::Period => rounded,
     };
     if due.is_zero() || (due.is_sign_negative() && !component.allow_negative()) {
         // `rounded` and `paid_before` are whole minor units already: only a zero needs its places.
-        round_money(Decimal::ZERO, minor)
+        Some(round_money(Decimal::ZERO, minor))
     } else {
-        due
+        Some(due)
     }
+}
+
+/// [`round_money`], or `None` when the value is too large to carry the minor unit's places
+/// (a 96-bit mantissa with 28 digits before the point has no room for cents).
+fn round_exact(value: Decimal, minor: u32) -> Option<Decimal> {
+    let rounded = round_money(value, minor);
+    (rounded.scale() == minor).then_some(rounded)
 }
 
 /// A component's line: its `amount` ([`line_amount`]) with the explanation of how the window

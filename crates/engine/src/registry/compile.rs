@@ -111,6 +111,7 @@ impl PlanSource {
         let file = &self.file;
         let mut roles = IndexMap::new();
         let mut files = Vec::new();
+        let mut reads_margin = false;
         for (role_id, role_spec) in &spec.roles {
             check_id(role_id, "role", file, diagnostics);
             let rules = role_rules(role_id, role_spec, &model.measures, file, diagnostics);
@@ -130,8 +131,11 @@ impl PlanSource {
                     registry,
                 },
                 &mut files,
+                &mut reads_margin,
                 diagnostics,
             );
+            let blend_scores = rules.quota.blend.iter().flat_map(|b| &b.scores);
+            reads_margin |= blend_scores.into_iter().any(|s| s.measure.reads_margin());
             model.roles.insert(role_id.value.clone(), rules.clone());
             let component_ids = components.iter().map(|c| Name::from(c.id())).collect();
             roles.insert(role_id.value.clone(), Role { rules, components, component_ids });
@@ -140,6 +144,7 @@ impl PlanSource {
             diagnostics.push(Diagnostic::error("the plan has no roles").at(file, spec.plan.span));
         }
         model.hash = self.hash(overrides, files);
+        model.reads_margin = reads_margin;
         model.needs_deal_list = roles.values().flat_map(|r| &r.components).any(|c| c.needs_credits());
         let plan = Plan { model, roles };
         super::lint::lint_plan(&plan, &spec, file, diagnostics);
@@ -167,6 +172,7 @@ fn build_components(
     rules: &RoleRules,
     inputs: RoleInputs<'_>,
     files: &mut Vec<(String, String)>,
+    reads_margin: &mut bool,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<Arc<dyn Component>> {
     let file = inputs.file;
@@ -183,6 +189,7 @@ fn build_components(
         quota_rules: &rules.quota,
         component_type: String::new(),
         files: Vec::new(),
+        reads_margin: false,
         diagnostics: Vec::new(),
     };
     let mut components: Vec<Arc<dyn Component>> = Vec::new();
@@ -232,6 +239,7 @@ fn build_components(
         }
     }
     diagnostics.append(&mut cx.diagnostics);
+    *reads_margin |= cx.reads_margin;
     files.append(&mut cx.files);
     components
 }

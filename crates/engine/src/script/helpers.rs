@@ -23,14 +23,63 @@ fn to_decimal(value: &Dynamic, what: &str) -> HelperResult {
     Err(helper_error(format!("{what} must be a number, found {}", value.type_name())))
 }
 
-/// Tiers as `[[from, rate], …]` or `[#{from, rate}, …]`.
+/// Tiers as `[[from, rate], …]` or `[#{from, rate}, …]`, checked as the plan checks `tiers:`
+/// (at least one, the first from 0, strictly ascending, no negative rate): a script must not
+/// get a number from tiers a plan would reject.
 fn to_tiers(tiers: &Array) -> Result<Vec<Tier>, Box<EvalAltResult>> {
-    let mut out = Vec::with_capacity(tiers.len());
+    if tiers.is_empty() {
+        return Err(helper_error("tiers: needs at least one tier"));
+    }
+    let mut out: Vec<Tier> = Vec::with_capacity(tiers.len());
     for tier in tiers {
         let (from, rate) = pair(tier, ("from", "rate"))?;
+        match out.last() {
+            None if !from.is_zero() => return Err(helper_error("tiers: the first tier must start from 0")),
+            Some(previous) if from <= previous.from => {
+                return Err(helper_error(format!(
+                    "tiers: must be in strictly ascending order: from {from} follows from {}",
+                    previous.from
+                )));
+            }
+            _ => {}
+        }
+        if rate < Decimal::ZERO {
+            return Err(helper_error(format!("tiers: a rate cannot be negative (found {rate})")));
+        }
         out.push(Tier { from, rate });
     }
     Ok(out)
+}
+
+/// Curve points `[[attainment, payout], …]`, checked as the plan checks `curve:`.
+fn to_curve(points: &Array) -> Result<Vec<(Decimal, Decimal)>, Box<EvalAltResult>> {
+    if points.is_empty() {
+        return Err(helper_error("curve: needs at least one point"));
+    }
+    let mut out: Vec<(Decimal, Decimal)> = Vec::with_capacity(points.len());
+    for point in points {
+        let (a, p) = pair(point, ("attainment", "payout"))?;
+        if out.last().is_some_and(|&(previous, _)| a <= previous) {
+            return Err(helper_error("curve: points must be in strictly ascending order of attainment"));
+        }
+        if p < Decimal::ZERO {
+            return Err(helper_error("curve: a payout factor cannot be negative"));
+        }
+        out.push((a, p));
+    }
+    Ok(out)
+}
+
+/// A quota as the plan treats one: never negative, and an amount on a zero quota is an
+/// error (SPEC §3), not a silent 0.
+fn check_quota(amount: Decimal, quota: Decimal) -> Result<(), Box<EvalAltResult>> {
+    if quota < Decimal::ZERO {
+        return Err(helper_error(format!("quota cannot be negative (found {quota})")));
+    }
+    if quota.is_zero() && !amount.is_zero() {
+        return Err(helper_error(format!("an amount of {amount} on a zero quota has no attainment")));
+    }
+    Ok(())
 }
 
 fn pair(value: &Dynamic, (a, b): (&str, &str)) -> Result<(Decimal, Decimal), Box<EvalAltResult>> {
@@ -55,18 +104,20 @@ pub(super) fn register(engine: &mut rhai::Engine) {
     // Arguments are `Dynamic` so that whole numbers (`1000000`) and decimals both work.
     engine.register_fn("tiered_marginal", |amount: Dynamic, quota: Dynamic, tiers: Array| -> HelperResult {
         let (amount, quota) = (to_decimal(&amount, "amount")?, to_decimal(&quota, "quota")?);
+        check_quota(amount, quota)?;
         let tiers = to_tiers(&tiers)?;
         let value = arith::marginal_value(amount, Frac::whole(quota), &tiers).map_err(arith_error)?;
         value.value().map_err(arith_error)
     });
     engine.register_fn("tiered_retroactive", |amount: Dynamic, quota: Dynamic, tiers: Array| -> HelperResult {
         let (amount, quota) = (to_decimal(&amount, "amount")?, to_decimal(&quota, "quota")?);
+        check_quota(amount, quota)?;
         let tiers = to_tiers(&tiers)?;
         Ok(arith::tiered_retroactive(amount, Frac::whole(quota), &tiers).map_err(arith_error)?.0)
     });
     let curve = |x: Dynamic, points: Array, extrapolate: bool| -> HelperResult {
         let x = to_decimal(&x, "attainment")?;
-        let points = points.iter().map(|p| pair(p, ("attainment", "payout"))).collect::<Result<Vec<_>, _>>()?;
+        let points = to_curve(&points)?;
         arith::curve(&points, Frac::whole(x), extrapolate).map_err(arith_error)?.value().map_err(arith_error)
     };
     engine.register_fn("curve", move |x: Dynamic, points: Array| curve(x, points, false));
