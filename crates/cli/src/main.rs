@@ -697,7 +697,7 @@ fn explain(path: &Path, role: &str, quota: &str, format: ExplainFormat, out: Opt
     };
     match out {
         Some(file) => {
-            std::fs::write(file, text).with_context(|| format!("cannot write {}", file.display()))?;
+            write_file(file, text.as_bytes())?;
             eprintln!("wrote the explanation of `{role}` to {}", file.display());
         }
         None => say_raw!("{text}"),
