@@ -65,3 +65,17 @@ fn the_schema_rejects_what_the_loader_rejects() {
         assert!(PlanSource::read(&plan).unwrap().compile(&registry, &Default::default()).is_err(), "{what}");
     }
 }
+
+#[test]
+fn every_top_level_key_is_described_for_a_finance_reader() {
+    let schema = schema();
+    let description = schema["description"].as_str().unwrap();
+    assert!(description.contains("docs/"), "the schema cites the user guide: {description}");
+    for (key, property) in schema["properties"].as_object().unwrap() {
+        let words = property["description"].as_str().unwrap_or_else(|| panic!("`{key}` has no description"));
+        assert!(words.len() > 20, "`{key}`: {words}");
+        assert!(!words.contains("SPEC") && !words.contains("here so that"), "`{key}`: {words}");
+    }
+    let text = serde_json::to_string(&schema).unwrap();
+    assert!(!text.contains("SPEC §"), "the schema cites the docs, not the SPEC");
+}

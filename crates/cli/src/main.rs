@@ -501,9 +501,10 @@ fn run(
         }
     }
     let summary = summary.unwrap_or_default();
-    let labels: Vec<String> = plan.calendar.labels().map(|l| l.to_string()).collect();
-    let warnings: Vec<String> = match period {
-        Some(label) => summary.warnings.into_iter().filter(|w| render::concerns_period(w, label, &labels)).collect(),
+    let warnings: Vec<String> = match period_index {
+        Some(index) => {
+            summary.warnings.into_iter().filter(|w| render::concerns_period(w, index, &plan.calendar)).collect()
+        }
         None => summary.warnings,
     };
     let messages = render::run_messages(&warnings, &summary.errors);
@@ -728,7 +729,7 @@ fn explain(path: &Path, role: &str, quota: &str, format: ExplainFormat, out: Opt
     };
     match out {
         Some(file) => {
-            std::fs::write(file, text).with_context(|| format!("cannot write {}", file.display()))?;
+            write_file(file, text.as_bytes())?;
             eprintln!("wrote the explanation of `{role}` to {}", file.display());
         }
         None => say_raw!("{text}"),

@@ -159,10 +159,26 @@ impl PlanView {
     }
 }
 
-/// Whether a run warning belongs in a `--period` view: it names that period, or no period
-/// at all (a warning about the plan year or the data as a whole).
-pub fn concerns_period(warning: &str, period: &str, labels: &[String]) -> bool {
-    warning.contains(period) || !labels.iter().any(|label| warning.contains(label.as_str()))
+/// Whether a run warning belongs in a `--period` view: it names that period; or it names no
+/// period and either dates nothing in the plan year or dates something in that period (a deal
+/// closed outside employment on 2027-08-20 belongs to 2027-Q3). The plan year's first and
+/// last days are read as the year's bounds, not as dates of one period.
+pub fn concerns_period(warning: &str, period: usize, calendar: &accrue_engine::Calendar) -> bool {
+    let labels: Vec<&str> = calendar.labels().collect();
+    if warning.contains(labels[period]) {
+        return true;
+    }
+    if labels.iter().any(|label| warning.contains(label)) {
+        return false;
+    }
+    let bytes = warning.as_bytes();
+    let dated: Vec<usize> = (0..bytes.len().saturating_sub(9))
+        .filter(|&i| bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit()))
+        .filter_map(|i| warning.get(i..i + 10).and_then(accrue_engine::parse_date))
+        .filter(|date| *date != calendar.start() && *date != calendar.end())
+        .filter_map(|date| calendar.index_of(date))
+        .collect();
+    dated.is_empty() || dated.contains(&period)
 }
 
 /// The statement table for people: one row per line, totals per role and period.

@@ -91,7 +91,11 @@ fn a_period_view_shows_that_period_only() {
     let q2 = run(&["run", MSP, "--data", MSP_DATA, "--period", "2027-Q2"]);
     assert_eq!(q2.code, 0, "{}", q2.stderr);
     assert!(!q2.stderr.contains("2027-Q3"), "a Q3 warning in the Q2 view: {}", q2.stderr);
-    assert!(q2.stderr.contains("closed outside the plan year"), "warnings of no period stay: {}", q2.stderr);
+    assert!(q2.stderr.contains("closed outside the plan year"), "warnings of the year stay: {}", q2.stderr);
+    // A deal dated in Q3 is a Q3 warning.
+    assert!(!q2.stderr.contains("D0026 (2027-08-20)"), "{}", q2.stderr);
+    let q3 = run(&["run", MSP, "--data", MSP_DATA, "--period", "2027-Q3"]);
+    assert!(q3.stderr.contains("D0026 (2027-08-20)") && q3.stderr.contains("no `csat` value"), "{}", q3.stderr);
     // The header says which window attainment is measured over; lines differ here, so each
     // says its own.
     assert!(q2.stdout.contains("ATTAIN. (ytd/period)"), "{}", q2.stdout);

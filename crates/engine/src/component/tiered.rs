@@ -37,7 +37,8 @@ pub enum Mode {
     Retroactive,
 }
 
-/// Which attainment a curve component sees (SPEC §6).
+/// Which attainment a curve component sees: `plain` (measure over quota) or `relieved` (the
+/// role's blended attainment of `quota.attainment`; see docs/plan-format.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AttainmentChoice {

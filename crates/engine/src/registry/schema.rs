@@ -21,7 +21,11 @@ pub fn plan_schema(registry: &Registry) -> Value {
         root.insert("title".into(), json!("Accrue plan"));
         root.insert(
             "description".into(),
-            json!("A sales-compensation plan for Accrue (SPEC §4). Unknown keys are errors."),
+            json!(
+                "An Accrue compensation plan: who is paid what, for what, per period. Unknown keys are \
+                 errors. The user guide is the repository's docs/ folder: docs/plan-format.md, \
+                 docs/components.md, docs/data.md."
+            ),
         );
     }
     root
