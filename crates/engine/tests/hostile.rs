@@ -215,3 +215,11 @@ fn a_script_call_stops_at_its_time_budget() {
     assert_eq!(error.code(), Code::ScriptLimitTime, "{error}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
 }
+
+// 4 (engine half). `format_percent` on a huge value panicked (found by the script fuzz target).
+
+#[test]
+fn format_percent_of_a_huge_value_is_text_not_a_panic() {
+    let body = "fn payout(ctx) { format_percent(79228162514264337593543950335) }";
+    check_script_error(body, Code::ScriptBadReturn, "found string");
+}
