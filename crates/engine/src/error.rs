@@ -98,6 +98,8 @@ codes! {
     ScriptLimitOperations = "script.limit.operations",
     /// A script that nested calls past its limit (endless recursion?).
     ScriptLimitCallDepth = "script.limit.call_depth",
+    /// A script call that ran past its wall-clock budget.
+    ScriptLimitTime = "script.limit.time",
     /// A string, array or map in a script that grew past its sandbox limit.
     ScriptLimitSize = "script.limit.size",
     /// A script that failed while it ran (an error it threw, a type mismatch, a bad helper call).

@@ -174,3 +174,52 @@ fn script_helpers_reject_what_the_plan_rejects() {
     let zero = run_script("fn payout(ctx) { tiered_marginal(0, 0, [[0, 0.1]]) }");
     assert!(zero.errors.is_empty(), "{:?}", zero.errors);
 }
+
+// 2. Comparators that fail, and a wall-clock budget per script call.
+
+#[test]
+fn a_failing_sort_or_dedup_comparator_fails_the_payee() {
+    let cases = [
+        "let a = [3, 1, 2]; a.sort(|x, y| x.nope - y.nope); a[0]",
+        "let a = [3, 1, 2]; a.sort_by(|x, y| throw \"no\"); a[0]",
+        "let a = [3, 3, 2]; a.dedup(|x, y| x.nope == y); a.len()",
+        "let a = [3, 1, 2]; a.sort(|x, y| \"text\"); a[0]",
+    ];
+    for body in cases {
+        check_script_error(&format!("fn payout(ctx) {{ {body} }}"), Code::ScriptRuntime, "");
+    }
+    // An endless comparator stops at the operations limit at once, not after every pair.
+    let started = std::time::Instant::now();
+    check_script_error(
+        "fn payout(ctx) { let a = []; a.pad(20000, 0); a.sort(|x, y| { loop {} }); 1 }",
+        Code::ScriptLimitOperations,
+        "operation limit",
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    // A working comparator still sorts.
+    let sorted = run_script("fn payout(ctx) { let a = [3, 1, 2]; a.sort(|x, y| y - x); a[0] * 100 + a[2] }");
+    assert_eq!(common::amount(&sorted, "p01", "2027", "s"), "301.00");
+}
+
+#[test]
+fn a_script_call_stops_at_its_time_budget() {
+    let limits = accrue_engine::ScriptLimits {
+        max_operations: u64::MAX,
+        max_call_time: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    let host = accrue_engine::ScriptHost::new(limits);
+    let script = host.compile("spin.rhai", "fn payout(ctx) { loop {} }").unwrap();
+    let started = std::time::Instant::now();
+    let error = host.call(&script, "payout", rhai::Dynamic::UNIT).expect_err("stops");
+    assert_eq!(error.code(), Code::ScriptLimitTime, "{error}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+// 4 (engine half). `format_percent` on a huge value panicked (found by the script fuzz target).
+
+#[test]
+fn format_percent_of_a_huge_value_is_text_not_a_panic() {
+    let body = "fn payout(ctx) { format_percent(79228162514264337593543950335) }";
+    check_script_error(body, Code::ScriptBadReturn, "found string");
+}

@@ -21,6 +21,8 @@ pub enum ScriptErrorKind {
     OperationLimit,
     /// It nested calls past the call-depth limit.
     CallDepthLimit,
+    /// It ran past its wall-clock budget.
+    TimeLimit,
     /// A string, array or map grew past its size limit.
     SizeLimit,
     /// It failed while it ran: a `throw`, a type mismatch, a helper's error.
@@ -37,6 +39,7 @@ impl ScriptErrorKind {
             ScriptErrorKind::MissingFunction => Code::ScriptMissingFunction,
             ScriptErrorKind::OperationLimit => Code::ScriptLimitOperations,
             ScriptErrorKind::CallDepthLimit => Code::ScriptLimitCallDepth,
+            ScriptErrorKind::TimeLimit => Code::ScriptLimitTime,
             ScriptErrorKind::SizeLimit => Code::ScriptLimitSize,
             ScriptErrorKind::Runtime => Code::ScriptRuntime,
             ScriptErrorKind::BadReturn => Code::ScriptBadReturn,
@@ -73,6 +76,9 @@ impl ScriptError {
                 ScriptErrorKind::OperationLimit,
                 "the script ran past its operation limit (an endless loop?)".to_string(),
             ),
+            EvalAltResult::ErrorTerminated(..) => {
+                (ScriptErrorKind::TimeLimit, "the script ran past its time budget (an endless loop?)".to_string())
+            }
             EvalAltResult::ErrorStackOverflow(_) => {
                 (ScriptErrorKind::CallDepthLimit, "the script nested calls too deeply (endless recursion?)".to_string())
             }

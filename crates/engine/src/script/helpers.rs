@@ -1,7 +1,9 @@
 //! The helpers registered for scripts: the same functions the built-in components use
 //! (tiers, curves, rounding, proration, formatting), with exact decimals in and out.
 
-use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
+use std::cmp::Ordering;
+
+use rhai::{Array, Dynamic, EvalAltResult, FnPtr, Map, NativeCallContext, Position};
 use rust_decimal::Decimal;
 
 use crate::arith::{self, Frac, Tier};
@@ -99,8 +101,74 @@ fn arith_error(err: arith::ArithError) -> Box<EvalAltResult> {
     helper_error(err.to_string())
 }
 
+/// Sorts `array` with a script comparator, failing when a comparison fails. Rhai's own
+/// `sort(f)` and `dedup(f)` swallow a comparator's error (even the operations limit) and
+/// go on with an arbitrary order, which would pay a wrong amount without an error.
+fn sort_checked(ctx: &NativeCallContext, array: &mut Array, comparer: &FnPtr) -> Result<(), Box<EvalAltResult>> {
+    let mut failed: Option<Box<EvalAltResult>> = None;
+    let mut compare = |x: &Dynamic, y: &Dynamic| -> Ordering {
+        if failed.is_some() {
+            return Ordering::Equal;
+        }
+        let result = comparer.call_raw(ctx, None, [x.clone(), y.clone()]).and_then(|v| {
+            v.as_int()
+                .map(|n| n.cmp(&0))
+                .or_else(|_| v.as_bool().map(|less| if less { Ordering::Less } else { Ordering::Greater }))
+                .map_err(|found| {
+                    helper_error(format!("a sort comparator must return a number or a bool, found {found}"))
+                })
+        });
+        result.unwrap_or_else(|err| {
+            failed = Some(err);
+            Ordering::Equal
+        })
+    };
+    // `sort_by` may panic when the comparator is not a total order: an error, not a crash.
+    let sorted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| array.sort_by(&mut compare)));
+    match (failed, sorted) {
+        (Some(err), _) => Err(err),
+        (None, Err(_)) => Err(helper_error("the sort comparator is not a consistent order")),
+        (None, Ok(())) => Ok(()),
+    }
+}
+
+/// Removes consecutive duplicates by a script comparator, failing when a comparison fails.
+fn dedup_checked(ctx: &NativeCallContext, array: &mut Array, comparer: &FnPtr) -> Result<(), Box<EvalAltResult>> {
+    let mut kept: Array = Vec::with_capacity(array.len());
+    for item in array.drain(..) {
+        if let Some(last) = kept.last() {
+            let same = comparer.call_raw(ctx, None, [last.clone(), item.clone()])?;
+            let same = same
+                .as_bool()
+                .map_err(|found| helper_error(format!("a dedup comparator must return a bool, found {found}")))?;
+            if same {
+                continue;
+            }
+        }
+        kept.push(item);
+    }
+    *array = kept;
+    Ok(())
+}
+
 /// Registers every helper on `engine`.
 pub(super) fn register(engine: &mut rhai::Engine) {
+    // Functions registered on the engine are found before the standard package's, so these
+    // replace Rhai's error-swallowing comparator forms.
+    for name in ["sort", "sort_by"] {
+        engine.register_fn(name, |ctx: NativeCallContext, array: &mut Array, comparer: FnPtr| {
+            sort_checked(&ctx, array, &comparer)
+        });
+        engine.register_fn(name, |ctx: NativeCallContext, array: &mut Array, comparer: &str| {
+            sort_checked(&ctx, array, &FnPtr::new(comparer)?)
+        });
+    }
+    engine.register_fn("dedup", |ctx: NativeCallContext, array: &mut Array, comparer: FnPtr| {
+        dedup_checked(&ctx, array, &comparer)
+    });
+    engine.register_fn("dedup", |ctx: NativeCallContext, array: &mut Array, comparer: &str| {
+        dedup_checked(&ctx, array, &FnPtr::new(comparer)?)
+    });
     // Arguments are `Dynamic` so that whole numbers (`1000000`) and decimals both work.
     engine.register_fn("tiered_marginal", |amount: Dynamic, quota: Dynamic, tiers: Array| -> HelperResult {
         let (amount, quota) = (to_decimal(&amount, "amount")?, to_decimal(&quota, "quota")?);

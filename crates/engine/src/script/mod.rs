@@ -39,6 +39,9 @@ pub struct ScriptLimits {
     pub max_array_size: usize,
     /// Entries in one object map.
     pub max_map_size: usize,
+    /// Wall-clock time per call: operations bound work in the interpreter, this bounds the
+    /// time spent in native functions between them (a sort of a large array, say).
+    pub max_call_time: std::time::Duration,
 }
 
 impl Default for ScriptLimits {
@@ -50,6 +53,7 @@ impl Default for ScriptLimits {
             max_string_size: 1 << 20,
             max_array_size: 100_000,
             max_map_size: 10_000,
+            max_call_time: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -120,6 +124,14 @@ impl ScriptHost {
         engine.set_max_map_size(limits.max_map_size);
         engine.set_max_variables(1_000);
         engine.set_max_functions(256);
+        // The deadline of the call running on this thread, checked every 256 operations.
+        engine.on_progress(|operations| {
+            if operations % 256 != 0 {
+                return None;
+            }
+            let late = DEADLINE.with(|d| d.get().is_some_and(|deadline| std::time::Instant::now() > deadline));
+            late.then(|| Dynamic::from("time budget"))
+        });
         helpers::register(&mut engine);
         ScriptHost { engine, limits }
     }
@@ -156,7 +168,8 @@ impl ScriptHost {
         ast.set_source(name);
         // The top level (outside functions) runs once, here, in the sandbox: an `import` or
         // a runaway statement fails the load, and calls need not run it again.
-        if let Err(err) = self.engine.run_ast(&ast.clone_statements_only()) {
+        let ran = with_deadline(self.limits.max_call_time, || self.engine.run_ast(&ast.clone_statements_only()));
+        if let Err(err) = ran {
             let error = ScriptError::new(name, "(top level)", &err);
             let span = Span { line: error.line, col: error.col, len: 1 };
             let message = format!("script top level: {}", error.message);
@@ -179,22 +192,40 @@ impl ScriptHost {
         }
         // The scripts' top level ran once at load: calls go straight to the function.
         let options = rhai::CallFnOptions::new().eval_ast(false).rewind_scope(true);
-        SCOPE.with(|scope| {
-            let mut fresh = Scope::new();
-            // A script's `validate` may run while another call holds this thread's scope.
-            let mut held = scope.try_borrow_mut();
-            let scope = match held.as_mut() {
-                Ok(scope) => {
-                    scope.clear();
-                    &mut **scope
-                }
-                Err(_) => &mut fresh,
-            };
-            self.engine
-                .call_fn_with_options::<Dynamic>(options, scope, &script.ast, function, (argument,))
-                .map_err(|err| ScriptError::new(&script.path, function, &err))
+        with_deadline(self.limits.max_call_time, || {
+            SCOPE.with(|scope| {
+                let mut fresh = Scope::new();
+                // A script's `validate` may run while another call holds this thread's scope.
+                let mut held = scope.try_borrow_mut();
+                let scope = match held.as_mut() {
+                    Ok(scope) => {
+                        scope.clear();
+                        &mut **scope
+                    }
+                    Err(_) => &mut fresh,
+                };
+                self.engine
+                    .call_fn_with_options::<Dynamic>(options, scope, &script.ast, function, (argument,))
+                    .map_err(|err| ScriptError::new(&script.path, function, &err))
+            })
         })
     }
+}
+
+thread_local! {
+    /// When the script call running on this thread must stop.
+    static DEADLINE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with a deadline `budget` from now; a nested call (a plugin's `validate` during a
+/// call) keeps the outer, earlier deadline.
+fn with_deadline<T>(budget: std::time::Duration, f: impl FnOnce() -> T) -> T {
+    let outer = DEADLINE.with(std::cell::Cell::get);
+    let deadline = std::time::Instant::now().checked_add(budget);
+    DEADLINE.with(|d| d.set(outer.or(deadline)));
+    let result = f();
+    DEADLINE.with(|d| d.set(outer));
+    result
 }
 
 fn position_span(position: Position) -> Span {
