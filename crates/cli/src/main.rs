@@ -124,6 +124,32 @@ enum Command {
         #[arg(long, value_enum, default_value_t = whatif::Format::Table)]
         format: whatif::Format,
     },
+    /// Monte Carlo: seeded random bookings and company outcomes; cost percentiles in total
+    /// and per role, the chance of exceeding the comp budget, the share of reps at quota.
+    Montecarlo {
+        plan: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        changes: whatif::ChangeArgs,
+        #[command(flatten)]
+        options: whatif::MonteCarloArgs,
+        #[arg(long, value_enum, default_value_t = whatif::Format::Table)]
+        format: whatif::Format,
+    },
+    /// Alignment: sweep company revenue and margin; does every role's pay rise and fall with
+    /// the company's profit after comp? The verdict in words first, then the grid.
+    Align {
+        plan: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        changes: whatif::ChangeArgs,
+        #[command(flatten)]
+        options: whatif::AlignArgs,
+        #[arg(long, value_enum, default_value_t = whatif::Format::Table)]
+        format: whatif::Format,
+    },
     /// Print the JSON Schema of the plan format (with the plugin types found here, or next
     /// to --plan); the sample plans point their editors at plan.schema.json.
     Schema {
@@ -212,6 +238,12 @@ fn main() -> ExitCode {
     };
     let sub = matches.subcommand().map(|(_, m)| m);
     let outcome = match cli.command {
+        Command::Align { plan, data, changes, options, format } => {
+            whatif::align(&plan, &data, &changes, sub, &options, format)
+        }
+        Command::Montecarlo { plan, data, changes, options, format } => {
+            whatif::montecarlo(&plan, &data, &changes, sub, &options, format)
+        }
         Command::Simulate { plan, data, changes, top, format } => {
             whatif::simulate(&plan, &data, &changes, sub, top, format)
         }

@@ -150,3 +150,131 @@ pub fn svg(curve: &PayoutCurve) -> Result<String> {
     }
     Ok(text)
 }
+
+/// The Monte Carlo histogram of total cost as an SVG document, with the budget line.
+pub fn histogram_svg(result: &accrue_engine::MonteCarlo) -> Result<String> {
+    let parse = |text: &str| text.parse::<rust_decimal::Decimal>().map(f).unwrap_or(0.0);
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, (960, 600)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+        let bins: Vec<(f64, f64, u32)> =
+            result.histogram.iter().map(|b| (parse(&b.from), parse(&b.to), b.count)).collect();
+        let budget = result.budget.as_deref().map(parse);
+        let mut x0 = bins.first().map_or(0.0, |b| b.0);
+        let mut x1 = bins.last().map_or(1.0, |b| b.1);
+        if let Some(b) = budget {
+            x0 = x0.min(b);
+            x1 = x1.max(b);
+        }
+        if x1 <= x0 {
+            x0 -= 1.0;
+            x1 += 1.0;
+        }
+        let pad = (x1 - x0) * 0.04;
+        let top = f64::from(bins.iter().map(|b| b.2).max().unwrap_or(1)) * 1.1;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("Monte Carlo: total comp cost of {} over {} draws", result.plan, result.draws),
+                ("sans-serif", 22),
+            )
+            .margin(18)
+            .x_label_area_size(48)
+            .y_label_area_size(60)
+            .build_cartesian_2d((x0 - pad)..(x1 + pad), 0.0..top)
+            .map_err(|e| anyhow!("{e}"))?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("total comp for the year ({})", result.currency))
+            .y_desc("draws")
+            .x_label_formatter(&|x| grouped(*x))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+        chart
+            .draw_series(bins.iter().map(|(from, to, count)| {
+                Rectangle::new([(*from, 0.0), (*to, f64::from(*count))], COLOURS[0].mix(0.7).filled())
+            }))
+            .map_err(|e| anyhow!("{e}"))?
+            .label("draws per bin")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], COLOURS[0].mix(0.7).filled()));
+        if let Some(b) = budget {
+            chart
+                .draw_series(LineSeries::new(vec![(b, 0.0), (b, top)], RED.stroke_width(2)))
+                .map_err(|e| anyhow!("{e}"))?
+                .label(format!("budget {}", grouped(b)))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+        root.present().map_err(|e| anyhow!("{e}"))?;
+    }
+    Ok(text)
+}
+
+/// Each role's pay and the profit after comp against revenue (at today's margin), as SVG.
+pub fn alignment_svg(result: &accrue_engine::Alignment) -> Result<String> {
+    let parse = |text: &str| text.parse::<rust_decimal::Decimal>().map(f).unwrap_or(0.0);
+    let dm = result.margin.iter().find(|m| parse(m) == 0.0).or(result.margin.first()).cloned().unwrap_or_default();
+    let cells: Vec<&accrue_engine::GridCell> = result.cells.iter().filter(|c| c.dm == dm).collect();
+    let roles: Vec<String> = cells.first().map(|c| c.by_role.keys().cloned().collect()).unwrap_or_default();
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, (960, 600)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+        let x0 = cells.first().map_or(0.0, |c| parse(&c.r));
+        let x1 = cells.last().map_or(1.0, |c| parse(&c.r)).max(x0 + 0.01);
+        let values =
+            cells.iter().flat_map(|c| c.by_role.values().map(|v| parse(v)).chain([parse(&c.profit_after_comp)]));
+        let (low, high) = values.fold((0.0_f64, 1.0_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let pad = (high - low) * 0.08;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("Alignment of {}: pay and profit after comp ({})", result.plan, result.verdict),
+                ("sans-serif", 22),
+            )
+            .margin(18)
+            .x_label_area_size(48)
+            .y_label_area_size(100)
+            .build_cartesian_2d(x0..x1, (low - pad)..(high + pad))
+            .map_err(|e| anyhow!("{e}"))?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("company revenue (× today's), margin shift {dm}"))
+            .y_desc(format!("for the year ({})", result.currency))
+            .x_label_formatter(&|x| format!("{:.0}%", x * 100.0))
+            .y_label_formatter(&|y| grouped(*y))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+        let profit: Vec<(f64, f64)> = cells.iter().map(|c| (parse(&c.r), parse(&c.profit_after_comp))).collect();
+        chart
+            .draw_series(LineSeries::new(profit, BLACK.stroke_width(3)))
+            .map_err(|e| anyhow!("{e}"))?
+            .label("company profit after comp")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(3)));
+        for (i, role) in roles.iter().enumerate() {
+            let colour = COLOURS[i % COLOURS.len()];
+            let series: Vec<(f64, f64)> = cells.iter().map(|c| (parse(&c.r), parse(&c.by_role[role]))).collect();
+            chart
+                .draw_series(LineSeries::new(series, colour.stroke_width(2)))
+                .map_err(|e| anyhow!("{e}"))?
+                .label(role.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+        root.present().map_err(|e| anyhow!("{e}"))?;
+    }
+    Ok(text)
+}

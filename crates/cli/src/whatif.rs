@@ -237,3 +237,328 @@ pub fn simulation_table(result: &Simulation, baseline: &Baseline, minor: u32) ->
     }
     out
 }
+
+/// `accrue montecarlo`'s own flags.
+#[derive(Args, Debug)]
+pub struct MonteCarloArgs {
+    /// Number of random draws (1 to 100,000).
+    #[arg(long, default_value_t = 1000)]
+    pub draws: u32,
+    /// The seed: the same seed gives the same result on any machine and thread count.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// σ of a role's bookings (ROLE=σ, default 0.25 for every role) or of the company's
+    /// revenue and profit (company=σ, default 0.15).
+    #[arg(long = "spread", value_name = "ROLE=σ")]
+    pub spread: Vec<String>,
+    /// ρ between the company's factor and each payee's (0 to 1, default 0.5).
+    #[arg(long)]
+    pub correlation: Option<String>,
+    /// The comp budget (default: Σ budget_comp of company.csv, else the plan's).
+    #[arg(long)]
+    pub budget: Option<String>,
+    /// Draw the histogram of total cost, with the budget line, to this SVG file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+}
+
+fn exact(text: &str, what: &str) -> Result<Decimal, String> {
+    parse_decimal(text.trim(), accrue_engine::NumberStyle::Text).map_err(|err| format!("{what} `{text}`: {err}"))
+}
+
+fn montecarlo_options(args: &MonteCarloArgs) -> Result<accrue_engine::MonteCarloOptions, String> {
+    let mut options = accrue_engine::MonteCarloOptions { draws: args.draws, seed: args.seed, ..Default::default() };
+    for spread in &args.spread {
+        let Some((who, sigma)) = spread.split_once('=') else {
+            return Err(format!("--spread `{spread}` needs ROLE=σ or company=σ, e.g. ae=0.3"));
+        };
+        let sigma = exact(sigma, &format!("--spread {who}"))?;
+        if who.trim() == "company" {
+            options.company_spread = Some(sigma);
+        } else {
+            options.spreads.insert(who.trim().to_string(), sigma);
+        }
+    }
+    options.correlation = args.correlation.as_deref().map(|c| exact(c, "--correlation")).transpose()?;
+    options.budget = args.budget.as_deref().map(|b| exact(b, "--budget")).transpose()?;
+    Ok(options)
+}
+
+pub fn montecarlo(
+    plan: &Path,
+    data: &Path,
+    changes: &ChangeArgs,
+    matches: Option<&ArgMatches>,
+    args: &MonteCarloArgs,
+    format: Format,
+) -> Outcome {
+    let scenario = match scenario(changes, matches) {
+        Ok(scenario) => scenario,
+        Err(err) => return report(err),
+    };
+    let options = match montecarlo_options(args) {
+        Ok(options) => options,
+        Err(message) => return Ok(Err(Failure::Usage(message))),
+    };
+    let Some(inputs) = load(plan, data) else {
+        return Ok(Err(Failure::Input));
+    };
+    // A progress bar for a person watching; nothing when stderr is a file or a pipe.
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let bar = indicatif::ProgressBar::new(u64::from(args.draws));
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} draws, {eta} left") {
+            bar.set_style(style);
+        }
+        Some(bar)
+    } else {
+        None
+    };
+    let progress = |done: u32| {
+        if let Some(bar) = &bar {
+            bar.set_position(u64::from(done));
+        }
+        true
+    };
+    let result = accrue_engine::montecarlo(&inputs.plan, &inputs.data, &scenario, &options, &progress);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let result = match result {
+        Ok(result) => result,
+        Err(err) => return report(err),
+    };
+    if let Some(file) = &args.svg {
+        crate::write_file(file, crate::plot::histogram_svg(&result)?.as_bytes())?;
+    }
+    match format {
+        Format::Json => say!("{}", serde_json::to_string_pretty(&result)?),
+        Format::Table => {
+            say_raw!("{}", montecarlo_table(&result, inputs_minor(&result)));
+            eprint!("{}", render::run_messages(&result.warnings, &[]));
+        }
+    }
+    if result.errored_draws > 0 {
+        eprintln!("{} draw(s) had payee errors; those payees are left out of their draws:", result.errored_draws);
+        for error in &result.errors {
+            eprintln!("  - payee {}: {}", error.payee.as_deref().unwrap_or("-"), error.message);
+        }
+        return Ok(Err(Failure::Input));
+    }
+    Ok(Ok(()))
+}
+
+fn inputs_minor(result: &accrue_engine::MonteCarlo) -> u32 {
+    result.total.mean.split_once('.').map_or(0, |(_, places)| places.len() as u32)
+}
+
+/// The person's view: cost percentiles in total and per role, the budget, attainment.
+pub fn montecarlo_table(result: &accrue_engine::MonteCarlo, minor: u32) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} draws, seed {}, spreads {}, correlation {}",
+        result.plan,
+        result.draws,
+        result.seed,
+        result.spread.iter().map(|(r, s)| format!("{r} {s}")).collect::<Vec<_>>().join(", "),
+        result.correlation
+    );
+    let width = result.by_role.keys().map(|k| k.chars().count()).max().unwrap_or(0).max(6);
+    let _ = writeln!(
+        out,
+        "\n  {:<width$}  {:>14}  {:>14}  {:>14}  {:>14}  {:>14}",
+        "Cost", "mean", "p5", "p50", "p95", "max"
+    );
+    let row = |out: &mut String, name: &str, d: &accrue_engine::Distribution| {
+        let _ = writeln!(
+            out,
+            "  {name:<width$}  {:>14}  {:>14}  {:>14}  {:>14}  {:>14}",
+            amount(&d.mean, minor),
+            amount(&d.p5, minor),
+            amount(&d.p50, minor),
+            amount(&d.p95, minor),
+            amount(&d.max, minor)
+        );
+    };
+    for (role, d) in &result.by_role {
+        row(&mut out, role, d);
+    }
+    row(&mut out, "Total", &result.total);
+    match (&result.budget, &result.p_over_budget) {
+        (Some(budget), Some(p)) => {
+            let _ = writeln!(
+                out,
+                "\nComp budget {}: exceeded in {} of draws",
+                amount(budget, minor),
+                percent(Some(p.as_str()))
+            );
+        }
+        _ => {
+            let _ = writeln!(out, "\nNo comp budget (pass --budget, or add budget_comp to company.csv)");
+        }
+    }
+    let a = &result.attainment;
+    match &a.mean {
+        Some(mean) => {
+            let _ = writeln!(
+                out,
+                "Payees at or above quota ({} with a quota): {} on average, {} to {} (p5–p95)",
+                a.payees,
+                percent(Some(mean.as_str())),
+                percent(a.p5.as_deref()),
+                percent(a.p95.as_deref())
+            );
+        }
+        None => {
+            let _ = writeln!(out, "No payee has a quota: no attainment share");
+        }
+    }
+    let _ = writeln!(out, "\nHistogram of total cost");
+    let most = result.histogram.iter().map(|b| b.count).max().unwrap_or(1).max(1);
+    for bin in &result.histogram {
+        let bar = "#".repeat((bin.count as usize * 40).div_ceil(most as usize));
+        let _ = writeln!(
+            out,
+            "  {:>14} – {:>14}  {:>6}  {bar}",
+            amount(&bin.from, minor),
+            amount(&bin.to, minor),
+            bin.count
+        );
+    }
+    out
+}
+
+/// `accrue align`'s own flags.
+#[derive(Args, Debug)]
+pub struct AlignArgs {
+    /// Revenue factors FROM:TO:STEP, inclusive (default 0.5:1.5:0.1).
+    #[arg(long, default_value = "0.5:1.5:0.1", allow_hyphen_values = true)]
+    pub revenue: String,
+    /// Margin shifts, comma-separated (default -0.10,0,0.10; write --margin=-0.1,0,0.1).
+    #[arg(long, default_value = "-0.10,0,0.10", allow_hyphen_values = true)]
+    pub margin: String,
+    /// Company measures that scale with revenue (repeat; default revenue, new_arr,
+    /// recurring_revenue, bookings where present).
+    #[arg(long = "follow", value_name = "NAME")]
+    pub follow: Vec<String>,
+    /// Plot each role's pay and the profit after comp against revenue to this SVG file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+}
+
+pub fn align(
+    plan: &Path,
+    data: &Path,
+    changes: &ChangeArgs,
+    matches: Option<&ArgMatches>,
+    args: &AlignArgs,
+    format: Format,
+) -> Outcome {
+    let scenario = match scenario(changes, matches) {
+        Ok(scenario) => scenario,
+        Err(err) => return report(err),
+    };
+    let grid = accrue_engine::parse_range(&args.revenue).and_then(|revenue| {
+        Ok(accrue_engine::AlignOptions {
+            revenue,
+            margin: accrue_engine::parse_list(&args.margin)?,
+            follow: (!args.follow.is_empty()).then(|| args.follow.clone()),
+        })
+    });
+    let options = match grid {
+        Ok(options) => options,
+        Err(err) => return report(err),
+    };
+    let Some(inputs) = load(plan, data) else {
+        return Ok(Err(Failure::Input));
+    };
+    let result = match accrue_engine::align(&inputs.plan, &inputs.data, &scenario, &options) {
+        Ok(result) => result,
+        Err(err) => return report(err),
+    };
+    if let Some(file) = &args.svg {
+        crate::write_file(file, crate::plot::alignment_svg(&result)?.as_bytes())?;
+    }
+    match format {
+        Format::Json => say!("{}", serde_json::to_string_pretty(&result)?),
+        Format::Table => say_raw!("{}", alignment_table(&result)),
+    }
+    if !result.errors.is_empty() {
+        for error in &result.errors {
+            eprintln!("error: payee {}: {}", error.payee.as_deref().unwrap_or("-"), error.message);
+        }
+        return Ok(Err(Failure::Input));
+    }
+    Ok(Ok(()))
+}
+
+/// The verdict and the findings in words first, then the numbers.
+pub fn alignment_table(result: &accrue_engine::Alignment) -> String {
+    let mut out = String::new();
+    let minor =
+        result.cells.first().map_or(2, |c| c.total_comp.split_once('.').map_or(0, |(_, places)| places.len() as u32));
+    let misaligned = result.verdict == "misaligned";
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        result.plan,
+        if misaligned {
+            "MISALIGNED — some pay rises while the company's profit after comp falls"
+        } else {
+            "aligned — no role's pay rises while the company's profit after comp falls"
+        }
+    );
+    for sentence in &result.summary {
+        let _ = writeln!(out, "  - {sentence}");
+    }
+    let _ = writeln!(
+        out,
+        "\nProfit-linked pay (reads company net profit): {}",
+        result
+            .profit_linked
+            .iter()
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|(role, ids)| format!("{role} ({})", ids.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    for (role, share) in &result.executive_profit_share {
+        let _ = writeln!(out, "Executive profit share of {role}: {}", percent(share.as_deref()));
+    }
+    let c = &result.coverage;
+    let _ = writeln!(
+        out,
+        "Coverage: quotas {} + run-rate book {} against a revenue budget of {} ({})",
+        amount(&c.effective_quotas, minor),
+        amount(&c.run_rate_book, minor),
+        c.budget_revenue.as_deref().map_or("(none)".to_string(), |b| amount(b, minor)),
+        percent(c.ratio.as_deref())
+    );
+    for dm in &result.margin {
+        let cells: Vec<&accrue_engine::GridCell> = result.cells.iter().filter(|c| &c.dm == dm).collect();
+        let _ = writeln!(out, "\nMargin shift {dm}: pay by role and the company's profit after comp");
+        let roles: Vec<&String> = result.cells.first().map(|c| c.by_role.keys().collect()).unwrap_or_default();
+        let width = roles.iter().map(|r| r.chars().count()).max().unwrap_or(0).max(18);
+        let _ = write!(out, "  {:<width$}", "revenue ×");
+        for cell in &cells {
+            let _ = write!(out, " {:>13}", cell.r);
+        }
+        let _ = writeln!(out);
+        for role in &roles {
+            let _ = write!(out, "  {role:<width$}");
+            for cell in &cells {
+                let _ = write!(out, " {:>13}", amount(&cell.by_role[*role], 0));
+            }
+            let _ = writeln!(out);
+        }
+        for (label, pick) in [("total comp", 0), ("profit after comp", 1)] {
+            let _ = write!(out, "  {label:<width$}");
+            for cell in &cells {
+                let value = if pick == 0 { &cell.total_comp } else { &cell.profit_after_comp };
+                let _ = write!(out, " {:>13}", amount(value, 0));
+            }
+            let _ = writeln!(out);
+        }
+    }
+    out
+}

@@ -27,8 +27,10 @@ mod testcase;
 mod yaml;
 
 pub use analysis::{
-    Baseline, Change, ChangeReport, CostOfSales, FactsRef, MAX_FACTOR, PayeeDelta, PlanInput, RunFailure, Scenario,
-    ScenarioError, Selector, SimulateOptions, Simulation, Sums, Variant, apply, simulate,
+    AlignOptions, Alignment, AttainmentShare, Baseline, Bin, Change, ChangeReport, CostOfSales, Coverage, Distribution,
+    FactsRef, Finding, GridCell, MAX_DRAWS, MAX_FACTOR, MAX_MARGIN_STEPS, MAX_REVENUE_STEPS, MonteCarlo,
+    MonteCarloOptions, PayeeDelta, PlanInput, RunFailure, Scenario, ScenarioError, Selector, SimulateOptions,
+    Simulation, Sums, Variant, align, apply, montecarlo, parse_list, parse_range, simulate,
 };
 pub use analysis::{ComponentText, ExplainError, ExplainOptions, Explanation, WorkedRow, WorkedTable, explain};
 pub use arith::{ArithError, Frac, Tier, TierUse, curve, marginal_value, tiered_marginal, tiered_retroactive};

@@ -2,13 +2,20 @@
 //! Nothing below this module imports it; no terminal or HTTP code: the CLI and the server
 //! call these functions alike.
 
+mod align;
 mod explain;
+mod montecarlo;
 mod scenario;
 mod simulate;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
+pub use align::{
+    AlignOptions, Alignment, Cell as GridCell, Coverage, Finding, MAX_MARGIN_STEPS, MAX_REVENUE_STEPS, align,
+    parse_list, parse_range,
+};
 pub use explain::{ComponentText, ExplainError, ExplainOptions, Explanation, WorkedRow, WorkedTable, explain};
+pub use montecarlo::{AttainmentShare, Bin, Distribution, MAX_DRAWS, MonteCarlo, MonteCarloOptions, montecarlo};
 pub use scenario::{Change, FactsRef, MAX_FACTOR, PlanInput, Scenario, ScenarioError, Selector, Variant, apply};
 pub use simulate::{
     Baseline, ChangeReport, CostOfSales, PayeeDelta, RunFailure, SimulateOptions, Simulation, Sums, simulate,

@@ -201,6 +201,9 @@ pub enum ScenarioError {
     /// The changed plan (or plan B) does not compile, or the data does not fit it.
     #[error("{message}")]
     Plan { message: String, diagnostics: Vec<Diagnostic> },
+    /// The caller cancelled the run (a deadline passed, a user pressed Ctrl-C).
+    #[error("the run was cancelled")]
+    Cancelled,
 }
 
 impl ScenarioError {
@@ -223,7 +226,7 @@ impl ScenarioError {
     /// The located problems behind the error, if any.
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
-            ScenarioError::Usage { .. } => &[],
+            ScenarioError::Usage { .. } | ScenarioError::Cancelled => &[],
             ScenarioError::Invalid { diagnostics, .. } | ScenarioError::Plan { diagnostics, .. } => diagnostics,
         }
     }
@@ -295,6 +298,8 @@ impl PlanInput {
 /// A scenario applied: the changed plan and the scale factors its data is indexed with.
 #[derive(Debug)]
 pub struct Variant {
+    /// The plan as parsed with the scenario's overlays merged (or plan B's).
+    pub source: PlanSource,
     pub plan: Plan,
     pub scales: Scales,
     /// Whether the data must be indexed again (scales, or a plan whose needs differ).
@@ -401,7 +406,7 @@ pub fn apply(input: &PlanInput, data: &DataSet, scenario: &Scenario) -> Result<V
     let scales = scales(&mut plan, data, scenario)?;
     reindex |= !scales.is_identity();
     let plan_b = plan_b.map(|_| plan.id.clone());
-    Ok(Variant { plan, scales, reindex, plan_b })
+    Ok(Variant { source, plan, scales, reindex, plan_b })
 }
 
 fn declared_params(source: &PlanSource) -> Vec<String> {

@@ -211,7 +211,7 @@ impl Simulation {
     }
 }
 
-fn failures(run: &'static str, totals: &TotalsRun) -> Vec<RunFailure> {
+pub(crate) fn failures(run: &'static str, totals: &TotalsRun) -> Vec<RunFailure> {
     totals
         .errors
         .iter()

@@ -357,6 +357,12 @@ impl Facts {
         self.company.get(name).map(Vec::as_slice)
     }
 
+    /// Replaces a company measure's per-period values (the alignment grid's net profit of a
+    /// cell, known only after its other comp is computed).
+    pub(crate) fn set_company(&mut self, name: &str, values: &[Decimal]) {
+        self.company.insert(name.to_string(), values.iter().map(|v| Some(*v)).collect());
+    }
+
     /// The names of the company measures in `company.csv`.
     pub fn company_names(&self) -> impl Iterator<Item = &str> {
         self.company.keys().map(String::as_str)
