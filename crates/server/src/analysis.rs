@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use accrue_engine::{
@@ -160,6 +161,7 @@ pub fn scenario_error(err: ScenarioError) -> ApiError {
     let message = err.to_string();
     let code = match &err {
         ScenarioError::Usage { .. } | ScenarioError::Invalid { .. } => ErrorCode::InvalidChange,
+        ScenarioError::Cancelled => ErrorCode::DeadlineExceeded,
         // The engine says which by its message only.
         _ if message.starts_with("the data") => ErrorCode::InvalidData,
         _ => ErrorCode::InvalidPlan,
@@ -246,12 +248,13 @@ pub async fn run_blocking<T: Send + 'static>(
 }
 
 /// Like [`run_blocking`], but answers 429 at once when the pool is full (Monte Carlo and
-/// alignment: a queue of them would only time out).
-#[allow(dead_code)] // Monte Carlo and alignment are wired when the engine has them.
+/// alignment: a queue of them would only time out), and hands the work a flag that turns
+/// true when the deadline passes, for engine functions that can stop (Monte Carlo's
+/// progress callback).
 pub async fn run_expensive<T: Send + 'static>(
     pool: Arc<Semaphore>,
     deadline: Duration,
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    work: impl FnOnce(&AtomicBool) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let until = Instant::now() + deadline;
     let Ok(permit) = pool.try_acquire_owned() else {
@@ -260,7 +263,13 @@ pub async fn run_expensive<T: Send + 'static>(
             "too many Monte Carlo and alignment runs at once: retry in a moment",
         ));
     };
-    finish(permit, until, deadline, work).await
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let flag = cancelled.clone();
+    let result = finish(permit, until, deadline, move || work(&flag)).await;
+    if matches!(&result, Err(err) if err.code == ErrorCode::DeadlineExceeded) {
+        cancelled.store(true, Ordering::Relaxed);
+    }
+    result
 }
 
 async fn finish<T: Send + 'static>(

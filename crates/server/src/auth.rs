@@ -61,7 +61,6 @@ pub mod allowed {
     /// Simulate, Monte Carlo, saved scenarios.
     pub const HR_FINANCE: &[Role] = &[Role::Hr, Role::Finance];
     /// Alignment.
-    #[allow(dead_code)] // Alignment is wired when the engine has it.
     pub const EXEC_FINANCE: &[Role] = &[Role::Exec, Role::Finance];
 }
 

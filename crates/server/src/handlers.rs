@@ -12,15 +12,17 @@ use axum::response::{IntoResponse, Response};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 
-use crate::analysis::{Loaded, Lookup, inline_data, inline_plan, run_blocking, scenario, scenario_error, served};
+use crate::analysis::{
+    Loaded, Lookup, inline_data, inline_plan, run_blocking, run_expensive, scenario, scenario_error, served,
+};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::state::AppState;
 use crate::store::{AuditEntry, NewScenario};
 use crate::wire::{
-    CurveBody, CurveQuery, ExplainQuery, Health, PlanDetail, PlanList, PlanSummary, ReloadReport, SaveScenarioRequest,
-    SavedScenario, ScenarioRun, SimulateRequest, SimulationBody, Target, ValidateRequest, ValidateResponse,
-    diagnostics,
+    AlignmentBody, AlignmentRequest, CurveBody, CurveQuery, ExplainQuery, Health, MonteCarloBody, MonteCarloRequest,
+    PlanDetail, PlanList, PlanSummary, ReloadReport, SaveScenarioRequest, SavedScenario, ScenarioRun, SimulateRequest,
+    SimulationBody, Target, ValidateRequest, ValidateResponse, diagnostics,
 };
 
 /// A JSON body: 413 over the limit, 400 when it is not JSON, 422 when it has the wrong shape
@@ -272,6 +274,154 @@ async fn simulate_request(state: &AppState, request: &SimulateRequest) -> Result
     run_blocking(state.simulations(), state.limits().deadline, move || {
         let loaded = lookup.load(limits)?;
         simulate_loaded(&loaded, &changes, top)
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/montecarlo", tag = "analysis", security(("bearer" = [])),
+    request_body(content = MonteCarloRequest, example = json!({
+        "plan": "msp-fy2027", "draws": 200, "seed": 7,
+        "spread": {"ae": "0.3", "company": "0.15"}, "correlation": "0.5"
+    })),
+    responses((status = 200, body = MonteCarloBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn montecarlo(
+    State(state): State<AppState>,
+    axum::Extension(Caller(role)): axum::Extension<Caller>,
+    ApiJson(request): ApiJson<MonteCarloRequest>,
+) -> Result<Json<MonteCarloBody>, ApiError> {
+    let started = Instant::now();
+    let result = montecarlo_request(&state, request).await;
+    audit(
+        &state,
+        AuditEntry {
+            role: role.to_string(),
+            endpoint: "montecarlo".into(),
+            plan_hash: result.as_ref().ok().map(|r| r.plan_hash.clone()),
+            scenario_hash: result.as_ref().ok().map(|r| r.scenario_hash.clone()),
+            status: status_of(&result),
+            duration_ms: started.elapsed().as_millis() as u64,
+        },
+    )
+    .await;
+    result.map(Json)
+}
+
+async fn montecarlo_request(state: &AppState, request: MonteCarloRequest) -> Result<MonteCarloBody, ApiError> {
+    let draws = request.draws.unwrap_or(1000);
+    if draws == 0 || draws > u64::from(accrue_engine::MAX_DRAWS) {
+        return Err(ApiError::new(
+            ErrorCode::LimitExceeded,
+            format!("draws must be 1 to {}, found {draws}", accrue_engine::MAX_DRAWS),
+        ));
+    }
+    let mut options = accrue_engine::MonteCarloOptions {
+        draws: u32::try_from(draws).unwrap_or(u32::MAX),
+        seed: request.seed.unwrap_or(0),
+        ..Default::default()
+    };
+    for (who, sigma) in &request.spread {
+        let sigma = sigma.decimal(&format!("spread.{who}"))?;
+        if who == "company" {
+            options.company_spread = Some(sigma);
+        } else {
+            options.spreads.insert(who.clone(), sigma);
+        }
+    }
+    options.correlation = request.correlation.as_ref().map(|c| c.decimal("correlation")).transpose()?;
+    options.budget = request.budget.as_ref().map(|b| b.decimal("budget")).transpose()?;
+    let lookup = Lookup::new(&state.catalog(), &request.target())?;
+    let limits = state.script_limits();
+    let changes = request.changes;
+    run_expensive(state.analyses(), state.limits().deadline, move |cancelled| {
+        let loaded = lookup.load(limits)?;
+        let scenario = scenario(&changes, &loaded.input)?;
+        // The engine asks after every draw whether to go on: the deadline stops it there.
+        let progress = |_done: u32| !cancelled.load(std::sync::atomic::Ordering::Relaxed);
+        let result = accrue_engine::montecarlo(&loaded.input, &loaded.data, &scenario, &options, &progress)
+            .map_err(scenario_error)?;
+        Ok(MonteCarloBody::from(&result))
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/alignment", tag = "analysis", security(("bearer" = [])),
+    request_body(content = AlignmentRequest, example = json!({
+        "plan": "hardware-reseller", "revenue": "0.5:1.5:0.1", "margin": ["-0.10", "0", "0.10"]
+    })),
+    responses((status = 200, body = AlignmentBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn alignment(
+    State(state): State<AppState>,
+    axum::Extension(Caller(role)): axum::Extension<Caller>,
+    ApiJson(request): ApiJson<AlignmentRequest>,
+) -> Result<Json<AlignmentBody>, ApiError> {
+    let started = Instant::now();
+    let result = alignment_request(&state, request).await;
+    audit(
+        &state,
+        AuditEntry {
+            role: role.to_string(),
+            endpoint: "alignment".into(),
+            plan_hash: result.as_ref().ok().map(|r| r.plan_hash.clone()),
+            scenario_hash: result.as_ref().ok().map(|r| r.scenario_hash.clone()),
+            status: status_of(&result),
+            duration_ms: started.elapsed().as_millis() as u64,
+        },
+    )
+    .await;
+    result.map(Json)
+}
+
+/// How many values `FROM:TO:STEP` makes, when it is well formed (the engine says why not).
+fn range_len(text: &str) -> Option<Decimal> {
+    let mut parts = text.split(':').map(|p| accrue_engine::parse_decimal(p.trim(), accrue_engine::NumberStyle::Text));
+    let (Some(Ok(from)), Some(Ok(to)), Some(Ok(step)), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    if step <= Decimal::ZERO || to < from {
+        return None;
+    }
+    ((to - from) / step).floor().checked_add(Decimal::ONE)
+}
+
+async fn alignment_request(state: &AppState, request: AlignmentRequest) -> Result<AlignmentBody, ApiError> {
+    let mut options = accrue_engine::AlignOptions::default();
+    if let Some(text) = &request.revenue {
+        let max = accrue_engine::MAX_REVENUE_STEPS;
+        if range_len(text).is_some_and(|n| n > Decimal::from(max)) {
+            return Err(ApiError::new(
+                ErrorCode::LimitExceeded,
+                format!("revenue `{text}` makes more than {max} steps"),
+            ));
+        }
+        options.revenue = accrue_engine::parse_range(text).map_err(scenario_error)?;
+    }
+    if let Some(margin) = &request.margin {
+        let max = accrue_engine::MAX_MARGIN_STEPS;
+        if margin.len() > max {
+            return Err(ApiError::new(
+                ErrorCode::LimitExceeded,
+                format!("margin has {} values; at most {max}", margin.len()),
+            ));
+        }
+        let list: Vec<String> = margin.iter().map(|m| m.0.trim().to_string()).collect();
+        options.margin = accrue_engine::parse_list(&list.join(",")).map_err(scenario_error)?;
+    }
+    options.follow = request.follow.clone();
+    let lookup = Lookup::new(&state.catalog(), &request.target())?;
+    let limits = state.script_limits();
+    let changes = request.changes;
+    // The engine's align has no cancellation hook: past its deadline it runs to its end on
+    // its blocking thread, holding its permit.
+    run_expensive(state.analyses(), state.limits().deadline, move |_cancelled| {
+        let loaded = lookup.load(limits)?;
+        let scenario = scenario(&changes, &loaded.input)?;
+        let result = accrue_engine::align(&loaded.input, &loaded.data, &scenario, &options).map_err(scenario_error)?;
+        Ok(AlignmentBody::from(&result))
     })
     .await
 }

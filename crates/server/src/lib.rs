@@ -42,6 +42,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/plans/{id}"),
     ("post", "/v1/plans/validate"),
     ("post", "/v1/simulate"),
+    ("post", "/v1/montecarlo"),
+    ("post", "/v1/alignment"),
     ("get", "/v1/plans/{id}/curve"),
     ("get", "/v1/plans/{id}/explain"),
     ("post", "/v1/scenarios"),
@@ -66,10 +68,13 @@ pub fn app(state: AppState) -> Router {
         .route_layer(guard(allowed::FINANCE));
     let hr_finance = Router::new()
         .route("/v1/simulate", post(handlers::simulate))
+        .route("/v1/montecarlo", post(handlers::montecarlo))
         .route("/v1/scenarios", post(handlers::save_scenario).get(handlers::list_scenarios))
         .route("/v1/scenarios/{id}", get(handlers::get_scenario))
         .route("/v1/scenarios/{id}/run", post(handlers::run_scenario))
         .route_layer(guard(allowed::HR_FINANCE));
+    let exec_finance =
+        Router::new().route("/v1/alignment", post(handlers::alignment)).route_layer(guard(allowed::EXEC_FINANCE));
     let body_limit = state.limits().body_bytes;
     Router::new()
         .route("/healthz", get(handlers::healthz))
@@ -77,6 +82,7 @@ pub fn app(state: AppState) -> Router {
         .merge(any_role)
         .merge(finance)
         .merge(hr_finance)
+        .merge(exec_finance)
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -9,10 +9,11 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{ErrorBody, ErrorCode, ErrorDetail};
 use crate::handlers;
 use crate::wire::{
-    ChangeBody, ChangeReportBody, ComponentDetail, CostOfSalesBody, CurveBody, CurvePointBody, DiagnosticBody, Health,
-    LoadProblem, PayeeDeltaBody, PlanDetail, PlanList, PlanSummary, ReloadReport, RoleDetail, RunFailureBody,
-    SaveScenarioRequest, SavedScenario, ScaleChange, ScenarioRun, SetChange, SimulateRequest, SimulationBody,
-    SkippedComponent, SumsBody, ValidateRequest, ValidateResponse,
+    AlignmentBody, AlignmentRequest, AttainmentBody, BinBody, CellBody, ChangeBody, ChangeReportBody, ComponentDetail,
+    CostOfSalesBody, CoverageBody, CurveBody, CurvePointBody, DiagnosticBody, DistributionBody, FindingBody, Health,
+    LoadProblem, MonteCarloBody, MonteCarloRequest, PayeeDeltaBody, PlanDetail, PlanList, PlanSummary, ReloadReport,
+    RoleDetail, RunFailureBody, SaveScenarioRequest, SavedScenario, ScaleChange, ScenarioRun, SetChange,
+    SimulateRequest, SimulationBody, SkippedComponent, SumsBody, ValidateRequest, ValidateResponse,
 };
 
 #[derive(OpenApi)]
@@ -31,6 +32,8 @@ use crate::wire::{
         handlers::plan,
         handlers::validate,
         handlers::simulate,
+        handlers::montecarlo,
+        handlers::alignment,
         handlers::curve,
         handlers::explain,
         handlers::save_scenario,
@@ -44,6 +47,8 @@ use crate::wire::{
         RoleDetail, ComponentDetail, ValidateRequest, ValidateResponse, SimulateRequest, ChangeBody, SetChange,
         ScaleChange, SimulationBody, SumsBody, ChangeReportBody, CostOfSalesBody, PayeeDeltaBody, RunFailureBody,
         CurveBody, CurvePointBody, SkippedComponent, SaveScenarioRequest, SavedScenario, ScenarioRun, ReloadReport,
+        MonteCarloRequest, MonteCarloBody, DistributionBody, AttainmentBody, BinBody, AlignmentRequest, AlignmentBody,
+        CellBody, FindingBody, CoverageBody,
     )),
     modifiers(&Bearer),
     tags(

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use accrue_engine::{
-    ChangeReport, CostOfSales, CurvePoint, Diagnostic, NumberStyle, PayeeDelta, PayoutCurve, Plan, RunFailure,
-    Simulation, Sums, parse_decimal,
+    Alignment, ChangeReport, CostOfSales, CurvePoint, Diagnostic, Distribution, MonteCarlo, NumberStyle, PayeeDelta,
+    PayoutCurve, Plan, RunFailure, Simulation, Sums, parse_decimal,
 };
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, Visitor};
@@ -613,4 +613,318 @@ pub struct ReloadReport {
     pub kept: Vec<LoadProblem>,
     /// Plan folders that could not be loaded and had no old version.
     pub failed: Vec<LoadProblem>,
+}
+
+/// `POST /v1/montecarlo`: seeded random scale scenarios (SPEC §12).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonteCarloRequest {
+    #[serde(default)]
+    pub plan: Option<String>,
+    #[serde(default)]
+    pub plan_yaml: Option<String>,
+    #[serde(default)]
+    pub scripts: BTreeMap<String, String>,
+    #[serde(default)]
+    pub data: Option<String>,
+    #[serde(default)]
+    pub data_inline: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub changes: Vec<ChangeBody>,
+    /// Draws, 1 to 100000 (default 1000).
+    #[serde(default, deserialize_with = "count")]
+    #[schema(value_type = Option<u64>, example = 1000)]
+    pub draws: Option<u64>,
+    /// The generator's seed (default 0).
+    #[serde(default, deserialize_with = "count")]
+    #[schema(value_type = Option<u64>, example = 7)]
+    pub seed: Option<u64>,
+    /// σ per role id, and `company` for the company factor.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub spread: BTreeMap<String, Exact>,
+    /// ρ between the company and each payee (default 0.5).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub correlation: Option<Exact>,
+    /// The comp budget (default from the data or plan).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub budget: Option<Exact>,
+}
+
+impl MonteCarloRequest {
+    pub fn target(&self) -> Target {
+        Target {
+            plan: self.plan.clone(),
+            plan_yaml: self.plan_yaml.clone(),
+            scripts: self.scripts.clone(),
+            data: self.data.clone(),
+            data_inline: self.data_inline.clone(),
+        }
+    }
+}
+
+/// `POST /v1/alignment`: the revenue × margin grid (SPEC §12).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlignmentRequest {
+    #[serde(default)]
+    pub plan: Option<String>,
+    #[serde(default)]
+    pub plan_yaml: Option<String>,
+    #[serde(default)]
+    pub scripts: BTreeMap<String, String>,
+    #[serde(default)]
+    pub data: Option<String>,
+    #[serde(default)]
+    pub data_inline: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub changes: Vec<ChangeBody>,
+    /// Revenue factors `FROM:TO:STEP`, inclusive (default `0.5:1.5:0.1`; at most 101 steps).
+    #[serde(default)]
+    pub revenue: Option<String>,
+    /// Margin shifts (default `["-0.10","0","0.10"]`; at most 21).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub margin: Option<Vec<Exact>>,
+    /// Company measures that follow revenue (default revenue, new_arr, recurring_revenue,
+    /// bookings where present).
+    #[serde(default)]
+    pub follow: Option<Vec<String>>,
+}
+
+impl AlignmentRequest {
+    pub fn target(&self) -> Target {
+        Target {
+            plan: self.plan.clone(),
+            plan_yaml: self.plan_yaml.clone(),
+            scripts: self.scripts.clone(),
+            data: self.data.clone(),
+            data_inline: self.data_inline.clone(),
+        }
+    }
+}
+
+/// Percentiles of a money amount over the draws.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DistributionBody {
+    pub mean: String,
+    pub p5: String,
+    pub p25: String,
+    pub p50: String,
+    pub p75: String,
+    pub p95: String,
+    pub min: String,
+    pub max: String,
+}
+
+impl From<&Distribution> for DistributionBody {
+    fn from(d: &Distribution) -> DistributionBody {
+        DistributionBody {
+            mean: d.mean.clone(),
+            p5: d.p5.clone(),
+            p25: d.p25.clone(),
+            p50: d.p50.clone(),
+            p75: d.p75.clone(),
+            p95: d.p95.clone(),
+            min: d.min.clone(),
+            max: d.max.clone(),
+        }
+    }
+}
+
+/// The share of payees at or above quota over the draws.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttainmentBody {
+    pub mean: Option<String>,
+    pub p5: Option<String>,
+    pub p95: Option<String>,
+    pub payees: usize,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BinBody {
+    pub from: String,
+    pub to: String,
+    pub count: u32,
+}
+
+/// `POST /v1/montecarlo`'s answer (SPEC §12).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MonteCarloBody {
+    pub plan: String,
+    pub plan_hash: String,
+    pub data_hash: String,
+    pub scenario_hash: String,
+    pub currency: String,
+    pub draws: u32,
+    pub seed: u64,
+    #[schema(value_type = Object)]
+    #[serde(serialize_with = "ordered")]
+    pub spread: OrderedMap,
+    pub correlation: String,
+    pub budget: Option<String>,
+    pub total: DistributionBody,
+    #[schema(value_type = Object)]
+    #[serde(serialize_with = "ordered_any")]
+    pub by_role: Vec<(String, DistributionBody)>,
+    pub p_over_budget: Option<String>,
+    pub attainment: AttainmentBody,
+    pub histogram: Vec<BinBody>,
+    pub errored_draws: u32,
+    pub warnings: Vec<String>,
+    pub errors: Vec<RunFailureBody>,
+}
+
+fn ordered_any<S: serde::Serializer, V: Serialize>(map: &[(String, V)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(map.iter().map(|(k, v)| (k, v)))
+}
+
+impl From<&MonteCarlo> for MonteCarloBody {
+    fn from(m: &MonteCarlo) -> MonteCarloBody {
+        MonteCarloBody {
+            plan: m.plan.clone(),
+            plan_hash: m.plan_hash.clone(),
+            data_hash: m.data_hash.clone(),
+            scenario_hash: m.scenario_hash.clone(),
+            currency: m.currency.clone(),
+            draws: m.draws,
+            seed: m.seed,
+            spread: m.spread.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            correlation: m.correlation.clone(),
+            budget: m.budget.clone(),
+            total: DistributionBody::from(&m.total),
+            by_role: m.by_role.iter().map(|(k, v)| (k.clone(), DistributionBody::from(v))).collect(),
+            p_over_budget: m.p_over_budget.clone(),
+            attainment: AttainmentBody {
+                mean: m.attainment.mean.clone(),
+                p5: m.attainment.p5.clone(),
+                p95: m.attainment.p95.clone(),
+                payees: m.attainment.payees,
+            },
+            histogram: m
+                .histogram
+                .iter()
+                .map(|b| BinBody { from: b.from.clone(), to: b.to.clone(), count: b.count })
+                .collect(),
+            errored_draws: m.errored_draws,
+            warnings: m.warnings.clone(),
+            errors: m.errors.iter().map(RunFailureBody::from).collect(),
+        }
+    }
+}
+
+/// One cell of the alignment grid.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CellBody {
+    pub r: String,
+    pub dm: String,
+    #[schema(value_type = Object)]
+    #[serde(serialize_with = "ordered")]
+    pub by_role: OrderedMap,
+    pub total_comp: String,
+    pub profit_after_comp: String,
+}
+
+/// Neighbouring cells where a role's pay rises while profit after comp falls, or a role
+/// whose pay never moves.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FindingBody {
+    /// `rises_while_profit_falls` or `unresponsive`.
+    pub kind: String,
+    pub role: String,
+    pub axis: Option<String>,
+    pub at: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub payout_change: Option<String>,
+    pub profit_change: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CoverageBody {
+    pub effective_quotas: String,
+    pub run_rate_book: String,
+    pub budget_revenue: Option<String>,
+    pub ratio: Option<String>,
+}
+
+/// `POST /v1/alignment`'s answer (SPEC §12).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlignmentBody {
+    pub plan: String,
+    pub plan_hash: String,
+    pub data_hash: String,
+    pub scenario_hash: String,
+    pub currency: String,
+    /// `aligned` or `misaligned`.
+    pub verdict: String,
+    pub summary: Vec<String>,
+    pub revenue: Vec<String>,
+    pub margin: Vec<String>,
+    pub follow: Vec<String>,
+    #[schema(value_type = Object)]
+    #[serde(serialize_with = "ordered_any")]
+    pub profit_linked: Vec<(String, Vec<String>)>,
+    pub cells: Vec<CellBody>,
+    pub findings: Vec<FindingBody>,
+    #[schema(value_type = Object)]
+    #[serde(serialize_with = "ordered_any")]
+    pub executive_profit_share: Vec<(String, Option<String>)>,
+    pub coverage: CoverageBody,
+    pub warnings: Vec<String>,
+    pub errors: Vec<RunFailureBody>,
+}
+
+impl From<&Alignment> for AlignmentBody {
+    fn from(a: &Alignment) -> AlignmentBody {
+        AlignmentBody {
+            plan: a.plan.clone(),
+            plan_hash: a.plan_hash.clone(),
+            data_hash: a.data_hash.clone(),
+            scenario_hash: a.scenario_hash.clone(),
+            currency: a.currency.clone(),
+            verdict: a.verdict.to_string(),
+            summary: a.summary.clone(),
+            revenue: a.revenue.clone(),
+            margin: a.margin.clone(),
+            follow: a.follow.clone(),
+            profit_linked: a.profit_linked.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            cells: a
+                .cells
+                .iter()
+                .map(|c| CellBody {
+                    r: c.r.clone(),
+                    dm: c.dm.clone(),
+                    by_role: c.by_role.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    total_comp: c.total_comp.clone(),
+                    profit_after_comp: c.profit_after_comp.clone(),
+                })
+                .collect(),
+            findings: a
+                .findings
+                .iter()
+                .map(|f| FindingBody {
+                    kind: f.kind.to_string(),
+                    role: f.role.clone(),
+                    axis: f.axis.map(str::to_string),
+                    at: f.at.clone(),
+                    from: f.from.clone(),
+                    to: f.to.clone(),
+                    payout_change: f.payout_change.clone(),
+                    profit_change: f.profit_change.clone(),
+                })
+                .collect(),
+            executive_profit_share: a.executive_profit_share.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            coverage: CoverageBody {
+                effective_quotas: a.coverage.effective_quotas.clone(),
+                run_rate_book: a.coverage.run_rate_book.clone(),
+                budget_revenue: a.coverage.budget_revenue.clone(),
+                ratio: a.coverage.ratio.clone(),
+            },
+            warnings: a.warnings.clone(),
+            errors: a.errors.iter().map(RunFailureBody::from).collect(),
+        }
+    }
 }

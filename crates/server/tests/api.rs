@@ -88,6 +88,18 @@ fn route_calls() -> Vec<RouteCall> {
         ("GET", "/v1/plans/msp-fy2027", None, Some(&[FINANCE, HR, EXEC][..])),
         ("POST", "/v1/plans/validate", Some(json!({"plan": "msp-fy2027"})), Some(&[FINANCE][..])),
         ("POST", "/v1/simulate", Some(simulate.clone()), Some(&[HR, FINANCE][..])),
+        (
+            "POST",
+            "/v1/montecarlo",
+            Some(json!({"plan": "msp-fy2027", "draws": 20, "seed": 7})),
+            Some(&[HR, FINANCE][..]),
+        ),
+        (
+            "POST",
+            "/v1/alignment",
+            Some(json!({"plan": "msp-fy2027", "revenue": "0.9:1.1:0.1", "margin": ["0"]})),
+            Some(&[EXEC, FINANCE][..]),
+        ),
         ("GET", "/v1/plans/msp-fy2027/curve?role=ae&steps=4", None, Some(&[FINANCE, HR, EXEC][..])),
         ("GET", "/v1/plans/msp-fy2027/explain?role=ae", None, Some(&[FINANCE, HR, EXEC][..])),
         ("POST", "/v1/scenarios", Some(json!({"name": "x", "plan": "msp-fy2027"})), Some(&[HR, FINANCE][..])),
@@ -173,6 +185,83 @@ async fn simulate_answers_what_the_engine_computes() {
     ]);
     let expected = accrue_engine::simulate(&input, &data, &baseline, &scenario, &SimulateOptions { top: 3 }).unwrap();
     assert_eq!(answer.text, serde_json::to_string(&expected).unwrap());
+}
+
+fn served_input(id: &str) -> (PlanInput, DataSet) {
+    let dir = plans_root().join(id);
+    let input = PlanInput::read(Arc::new(FileSystem), &dir.join("plan.yaml"), ScriptLimits::default()).unwrap();
+    (input, DataSet::load(&dir.join("data")).unwrap())
+}
+
+#[tokio::test]
+async fn montecarlo_answers_what_the_engine_computes_and_bounds_its_draws() {
+    let state = state();
+    let body = json!({"plan": "msp-fy2027", "draws": 40, "seed": 7, "spread": {"ae": "0.3", "company": "0.2"},
+                      "correlation": "0.4", "budget": 1500000,
+                      "changes": [{"set": {"name": "ae_base_rate", "value": "0.06"}}]});
+    let answer = post(&state, "/v1/montecarlo", FINANCE, body).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let (input, data) = served_input("msp-fy2027");
+    let mut options = accrue_engine::MonteCarloOptions { draws: 40, seed: 7, ..Default::default() };
+    options.spreads.insert("ae".into(), "0.3".parse().unwrap());
+    options.company_spread = Some("0.2".parse().unwrap());
+    options.correlation = Some("0.4".parse().unwrap());
+    options.budget = Some(1_500_000.into());
+    let scenario = Scenario::new(vec![Change::parse_set("ae_base_rate=0.06").unwrap()]);
+    let expected = accrue_engine::montecarlo(&input, &data, &scenario, &options, &|_| true).unwrap();
+    assert_eq!(answer.text, serde_json::to_string(&expected).unwrap());
+    let too_many = json!({"plan": "msp-fy2027", "draws": 100001});
+    check_error(&post(&state, "/v1/montecarlo", FINANCE, too_many).await, 422, "limit_exceeded", "100000");
+    let float = json!({"plan": "msp-fy2027", "draws": 10, "correlation": 0.5});
+    post(&state, "/v1/montecarlo", FINANCE, float).await.error(422, "float_not_allowed");
+}
+
+#[tokio::test]
+async fn alignment_answers_what_the_engine_computes_and_bounds_its_grid() {
+    let state = state();
+    let body = json!({"plan": "hardware-reseller", "revenue": "1:1.5:0.1", "margin": ["-0.10", "0"]});
+    let answer = post(&state, "/v1/alignment", EXEC, body).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.json()["verdict"], "misaligned");
+    let (input, data) = served_input("hardware-reseller");
+    let options = accrue_engine::AlignOptions {
+        revenue: accrue_engine::parse_range("1:1.5:0.1").unwrap(),
+        margin: accrue_engine::parse_list("-0.10,0").unwrap(),
+        follow: None,
+    };
+    let expected = accrue_engine::align(&input, &data, &Scenario::new(Vec::new()), &options).unwrap();
+    assert_eq!(answer.text, serde_json::to_string(&expected).unwrap());
+    let wide = json!({"plan": "hardware-reseller", "revenue": "0:10:0.01"});
+    check_error(&post(&state, "/v1/alignment", EXEC, wide).await, 422, "limit_exceeded", "101");
+    let margins: Vec<String> = (0..22).map(|i| format!("0.0{}", i % 10)).collect();
+    let wide = json!({"plan": "hardware-reseller", "margin": margins});
+    check_error(&post(&state, "/v1/alignment", EXEC, wide).await, 422, "limit_exceeded", "21");
+    let bad = json!({"plan": "hardware-reseller", "revenue": "1:0.5:0.1"});
+    post(&state, "/v1/alignment", EXEC, bad).await.error(422, "invalid_change");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expensive_runs_beyond_the_pool_get_429() {
+    let state = state_with(&plans_root(), Limits { analyses: 1, ..Limits::default() });
+    let slow = json!({"plan": "msp-fy2027", "draws": 300, "seed": 1});
+    let first = tokio::spawn({
+        let state = state.clone();
+        async move { post(&state, "/v1/montecarlo", HR, slow).await.status }
+    });
+    // Give the first run time to take the only permit, then ask again.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut refused = false;
+    for _ in 0..200 {
+        let answer = post(&state, "/v1/montecarlo", HR, json!({"plan": "msp-fy2027", "draws": 1})).await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            answer.error(429, "too_many_requests");
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(refused, "a second run while the first holds the only permit must get 429");
+    assert_eq!(first.await.unwrap(), StatusCode::OK);
 }
 
 const INLINE_PLAN: &str = "plan: inline-demo
