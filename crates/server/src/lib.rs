@@ -101,10 +101,10 @@ async fn log_request(request: Request, next: Next) -> Response {
     let role = response.extensions().get::<Caller>().map_or("-", |c| c.0.as_str());
     tracing::info!(
         %method,
-        route,
+        %route,
         status = response.status().as_u16(),
         latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        role,
+        %role,
         "request"
     );
     response
