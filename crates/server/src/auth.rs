@@ -145,7 +145,13 @@ pub async fn require(
     next: Next,
 ) -> Response {
     let header = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).filter(|t| !t.is_empty()) else {
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    let token = header
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
         return ApiError::new(ErrorCode::Unauthorized, "this endpoint needs `Authorization: Bearer TOKEN`")
             .into_response();
     };

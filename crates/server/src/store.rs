@@ -1,5 +1,7 @@
-//! Saved scenarios and the audit table in SQLite (WAL mode, `synchronous=FULL`): a write that
-//! answered 2xx is on disk, and survives `kill -9` and a power cut.
+//! Saved scenarios and the audit table in SQLite (WAL mode). A saved scenario that answered
+//! 2xx is on disk (`synchronous=FULL`: it survives `kill -9` and a power cut); an audit row
+//! is committed before its answer (`synchronous=NORMAL`: it survives `kill -9`, not a power
+//! cut, and costs no fsync on every simulation).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -14,6 +16,8 @@ use crate::wire::{ChangeBody, SavedScenario};
 #[derive(Debug, Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// The audit table's own connection, synced less often.
+    audit: Arc<Mutex<Connection>>,
 }
 
 /// One audited call: never payout data, never a token.
@@ -70,30 +74,37 @@ CREATE TABLE IF NOT EXISTS audit (
 impl Store {
     /// Opens (or creates) the database file.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
-        let conn = Connection::open(path).with_context(|| format!("cannot open the database {}", path.display()))?;
-        Store::init(conn)
+        let open = || Connection::open(path).with_context(|| format!("cannot open the database {}", path.display()));
+        Store::init(open()?, open()?)
     }
 
-    /// A database in memory (tests).
+    /// A database in memory (tests; the audit rows in a second one).
     pub fn in_memory() -> anyhow::Result<Store> {
-        Store::init(Connection::open_in_memory()?)
+        Store::init(Connection::open_in_memory()?, Connection::open_in_memory()?)
     }
 
-    fn init(conn: Connection) -> anyhow::Result<Store> {
+    fn init(conn: Connection, audit: Connection) -> anyhow::Result<Store> {
         // WAL lets readers go on while a write commits. FULL syncs the WAL at every commit:
-        // NORMAL would already survive `kill -9` (the WAL is in the OS's cache), but not a
-        // power cut, and a saved scenario is rare enough that one fsync per write is nothing
-        // next to the evaluation it follows.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+        // NORMAL already survives `kill -9` (the WAL is in the OS's cache), but not a power
+        // cut, and a saved scenario is rare enough that one fsync per save is nothing next to
+        // the evaluation it follows. Audit rows come with every simulation: NORMAL keeps
+        // them through a crash of the server without an fsync per request.
+        for (conn, synchronous) in [(&conn, "FULL"), (&audit, "NORMAL")] {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", synchronous)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.execute_batch(SCHEMA)?;
+        }
+        Ok(Store { conn: Arc::new(Mutex::new(conn)), audit: Arc::new(Mutex::new(audit)) })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves the connection usable: SQLite rolled back.
         self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn audit_conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.audit.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn save(&self, s: &NewScenario) -> anyhow::Result<SavedScenario> {
@@ -137,7 +148,7 @@ impl Store {
     }
 
     pub fn audit(&self, entry: &AuditEntry) -> anyhow::Result<()> {
-        self.conn().execute(
+        self.audit_conn().execute(
             "INSERT INTO audit (role, endpoint, plan_hash, scenario_hash, status, duration_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -154,7 +165,7 @@ impl Store {
 
     /// How many audit rows there are (tests and operators).
     pub fn audit_count(&self) -> anyhow::Result<u64> {
-        let n: i64 = self.conn().query_row("SELECT count(*) FROM audit", [], |r| r.get(0))?;
+        let n: i64 = self.audit_conn().query_row("SELECT count(*) FROM audit", [], |r| r.get(0))?;
         Ok(n as u64)
     }
 }

@@ -507,3 +507,15 @@ async fn a_reload_keeps_the_old_version_of_a_plan_whose_new_one_fails() {
     let after = call(&state, "GET", "/v1/plans/inline-demo", Some(FINANCE), None).await.json();
     assert_eq!(after["params"]["rate"], "0.07");
 }
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_and_other_schemes_are_refused() {
+    let state = state();
+    let ask = |value: String| {
+        let request = Request::builder().uri("/v1/plans").header(header::AUTHORIZATION, value).body(Body::empty());
+        app(state.clone()).oneshot(request.unwrap())
+    };
+    assert_eq!(ask(format!("bearer {HR}")).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(ask(format!("Basic {HR}")).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(ask(HR.to_string()).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
