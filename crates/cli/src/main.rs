@@ -193,6 +193,23 @@ enum Command {
         #[arg(long)]
         plan: Option<PathBuf>,
     },
+    /// Serve the HTTP API and the HR page over the plan folders under --plans until SIGTERM or
+    /// Ctrl-C; SIGHUP reloads the plans.
+    Serve {
+        /// The address to listen on (port 0 picks a free one; the bound address is printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// The folder of plan folders to serve (each with plan.yaml and data/).
+        #[arg(long, default_value = "plans")]
+        plans: PathBuf,
+        /// A JSON configuration: token hashes, deadline, body limit, concurrency.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The SQLite database of saved scenarios and the audit table (default: accrue.db
+        /// next to the plans folder).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
     /// Run plan test cases (default: every plans/*/tests/*.yaml).
     Test {
         /// Test files, tests folders, plan folders, plan.yaml files, or a folder of plan folders.
@@ -277,6 +294,7 @@ fn main() -> ExitCode {
         Command::Simulate { plan, data, changes, top, format } => {
             whatif::simulate(&plan, &data, &changes, sub, top, format)
         }
+        Command::Serve { addr, plans, config, db } => serve(accrue_server::ServeOptions { addr, plans, config, db }),
         Command::Check { plan, data, format } => check(&plan, data.as_deref(), format),
         Command::Run { plan, data, period, format, out, explain, bom } => {
             run(&plan, &data, period.as_deref(), format, out.as_deref(), RunExtras { explain, bom })
@@ -735,6 +753,16 @@ fn explain(path: &Path, role: &str, quota: &str, format: ExplainFormat, out: Opt
         None => say_raw!("{text}"),
     }
     Ok(Ok(()))
+}
+
+/// `accrue serve`: a tokio runtime for this command alone, then the server crate.
+fn serve(options: accrue_server::ServeOptions) -> Outcome {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let served = runtime.block_on(accrue_server::serve(options));
+    // Engine work past its deadline may still be running on a blocking thread: give it a
+    // moment, then exit regardless.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    served.map(Ok)
 }
 
 fn components(plan: Option<&Path>, format: CatalogueFormat) -> Outcome {
