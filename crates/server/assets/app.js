@@ -15,6 +15,7 @@ const page = {
   sort: { key: null, ascending: true },
   mcAbort: null,
   alignedFor: null,
+  changeInputs: [], // the input behind each change sent, for placing the API's errors
 };
 
 // ---------- small DOM helpers ----------
@@ -94,6 +95,9 @@ function handleAuth(err) {
 function placeError(err, fallback) {
   if (handleAuth(err)) return;
   const message = describe(err);
+  // The API names a change by its place in the list (`changes[1].set.value`): that input.
+  const index = /changes\[(\d+)\]/.exec(message);
+  if (index && page.changeInputs[Number(index[1])]) return errorAt(page.changeInputs[Number(index[1])], message);
   const named = [...message.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
   for (const name of named) {
     const param = document.querySelector(`#params input[data-param="${CSS.escape(name)}"]`);
@@ -249,10 +253,14 @@ function addScale(selector = page.plan.roles[0]?.id, measure = 'bookings', facto
 /** The scenario's changes in the API's words: every param that differs, then the scalings. */
 function changes() {
   const list = [];
+  page.changeInputs = [];
   for (const input of document.querySelectorAll('#params input')) {
-    if (input.value.trim() !== input.dataset.current) list.push({ set: { name: input.dataset.param, value: input.value.trim() } });
+    if (input.value.trim() === input.dataset.current) continue;
+    list.push({ set: { name: input.dataset.param, value: input.value.trim() } });
+    page.changeInputs.push(input);
   }
   for (const row of document.querySelectorAll('#scales .scale')) {
+    page.changeInputs.push(row.querySelector('input'));
     list.push({ scale: { selector: row.querySelector('.sel').value, measure: row.querySelector('.measure').value, factor: row.querySelector('input').value.trim() } });
   }
   return list;
@@ -282,8 +290,8 @@ async function loadBaseline() {
     $('baseline').replaceChildren(
       h('p', { class: 'kpi' }, h('span', {}, `Total pay for the year (${answer.currency})`), h('strong', { id: 'baseline-total' }, b.total)),
       h('div', { class: 'two' },
-        table([{ key: 'role', label: 'Role' }, { key: 'amount', label: 'Year', num: true }], roles, { caption: 'By role' }),
-        table([{ key: 'period', label: 'Period' }, { key: 'amount', label: 'Pay', num: true }], periods, { caption: 'By period' })));
+        h('div', { class: 'scroll' }, table([{ key: 'role', label: 'Role' }, { key: 'amount', label: 'Year', num: true }], roles, { caption: 'By role' })),
+        h('div', { class: 'scroll' }, table([{ key: 'period', label: 'Period' }, { key: 'amount', label: 'Pay', num: true }], periods, { caption: 'By period' }))));
   } catch (err) {
     if (!handleAuth(err)) $('baseline').replaceChildren(h('p', { class: 'error' }, describe(err)));
   }
@@ -392,11 +400,11 @@ async function loadSaved() {
       $('saved').replaceChildren(h('p', { class: 'note' }, 'None yet: run a what-if and save it by name.'));
       return;
     }
-    $('saved').replaceChildren(h('table', { id: 'saved-table' },
+    $('saved').replaceChildren(h('div', { class: 'scroll' }, h('table', { id: 'saved-table' },
       h('thead', {}, h('tr', {}, ['Name', 'Plan', 'Changes', 'Saved by', 'When', ''].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, [...list].reverse().map((s) => h('tr', {},
         h('td', {}, s.name), h('td', {}, s.plan), h('td', {}, summarise(s.changes)), h('td', {}, s.saved_by), h('td', {}, s.saved_at),
-        h('td', {}, h('button', { type: 'button', class: 'secondary', 'aria-label': `Open ${s.name}`, onclick: () => reopen(s.id) }, 'Open')))))));
+        h('td', {}, h('button', { type: 'button', class: 'secondary', 'aria-label': `Open ${s.name}`, onclick: () => reopen(s.id) }, 'Open'))))))));
   } catch (err) {
     if (!handleAuth(err)) $('saved-error').textContent = describe(err);
   }
