@@ -97,7 +97,7 @@ impl Lookup {
     /// served plan's own). Blocking work.
     pub fn load(self, limits: ScriptLimits) -> Result<Loaded, ApiError> {
         let input = match &self.plan {
-            PlanRef::Served(plan) => Arc::new(plan.input.clone()),
+            PlanRef::Served(plan) => plan.input.clone(),
             PlanRef::Inline { yaml, scripts } => Arc::new(inline_plan(yaml, scripts, limits)?),
         };
         let data = match &self.data {

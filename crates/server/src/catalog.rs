@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use accrue_engine::{Baseline, DataSet, Diagnostic, FileSystem, PlanInput, ScriptLimits};
+use accrue_engine::{Baseline, DataSet, Diagnostic, PlanInput, ScriptLimits, Sources};
+
+use crate::confined::Confined;
 
 use crate::wire::{LoadProblem, ReloadReport, diagnostics};
 
@@ -13,7 +15,7 @@ use crate::wire::{LoadProblem, ReloadReport, diagnostics};
 #[derive(Debug)]
 pub struct ServedPlan {
     pub folder: PathBuf,
-    pub input: PlanInput,
+    pub input: Arc<PlanInput>,
     pub data: Arc<DataSet>,
     pub baseline: Arc<Baseline>,
 }
@@ -23,18 +25,24 @@ impl ServedPlan {
         &self.baseline.plan.id
     }
 
-    /// Reads `folder/plan.yaml` and `folder/data/`, compiles the plan and indexes the data.
-    pub fn load(folder: &Path, limits: ScriptLimits) -> Result<ServedPlan, LoadProblem> {
+    /// Reads `folder/plan.yaml` (and its scripts, through `sources`) and `folder/data/`,
+    /// compiles the plan and indexes the data.
+    pub fn load(folder: &Path, sources: Arc<dyn Sources>, limits: ScriptLimits) -> Result<ServedPlan, LoadProblem> {
         let problem = |message: String, list: &[Diagnostic]| LoadProblem {
             folder: folder.display().to_string(),
             message,
             diagnostics: diagnostics(list),
         };
-        let input = PlanInput::read(Arc::new(FileSystem), &folder.join("plan.yaml"), limits)
+        let input = PlanInput::read(sources, &folder.join("plan.yaml"), limits)
             .map_err(|d| problem("the plan does not parse".into(), &d.0))?;
         let data = DataSet::load(&folder.join("data")).map_err(|d| problem("the data does not load".into(), &d.0))?;
         let baseline = Baseline::new(&input, &data).map_err(|err| problem(err.to_string(), err.diagnostics()))?;
-        Ok(ServedPlan { folder: folder.to_path_buf(), input, data: Arc::new(data), baseline: Arc::new(baseline) })
+        Ok(ServedPlan {
+            folder: folder.to_path_buf(),
+            input: Arc::new(input),
+            data: Arc::new(data),
+            baseline: Arc::new(baseline),
+        })
     }
 }
 
@@ -45,6 +53,12 @@ pub struct Catalog {
     pub plans: BTreeMap<String, Arc<ServedPlan>>,
     /// Folders that could not be loaded at all.
     pub problems: Vec<LoadProblem>,
+}
+
+/// The folder holding the plans folder (`plans/` → `.`), where shared scripts live.
+fn project_root(plans: &Path) -> PathBuf {
+    let plans = std::fs::canonicalize(plans).unwrap_or_else(|_| plans.to_path_buf());
+    plans.parent().map_or_else(|| plans.clone(), Path::to_path_buf)
 }
 
 /// The plan folders under `root`: each folder holding a `plan.yaml`, sorted.
@@ -69,8 +83,11 @@ impl Catalog {
     pub fn reload(root: &Path, limits: ScriptLimits, old: &Catalog) -> (Catalog, ReloadReport) {
         let mut catalog = Catalog::default();
         let mut report = ReloadReport { loaded: Vec::new(), kept: Vec::new(), failed: Vec::new() };
+        // Plans, their scripts and whatever a request's overlay or plan B names are read from
+        // the project folder (the one holding the plans folder) and nowhere else.
+        let sources: Arc<dyn Sources> = Confined::new(&project_root(root));
         for folder in plan_folders(root) {
-            let served = match ServedPlan::load(&folder, limits) {
+            let served = match ServedPlan::load(&folder, sources.clone(), limits) {
                 Ok(plan) => {
                     report.loaded.push(plan.id().to_string());
                     Arc::new(plan)

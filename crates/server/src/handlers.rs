@@ -143,7 +143,7 @@ pub async fn validate(
     let limits = state.script_limits();
     run_blocking(state.simulations(), state.limits().deadline, move || {
         let input = match (&named_plan, &inline_yaml) {
-            (Some(served), _) => served.input.clone(),
+            (Some(served), _) => (*served.input).clone(),
             (None, yaml) => {
                 let scripts: Vec<(String, String)> = target.scripts.into_iter().collect();
                 match inline_plan(yaml.as_deref().unwrap_or_default(), &scripts, limits) {
@@ -470,7 +470,7 @@ pub async fn curve(
             return Err(unknown_role(plan, &q.role));
         }
         let curve = payout_curve(plan, &q.role, &options).map_err(|m| ApiError::new(ErrorCode::InvalidRequest, m))?;
-        Ok(Json(CurveBody::from_curve(&plan_id, &curve)))
+        Ok(Json(CurveBody::from_curve(&plan_id, plan.minor_units, &curve)))
     })
     .await
 }

@@ -6,6 +6,7 @@ mod analysis;
 mod auth;
 mod catalog;
 mod config;
+mod confined;
 mod error;
 mod handlers;
 mod openapi;
@@ -145,6 +146,9 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let catalog = tokio::task::spawn_blocking(move || Catalog::load(&plans, script_limits)).await?;
     for (id, plan) in &catalog.plans {
         tracing::info!(plan = %id, folder = %plan.folder.display(), "plan loaded");
+    }
+    if catalog.plans.is_empty() {
+        tracing::warn!(plans = %options.plans.display(), "no plan served: no folder with a plan.yaml loaded");
     }
     let db = options.db.clone().unwrap_or_else(|| default_db(&options.plans));
     let store = Store::open(&db)?;

@@ -581,7 +581,7 @@ pub struct CurvePointBody {
 }
 
 impl CurveBody {
-    pub fn from_curve(plan: &str, curve: &PayoutCurve) -> CurveBody {
+    pub fn from_curve(plan: &str, minor_units: u32, curve: &PayoutCurve) -> CurveBody {
         let point = |p: &CurvePoint| CurvePointBody {
             attainment: p.attainment.normalize().to_string(),
             amounts: p.amounts.iter().map(Decimal::to_string).collect(),
@@ -591,8 +591,8 @@ impl CurveBody {
             plan: plan.to_string(),
             role: curve.role.clone(),
             currency: curve.currency.clone(),
-            quota: curve.quota.to_string(),
-            target_incentive: curve.target_incentive.to_string(),
+            quota: accrue_engine::format_money(curve.quota, minor_units),
+            target_incentive: accrue_engine::format_money(curve.target_incentive, minor_units),
             components: curve.components.clone(),
             skipped: curve
                 .skipped

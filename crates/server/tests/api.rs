@@ -386,6 +386,16 @@ async fn bad_input_gets_a_precise_4xx() {
 }
 
 #[tokio::test]
+async fn an_overlay_cannot_read_files_outside_the_project() {
+    let overlay = "roles:\n  ae:\n    components:\n      - id: peek\n        type: script\n        file: /etc/passwd\n";
+    let body = json!({"plan": "msp-fy2027", "changes": [{"overlay_yaml": overlay}]});
+    let answer = post(&state(), "/v1/simulate", HR, body).await;
+    assert!(answer.status.is_client_error(), "{}", answer.text);
+    assert!(!answer.text.contains("root:"), "{}", answer.text);
+    assert!(answer.text.contains("/etc/passwd"), "{}", answer.text);
+}
+
+#[tokio::test]
 async fn a_body_over_the_limit_is_413() {
     let state = state_with(&plans_root(), Limits { body_bytes: 1024, ..Limits::default() });
     let body = json!({"plan": "msp-fy2027", "changes": [{"overlay_yaml": "#".repeat(4096)}]});
