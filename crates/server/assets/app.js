@@ -440,10 +440,13 @@ async function loadCurves() {
     try {
       const curve = await call('GET', `/v1/plans/${encodeURIComponent(plan.id)}/curve?role=${encodeURIComponent(role.id)}&steps=40`);
       const points = curve.points.map((p) => ({ x: p.attainment, y: p.total }));
+      const skipped = curve.skipped.length ? h('p', { class: 'note' }, `Not on this curve: ${curve.skipped.map((s) => `${s.component} (${s.reason})`).join('; ')}`) : null;
+      // A flat zero line says nothing: a role not paid on quota gets the reason instead.
+      if (points.every((p) => !/[1-9]/.test(p.y))) return h('div', { class: 'chart-box' }, h('h3', {}, role.title), h('p', { class: 'note' }, 'No pay on quota attainment for this role.'), skipped);
       return h('div', { class: 'chart-box' }, h('h3', {}, role.title),
         lineChart({ title: `${role.title}: yearly pay against quota attainment`, description: `From ${points[0].y} to ${points.at(-1).y} ${curve.currency}`,
           xLabel: 'attainment (1 = quota)', series: [{ name: `pay (${curve.currency})`, cls: 'pay', points }], marker: { x: '1', label: 'quota' } }),
-        curve.skipped.length ? h('p', { class: 'note' }, `Not on this curve: ${curve.skipped.map((s) => `${s.component} (${s.reason})`).join('; ')}`) : null);
+        skipped);
     } catch (err) {
       if (handleAuth(err)) return null;
       return h('div', { class: 'chart-box' }, h('h3', {}, role.title), h('p', { class: 'note' }, describe(err)));
