@@ -4,9 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use accrue_engine::{Node, PlanSource, Registry, ScriptLimits};
-use accrue_engine::{NumberStyle, parse_decimal};
-use serde_json::{Value, json};
+use accrue_engine::{PlanSource, Registry, ScriptLimits};
+use serde_json::Value;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -17,35 +16,10 @@ fn schema() -> Value {
     accrue_engine::plan_schema(&registry)
 }
 
-/// A plan's YAML as JSON, the way an editor's YAML language server sees it: plain scalars
-/// that read as numbers are numbers (converted for validation only).
-fn to_json(node: &Node) -> Value {
-    use accrue_engine::NodeKind;
-    match &node.kind {
-        NodeKind::Map(entries) => Value::Object(
-            entries.iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), to_json(v))).collect(),
-        ),
-        NodeKind::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
-        NodeKind::Scalar { text, style } => {
-            if *style != accrue_engine::ScalarStyle::Plain {
-                return json!(text);
-            }
-            match text.as_str() {
-                "" | "~" | "null" => Value::Null,
-                "true" => json!(true),
-                "false" => json!(false),
-                _ => match parse_decimal(text, NumberStyle::PlainYaml) {
-                    Ok(_) => serde_json::from_str::<Value>(text).unwrap_or_else(|_| json!(text)),
-                    Err(_) => json!(text),
-                },
-            }
-        }
-    }
-}
-
 fn validate(plan: &Path) -> Vec<String> {
     let source = PlanSource::read(plan).unwrap();
-    let instance = to_json(&source.root);
+    // The plan as an editor's YAML language server sees it.
+    let instance = source.to_json();
     let validator = jsonschema::validator_for(&schema()).expect("a valid schema");
     validator.iter_errors(&instance).map(|e| format!("{} at {}", e, e.instance_path())).collect()
 }
@@ -90,4 +64,18 @@ fn the_schema_rejects_what_the_loader_rejects() {
         let registry = Registry::for_plan(&plan, ScriptLimits::default());
         assert!(PlanSource::read(&plan).unwrap().compile(&registry, &Default::default()).is_err(), "{what}");
     }
+}
+
+#[test]
+fn every_top_level_key_is_described_for_a_finance_reader() {
+    let schema = schema();
+    let description = schema["description"].as_str().unwrap();
+    assert!(description.contains("docs/"), "the schema cites the user guide: {description}");
+    for (key, property) in schema["properties"].as_object().unwrap() {
+        let words = property["description"].as_str().unwrap_or_else(|| panic!("`{key}` has no description"));
+        assert!(words.len() > 20, "`{key}`: {words}");
+        assert!(!words.contains("SPEC") && !words.contains("here so that"), "`{key}`: {words}");
+    }
+    let text = serde_json::to_string(&schema).unwrap();
+    assert!(!text.contains("SPEC §"), "the schema cites the docs, not the SPEC");
 }

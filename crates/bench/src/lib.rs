@@ -87,7 +87,15 @@ impl Workload {
     pub fn write(&self, dir: &Path) -> std::io::Result<Files> {
         let data = dir.join("data");
         std::fs::create_dir_all(&data)?;
-        std::fs::write(dir.join("plan.yaml"), format!("plan: bench\n{HEAD}{COMPONENT}"))?;
+        // Company figures for the analyses (align reads revenue, gross and net profit); no
+        // component reads them, so the baseline's rule is unchanged.
+        let revenue = self.payees as u64 * self.deals_per_payee as u64 * 25_500;
+        let company = format!(
+            "company:\n  revenue: {revenue}\n  gross_profit: {}\n  net_profit: {}\n",
+            revenue / 100 * 35,
+            revenue / 100 * 10
+        );
+        std::fs::write(dir.join("plan.yaml"), format!("plan: bench\n{company}{HEAD}{COMPONENT}"))?;
         std::fs::write(dir.join("plan-script.yaml"), format!("plan: bench-script\n{HEAD}{SCRIPT_COMPONENT}"))?;
         std::fs::write(dir.join("commission.rhai"), SCRIPT)?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);

@@ -15,7 +15,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use accrue_bench::{Files, Workload, baseline};
-use accrue_engine::{Detail, Facts, Plan, PlanSource, Registry, RunOptions, ScriptLimits};
+use accrue_engine::{
+    AlignOptions, Baseline, Change, DataSet, Detail, Facts, FileSystem, MonteCarloOptions, Plan, PlanInput, PlanSource,
+    Registry, RunOptions, Scales, Scenario, ScriptLimits, SimulateOptions,
+};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use rust_decimal::Decimal;
@@ -40,6 +43,12 @@ struct Args {
     /// Also time `accrue run --format json` end to end (needs target/release/accrue).
     #[arg(long)]
     end_to_end: bool,
+    /// Also time the what-if analyses: index vs ingest, simulate, Monte Carlo, align.
+    #[arg(long)]
+    analysis: bool,
+    /// Monte Carlo draws of the headline row (at the smallest payee count).
+    #[arg(long, default_value_t = 1000)]
+    draws: u32,
     /// Only evaluate (amounts, one thread) this many times and print nothing: for profilers.
     #[arg(long, hide = true)]
     profile: Option<usize>,
@@ -158,6 +167,10 @@ fn main() -> Result<()> {
         if args.end_to_end {
             rows.push(end_to_end(&files)?);
         }
+        if args.analysis {
+            let draws = if Some(&payees) == args.payees.iter().min() { args.draws } else { 0 };
+            analysis_rows(&mut rows, &files, payees, args.repeat, threads, draws)?;
+        }
     }
     if let [(p0, t0), .., (p1, t1)] = eval_times.as_slice() {
         rows.push(Row {
@@ -255,4 +268,96 @@ fn end_to_end(files: &Files) -> Result<Row> {
         time: elapsed,
         note: format!("{rss}; output {} MB", std::fs::metadata(&out).map_or(0, |m| m.len()) / 1_000_000),
     })
+}
+
+/// The what-if rows: each a ratio against one totals run on the same facts, in the same
+/// process and pool.
+fn analysis_rows(
+    rows: &mut Vec<Row>,
+    files: &Files,
+    payees: usize,
+    repeat: usize,
+    threads: usize,
+    draws: u32,
+) -> Result<()> {
+    let amounts = RunOptions { detail: Detail::Amounts, ..RunOptions::default() };
+    let (ingest, data) = best(repeat.min(3), || DataSet::load(&files.data));
+    let data = data.map_err(|d| anyhow::anyhow!("{d}"))?;
+    let input = PlanInput::read(std::sync::Arc::new(FileSystem), &files.plan, ScriptLimits::default())
+        .map_err(|d| anyhow::anyhow!("{d}"))?;
+    let plan = input.compile().map_err(|d| anyhow::anyhow!("{d}"))?;
+    let (index, facts) = best(repeat, || Facts::index(&data, &plan, &Scales::new()));
+    let facts = facts.map_err(|d| anyhow::anyhow!("{d}"))?;
+    rows.push(Row {
+        step: format!("index for a plan, P={payees} ({threads} threads)"),
+        time: index,
+        note: format!(
+            "{:.3}× one CSV read ({:.3} s: parse into a DataSet)",
+            ratio(index, ingest),
+            ingest.as_secs_f64()
+        ),
+    });
+    let (totals, _) = best(repeat, || accrue_engine::run_totals(&plan, &facts, &amounts));
+    rows.push(Row {
+        step: format!("one run_totals, P={payees} ({threads} threads)"),
+        time: totals,
+        note: "1.00× (what the rows below are measured in)".into(),
+    });
+    let baseline = Baseline::new(&input, &data).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let options = SimulateOptions::default();
+    for (label, change, target) in [
+        ("simulate --set base_rate=0.06", Change::parse_set("base_rate=0.06"), "≤ 2.2×"),
+        ("simulate --scale ae.bookings=1.1", Change::parse_scale("ae.bookings=1.1"), "≤ 3×"),
+    ] {
+        let scenario = Scenario::new(vec![change.map_err(|e| anyhow::anyhow!("{e}"))?]);
+        let (time, result) = best(repeat, || accrue_engine::simulate(&input, &data, &baseline, &scenario, &options));
+        result.map_err(|e| anyhow::anyhow!("{e}"))?;
+        rows.push(Row {
+            step: format!("{label}, P={payees} ({threads} threads)"),
+            time,
+            note: format!("{:.2}× one run_totals (baseline + scenario; target {target})", ratio(time, totals)),
+        });
+    }
+    if draws > 0 {
+        let one_thread_totals = best(repeat, || in_pool(1, || accrue_engine::run_totals(&plan, &facts, &amounts))).0;
+        let few = MonteCarloOptions { draws: (draws / 10).max(20), seed: 7, ..MonteCarloOptions::default() };
+        let run = |options: &MonteCarloOptions| {
+            accrue_engine::montecarlo(&input, &data, &Scenario::default(), options, &|_| true).map(|r| r.total.mean)
+        };
+        let (one, mean_one) = best(1, || in_pool(1, || run(&few)));
+        let (two, mean_two) = best(1, || in_pool(threads, || run(&few)));
+        if mean_one.map_err(|e| anyhow::anyhow!("{e}"))? != mean_two.map_err(|e| anyhow::anyhow!("{e}"))? {
+            bail!("Monte Carlo differs between 1 and {threads} threads");
+        }
+        let per_draw = one / few.draws;
+        rows.push(Row {
+            step: format!("Monte Carlo, one draw, P={payees} (1 thread)"),
+            time: per_draw,
+            note: format!("{:.2}× one run_totals on 1 thread (target ≤ 2×)", ratio(per_draw, one_thread_totals)),
+        });
+        rows.push(Row {
+            step: format!("Monte Carlo {} draws, P={payees} ({threads} threads)", few.draws),
+            time: two,
+            note: format!("{:.2}× speed-up over 1 thread (target ≥ 1.7×)", ratio(one, two)),
+        });
+        let headline = MonteCarloOptions { draws, seed: 7, ..MonteCarloOptions::default() };
+        let (time, _) = best(1, || run(&headline));
+        rows.push(Row {
+            step: format!(
+                "Monte Carlo {draws} draws × {payees} payees × {} deals ({threads} threads)",
+                files.deal_rows / payees.max(1)
+            ),
+            time,
+            note: format!("{:.1} draws/s", f64::from(draws) / time.as_secs_f64()),
+        });
+    }
+    let (time, result) =
+        best(repeat.min(3), || accrue_engine::align(&input, &data, &Scenario::default(), &AlignOptions::default()));
+    let cells = result.map_err(|e| anyhow::anyhow!("{e}"))?.cells.len();
+    rows.push(Row {
+        step: format!("align, default {cells}-cell grid, P={payees} ({threads} threads)"),
+        time,
+        note: format!("{:.1} run_totals-equivalents (target ≤ 80)", ratio(time, totals)),
+    });
+    Ok(())
 }

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use accrue_engine::{PayoutCurve, format_money_grouped, format_percent};
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 
 /// The curve as an aligned table: one row per attainment, one column per component.
@@ -71,73 +72,133 @@ fn f(value: rust_decimal::Decimal) -> f64 {
     value.to_f64().unwrap_or(0.0)
 }
 
-/// The curve as an SVG document.
+/// `120000.0` → `$120,000` (or `120,000 SEK` for a currency without a common sign): the
+/// chart's y axis and labels.
+fn money_label(value: f64, currency: &str) -> String {
+    let amount = grouped(value.abs());
+    let sign = if value < -0.5 { "-" } else { "" };
+    match currency {
+        "USD" => format!("{sign}${amount}"),
+        "EUR" => format!("{sign}€{amount}"),
+        "GBP" => format!("{sign}£{amount}"),
+        other => format!("{sign}{amount} {other}"),
+    }
+}
+
+/// The curve as an SVG chart for a CFO: the role's title, plan and year in the title; one
+/// line per component by its name, and the total; every tier breakpoint labelled; caps;
+/// the quota line and the pay at target marked. The curve was sampled at each breakpoint
+/// and just before it, so a retroactive tier or a threshold shows as the cliff it is.
 pub fn svg(curve: &PayoutCurve) -> Result<String> {
+    let currency = curve.currency.as_str();
     let mut text = String::new();
     {
-        let root = SVGBackend::with_string(&mut text, (960, 600)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut text, (1000, 640)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
         let x0 = curve.points.first().map_or(0.0, |p| f(p.attainment));
         let x1 = curve.points.last().map_or(2.0, |p| f(p.attainment));
         let caps = curve.designs.iter().filter_map(|d| d.cap).map(f);
-        let top = curve.points.iter().map(|p| f(p.total)).chain(caps).fold(1.0_f64, f64::max) * 1.08;
+        // Head room above the highest pay for the breakpoint labels.
+        let top = curve.points.iter().map(|p| f(p.total)).chain(caps).fold(1.0_f64, f64::max) * 1.4;
+        let year = curve.year.to_string();
+        let plan = if curve.plan_name.contains(&year) {
+            curve.plan_name.clone()
+        } else {
+            format!("{} ({year})", curve.plan_name)
+        };
+        let title = format!("{} — {plan}: the year's pay by quota attainment", curve.title);
         let mut chart = ChartBuilder::on(&root)
-            .caption(format!("Payout curve: role {}", curve.role), ("sans-serif", 22))
+            .caption(title, ("sans-serif", 22))
             .margin(18)
-            .x_label_area_size(48)
-            .y_label_area_size(90)
+            .x_label_area_size(52)
+            .y_label_area_size(100)
             .build_cartesian_2d(x0..x1, 0.0..top)
             .map_err(|e| anyhow!("{e}"))?;
         chart
             .configure_mesh()
-            .x_desc(format!("attainment of a {} {} quota", format_money_grouped(curve.quota, 0), curve.currency))
-            .y_desc(format!("payout over the year ({})", curve.currency))
+            .x_desc(format!(
+                "attainment of a {} quota (even bookings through the year; modifiers and gates left out)",
+                money_label(f(curve.quota), currency)
+            ))
+            .y_desc(format!("pay for the year ({currency})"))
             .x_label_formatter(&|x| format!("{:.0}%", x * 100.0))
-            .y_label_formatter(&|y| grouped(*y))
+            .y_label_formatter(&|y| money_label(*y, currency))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(|e| anyhow!("{e}"))?;
+        let err = |e: DrawingAreaErrorKind<_>| anyhow!("{e}");
         // The quota line at 100 %.
         if x0 <= 1.0 && 1.0 <= x1 {
             chart
-                .draw_series(LineSeries::new(vec![(1.0, 0.0), (1.0, top)], BLACK.stroke_width(2)))
-                .map_err(|e| anyhow!("{e}"))?
+                .draw_series(LineSeries::new(vec![(1.0, 0.0), (1.0, top)], BLACK.mix(0.5).stroke_width(1)))
+                .map_err(err)?
                 .label("quota (100%)")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.5).stroke_width(1)));
         }
-        for (i, name) in curve.components.iter().enumerate() {
+        let label_style = |colour: RGBColor| ("sans-serif", 13).into_font().color(&colour);
+        let mut label_row = 0;
+        for (i, name) in curve.names.iter().enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
             let series: Vec<(f64, f64)> = curve.points.iter().map(|p| (f(p.attainment), f(p.amounts[i]))).collect();
             chart
                 .draw_series(LineSeries::new(series, colour.stroke_width(2)))
-                .map_err(|e| anyhow!("{e}"))?
+                .map_err(err)?
                 .label(name.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
             let design = &curve.designs[i];
-            for (at, _) in &design.breakpoints {
-                let at = f(*at);
-                if x0 <= at && at <= x1 {
-                    chart
-                        .draw_series(LineSeries::new(vec![(at, 0.0), (at, top)], colour.mix(0.35).stroke_width(1)))
-                        .map_err(|e| anyhow!("{e}"))?;
+            for (at, what) in &design.breakpoints {
+                let at_f = f(*at);
+                if at_f < x0 || at_f > x1 {
+                    continue;
                 }
+                chart
+                    .draw_series(LineSeries::new(vec![(at_f, 0.0), (at_f, top)], colour.mix(0.3).stroke_width(1)))
+                    .map_err(err)?;
+                // Labels stack down from the top so that breakpoints of several components
+                // at nearby attainments stay readable; on the left quarter they start under
+                // the legend.
+                let start = if at_f < x0 + (x1 - x0) * 0.25 { 0.7 } else { 0.97 };
+                let y = top * (start - 0.04 * f64::from(label_row % 4));
+                label_row += 1;
+                let label = format!("{}: {what}", format_percent(*at));
+                chart
+                    .draw_series(std::iter::once(Text::new(label, (at_f + (x1 - x0) * 0.004, y), label_style(colour))))
+                    .map_err(err)?;
             }
             if let Some(cap) = design.cap {
                 let cap = f(cap);
                 chart
                     .draw_series(LineSeries::new(vec![(x0, cap), (x1, cap)], colour.mix(0.6).stroke_width(1)))
-                    .map_err(|e| anyhow!("{e}"))?
-                    .label(format!("{name} cap"))
+                    .map_err(err)?
+                    .label(format!("{name} cap {}", money_label(cap, currency)))
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.mix(0.6)));
             }
         }
+        let total_colour = BLACK.mix(0.7);
         if curve.components.len() > 1 {
             let series: Vec<(f64, f64)> = curve.points.iter().map(|p| (f(p.attainment), f(p.total))).collect();
             chart
-                .draw_series(LineSeries::new(series, BLACK.mix(0.6).stroke_width(3)))
-                .map_err(|e| anyhow!("{e}"))?
+                .draw_series(LineSeries::new(series, total_colour.stroke_width(3)))
+                .map_err(err)?
                 .label("total")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.6).stroke_width(3)));
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], total_colour.stroke_width(3)));
+        }
+        // The pay at target: the point every plan is designed around.
+        if let Some(point) = curve.points.iter().find(|p| p.attainment == rust_decimal::Decimal::ONE) {
+            let at_target = (1.0, f(point.total));
+            let label = format!("at target (100%): {}", money_label(f(point.total), currency));
+            chart
+                .draw_series([
+                    Circle::new(at_target, 6, BLACK.filled()).into_dyn(),
+                    // Above and to the left of the point, where a rising curve leaves room.
+                    Text::new(
+                        label,
+                        (1.0 - (x1 - x0) * 0.012, at_target.1 + top * 0.015),
+                        ("sans-serif", 15).into_font().color(&BLACK).pos(Pos::new(HPos::Right, VPos::Bottom)),
+                    )
+                    .into_dyn(),
+                ])
+                .map_err(err)?;
         }
         chart
             .configure_series_labels()
@@ -145,7 +206,7 @@ pub fn svg(curve: &PayoutCurve) -> Result<String> {
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK.mix(0.4))
             .draw()
-            .map_err(|e| anyhow!("{e}"))?;
+            .map_err(err)?;
         root.present().map_err(|e| anyhow!("{e}"))?;
     }
     Ok(text)
@@ -188,6 +249,7 @@ pub fn histogram_svg(result: &accrue_engine::MonteCarlo) -> Result<String> {
             .x_desc(format!("total comp for the year ({})", result.currency))
             .y_desc("draws")
             .x_label_formatter(&|x| grouped(*x))
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(|e| anyhow!("{e}"))?;

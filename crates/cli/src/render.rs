@@ -1,6 +1,6 @@
 //! Terminal rendering: diagnostics with the source line and a caret, and the statement table.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -117,12 +117,88 @@ impl miette::Diagnostic for Report {
     }
 }
 
+/// What the renderers need to know of the plan besides the statements: each component's
+/// window, and which roles are paid on quota at all.
+pub struct PlanView {
+    windows: HashMap<(String, String), &'static str>,
+    quota_roles: HashSet<String>,
+}
+
+impl PlanView {
+    pub fn of(plan: &accrue_engine::Plan) -> PlanView {
+        let mut windows = HashMap::new();
+        let mut quota_roles = HashSet::new();
+        for (role_id, role) in &plan.roles {
+            for component in &role.components {
+                let window = match component.window() {
+                    accrue_engine::WindowKind::Ytd => "ytd",
+                    accrue_engine::WindowKind::Period => "period",
+                };
+                windows.insert((role_id.clone(), component.id().to_string()), window);
+                if component.design(role.target_incentive).is_some() {
+                    quota_roles.insert(role_id.clone());
+                }
+            }
+        }
+        PlanView { windows, quota_roles }
+    }
+
+    /// `ytd` or `period`: the window a line's amount and attainment are computed over. A
+    /// sub-line (`retention.churn_clawback`) is paid per period.
+    pub fn window(&self, role: &str, component: &str) -> Option<&'static str> {
+        match self.windows.get(&(role.to_string(), component.to_string())) {
+            Some(window) => Some(window),
+            None => component.contains('.').then_some("period"),
+        }
+    }
+
+    /// The statement's quota, or an empty cell when the payee has none and the role is not
+    /// paid on quota (an executive on profit): 0.00 there would read as "no quota this period".
+    pub fn quota_cell(&self, s: &accrue_engine::Statement, money: impl Fn(rust_decimal::Decimal) -> String) -> String {
+        if s.quota.is_zero() && !self.quota_roles.contains(&*s.role) { String::new() } else { money(s.quota) }
+    }
+}
+
+/// Whether a run warning belongs in a `--period` view: it names that period; or it names no
+/// period and either dates nothing in the plan year or dates something in that period (a deal
+/// closed outside employment on 2027-08-20 belongs to 2027-Q3). The plan year's first and
+/// last days are read as the year's bounds, not as dates of one period.
+pub fn concerns_period(warning: &str, period: usize, calendar: &accrue_engine::Calendar) -> bool {
+    let labels: Vec<&str> = calendar.labels().collect();
+    if warning.contains(labels[period]) {
+        return true;
+    }
+    if labels.iter().any(|label| warning.contains(label)) {
+        return false;
+    }
+    let bytes = warning.as_bytes();
+    let dated: Vec<usize> = (0..bytes.len().saturating_sub(9))
+        .filter(|&i| bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit()))
+        .filter_map(|i| warning.get(i..i + 10).and_then(accrue_engine::parse_date))
+        .filter(|date| *date != calendar.start() && *date != calendar.end())
+        .filter_map(|date| calendar.index_of(date))
+        .collect();
+    dated.is_empty() || dated.contains(&period)
+}
+
 /// The statement table for people: one row per line, totals per role and period.
-pub fn table(result: &RunResult, name: &str, explain: bool) -> String {
+pub fn table(result: &RunResult, name: &str, view: &PlanView, explain: bool) -> String {
     let places = result.minor_units;
     let money = |v| format_money_grouped(v, places);
+    let windows: HashSet<&str> = result
+        .statements
+        .iter()
+        .flat_map(|s| s.lines.iter().map(move |l| view.window(&s.role, &l.component).unwrap_or("ytd")))
+        .collect();
+    // The header says which window ATTAIN. is measured over; when lines differ, each says so.
+    let (attain_header, per_line) = match windows.iter().next() {
+        Some(only) if windows.len() == 1 => (format!("ATTAIN. ({only})"), false),
+        _ => ("ATTAIN. (ytd/period)".to_string(), true),
+    };
     let mut rows: Vec<[String; 8]> = Vec::new();
-    rows.push(["PAYEE", "NAME", "ROLE", "PERIOD", "QUOTA", "COMPONENT", "ATTAIN.", "AMOUNT"].map(String::from));
+    rows.push(
+        ["PAYEE", "NAME", "ROLE", "PERIOD", "QUOTA", "COMPONENT", attain_header.as_str(), "AMOUNT"].map(String::from),
+    );
     let mut explanations: Vec<Option<String>> = vec![None];
     for s in &result.statements {
         for (i, line) in s.lines.iter().enumerate() {
@@ -132,9 +208,15 @@ pub fn table(result: &RunResult, name: &str, explain: bool) -> String {
                 if first { s.name.to_string() } else { String::new() },
                 if first { s.role.to_string() } else { String::new() },
                 if first { s.period.to_string() } else { String::new() },
-                if first { money(s.quota) } else { String::new() },
+                if first { view.quota_cell(s, money) } else { String::new() },
                 line.component.to_string(),
-                line.attainment.map(format_percent).unwrap_or_default(),
+                match (line.attainment, per_line) {
+                    (Some(a), true) => {
+                        format!("{} {}", format_percent(a), view.window(&s.role, &line.component).unwrap_or("ytd"))
+                    }
+                    (Some(a), false) => format_percent(a),
+                    (None, _) => String::new(),
+                },
                 money(line.amount),
             ]);
             explanations.push(explain.then(|| line.explain.clone()));
@@ -145,7 +227,7 @@ pub fn table(result: &RunResult, name: &str, explain: bool) -> String {
             total_row[1] = s.name.to_string();
             total_row[2] = s.role.to_string();
             total_row[3] = s.period.to_string();
-            total_row[4] = money(s.quota);
+            total_row[4] = view.quota_cell(s, money);
         }
         total_row[5] = "total".into();
         total_row[7] = money(s.total);
@@ -300,5 +382,85 @@ pub fn goals(report: &GoalsReport, places: u32) -> String {
         }
     }
     out.push('\n');
+    out
+}
+
+/// The component catalogue as Markdown: `docs/components.md` is this output, committed, and a
+/// test fails when it differs from what the registry says. Keys shared by several types
+/// (same name and meaning) are listed once at the top; each type lists its own.
+pub fn catalogue_markdown(infos: &[accrue_engine::TypeInfo]) -> String {
+    let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+    let shared: Vec<&accrue_engine::KeyInfo> = {
+        let mut keys: Vec<&accrue_engine::KeyInfo> = Vec::new();
+        for info in infos {
+            for key in &info.keys {
+                let uses = infos
+                    .iter()
+                    .filter(|other| other.keys.iter().any(|k| k.name == key.name && k.description == key.description))
+                    .count();
+                if uses >= 2 && !keys.iter().any(|k| k.name == key.name) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys
+    };
+    let is_shared =
+        |key: &accrue_engine::KeyInfo| shared.iter().any(|k| k.name == key.name && k.description == key.description);
+    let row = |out: &mut String, key: &accrue_engine::KeyInfo, kind: &str| {
+        let required = if key.required { "yes" } else { "" };
+        let default = key.default.as_deref().map(|d| format!("`{d}`")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {required} | {} | {} |",
+            key.name,
+            cell(kind),
+            cell(&default),
+            cell(&key.description)
+        );
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "# Component catalogue\n");
+    let _ = writeln!(
+        out,
+        "<!-- Generated by `accrue components --format markdown` from the component registry; do not edit.\n     \
+         Refresh: cargo run -q -- components --format markdown > docs/components.md -->\n"
+    );
+    let _ = writeln!(
+        out,
+        "Every item of a role's `components:` list has a `type:` naming one of the types below. \
+         The keys and their meanings come from the engine itself (the same text as `accrue components` \
+         and the JSON Schema), so this page is always current. See [plan-format.md](plan-format.md) for \
+         where components sit in a plan and [arithmetic.md](arithmetic.md) for how amounts are computed.\n"
+    );
+    let _ = writeln!(out, "| Type | Where it comes from | What it pays |\n|---|---|---|");
+    for info in infos {
+        let _ =
+            writeln!(out, "| [`{}`](#{}) | {} | {} |", info.name, info.name, cell(&info.source), cell(&info.summary));
+    }
+    let _ = writeln!(out, "\n## Keys shared by several types\n");
+    let _ = writeln!(out, "Each type below says which of these it takes.\n");
+    let _ = writeln!(out, "| Key | Value | Required | Default | Meaning |\n|---|---|---|---|---|");
+    for key in &shared {
+        let kind = if key.name == "type" { "the type's name" } else { key.kind.as_str() };
+        row(&mut out, key, kind);
+    }
+    for info in infos {
+        let _ = writeln!(out, "\n## {}\n", info.name);
+        let _ = writeln!(out, "{} ({}).\n", info.summary, info.source);
+        let common: Vec<String> = info.keys.iter().filter(|k| is_shared(k)).map(|k| format!("`{}`", k.name)).collect();
+        if !common.is_empty() {
+            let _ = writeln!(out, "Shared keys: {}.\n", common.join(", "));
+        }
+        let own: Vec<&accrue_engine::KeyInfo> = info.keys.iter().filter(|k| !is_shared(k)).collect();
+        if own.is_empty() {
+            let _ = writeln!(out, "No keys of its own.");
+        } else {
+            let _ = writeln!(out, "| Key | Value | Required | Default | Meaning |\n|---|---|---|---|---|");
+            for key in own {
+                row(&mut out, key, &key.kind);
+            }
+        }
+    }
     out
 }

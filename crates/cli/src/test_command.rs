@@ -9,45 +9,83 @@ use anyhow::{Context, Result};
 
 use crate::{Failure, Outcome, render};
 
-/// Test files under `paths`: files as given, `tests/*.yaml` of folders (or the folder's own
-/// `*.yaml` when it is a tests folder); with no paths, every `plans/*/tests/*.yaml`.
-fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let roots: Vec<PathBuf> = if paths.is_empty() {
-        let mut plans: Vec<PathBuf> = std::fs::read_dir("plans")
-            .context("no paths given and no plans/ folder here")?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        plans.sort();
-        plans
-    } else {
-        paths.to_vec()
-    };
-    let mut files = Vec::new();
-    for root in roots {
-        if root.is_file() {
-            files.push(root);
-            continue;
+/// Test files under `paths`, each path one of: a test file; a plan file (`plan.yaml`: the
+/// tests of its folder); a tests folder (its `*.yaml`); a plan folder (its `tests/*.yaml`); a
+/// folder of plan folders (`plans`: every plan folder's tests). With no paths, every
+/// `plans/*/tests/*.yaml`. A path that does not exist is a usage error (exit 2).
+fn collect(paths: &[PathBuf]) -> Result<Result<Vec<PathBuf>, String>> {
+    if paths.is_empty() {
+        if !Path::new("plans").is_dir() {
+            return Ok(
+                Err("no paths given and no plans/ folder here: name a plan, a plan folder or test files".into()),
+            );
         }
-        let folder = if root.join("tests").is_dir() { root.join("tests") } else { root.clone() };
-        if !folder.is_dir() {
-            if !paths.is_empty() {
-                anyhow::bail!("{} is neither a test file nor a folder with tests", root.display());
+        return plan_folders(Path::new("plans")).map(Ok);
+    }
+    let mut files = Vec::new();
+    for root in paths {
+        if !root.exists() {
+            return Ok(Err(format!("{} does not exist", root.display())));
+        }
+        if root.is_file() {
+            let is_plan = root.file_name().is_some_and(|n| n == "plan.yaml" || n == "plan.yml");
+            match root.parent().map(|dir| dir.join("tests")).filter(|tests| is_plan && tests.is_dir()) {
+                Some(tests) => files.extend(yaml_files(&tests)?),
+                None if is_plan => return Ok(Err(format!("{} has no tests/ folder next to it", root.display()))),
+                None => files.push(root.clone()),
             }
             continue;
         }
-        let mut found: Vec<PathBuf> = std::fs::read_dir(&folder)
-            .with_context(|| format!("cannot read {}", folder.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-            .collect();
-        found.sort();
-        files.extend(found);
+        let own = yaml_files(root)?;
+        if root.join("tests").is_dir() {
+            files.extend(yaml_files(&root.join("tests"))?);
+        } else if !own.is_empty() {
+            files.extend(own);
+        } else {
+            let found = plan_folders(root)?;
+            if found.is_empty() {
+                return Ok(Err(format!(
+                    "{} holds no test files, no tests/ folder and no plan folders with tests",
+                    root.display()
+                )));
+            }
+            files.extend(found);
+        }
+    }
+    Ok(Ok(files))
+}
+
+/// The `tests/*.yaml` of every plan folder directly under `dir`, in name order.
+fn plan_folders(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("tests").is_dir())
+        .collect();
+    folders.sort();
+    let mut files = Vec::new();
+    for folder in folders {
+        files.extend(yaml_files(&folder.join("tests"))?);
     }
     Ok(files)
 }
 
+/// The `*.yaml` and `*.yml` files of a folder, in name order.
+fn yaml_files(folder: &Path) -> Result<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(folder)
+        .with_context(|| format!("cannot read {}", folder.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
 pub fn run(paths: &[PathBuf]) -> Outcome {
-    let files = collect(paths)?;
+    let files = match collect(paths)? {
+        Ok(files) => files,
+        Err(message) => return Ok(Err(Failure::Usage(message))),
+    };
     if files.is_empty() {
         return Ok(Err(Failure::Usage("no test files found".into())));
     }
@@ -110,7 +148,7 @@ fn run_case(source: &PlanSource, registry: &Registry, case: &TestCase) -> Result
         memory.insert(dir.join(name), csv.as_str());
     }
     if memory.read(&dir.join("deals.csv"))?.is_none() {
-        memory.insert(dir.join("deals.csv"), "id,owner,close_date,kind,amount\n");
+        memory.insert(dir.join("deals.csv"), "id,owner,close_date,kind,amount,gross_margin\n");
     }
     let facts =
         Facts::read(Arc::new(memory), dir, &plan).map_err(|d| anyhow::anyhow!("the data does not load:\n{d}"))?;

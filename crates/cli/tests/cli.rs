@@ -122,8 +122,10 @@ fn run_one_period_to_a_file_and_as_csv() {
 
     let out = run(&["run", MSP, "--data", MSP_DATA, "--format", "csv"]);
     assert_eq!(out.code, 0);
-    assert!(out.stdout.starts_with("payee,name,role,period,quota,component,amount,attainment,explain\n"));
-    assert!(out.stdout.contains("p01,Alice Ng,ae,2027-Q1,300000.00,new_business,17400.00,1.1,"));
+    assert!(out.stdout.starts_with(
+        "record,payee,name,role,period,quota,component,amount,attainment,window,adjustment_amount,adjustment_factor,explain,reason,approved_by\n"
+    ));
+    assert!(out.stdout.contains("line,p01,Alice Ng,ae,2027-Q1,300000.00,new_business,17400.00,1.1,ytd,,,"));
 }
 
 #[test]
@@ -185,7 +187,30 @@ fn a_payee_error_lists_the_payee_and_still_outputs_the_others() {
     let errors = json["errors"].as_array().unwrap();
     assert!(errors.iter().all(|e| e["payee"] == "p04"));
     assert!(errors[0]["message"].as_str().unwrap().contains("zero quota"));
+    assert!(errors[0]["code"].as_str().unwrap().starts_with("eval."), "{}", errors[0]);
     assert!(out.stderr.contains("payee p04"), "{}", out.stderr);
+
+    // In a spreadsheet the failed payee is a row with its error, not a silent gap.
+    let csv = run(&["run", plan.to_str().unwrap(), "--data", data.to_str().unwrap(), "--format", "csv"]);
+    assert_eq!(csv.code, 1);
+    let error_rows: Vec<&str> = csv.stdout.lines().filter(|l| l.starts_with("error,")).collect();
+    assert!(!error_rows.is_empty() && error_rows.iter().all(|r| r.starts_with("error,p04,")), "{}", csv.stdout);
+    assert!(error_rows[0].contains("zero quota"), "{error_rows:?}");
+    assert!(csv.stdout.lines().any(|l| l.starts_with("line,p01,")));
+}
+
+#[test]
+fn check_json_gives_each_diagnostic_a_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.yaml");
+    let text = "plan: t\nyear: 2027\nperiods: quarter\nroles:\n  ae:\n    motion: hunter\n    components:\n      - id: c\n        type: tiered\n        measure: bookings\n        thresold: 0.25\n        tiers: [{from: 0, rate: 0.1}]\n";
+    std::fs::write(&plan, text).unwrap();
+    let out = run(&["check", plan.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.code, 1);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    let first = &json["diagnostics"][0];
+    assert_eq!(first["code"], "plan.unknown_key", "{first}");
+    assert_eq!(first["severity"], "error", "{first}");
 }
 
 #[test]
@@ -272,15 +297,20 @@ fn curve_prints_a_table_and_writes_an_svg() {
     );
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<svg"), "an SVG document");
-    assert!(text.contains("quota (100%)") && text.contains("new_business cap"), "marks the quota and the cap");
+    assert!(text.contains("quota (100%)") && text.contains("New business cap $120,000"), "marks the quota and the cap");
 
+    // A role paid only on profit has no quota curve: a clear message and exit 1, not a flat
+    // zero chart.
     let executives = run(&["curve", MSP, "--role", "ceo"]);
-    assert_eq!(executives.code, 0, "{}", executives.stderr);
+    assert_eq!(executives.code, 1, "{}", executives.stdout);
+    assert!(executives.stdout.is_empty());
     assert!(
-        executives
-            .stdout
-            .contains("profit: not plotted (a `profit_bonus` component does not pay on attainment of the quota)")
+        executives.stderr.contains("role `ceo` (Chief Executive Officer) has no pay on quota attainment"),
+        "{}",
+        executives.stderr
     );
+    assert!(executives.stderr.contains("profit: a `profit_bonus` component does not pay on attainment of the quota"));
+    assert!(executives.stderr.contains("accrue explain plans/msp-fy2027/plan.yaml --role ceo"));
 
     assert_eq!(run(&["curve", MSP, "--role", "nobody"]).code, 2);
     let json = run(&["curve", MSP, "--role", "enterprise_ae", "--format", "json", "--steps", "2"]);

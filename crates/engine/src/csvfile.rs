@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::calendar::parse_date;
 use crate::diagnostic::{Diagnostic, Span};
+use crate::error::Code;
 use crate::number::{NumberStyle, parse_input};
 use crate::source::Sources;
 
@@ -56,7 +57,9 @@ impl<'s> CsvFile<'s> {
             Ok(Some(file)) => file,
             Ok(None) => return Ok(None),
             Err(err) => {
-                return Err(Diagnostic::error(format!("cannot read {}: {err}", path.display())));
+                return Err(
+                    Diagnostic::error(format!("cannot read {}: {err}", path.display())).with_code(Code::DataRead)
+                );
             }
         };
         let hashing = HashingReader { inner: BufReader::with_capacity(1 << 16, file), hasher: Sha256::new() };
@@ -65,6 +68,7 @@ impl<'s> CsvFile<'s> {
             Ok(h) => h.iter().map(|s| s.trim().trim_start_matches('\u{feff}').to_string()).collect::<Vec<_>>(),
             Err(err) => {
                 return Err(Diagnostic::error(format!("cannot read the header row: {err}"))
+                    .with_code(Code::DataBadFile)
                     .at(&display, Span { line: 1, col: 1, len: 0 }));
             }
         };
@@ -72,6 +76,7 @@ impl<'s> CsvFile<'s> {
         for (i, h) in headers.iter().enumerate() {
             if columns.insert(h.clone(), i).is_some() {
                 return Err(Diagnostic::error(format!("column `{h}` appears twice in the header"))
+                    .with_code(Code::DataBadFile)
                     .at(&display, Span { line: 1, col: 1, len: 0 }));
             }
         }
@@ -97,10 +102,34 @@ impl<'s> CsvFile<'s> {
             if !self.columns.contains_key(*column) {
                 let found = self.headers.join(",");
                 let diag = Diagnostic::error(format!("missing column `{column}` (the header has: {found})"))
+                    .with_code(Code::DataBadFile)
                     .at(&self.name, Span { line: 1, col: 1, len: 0 });
                 self.diagnostics.push(diag);
                 ok = false;
             }
+        }
+        ok
+    }
+
+    /// Reports each header column that is not one of `known`. In a file whose columns are
+    /// fixed, a misspelt optional column (`canceled_date`, `gross_margn`) would otherwise read
+    /// as an absent one and change pay without a word, so it is an error with a suggestion.
+    pub fn reject_unknown(&mut self, known: &[&str]) -> bool {
+        let mut ok = true;
+        for (i, header) in self.headers.iter().enumerate() {
+            if known.contains(&header.as_str()) {
+                continue;
+            }
+            let col = self.headers[..i].iter().map(|h| h.chars().count() as u32 + 1).sum::<u32>() + 1;
+            let mut diag = Diagnostic::error(format!("unknown column `{header}`"))
+                .with_code(Code::DataUnknownColumn)
+                .at(&self.name, Span { line: 1, col, len: header.chars().count().max(1) as u32 });
+            diag = match crate::diagnostic::did_you_mean(header, known.iter().copied()) {
+                Some(best) => diag.with_help(format!("did you mean `{best}`?")),
+                None => diag.with_help(format!("the columns of this file are: {}", known.join(", "))),
+            };
+            self.diagnostics.push(diag);
+            ok = false;
         }
         ok
     }
@@ -135,7 +164,7 @@ impl<'s> CsvFile<'s> {
                         _ => format!("malformed row: {err}"),
                     };
                     self.line = line;
-                    self.push_error(Diagnostic::error(message), 1);
+                    self.push_error(Diagnostic::error(message).with_code(Code::DataBadFile), 1);
                     if matches!(err.kind(), csv::ErrorKind::Io(_)) {
                         return false;
                     }
@@ -153,11 +182,19 @@ impl<'s> CsvFile<'s> {
         column.and_then(|c| self.record.get(c)).map_or("", str::trim)
     }
 
-    /// Records an error at the current row and `column` (a field index).
+    /// Records an error at the current row and `column` (a field index); the data set gives
+    /// it `data.invalid`.
     pub fn error_at(&mut self, column: Option<usize>, message: impl Into<String>) {
         let col = column.map_or(1, |c| self.char_column(c));
         let message = with_column_name(message.into(), column.and_then(|c| self.headers.get(c)));
         self.push_error(Diagnostic::error(message), col);
+    }
+
+    /// [`CsvFile::error_at`] with a precise code.
+    pub fn error_code_at(&mut self, column: Option<usize>, code: Code, message: impl Into<String>) {
+        let col = column.map_or(1, |c| self.char_column(c));
+        let message = with_column_name(message.into(), column.and_then(|c| self.headers.get(c)));
+        self.push_error(Diagnostic::error(message).with_code(code), col);
     }
 
     /// Where a cell of this file is, to report an error about it later (after the file is
@@ -185,7 +222,7 @@ impl<'s> CsvFile<'s> {
         match parse_input(text, NumberStyle::Text) {
             Ok(value) => Some(value),
             Err(err) => {
-                self.error_at(column, format!("{what}: {err}"));
+                self.error_code_at(column, Code::DataBadNumber, format!("{what}: {err}"));
                 None
             }
         }
@@ -204,7 +241,11 @@ impl<'s> CsvFile<'s> {
         match parse_date(&text) {
             Some(date) => Some(date),
             None => {
-                self.error_at(column, format!("{what} `{text}` is not a date (write YYYY-MM-DD)"));
+                self.error_code_at(
+                    column,
+                    Code::DataBadDate,
+                    format!("{what} `{text}` is not a date (write YYYY-MM-DD)"),
+                );
                 None
             }
         }

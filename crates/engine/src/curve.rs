@@ -5,10 +5,10 @@
 
 use rust_decimal::Decimal;
 
-use crate::component::Design;
+use crate::component::{Design, Detail};
 use crate::data::Facts;
-use crate::eval::{Detail, RunOptions, run_with};
-use crate::plan::Plan;
+use crate::eval::{RunOptions, run_with};
+use crate::registry::Plan;
 
 /// How to sweep.
 #[derive(Debug, Clone)]
@@ -21,6 +21,10 @@ pub struct CurveOptions {
     pub quota: Decimal,
     /// Only this component (default: every component that depends on quota attainment).
     pub component: Option<String>,
+    /// Also sample every breakpoint in range exactly, a hundredth of a percent before it, and
+    /// 100 %: what a chart needs to draw a retroactive tier or a threshold as the cliff it
+    /// is, and to mark the pay at target. The even steps alone would cut across a cliff.
+    pub breakpoints: bool,
 }
 
 impl Default for CurveOptions {
@@ -31,6 +35,7 @@ impl Default for CurveOptions {
             steps: 40,
             quota: Decimal::from(1_000_000),
             component: None,
+            breakpoints: false,
         }
     }
 }
@@ -54,12 +59,19 @@ fn amounts<S: serde::Serializer>(values: &[Decimal], s: S) -> Result<S::Ok, S::E
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PayoutCurve {
     pub role: String,
+    /// The role's title (its id when the plan gives none).
+    pub title: String,
+    /// The plan's name and year, for a chart's title.
+    pub plan_name: String,
+    pub year: i32,
     pub currency: String,
     #[serde(with = "rust_decimal::serde::str")]
     pub quota: Decimal,
     #[serde(with = "rust_decimal::serde::str")]
     pub target_incentive: Decimal,
     pub components: Vec<String>,
+    /// Each component's name for people (its `name:`, else the id made readable).
+    pub names: Vec<String>,
     /// Each component's tier and curve breakpoints and cap.
     pub designs: Vec<Design>,
     pub points: Vec<CurvePoint>,
@@ -88,6 +100,7 @@ pub fn payout_curve(plan: &Plan, role_id: &str, options: &CurveOptions) -> Resul
         }
     }
     let mut components = Vec::new();
+    let mut names = Vec::new();
     let mut designs = Vec::new();
     let mut skipped = Vec::new();
     for component in &role.components {
@@ -97,6 +110,7 @@ pub fn payout_curve(plan: &Plan, role_id: &str, options: &CurveOptions) -> Resul
         match component.design(role.target_incentive) {
             Some(design) => {
                 components.push(component.id().to_string());
+                names.push(component.display_name());
                 designs.push(design);
             }
             None => skipped.push((
@@ -123,9 +137,22 @@ pub fn payout_curve(plan: &Plan, role_id: &str, options: &CurveOptions) -> Resul
     let n = plan.calendar.n_decimal();
     let step = (options.to - options.from) / Decimal::from(options.steps as u64);
     let run_options = RunOptions { detail: Detail::Amounts, neutral_shaping: true };
-    let mut points = Vec::with_capacity(options.steps + 1);
-    for i in 0..=options.steps {
-        let attainment = options.from + step * Decimal::from(i as u64);
+    let mut attainments: Vec<Decimal> =
+        (0..=options.steps).map(|i| options.from + step * Decimal::from(i as u64)).collect();
+    if options.breakpoints {
+        let just_before = Decimal::new(1, 4);
+        let marks = designs.iter().flat_map(|d| d.breakpoints.iter().map(|(a, _)| *a)).chain([Decimal::ONE]);
+        for at in marks.filter(|a| options.from <= *a && *a <= options.to) {
+            attainments.push(at);
+            if at - just_before >= options.from {
+                attainments.push(at - just_before);
+            }
+        }
+        attainments.sort();
+        attainments.dedup();
+    }
+    let mut points = Vec::with_capacity(attainments.len());
+    for attainment in attainments {
         let per_period = attainment
             .checked_mul(options.quota)
             .and_then(|v| v.checked_div(n))
@@ -148,10 +175,14 @@ pub fn payout_curve(plan: &Plan, role_id: &str, options: &CurveOptions) -> Resul
     }
     Ok(PayoutCurve {
         role: role_id.to_string(),
+        title: role.title.clone(),
+        plan_name: plan.name.clone(),
+        year: plan.calendar.year,
         currency: plan.currency.clone(),
         quota: options.quota,
         target_incentive: role.target_incentive,
         components,
+        names,
         designs,
         points,
         skipped,

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::error::Code;
+
 /// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -36,6 +38,10 @@ pub struct Location {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
+    /// What kind of problem, for programs (`plan.unknown_key`); set where the diagnostic is
+    /// made, or by the loader that returns it (`plan.invalid`, `data.invalid`).
+    #[serde(serialize_with = "serialize_code")]
+    pub code: Option<Code>,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
@@ -45,11 +51,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, message: message.into(), location: None, help: None }
+        Diagnostic { severity: Severity::Error, code: None, message: message.into(), location: None, help: None }
     }
 
     pub fn warning(message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, message: message.into(), location: None, help: None }
+        Diagnostic { severity: Severity::Warning, code: None, message: message.into(), location: None, help: None }
     }
 
     pub fn at(mut self, file: &Arc<str>, span: Span) -> Self {
@@ -60,6 +66,22 @@ impl Diagnostic {
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
+    }
+
+    pub fn with_code(mut self, code: Code) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    /// Sets `code` unless a more precise one was set where the problem was found.
+    pub fn or_code(mut self, code: Code) -> Self {
+        self.code.get_or_insert(code);
+        self
+    }
+
+    /// The code, `fallback` when none was set.
+    pub fn code_or(&self, fallback: Code) -> Code {
+        self.code.unwrap_or(fallback)
     }
 
     pub fn is_error(&self) -> bool {
@@ -92,6 +114,19 @@ impl Diagnostics {
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(Diagnostic::is_error)
     }
+
+    /// Gives every diagnostic without a code `code`: a loader's default for its problems.
+    pub fn or_code(mut self, code: Code) -> Self {
+        fill_codes(&mut self.0, code);
+        self
+    }
+}
+
+/// Gives every diagnostic in `list` without a code `code`.
+pub(crate) fn fill_codes(list: &mut [Diagnostic], code: Code) {
+    for diagnostic in list {
+        diagnostic.code.get_or_insert(code);
+    }
 }
 
 impl fmt::Display for Diagnostics {
@@ -122,6 +157,13 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+fn serialize_code<S: serde::Serializer>(code: &Option<Code>, s: S) -> Result<S::Ok, S::Error> {
+    match code {
+        Some(code) => s.serialize_str(code.as_str()),
+        None => s.serialize_none(),
+    }
 }
 
 fn serialize_file<S: serde::Serializer>(file: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {

@@ -12,12 +12,13 @@ mod csvfile;
 mod curve;
 mod data;
 mod diagnostic;
+mod error;
 mod eval;
 mod lint;
 mod measure;
 mod number;
 mod plan;
-mod schema;
+mod registry;
 mod script;
 mod source;
 mod spanned;
@@ -35,30 +36,31 @@ pub use analysis::{
 pub use analysis::{ComponentText, ExplainError, ExplainOptions, Explanation, WorkedRow, WorkedTable, explain};
 pub use arith::{ArithError, Frac, Tier, TierUse, curve, marginal_value, tiered_marginal, tiered_retroactive};
 pub use calendar::{Calendar, Period, PeriodKind, Window, parse_date};
+pub use component::ScriptValue;
 pub use component::{
-    BuildContext, Component, ComponentType, DescribeContext, Description, Design, Driver, KeyInfo, Outcome, Profile,
-    Registry, Stage, SubLine, Target, Trace, TypeInfo,
+    BuildContext, Component, ComponentType, Core, DescribeContext, Description, Design, Detail, Driver, EvalContext,
+    EvalError, KeyInfo, Outcome, Profile, Stage, SubLine, Target, Trace, TypeInfo,
 };
 pub use curve::{CurveOptions, CurvePoint, PayoutCurve, payout_curve};
 pub use data::{
-    Cancellation, Credit, DATA_FILES, DataSet, DealTotals, Facts, OwnerFactors, Payee, ReliefEntry, Scales,
+    Cancellation, Credit, DATA_COLUMNS, DATA_FILES, DataSet, DealTotals, Facts, OwnerFactors, Payee, ReliefEntry,
+    Scales,
 };
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
-pub use eval::{
-    Detail, EvalContext, EvalError, RunOptions, RunSummary, TotalsRun, run, run_chunked, run_totals, run_with,
-};
+pub use error::Code;
+pub use eval::{RunOptions, RunSummary, StreamedRun, TotalsRun, run, run_chunked, run_totals, run_with};
 pub use lint::{GoalLine, GoalsReport, coverage, goals};
-pub use measure::{DealKind, MeasureRef};
+pub use measure::{Aggregate, DealKind, MeasureRef};
 pub use number::{
     NumberError, NumberStyle, format_money, format_money_grouped, format_percent, format_ratio, parse_decimal,
     round_money,
 };
-pub use plan::{Blend, Plan, PlanSource, QuotaRules, Role, Score};
-pub use schema::plan_schema;
-pub use script::{ScriptError, ScriptHost, ScriptLimits, ScriptValue};
+pub use plan::{Blend, PlanModel, PlanSource, QuotaRules, RoleRules, Score};
+pub use registry::{Plan, Registry, Role, plan_schema};
+pub use script::{ScriptError, ScriptErrorKind, ScriptHost, ScriptLimits};
 pub use source::{FileSystem, Memory, Sources};
 pub use spanned::{Num, Spanned};
-pub use spec::{Aggregate, Motion, QuotaSource, WindowKind};
-pub use statement::{Adjustment, Line, Name, RunError, RunResult, Statement, StreamedRun, Totals, TotalsBuilder};
+pub use spec::{Motion, QuotaSource, WindowKind};
+pub use statement::{Adjustment, Line, Name, RunError, RunResult, Statement, Totals, TotalsBuilder};
 pub use testcase::{Expectation, Mismatch, TABLES, TestCase, TestFile};
-pub use yaml::{Node, NodeKind, ScalarStyle};
+pub use yaml::Node;

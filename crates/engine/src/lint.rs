@@ -1,66 +1,18 @@
-//! Plan lint (SPEC §1, §4): warnings for plans that compile but pull in the wrong direction.
-//!
-//! - a role mixing new-logo and retention pay without `hybrid: true` (hunters and farmers,
-//!   never both);
-//! - an executive or leader role with less than half its TI tied to company profit;
-//! - effective quotas that do not cover the budgeted revenue (needs the roster: see
-//!   [`coverage`]).
-
-use std::sync::Arc;
+//! Lint that needs the data (SPEC §6): effective quotas against the budgeted revenue
+//! ([`coverage`]) and the goal-setting report ([`goals`]). Lint of the plan alone runs when
+//! it compiles (`registry::lint`).
 
 use rust_decimal::Decimal;
 
 use crate::data::Facts;
 use crate::diagnostic::Diagnostic;
+use crate::error::Code;
 use crate::number::{format_money_grouped, format_percent};
-use crate::plan::Plan;
-use crate::spec::{Motion, PlanSpec};
-
-pub(crate) fn lint_plan(plan: &Plan, spec: &PlanSpec, file: &Arc<str>, diagnostics: &mut Vec<Diagnostic>) {
-    for role_id in spec.roles.keys() {
-        let Some(role) = plan.roles.get(role_id.as_str()) else {
-            continue;
-        };
-        let profiles: Vec<_> = role.components.iter().map(|c| (c.id().to_string(), c.profile())).collect();
-        let new_logo: Vec<&str> = profiles.iter().filter(|(_, p)| p.new_logo).map(|(id, _)| id.as_str()).collect();
-        let retention: Vec<&str> = profiles.iter().filter(|(_, p)| p.retention).map(|(id, _)| id.as_str()).collect();
-        if !role.hybrid && !new_logo.is_empty() && !retention.is_empty() {
-            diagnostics.push(
-                Diagnostic::warning(format!(
-                    "role `{}` pays both new-logo ({}) and retention ({}) business: hunters and farmers, never both",
-                    role.id,
-                    new_logo.join(", "),
-                    retention.join(", ")
-                ))
-                .at(file, role_id.span)
-                .with_help("split the role, or say `hybrid: true` if this is intended"),
-            );
-        }
-        if matches!(role.motion, Motion::Executive | Motion::Leader) {
-            let linked = profiles
-                .iter()
-                .try_fold(Decimal::ZERO, |sum, (_, p)| sum.checked_add(p.profit_linked))
-                .unwrap_or(Decimal::MAX);
-            let share = linked.checked_div(role.target_incentive).unwrap_or(Decimal::ZERO);
-            if share < Decimal::new(5, 1) {
-                diagnostics.push(
-                    Diagnostic::warning(format!(
-                        "{} role `{}` has {} of its target incentive tied to company profit; executives are paid on the bottom line (at least 50 %)",
-                        if role.motion == Motion::Executive { "executive" } else { "leader" },
-                        role.id,
-                        format_percent(share)
-                    ))
-                    .at(file, role_id.span)
-                    .with_help("add a `profit_bonus` component or a curve on `company.net_profit`"),
-                );
-            }
-        }
-    }
-}
+use crate::plan::PlanModel;
 
 /// Σ effective annual quotas against `company.budget_revenue` (SPEC §6 coverage): a warning
 /// when the plans of all roles do not add up to the budget.
-pub fn coverage(plan: &Plan, facts: &Facts) -> Option<Diagnostic> {
+pub fn coverage(plan: &PlanModel, facts: &Facts) -> Option<Diagnostic> {
     let budget = *plan.company.get("budget_revenue")?;
     // A roll-up role's quota is its team's, already counted.
     let total: Decimal = facts
@@ -76,6 +28,7 @@ pub fn coverage(plan: &Plan, facts: &Facts) -> Option<Diagnostic> {
             format_money_grouped(budget, plan.minor_units),
             format_percent(total.checked_div(budget).unwrap_or(Decimal::ZERO))
         ))
+        .with_code(Code::LintCoverage)
     })
 }
 
@@ -117,7 +70,7 @@ pub struct GoalsReport {
 }
 
 /// Builds the goal-setting report. Roll-up roles are left out: their quota is their team's.
-pub fn goals(plan: &Plan, facts: &Facts) -> GoalsReport {
+pub fn goals(plan: &PlanModel, facts: &Facts) -> GoalsReport {
     let mut teams: indexmap::IndexMap<String, GoalLine> = indexmap::IndexMap::new();
     let mut total = GoalLine { team: "total".into(), ..GoalLine::default() };
     let mut run_rate_book = Decimal::ZERO;

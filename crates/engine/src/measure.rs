@@ -3,7 +3,25 @@
 
 use std::fmt;
 
-use crate::spec::Aggregate;
+use serde::Deserialize;
+
+/// How a `measures.csv` measure aggregates over a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregate {
+    Sum,
+    Mean,
+    Last,
+    Min,
+    Max,
+}
+
+impl Aggregate {
+    /// Whether values of this measure are levels (not scaled to a window) rather than amounts.
+    pub fn is_level(self) -> bool {
+        !matches!(self, Aggregate::Sum)
+    }
+}
 
 /// The kind of a deal in `deals.csv`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -91,6 +109,11 @@ impl MeasureRef {
             MeasureRef::Company(name) => name.ends_with("_pct"),
             _ => false,
         }
+    }
+
+    /// Whether the measure reads the deals' `gross_margin` column.
+    pub fn reads_margin(&self) -> bool {
+        matches!(self, MeasureRef::GrossMargin | MeasureRef::GrossMarginPct)
     }
 
     /// Whether the measure comes from deals (and so rolls up and can be cancelled).

@@ -242,14 +242,23 @@ pub fn format_money_grouped(value: Decimal, minor_units: u32) -> String {
 
 /// Formats a fraction as a percentage for people: `0.08` → `8%`, `1.125` → `112.5%`.
 pub fn format_percent(value: Decimal) -> String {
-    let pct = (value * Decimal::ONE_HUNDRED).round_dp(2).normalize();
-    format!("{pct}%")
+    match value.checked_mul(Decimal::ONE_HUNDRED) {
+        Some(pct) => format!("{}%", pct.round_dp(2).normalize()),
+        // Past the decimal range as a percentage: say it as a multiple instead of panicking.
+        None => format!("{}×", value.round_dp(2).normalize()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn format_percent_of_a_huge_value_does_not_panic() {
+        assert_eq!(format_percent(Decimal::MAX), "79228162514264337593543950335×");
+        assert_eq!(format_percent(Decimal::from_str("0.125").unwrap()), "12.5%");
+    }
 
     #[track_caller]
     fn check(text: &str, expected: &str) {

@@ -1,7 +1,9 @@
-//! Loading a plan file (SPEC §4): YAML → [`PlanSpec`] → validated, compiled [`Plan`].
+//! The plan model (SPEC §4): a plan file as read ([`PlanSource`]: YAML parsed once) and
+//! everything a plan says apart from its components ([`PlanModel`]: ids, calendar,
+//! parameters, company values, declared measures, each role's rules and quota rules).
 //!
-//! [`PlanSource`] holds the parsed YAML so that a what-if run with other parameters compiles
-//! again without reading or parsing the file again.
+//! Components are built one layer up, by the registry, which compiles a [`PlanSource`] into
+//! a `Plan` (this model plus each role's components). Data indexing reads this model only.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,18 +13,19 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
 use crate::calendar::Calendar;
-use crate::component::{BuildContext, Component, Registry};
 use crate::csvfile::hex;
-use crate::diagnostic::{Diagnostic, Diagnostics, Span, did_you_mean};
-use crate::measure::{DERIVED_MEASURES, MeasureRef};
+use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::error::Code;
+use crate::measure::{Aggregate, DERIVED_MEASURES, MeasureRef};
 use crate::source::{FileSystem, Sources};
 use crate::spanned::{Num, Spanned};
-use crate::spec::{Aggregate, Motion, PlanSpec, QuotaSource, QuotaSpec, RoleSpec};
+use crate::spec::{Motion, PlanSpec, QuotaSource, QuotaSpec, RoleSpec};
 use crate::yaml::{self, DeContext, Node};
 
-/// A compiled, validated plan.
+/// A validated plan without its components: what data indexing, quota schedules and
+/// components read. The registry's `Plan` is this model plus each role's components.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct PlanModel {
     pub id: String,
     pub name: String,
     pub description: Option<String>,
@@ -33,38 +36,35 @@ pub struct Plan {
     pub params: IndexMap<String, Decimal>,
     pub company: IndexMap<String, Decimal>,
     pub measures: IndexMap<String, Aggregate>,
-    pub roles: IndexMap<String, Role>,
+    /// Each role's rules, in plan order.
+    pub roles: IndexMap<String, RoleRules>,
     /// SHA-256 of the plan file, the scripts it uses and any parameter overrides.
     pub hash: String,
     pub path: PathBuf,
     /// Lint warnings found while compiling.
     pub warnings: Vec<Diagnostic>,
+    /// Whether a component reads single credited deals (set by the compiler from
+    /// `Component::needs_credits`).
+    pub(crate) needs_deal_list: bool,
+    /// Whether a component or the attainment blend reads gross margin: then `deals.csv` must
+    /// have a `gross_margin` column, or every margin would read as 0.
+    pub(crate) reads_margin: bool,
 }
 
-impl Plan {
-    /// Reads and compiles a plan with the built-in components and no overrides.
-    pub fn load(path: &Path) -> Result<Plan, Diagnostics> {
-        let registry = Registry::for_plan(path, crate::ScriptLimits::default());
-        PlanSource::read(path)?.compile(&registry, &IndexMap::new())
-    }
-
+impl PlanModel {
     pub fn dir(&self) -> &Path {
         self.path.parent().unwrap_or(Path::new("."))
     }
 
-    pub fn role(&self, id: &str) -> Option<&Role> {
-        self.roles.get(id)
-    }
-
-    /// Whether any component needs the full list of credited deals (SPIFF date windows).
+    /// Whether any component needs the full list of credited deals (a SPIFF's date windows).
     pub fn needs_deal_list(&self) -> bool {
-        self.roles.values().flat_map(|r| &r.components).any(|c| c.type_name() == "spiff")
+        self.needs_deal_list
     }
 }
 
-/// A role's compiled rules.
+/// A role's rules: everything but its components.
 #[derive(Debug, Clone)]
-pub struct Role {
+pub struct RoleRules {
     pub id: String,
     pub title: String,
     pub motion: Motion,
@@ -73,9 +73,6 @@ pub struct Role {
     /// Annual target incentive at 100 %.
     pub target_incentive: Decimal,
     pub quota: QuotaRules,
-    pub components: Vec<Arc<dyn Component>>,
-    /// The components' ids, shared by every statement line.
-    pub component_ids: Vec<crate::statement::Name>,
 }
 
 /// The role's relieved-quota rules (SPEC §6), with defaults filled in.
@@ -122,6 +119,14 @@ pub struct Score {
     pub cap: Option<Decimal>,
 }
 
+/// What [`PlanSource::model`] read: the model (no roles yet), the spec and the component
+/// mappings captured as raw nodes, for the compiler.
+pub(crate) struct ModelParts {
+    pub model: PlanModel,
+    pub spec: PlanSpec,
+    pub captured: Vec<Node>,
+}
+
 /// A plan file read and parsed, not yet compiled.
 #[derive(Debug, Clone)]
 pub struct PlanSource {
@@ -130,9 +135,10 @@ pub struct PlanSource {
     pub path: PathBuf,
     pub file: Arc<str>,
     pub text: String,
-    pub root: Node,
+    /// The parsed YAML (the YAML layer's tree: see [`PlanSource::to_json`] for a view).
+    pub(crate) root: Node,
     /// Problems the parser stepped over (duplicate keys).
-    parse_diagnostics: Vec<Diagnostic>,
+    pub(crate) parse_diagnostics: Vec<Diagnostic>,
 }
 
 impl PlanSource {
@@ -147,11 +153,11 @@ impl PlanSource {
             Ok(Some(text)) => text.to_string(),
             Ok(None) => {
                 let message = format!("cannot read plan file {}: no such file", path.display());
-                return Err(Diagnostics(vec![Diagnostic::error(message)]));
+                return Err(Diagnostics(vec![Diagnostic::error(message).with_code(Code::PlanRead)]));
             }
             Err(err) => {
                 let message = format!("cannot read plan file {}: {err}", path.display());
-                return Err(Diagnostics(vec![Diagnostic::error(message)]));
+                return Err(Diagnostics(vec![Diagnostic::error(message).with_code(Code::PlanRead)]));
             }
         };
         PlanSource::parse(sources, path, text)
@@ -166,7 +172,8 @@ impl PlanSource {
     /// `sources`.
     pub fn parse(sources: Arc<dyn Sources>, path: &Path, text: String) -> Result<PlanSource, Diagnostics> {
         let file: Arc<str> = Arc::from(path.display().to_string());
-        let (root, parse_diagnostics) = yaml::parse(&text, &file).map_err(|d| Diagnostics(vec![d]))?;
+        let (root, parse_diagnostics) =
+            yaml::parse(&text, &file).map_err(|d| Diagnostics(vec![d.or_code(Code::PlanYaml)]))?;
         Ok(PlanSource { sources, path: path.to_path_buf(), file, text, root, parse_diagnostics })
     }
 
@@ -176,24 +183,20 @@ impl PlanSource {
         PlanSource { root, ..self.clone() }
     }
 
-    /// Validates and compiles, with `overrides` replacing parameters by name.
-    pub fn compile(&self, registry: &Registry, overrides: &IndexMap<String, Decimal>) -> Result<Plan, Diagnostics> {
-        let mut diagnostics = self.parse_diagnostics.clone();
-        let plan = self.compile_inner(registry, overrides, &mut diagnostics);
-        if diagnostics.iter().any(Diagnostic::is_error) {
-            return Err(Diagnostics(diagnostics));
-        }
-        let mut plan = plan.ok_or_else(|| Diagnostics(diagnostics.clone()))?;
-        plan.warnings = diagnostics;
-        Ok(plan)
+    /// The plan as JSON, the way an editor's YAML language server sees it (to validate it
+    /// against the plan's JSON Schema).
+    pub fn to_json(&self) -> serde_json::Value {
+        self.root.to_json()
     }
 
-    fn compile_inner(
+    /// Reads everything but the components: parameters (with `overrides`), the plan's keys,
+    /// calendar, company values and declared measures. Roles are added by the compiler, one
+    /// at a time with [`role_rules`], so that problems are reported in file order.
+    pub(crate) fn model(
         &self,
-        registry: &Registry,
         overrides: &IndexMap<String, Decimal>,
         diagnostics: &mut Vec<Diagnostic>,
-    ) -> Option<Plan> {
+    ) -> Option<ModelParts> {
         let file = &self.file;
         if !matches!(self.root.kind, yaml::NodeKind::Map(_)) {
             diagnostics.push(
@@ -222,7 +225,8 @@ impl PlanSource {
             match params.get_mut(name) {
                 Some(slot) => *slot = *value,
                 None => {
-                    let mut diag = Diagnostic::error(format!("override of unknown parameter `{name}`"));
+                    let mut diag = Diagnostic::error(format!("override of unknown parameter `{name}`"))
+                        .with_code(Code::PlanUnknownParameter);
                     if let Some(best) = did_you_mean(name, params.keys().map(String::as_str)) {
                         diag = diag.with_help(format!("did you mean `{best}`?"));
                     }
@@ -285,36 +289,7 @@ impl PlanSource {
             measures.insert(name.value.clone(), decl.aggregate.value);
         }
 
-        let mut roles = IndexMap::new();
-        let mut files = Vec::new();
-        for (role_id, role_spec) in &spec.roles {
-            check_id(role_id, "role", file, diagnostics);
-            let role = compile_role(
-                role_id,
-                role_spec,
-                RoleInputs {
-                    sources: &*self.sources,
-                    file,
-                    dir: self.path.parent().unwrap_or(Path::new(".")),
-                    params: &params,
-                    measures: &measures,
-                    company: &company,
-                    calendar: &calendar,
-                    captured: &captured,
-                    registry,
-                },
-                &mut files,
-                diagnostics,
-            );
-            if let Some(role) = role {
-                roles.insert(role_id.value.clone(), role);
-            }
-        }
-        if spec.roles.is_empty() {
-            diagnostics.push(Diagnostic::error("the plan has no roles").at(file, spec.plan.span));
-        }
-
-        let plan = Plan {
+        let model = PlanModel {
             id: spec.plan.value.clone(),
             name: spec.name.clone().unwrap_or_else(|| spec.plan.value.clone()),
             description: spec.description.clone(),
@@ -324,17 +299,18 @@ impl PlanSource {
             params,
             company,
             measures,
-            roles,
-            hash: self.hash(overrides, files),
+            roles: IndexMap::new(),
+            hash: String::new(),
             path: self.path.clone(),
             warnings: Vec::new(),
+            needs_deal_list: false,
+            reads_margin: false,
         };
-        crate::lint::lint_plan(&plan, &spec, file, diagnostics);
-        Some(plan)
+        Some(ModelParts { model, spec, captured })
     }
 
     /// SHA-256 of the plan text, the scripts it uses and any overrides (sorted), in hex.
-    fn hash(&self, overrides: &IndexMap<String, Decimal>, mut files: Vec<(String, String)>) -> String {
+    pub(crate) fn hash(&self, overrides: &IndexMap<String, Decimal>, mut files: Vec<(String, String)>) -> String {
         let mut hasher = Sha256::new();
         hasher.update(self.text.as_bytes());
         files.sort();
@@ -351,94 +327,22 @@ impl PlanSource {
     }
 }
 
-struct RoleInputs<'a> {
-    sources: &'a dyn Sources,
-    file: &'a Arc<str>,
-    dir: &'a Path,
-    params: &'a IndexMap<String, Decimal>,
-    measures: &'a IndexMap<String, Aggregate>,
-    company: &'a IndexMap<String, Decimal>,
-    calendar: &'a Calendar,
-    captured: &'a [Node],
-    registry: &'a Registry,
-}
-
-fn compile_role(
+/// A role's rules from its spec (target incentive, quota rules), reporting problems.
+pub(crate) fn role_rules(
     role_id: &Spanned<String>,
     spec: &RoleSpec,
-    inputs: RoleInputs<'_>,
-    files: &mut Vec<(String, String)>,
+    measures: &IndexMap<String, Aggregate>,
+    file: &Arc<str>,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<Role> {
-    let file = inputs.file;
+) -> RoleRules {
     let ti = spec.target_incentive.as_ref().map_or(Decimal::ZERO, |n| n.value);
     if let Some(n) = &spec.target_incentive {
         if n.value < Decimal::ZERO {
             diagnostics.push(Diagnostic::error("`target_incentive` cannot be negative").at(file, n.span));
         }
     }
-    let quota = compile_quota(spec.quota.as_ref(), inputs.measures, file, diagnostics);
-    let mut cx = BuildContext {
-        sources: inputs.sources,
-        file: file.clone(),
-        plan_dir: inputs.dir,
-        params: inputs.params,
-        declared: inputs.measures,
-        company: inputs.company,
-        calendar: inputs.calendar,
-        role_id,
-        role_ti: ti,
-        quota_rules: &quota,
-        component_type: String::new(),
-        files: Vec::new(),
-        diagnostics: Vec::new(),
-    };
-    let mut components: Vec<Arc<dyn Component>> = Vec::new();
-    let mut ids: IndexMap<String, Span> = IndexMap::new();
-    for captured in &spec.components {
-        let node = &inputs.captured[captured.index];
-        let Some(type_node) = node.get("type") else {
-            cx.error(node.span, "a component needs a `type:` (for example `type: tiered`)");
-            continue;
-        };
-        let Some(type_name) = type_node.as_str() else {
-            cx.error(type_node.span, "`type` is a name such as `tiered`");
-            continue;
-        };
-        if let Some(id_node) = node.get("id").filter(|n| n.as_str().is_some()) {
-            let id = id_node.as_str().unwrap_or_default().to_string();
-            if let Some(first) = ids.get(&id) {
-                cx.error(
-                    id_node.span,
-                    format!(
-                        "component id `{id}` is used twice in role `{}` (first at line {})",
-                        role_id.value, first.line
-                    ),
-                );
-            }
-            let spanned = Spanned { value: id.clone(), span: id_node.span };
-            check_id(&spanned, "component", file, &mut cx.diagnostics);
-            ids.insert(id, id_node.span);
-        }
-        let Some(component_type) = inputs.registry.get(type_name).cloned() else {
-            let mut diag = Diagnostic::error(format!("unknown component type `{type_name}`")).at(file, type_node.span);
-            diag = match did_you_mean(type_name, inputs.registry.names()) {
-                Some(best) => diag.with_help(format!("did you mean `{best}`?")),
-                None => {
-                    diag.with_help(format!("known types: {}", inputs.registry.names().collect::<Vec<_>>().join(", ")))
-                }
-            };
-            cx.report(diag);
-            continue;
-        };
-        cx.component_type = type_name.to_string();
-        if let Some(component) = component_type.build(node, &mut cx) {
-            components.push(component);
-        }
-    }
-    diagnostics.append(&mut cx.diagnostics);
-    files.append(&mut cx.files);
-    Some(Role {
+    let quota = compile_quota(spec.quota.as_ref(), measures, file, diagnostics);
+    RoleRules {
         id: role_id.value.clone(),
         title: spec.title.clone().unwrap_or_else(|| role_id.value.clone()),
         motion: spec.motion.value,
@@ -446,9 +350,7 @@ fn compile_role(
         rollup: spec.rollup,
         target_incentive: ti,
         quota,
-        component_ids: components.iter().map(|c| crate::statement::Name::from(c.id())).collect(),
-        components,
-    })
+    }
 }
 
 fn compile_quota(
@@ -500,6 +402,7 @@ fn compile_quota(
                 diagnostics.push(
                     Diagnostic::error(format!("unknown measure `{}` in the attainment blend", score.measure.value))
                         .at(file, score.measure.span)
+                        .with_code(Code::PlanUnknownMeasure)
                         .with_help("declare measures.csv measures under `measures:`"),
                 );
             }
@@ -565,13 +468,14 @@ fn compile_quota(
 }
 
 /// Ids (plan, roles, components, measures, parameters) match `[a-z0-9_-]+`.
-fn check_id(id: &Spanned<String>, what: &str, file: &Arc<str>, diagnostics: &mut Vec<Diagnostic>) {
+pub(crate) fn check_id(id: &Spanned<String>, what: &str, file: &Arc<str>, diagnostics: &mut Vec<Diagnostic>) {
     let ok =
         !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if !ok {
         diagnostics.push(
             Diagnostic::error(format!("{what} id `{}` must use only a-z, 0-9, `_` and `-`", id.value))
-                .at(file, id.span),
+                .at(file, id.span)
+                .with_code(Code::PlanBadId),
         );
     }
 }

@@ -1,11 +1,13 @@
 //! `Num` (an exact number with the place it was written) and `Spanned<T>` (any value with
 //! its place), filled in by the YAML deserializer so that validation can point at the text.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
 use crate::diagnostic::Span;
@@ -145,5 +147,42 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
             }
         }
         deserializer.deserialize_struct(SPANNED_MAGIC, SPAN_FIELDS, SpannedVisitor(std::marker::PhantomData))
+    }
+}
+
+// The plan schema (schemars) sees a `Num` as a number or a `$parameter`, and a
+// `Spanned<T>` as its `T`.
+
+impl JsonSchema for Num {
+    fn schema_name() -> Cow<'static, str> {
+        "Number".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "An exact decimal (0.07 is seven hundredths): a number, a quoted number for more than 15 significant digits, or a $parameter.",
+            "anyOf": [
+                { "type": "number" },
+                { "type": "string", "pattern": "^(\\$[a-z0-9_-]+|[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]{1,3})?)$" }
+            ]
+        })
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Spanned<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
     }
 }

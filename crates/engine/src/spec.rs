@@ -1,64 +1,66 @@
 //! The plan file as written (SPEC §4): serde structs the YAML layer fills in, before
-//! validation turns them into a compiled [`crate::Plan`].
+//! validation turns them into a `PlanModel` and the registry into a compiled `Plan`.
 //!
 //! Components stay raw YAML nodes here: the registry hands each to its type, which reads its
 //! own keys, so adding a type never touches this file.
 
+use std::borrow::Cow;
+
 use indexmap::IndexMap;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 
 use crate::calendar::PeriodKind;
+use crate::measure::Aggregate;
 use crate::spanned::{Num, Spanned};
 use crate::yaml::CapturedNode;
 
-/// The top of a plan file.
+/// An Accrue compensation plan: who is paid what, for what, per period. The user guide is in
+/// the repository's docs/ folder (docs/plan-format.md).
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct PlanSpec {
+    /// The plan's id, shown in every output: lowercase letters, digits, `-` and `_`
+    /// (`acme-fy2027`).
     pub plan: Spanned<String>,
+    /// The plan's name for people (`Acme FY2027`), used in titles of tables and charts.
     #[serde(default)]
     pub name: Option<String>,
+    /// Free text for readers of the plan; the engine does not use it.
     #[serde(default)]
     pub description: Option<String>,
+    /// The ISO currency code (default USD); amounts are rounded to its minor unit (cents).
     #[serde(default)]
     pub currency: Option<Spanned<String>>,
+    /// The plan year, named by the calendar year it starts in (2027).
     pub year: Spanned<i32>,
+    /// How often pay is computed: month (12 periods), quarter (4) or year (1).
     pub periods: Spanned<PeriodKind>,
+    /// The month the plan year starts, 1 to 12 (default 1, January); quarters count from it.
     #[serde(default)]
     pub fiscal_start_month: Option<Spanned<u32>>,
-    /// Read on its own before the rest (every `$name` resolves against it); here so that
-    /// `params` is a known key.
+    /// Named numbers the plan reuses: write `$name` wherever a number goes (`rate:
+    /// $base_rate`); what-if commands change them by name (`--set base_rate=0.06`).
     #[serde(default)]
-    #[allow(dead_code)]
+    #[allow(dead_code)] // read on its own before the rest, so that every `$name` resolves
     pub params: IndexMap<Spanned<String>, Num>,
+    /// The company's annual targets and budgets (`budget_revenue`, `budget_net_profit`,
+    /// `target_net_profit_pct`, …), read by components as `company.NAME`; per-period values in
+    /// company.csv take precedence.
     #[serde(default)]
     pub company: IndexMap<Spanned<String>, Num>,
+    /// Every measure given in measures.csv (CSAT, KPIs, scores), with how a window combines
+    /// its values: sum, mean, last, min or max.
     #[serde(default)]
     pub measures: IndexMap<Spanned<String>, MeasureSpec>,
+    /// The roles by id (`ae`, `vcio`, `ceo`); each payee in roster.csv names one.
     pub roles: IndexMap<Spanned<String>, RoleSpec>,
-}
-
-/// How a `measures.csv` measure aggregates over a window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Aggregate {
-    Sum,
-    Mean,
-    Last,
-    Min,
-    Max,
-}
-
-impl Aggregate {
-    /// Whether values of this measure are levels (not scaled to a window) rather than amounts.
-    pub fn is_level(self) -> bool {
-        !matches!(self, Aggregate::Sum)
-    }
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct MeasureSpec {
+    /// How a window combines the measure's period values: sum, mean, last, min or max.
     pub aggregate: Spanned<Aggregate>,
     /// For readers of the plan; the engine does not use it.
     #[serde(default)]
@@ -66,7 +68,8 @@ pub struct MeasureSpec {
     pub description: Option<String>,
 }
 
-/// Sales motion of a role (SPEC §1): hunters and farmers, never both.
+/// The role's sales motion: hunters win new logos, farmers and vCIOs keep and grow the book;
+/// a role mixing both is a warning unless it says `hybrid: true`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Motion {
@@ -81,22 +84,30 @@ pub enum Motion {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RoleSpec {
+    /// The role's title for people (`Account Executive`); default the id.
     #[serde(default)]
     pub title: Option<String>,
+    /// hunter, farmer, vcio, leader, executive or non_sales.
     pub motion: Spanned<Motion>,
+    /// Allows a role to mix new-logo and retention pay without a warning.
     #[serde(default)]
     pub hybrid: bool,
+    /// Credit the payee with the deals of everyone below them in the roster's manager tree.
     #[serde(default)]
     pub rollup: bool,
+    /// The annual variable pay at 100 % (TI), default 0; prorated for part-year payees.
     #[serde(default)]
     pub target_incentive: Option<Num>,
+    /// Where the quota comes from and how it is relieved (self goals, relief, blends).
     #[serde(default)]
     pub quota: Option<Spanned<QuotaSpec>>,
+    /// The pay components: each is one line on the payee's statement (see
+    /// docs/components.md).
     #[serde(default)]
     pub components: Vec<CapturedNode>,
 }
 
-/// Where a payee's annual quota comes from (SPEC §6).
+/// Where a payee's annual quota comes from: the roster's `quota`, or their own `self_goal`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QuotaSource {
@@ -105,22 +116,32 @@ pub enum QuotaSource {
     SelfGoal,
 }
 
-/// The role's relieved-quota rules (SPEC §6).
+/// The role's quota rules: self-set goals, proration, relief and blended attainment (see
+/// docs/plan-format.md).
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct QuotaSpec {
+    /// `roster` (default) or `self_goal`.
     #[serde(default)]
     pub source: Option<Spanned<QuotaSource>>,
+    /// With `source: self_goal`, the lowest goal accepted as a fraction of the assigned quota
+    /// (default 0.9).
     #[serde(default)]
     pub floor: Option<Num>,
+    /// Quota and TI follow the days employed in each period (default true).
     #[serde(default)]
     pub prorate: Option<bool>,
+    /// The most relief a payee may get in the year, as a fraction of their annual quota.
     #[serde(default)]
     pub max_relief_pct: Option<Num>,
+    /// The blended attainment that curve components with `attainment: relieved` see.
     #[serde(default)]
     pub attainment: Option<Spanned<BlendSpec>>,
+    /// Below `below` attainment, quota-based tiered components pay `rate_multiplier` × instead
+    /// of applying their threshold.
     #[serde(default)]
     pub soft_floor: Option<SoftFloorSpec>,
+    /// Beating one's own self goal multiplies the quota-based tiered components.
     #[serde(default)]
     pub kicker: Option<KickerSpec>,
 }
@@ -164,7 +185,7 @@ pub struct KickerSpec {
 // ---------------------------------------------------------------------------------------
 // Keys shared by component types.
 
-/// `id` and `type`: every component has them.
+/// `id`, `type` and `name`: every component has them.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct CoreSpec {
@@ -174,6 +195,10 @@ pub struct CoreSpec {
     /// The component type: a built-in or a plugin from `scripts/components/`.
     #[serde(rename = "type")]
     pub kind: Spanned<String>,
+    /// The component's name for people (`New business commission`), used in charts; default
+    /// the id made readable.
+    #[serde(default)]
+    pub name: Option<Spanned<String>>,
 }
 
 /// `ytd` (periods 1..k) or `period` (period k alone).
@@ -264,3 +289,14 @@ pub struct TierSpec {
 
 /// A curve point `[attainment, payout factor]`.
 pub type PointSpec = (Num, Num);
+
+impl JsonSchema for CapturedNode {
+    fn schema_name() -> Cow<'static, str> {
+        "Component".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // Replaced by one variant per component type in [`plan_schema`].
+        json_schema!({ "type": "object", "required": ["id", "type"] })
+    }
+}

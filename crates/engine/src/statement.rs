@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 
+use crate::error::Code;
 use crate::number::format_ratio;
 
 /// A shared, immutable name (payee, role, period, component): statements repeat the same
@@ -129,6 +130,8 @@ pub struct RunError {
     pub payee: Option<String>,
     pub period: Option<String>,
     pub component: Option<String>,
+    /// What kind of failure, for programs (`eval.missing_company`, `script.limit.operations`).
+    pub code: Code,
     pub message: String,
 }
 
@@ -314,95 +317,4 @@ fn money_map<S: Serializer>(map: &IndexMap<String, Decimal>, s: S) -> Result<S::
         out.serialize_entry(k, &money_text(*v))?;
     }
     out.end()
-}
-
-/// A run that evaluates while it serializes: the SPEC §8 JSON shape, written statement by
-/// statement, so that a run of any size never holds all its statements in memory.
-/// Serialize it once (with `serde_json::to_writer_pretty`, say); then [`StreamedRun::summary`]
-/// tells how it went.
-pub struct StreamedRun<'a> {
-    plan: &'a crate::Plan,
-    facts: &'a crate::Facts,
-    options: crate::RunOptions,
-    period: Option<usize>,
-    summary: std::cell::RefCell<Option<crate::eval::RunSummary>>,
-    statements: std::cell::Cell<usize>,
-}
-
-impl<'a> StreamedRun<'a> {
-    pub fn new(
-        plan: &'a crate::Plan,
-        facts: &'a crate::Facts,
-        options: crate::RunOptions,
-        period: Option<usize>,
-    ) -> Self {
-        StreamedRun {
-            plan,
-            facts,
-            options,
-            period,
-            summary: std::cell::RefCell::new(None),
-            statements: std::cell::Cell::new(0),
-        }
-    }
-
-    /// Totals, warnings and errors, once serialized.
-    pub fn summary(&self) -> Option<crate::eval::RunSummary> {
-        self.summary.borrow().clone()
-    }
-
-    /// How many statements were written.
-    pub fn statement_count(&self) -> usize {
-        self.statements.get()
-    }
-}
-
-struct StatementSeq<'r, 'a>(&'r StreamedRun<'a>);
-
-impl Serialize for StatementSeq<'_, '_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let run = self.0;
-        let mut seq = serializer.serialize_seq(None)?;
-        let mut failure = None;
-        let mut count = 0;
-        let summary = crate::eval::run_chunked(run.plan, run.facts, &run.options, run.period, |chunk| {
-            for statement in chunk {
-                if failure.is_none() {
-                    if let Err(err) = seq.serialize_element(&statement) {
-                        failure = Some(err);
-                    }
-                    count += 1;
-                }
-            }
-        });
-        run.statements.set(count);
-        *run.summary.borrow_mut() = Some(summary);
-        if let Some(err) = failure {
-            return Err(err);
-        }
-        seq.end()
-    }
-}
-
-impl Serialize for StreamedRun<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error, SerializeStruct};
-        let periods: Vec<&str> = match self.period {
-            Some(k) => vec![self.plan.calendar.period(k).label.as_str()],
-            None => self.plan.calendar.labels().collect(),
-        };
-        let mut out = serializer.serialize_struct("RunResult", 9)?;
-        out.serialize_field("plan", &self.plan.id)?;
-        out.serialize_field("plan_hash", &self.plan.hash)?;
-        out.serialize_field("data_hash", &self.facts.hash)?;
-        out.serialize_field("currency", &self.plan.currency)?;
-        out.serialize_field("periods", &periods)?;
-        out.serialize_field("statements", &StatementSeq(self))?;
-        let summary = self.summary.borrow().clone().ok_or_else(|| S::Error::custom("the run did not complete"))?;
-        out.serialize_field("totals", &summary.totals)?;
-        out.serialize_field("warnings", &summary.warnings)?;
-        out.serialize_field("errors", &summary.errors)?;
-        out.end()
-    }
 }

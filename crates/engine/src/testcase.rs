@@ -24,6 +24,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::error::Code;
 use crate::number::format_money_grouped;
 use crate::spanned::{Num, Spanned};
 use crate::statement::{RunError, RunResult};
@@ -122,8 +123,13 @@ pub struct Expectation {
 }
 
 impl TestFile {
-    /// Reads a test file; problems come back with file, line and column.
+    /// Reads a test file; problems come back with file, line and column (and `test.invalid`
+    /// unless a more precise code applies).
     pub fn read(path: &Path) -> Result<TestFile, Diagnostics> {
+        TestFile::read_inner(path).map_err(|problems| problems.or_code(Code::TestInvalid))
+    }
+
+    fn read_inner(path: &Path) -> Result<TestFile, Diagnostics> {
         let file: Arc<str> = Arc::from(path.display().to_string());
         let text = std::fs::read_to_string(path).map_err(|err| {
             Diagnostics(vec![Diagnostic::error(format!("cannot read test file {}: {err}", path.display()))])
@@ -158,7 +164,7 @@ impl TestFile {
                     ("relief.csv", case.relief),
                 ]
                 .into_iter()
-                .filter_map(|(name, rows)| rows.map(|rows| (name.to_string(), to_csv(&rows))))
+                .filter_map(|(name, rows)| rows.map(|rows| (name.to_string(), to_csv(name, &rows))))
                 .collect();
                 TestCase {
                     name: case.name.value,
@@ -186,9 +192,14 @@ impl TestFile {
     }
 }
 
-/// Rows as CSV text: the header is every key in the order first met.
-fn to_csv(rows: &Rows) -> String {
+/// Rows as CSV text: the header is every key in the order first met. An inline deal that
+/// gives no `gross_margin` has margin 0, as an empty cell would (SPEC §5): the column is
+/// always written, since a plan that reads margin requires it.
+fn to_csv(name: &str, rows: &Rows) -> String {
     let mut header: Vec<&str> = Vec::new();
+    if name == "deals.csv" {
+        header.push("gross_margin");
+    }
     for row in rows {
         for key in row.keys() {
             if !header.contains(&key.as_str()) {

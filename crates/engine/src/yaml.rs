@@ -19,7 +19,8 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
-use crate::number::{NumberStyle, parse_input};
+use crate::error::Code;
+use crate::number::{NumberStyle, parse_decimal, parse_input};
 
 /// How a scalar was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,11 +30,12 @@ pub enum ScalarStyle {
     Block,
 }
 
-/// A YAML node with the position it was written at.
+/// A YAML node with the position it was written at. Its shape is read through [`Node::get`],
+/// [`Node::as_str`] and [`Node::entries`]; the tree itself is the YAML layer's own.
 #[derive(Clone, Debug)]
 pub struct Node {
     pub span: Span,
-    pub kind: NodeKind,
+    pub(crate) kind: NodeKind,
 }
 
 #[derive(Clone, Debug)]
@@ -46,6 +48,33 @@ pub enum NodeKind {
 impl Node {
     fn null(span: Span) -> Node {
         Node { span, kind: NodeKind::Scalar { text: String::new(), style: ScalarStyle::Plain } }
+    }
+
+    /// The node as JSON, the way an editor's YAML language server sees it: plain scalars
+    /// that read as numbers are numbers, `true`/`false` booleans, `~`/`null` null (for
+    /// validating a plan against its JSON Schema; amounts are never computed from this).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            NodeKind::Map(entries) => Value::Object(
+                entries.iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), v.to_json())).collect(),
+            ),
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Scalar { text, style } => {
+                if *style != ScalarStyle::Plain {
+                    return Value::String(text.clone());
+                }
+                match text.as_str() {
+                    "" | "~" | "null" => Value::Null,
+                    "true" => Value::Bool(true),
+                    "false" => Value::Bool(false),
+                    _ => match parse_decimal(text, NumberStyle::PlainYaml) {
+                        Ok(_) => serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.clone())),
+                        Err(_) => Value::String(text.clone()),
+                    },
+                }
+            }
+        }
     }
 
     pub fn is_null(&self) -> bool {
@@ -102,21 +131,65 @@ fn span_of(mark: &Marker, len: usize) -> Span {
 /// Parses one YAML document into a node tree. Syntax errors are fatal (one diagnostic);
 /// duplicate keys are reported and the first occurrence kept.
 pub fn parse(text: &str, file: &Arc<str>) -> Result<(Node, Vec<Diagnostic>), Diagnostic> {
+    // YAML allows a byte order mark at the start; it is not part of the first key.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_characters(text, file)?;
     let mut builder = Builder { file: file.clone(), ..Builder::default() };
     let mut parser = Parser::new_from_str(text);
     if let Err(err) = parser.load(&mut builder, true) {
         let span = span_of(err.marker(), 1);
-        return Err(Diagnostic::error(format!("YAML syntax error: {}", err.info())).at(file, span));
+        return Err(Diagnostic::error(format!("YAML syntax error: {}", err.info()))
+            .at(file, span)
+            .with_code(Code::PlanYaml));
     }
     if let Some(diag) = builder.fatal {
         return Err(diag);
     }
     if builder.documents > 1 {
         return Err(Diagnostic::error("a plan file holds one YAML document; found several `---`")
-            .at(file, Span { line: 1, col: 1, len: 0 }));
+            .at(file, Span { line: 1, col: 1, len: 0 })
+            .with_code(Code::PlanYaml));
     }
     let root = builder.root.unwrap_or_else(|| Node::null(Span { line: 1, col: 1, len: 0 }));
     Ok((root, builder.diagnostics))
+}
+
+/// The most nodes that aliases may add to a plan: far above any real plan's reuse, far below
+/// what a "billion laughs" file would expand to.
+const MAX_ALIAS_NODES: usize = 100_000;
+
+/// The deepest nesting of lists and mappings a plan may have (a real plan nests a handful of
+/// levels; thousands would overflow the stack of the code that walks the tree).
+const MAX_DEPTH: usize = 128;
+
+/// Rejects NUL and other control characters: the YAML parser stops at a NUL, so a plan cut
+/// there would lose everything after it (a modifier, a role) without an error.
+fn check_characters(text: &str, file: &Arc<str>) -> Result<(), Diagnostic> {
+    for (number, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let bad = line.char_indices().find(|&(_, c)| {
+            (c.is_control() && c != '\t' && c != '\u{85}') || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}'
+        });
+        if let Some((byte, c)) = bad {
+            let col = line[..byte].chars().count() as u32 + 1;
+            return Err(Diagnostic::error(format!(
+                "the plan holds a control character (U+{:04X}); a plan file is plain text",
+                c as u32
+            ))
+            .at(file, Span { line: number as u32 + 1, col, len: 1 })
+            .with_code(Code::PlanYaml));
+        }
+    }
+    Ok(())
+}
+
+/// The number of nodes in a tree.
+fn node_count(node: &Node) -> usize {
+    match &node.kind {
+        NodeKind::Scalar { .. } => 1,
+        NodeKind::Seq(items) => 1 + items.iter().map(node_count).sum::<usize>(),
+        NodeKind::Map(entries) => 1 + entries.iter().map(|(k, v)| node_count(k) + node_count(v)).sum::<usize>(),
+    }
 }
 
 enum Frame {
@@ -129,7 +202,10 @@ struct Builder {
     file: Arc<str>,
     stack: Vec<Frame>,
     root: Option<Node>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchor's node and its number of nodes.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes added by aliases so far, against [`MAX_ALIAS_NODES`].
+    alias_nodes: usize,
     diagnostics: Vec<Diagnostic>,
     fatal: Option<Diagnostic>,
     documents: usize,
@@ -160,7 +236,8 @@ impl Builder {
                 if let Some(first) = seen.get(text) {
                     self.diagnostics.push(
                         Diagnostic::error(format!("duplicate key `{text}` (first written at line {})", first.line))
-                            .at(&self.file, key.span),
+                            .at(&self.file, key.span)
+                            .with_code(Code::PlanYaml),
                     );
                     continue;
                 }
@@ -186,7 +263,8 @@ impl MarkedEventReceiver for Builder {
                             "YAML tags (`{}{}`) are not supported in plan files",
                             tag.handle, tag.suffix
                         ))
-                        .at(&self.file, span_of(&mark, 1)),
+                        .at(&self.file, span_of(&mark, 1))
+                        .with_code(Code::PlanYaml),
                     );
                     return;
                 }
@@ -198,9 +276,16 @@ impl MarkedEventReceiver for Builder {
                 let len = text.chars().count().max(1);
                 let node = Node { span: span_of(&mark, len), kind: NodeKind::Scalar { text, style } };
                 if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), 1));
                 }
                 self.push_node(node);
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.fatal = Some(
+                    Diagnostic::error(format!("the plan nests lists and mappings more than {MAX_DEPTH} deep"))
+                        .at(&self.file, span_of(&mark, 1))
+                        .with_code(Code::PlanYaml),
+                );
             }
             Event::SequenceStart(anchor, _) => {
                 self.stack.push(Frame::Seq { span: span_of(&mark, 1), anchor, items: Vec::new() });
@@ -212,7 +297,7 @@ impl MarkedEventReceiver for Builder {
                 if let Some(Frame::Seq { span, anchor, items }) = self.stack.pop() {
                     let node = Node { span, kind: NodeKind::Seq(items) };
                     if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
+                        self.anchors.insert(anchor, (node.clone(), node_count(&node)));
                     }
                     self.push_node(node);
                 }
@@ -223,19 +308,33 @@ impl MarkedEventReceiver for Builder {
                     let span = span.unwrap_or_else(|| span_of(&mark, 1));
                     let node = Node { span, kind: NodeKind::Map(entries) };
                     if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
+                        self.anchors.insert(anchor, (node.clone(), node_count(&node)));
                     }
                     self.push_node(node);
                 }
             }
-            Event::Alias(anchor) => match self.anchors.get(&anchor).cloned() {
-                Some(mut node) => {
+            Event::Alias(anchor) => match self.anchors.get(&anchor) {
+                Some((_, size)) if self.alias_nodes + size > MAX_ALIAS_NODES => {
+                    self.fatal = Some(
+                        Diagnostic::error(format!(
+                            "aliases expand the plan past {MAX_ALIAS_NODES} nodes (a \"billion laughs\" file?)"
+                        ))
+                        .at(&self.file, span_of(&mark, 1))
+                        .with_code(Code::PlanYaml),
+                    );
+                }
+                Some((node, size)) => {
+                    self.alias_nodes += size;
+                    let mut node = node.clone();
                     node.span = span_of(&mark, 1);
                     self.push_node(node);
                 }
                 None => {
-                    self.fatal =
-                        Some(Diagnostic::error("alias to an unknown anchor").at(&self.file, span_of(&mark, 1)));
+                    self.fatal = Some(
+                        Diagnostic::error("alias to an unknown anchor")
+                            .at(&self.file, span_of(&mark, 1))
+                            .with_code(Code::PlanYaml),
+                    );
                 }
             },
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
@@ -349,15 +448,17 @@ impl<'a, 'c> NodeDe<'a, 'c> {
             let Some(params) = self.cx.params else {
                 self.cx.report(
                     Diagnostic::error(format!("`${name}`: parameters cannot refer to other parameters"))
-                        .at(&self.cx.file, self.node.span),
+                        .at(&self.cx.file, self.node.span)
+                        .with_code(Code::PlanUnknownParameter),
                 );
                 return Ok((Decimal::ZERO, Some(name.to_string())));
             };
             return match params.get(name) {
                 Some(value) => Ok((*value, Some(name.to_string()))),
                 None => {
-                    let mut diag =
-                        Diagnostic::error(format!("unknown parameter `${name}`")).at(&self.cx.file, self.node.span);
+                    let mut diag = Diagnostic::error(format!("unknown parameter `${name}`"))
+                        .at(&self.cx.file, self.node.span)
+                        .with_code(Code::PlanUnknownParameter);
                     if let Some(best) = did_you_mean(name, params.keys().map(String::as_str)) {
                         diag = diag.with_help(format!("did you mean `${best}`?"));
                     } else if params.is_empty() {
@@ -378,7 +479,9 @@ impl<'a, 'c> NodeDe<'a, 'c> {
         match parse_input(text, number_style) {
             Ok(value) => Ok((value, None)),
             Err(err) => {
-                self.cx.report(Diagnostic::error(err.to_string()).at(&self.cx.file, self.node.span));
+                self.cx.report(
+                    Diagnostic::error(err.to_string()).at(&self.cx.file, self.node.span).with_code(Code::PlanBadNumber),
+                );
                 Ok((Decimal::ZERO, None))
             }
         }
@@ -651,7 +754,9 @@ impl<'de, 'a, 'c> de::MapAccess<'de> for MapDe<'a, 'c> {
                 let known = key.as_str().is_some_and(|k| fields.contains(&k));
                 if !known {
                     let text = key.as_str().unwrap_or("?");
-                    let mut diag = Diagnostic::error(format!("unknown key `{text}`")).at(&self.cx.file, key.span);
+                    let mut diag = Diagnostic::error(format!("unknown key `{text}`"))
+                        .at(&self.cx.file, key.span)
+                        .with_code(Code::PlanUnknownKey);
                     diag = match did_you_mean(text, fields.iter().copied()) {
                         Some(best) => diag.with_help(format!("did you mean `{best}`?")),
                         None => diag.with_help(format!("known keys here: {}", fields.join(", "))),

@@ -218,11 +218,14 @@ fn overlay_errors_point_into_the_overlay() {
 }
 
 #[test]
-fn a_broken_overlay_component_is_a_plan_error() {
-    let error =
-        overlay_error("roles:\n  ae:\n    components:\n      - {id: commission, type: tiered, measure: bookngs}\n");
-    let all = format!("{error} {:?}", error.diagnostics());
-    assert!(all.contains("bookngs"), "{all}");
+fn a_broken_overlay_component_is_located_in_the_overlay() {
+    let error = overlay_error(
+        "params: {rate: 0.2}\nroles:\n  ae:\n    components:\n      - {id: commission, type: tiered, measure: bookngs}\n",
+    );
+    let diagnostic = error.diagnostics().iter().find(|d| d.message.contains("bookngs")).expect("located");
+    let location = diagnostic.location.as_ref().unwrap();
+    assert!(location.file.ends_with("change.yaml"), "{diagnostic}");
+    assert_eq!(location.span.line, 5, "{diagnostic}");
 }
 
 #[test]

@@ -462,6 +462,7 @@ pub async fn curve(
         steps,
         quota: number("quota", &q.quota, Decimal::from(1_000_000))?,
         component: q.component.clone(),
+        ..CurveOptions::default()
     };
     let plan_id = id.clone();
     run_blocking(state.simulations(), state.limits().deadline, move || {

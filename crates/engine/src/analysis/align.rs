@@ -19,10 +19,12 @@ use serde_json::json;
 use super::scenario::{PlanInput, Scenario, ScenarioError, Variant, apply};
 use super::simulate::RunFailure;
 use super::{money, ratio};
+use crate::component::Detail;
 use crate::data::{DataSet, Facts};
-use crate::eval::{Detail, RunOptions, TotalsRun, run_totals};
+use crate::eval::{RunOptions, TotalsRun, run_totals};
 use crate::measure::DealKind;
-use crate::plan::{Plan, PlanSource};
+use crate::plan::PlanSource;
+use crate::registry::Plan;
 use crate::spec::Motion;
 use crate::yaml::{Node, NodeKind};
 
@@ -304,7 +306,7 @@ pub fn align(
                     scales.company(name, r);
                 }
                 for p in [&mut cell_plan, &mut cell_profit_plan] {
-                    if let Some(value) = p.company.get_mut(name) {
+                    if let Some(value) = p.model_mut().company.get_mut(name) {
                         *value = value.checked_mul(r).ok_or_else(|| overflow(name))?;
                     }
                 }
@@ -383,7 +385,7 @@ pub fn align(
     });
     Ok(Alignment {
         plan: plan.id.clone(),
-        plan_hash: input.compile().map(|p| p.hash).unwrap_or_else(|_| plan.hash.clone()),
+        plan_hash: input.compile().map(|p| p.hash.clone()).unwrap_or_else(|_| plan.hash.clone()),
         data_hash: data.hash().to_string(),
         scenario_hash: scenario.hash(options_json),
         currency: plan.currency.clone(),
@@ -553,7 +555,7 @@ fn summary(findings: &[Finding], minor: u32) -> Vec<String> {
 /// so plugin types and scripts are judged by their text.
 fn profit_linked(source: &PlanSource, plan: &Plan) -> IndexMap<String, Vec<String>> {
     let plan_dir = source.path.parent().unwrap_or(std::path::Path::new("")).to_path_buf();
-    let plugins = crate::script::plugin_dirs(&*source.sources, &source.path);
+    let plugins = crate::registry::plugin_dirs(&*source.sources, &source.path);
     let script_names = |file: &std::path::Path| -> bool {
         source.sources.read(file).ok().flatten().is_some_and(|text| text.contains("net_profit"))
     };

@@ -6,12 +6,13 @@
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
 
+use crate::component::Detail;
 use crate::component::{DescribeContext, Description, Driver, Target, measure_words, upper_first};
 use crate::data::Facts;
-use crate::eval::{Detail, RunOptions, run_with};
+use crate::eval::{RunOptions, run_with};
 use crate::measure::{DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_percent, format_ratio};
-use crate::plan::{Plan, Role};
+use crate::registry::{Plan, Role};
 use crate::spec::{Motion, QuotaSource, WindowKind};
 
 /// The made-up payee's numbers.

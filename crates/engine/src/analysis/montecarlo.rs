@@ -22,10 +22,11 @@ use serde_json::json;
 use super::scenario::{PlanInput, Scenario, ScenarioError, apply};
 use super::simulate::RunFailure;
 use super::{money, ratio};
+use crate::component::Detail;
 use crate::data::{DataSet, Facts, Scales};
-use crate::eval::{Detail, RunOptions, run_totals};
+use crate::eval::{RunOptions, run_totals};
 use crate::measure::DealKind;
-use crate::plan::Plan;
+use crate::registry::Plan;
 
 /// The most draws one run may ask for.
 pub const MAX_DRAWS: u32 = 100_000;
@@ -235,7 +236,7 @@ pub fn montecarlo(
             let company = lognormal(sigma_cf, z_c).ok_or_else(|| too_large(d))?;
             for name in COMPANY_DRAWN {
                 scales.company(name, company);
-                if let Some(value) = draw_plan.company.get_mut(name) {
+                if let Some(value) = draw_plan.model_mut().company.get_mut(name) {
                     *value = value.checked_mul(company).ok_or_else(|| too_large(d))?;
                 }
             }
@@ -308,7 +309,7 @@ pub fn montecarlo(
     });
     Ok(MonteCarlo {
         plan: plan.id.clone(),
-        plan_hash: input.compile().map(|p| p.hash).unwrap_or_else(|_| plan.hash.clone()),
+        plan_hash: input.compile().map(|p| p.hash.clone()).unwrap_or_else(|_| plan.hash.clone()),
         data_hash: data.hash().to_string(),
         scenario_hash: scenario.hash(options_json),
         currency: plan.currency.clone(),

@@ -12,13 +12,14 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::component::Registry;
 use crate::csvfile::hex;
 use crate::data::{DataSet, Facts, Scales};
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::measure::DealKind;
 use crate::number::{NumberStyle, parse_input};
-use crate::plan::{Plan, PlanSource};
+use crate::plan::PlanSource;
+use crate::registry::Plan;
+use crate::registry::Registry;
 use crate::script::ScriptLimits;
 use crate::source::Sources;
 use crate::yaml::{self, Node, NodeKind};
@@ -360,6 +361,7 @@ pub fn apply(input: &PlanInput, data: &DataSet, scenario: &Scenario) -> Result<V
     }
     let mut overrides: IndexMap<String, Decimal> = IndexMap::new();
     let mut reindex = false;
+    let mut overlays: Vec<String> = Vec::new();
     for change in scenario.changes() {
         match change {
             Change::Set { name, value } => {
@@ -369,7 +371,8 @@ pub fn apply(input: &PlanInput, data: &DataSet, scenario: &Scenario) -> Result<V
                 overrides.insert(name.clone(), *value);
             }
             Change::Overlay { file, dir, text } => {
-                let replaced = merge_overlay(&mut root, file, dir, &source.path, text)?;
+                overlays.push(file.clone());
+                let replaced = merge_overlay(&mut root, file, dir, &source.path, text, overlays.len())?;
                 for name in replaced {
                     overrides.shift_remove(&name);
                 }
@@ -379,7 +382,8 @@ pub fn apply(input: &PlanInput, data: &DataSet, scenario: &Scenario) -> Result<V
         }
     }
     let source = source.with_root(root);
-    let mut plan = source.compile(&registry, &overrides).map_err(|d| {
+    let mut plan = source.compile(&registry, &overrides).map_err(|mut d| {
+        relocate_overlay_diagnostics(&mut d.0, &overlays);
         let what = match &plan_b {
             Some(file) => format!("plan B {file} is not valid"),
             None => "the changed plan is not valid".to_string(),
@@ -441,6 +445,7 @@ fn merge_overlay(
     dir: &Path,
     plan_path: &Path,
     text: &str,
+    number: usize,
 ) -> Result<Vec<String>, ScenarioError> {
     let name: Arc<str> = Arc::from(file);
     let (overlay, problems) = yaml::parse(text, &name).map_err(ScenarioError::located)?;
@@ -470,7 +475,7 @@ fn merge_overlay(
                         params.push(item_name.clone());
                     }
                     let target = map_entry(root, &section, &key);
-                    set_entry(target, item_key, item_value);
+                    set_entry(target, item_key, mark_source(item_value, number));
                 }
             }
             Some("roles") => {
@@ -478,7 +483,7 @@ fn merge_overlay(
                     return Err(at(&value, "`roles` in an overlay is a mapping of role ids".into()));
                 };
                 for (role_key, role_value) in roles {
-                    merge_role(root, role_key, role_value, &at, dir, plan_path)?;
+                    merge_role(root, role_key, role_value, &at, dir, plan_path, number)?;
                 }
             }
             _ => {
@@ -502,6 +507,7 @@ fn merge_role(
     at: &dyn Fn(&Node, String) -> ScenarioError,
     dir: &Path,
     plan_path: &Path,
+    number: usize,
 ) -> Result<(), ScenarioError> {
     let role_id = role_key.as_str().unwrap_or_default().to_string();
     let known: Vec<String> = match root.get("roles").map(|n| &n.kind) {
@@ -524,7 +530,7 @@ fn merge_role(
     };
     for (key, value) in entries {
         match key.as_str() {
-            Some("target_incentive") => set_entry(role, key, value),
+            Some("target_incentive") => set_entry(role, key, mark_source(value, number)),
             Some("components") => {
                 let NodeKind::Seq(items) = value.kind else {
                     return Err(at(&value, "`components` in an overlay is a list of components".into()));
@@ -534,7 +540,7 @@ fn merge_role(
                         return Err(at(&item, "an overlay component needs an `id` (to replace or add)".into()));
                     };
                     relocate_script(&mut item, dir, plan_path);
-                    replace_component(role, &id, item, &key);
+                    replace_component(role, &id, mark_source(item, number), &key);
                 }
             }
             _ => {
@@ -547,6 +553,42 @@ fn merge_role(
         }
     }
     Ok(())
+}
+
+/// Nodes merged in from overlay `number` (1, 2, …) carry it in their line numbers, above
+/// [`OVERLAY_LINES`], so that the plan's compiler — which names one file — reports them at
+/// a place that [`relocate_overlay_diagnostics`] turns back into the overlay's file and line.
+const OVERLAY_LINES: u32 = 10_000_000;
+
+fn mark_source(mut node: Node, number: usize) -> Node {
+    fn shift(node: &mut Node, offset: u32) {
+        node.span.line = node.span.line.saturating_add(offset);
+        match &mut node.kind {
+            NodeKind::Scalar { .. } => {}
+            NodeKind::Seq(items) => items.iter_mut().for_each(|n| shift(n, offset)),
+            NodeKind::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+                shift(k, offset);
+                shift(v, offset);
+            }),
+        }
+    }
+    shift(&mut node, OVERLAY_LINES.saturating_mul(number as u32));
+    node
+}
+
+/// Points diagnostics at merged overlay nodes back into their overlay files.
+fn relocate_overlay_diagnostics(diagnostics: &mut [Diagnostic], overlays: &[String]) {
+    for diagnostic in diagnostics {
+        let Some(location) = diagnostic.location.as_mut() else { continue };
+        let number = (location.span.line / OVERLAY_LINES) as usize;
+        if number == 0 {
+            continue;
+        }
+        if let Some(file) = overlays.get(number - 1) {
+            location.file = Arc::from(file.as_str());
+            location.span.line %= OVERLAY_LINES;
+        }
+    }
 }
 
 /// A `file:` of a script component in an overlay is relative to the overlay's folder; the
@@ -661,7 +703,7 @@ fn scales(plan: &mut Plan, data: &DataSet, scenario: &Scenario) -> Result<Scales
                 return Err(ScenarioError::invalid(message));
             }
             scales.company(measure, factor);
-            if let Some(value) = plan.company.get_mut(measure) {
+            if let Some(value) = plan.model_mut().company.get_mut(measure) {
                 *value = value.checked_mul(factor).ok_or_else(|| {
                     ScenarioError::invalid(format!("company.{measure} × {factor} is too large to compute"))
                 })?;

@@ -10,9 +10,10 @@ use serde_json::json;
 
 use super::scenario::{Change, PlanInput, Scenario, ScenarioError, apply};
 use super::{money, ratio};
+use crate::component::Detail;
 use crate::data::{DataSet, Facts, Scales};
-use crate::eval::{Detail, RunOptions, TotalsRun, run_totals};
-use crate::plan::Plan;
+use crate::eval::{RunOptions, TotalsRun, run_totals};
+use crate::registry::Plan;
 
 /// A plan compiled as written and its data indexed without scales: what every scenario is
 /// compared with. Build it once and reuse it across scenarios.
@@ -140,17 +141,29 @@ pub fn simulate(
     roles.extend(variant.plan.roles.keys().filter(|r| !plan.roles.contains_key(*r)).cloned());
     let periods: Vec<String> = plan.calendar.labels().map(str::to_string).collect();
     let mut sums = [Tally::new(&roles, &periods), Tally::new(&roles, &periods)];
-    let mut payees = Vec::new();
+    // Each payee's role as a position in `roles`, looked up once per role name.
+    let mut role_of: Vec<Option<usize>> = Vec::with_capacity(data.payees().len());
+    let mut last: Option<(&str, Option<usize>)> = None;
+    for payee in data.payees() {
+        let name = payee.role.as_str();
+        let position = match last {
+            Some((previous, position)) if previous == name => position,
+            _ => roles.iter().position(|r| r == name),
+        };
+        last = Some((name, position));
+        role_of.push(position);
+    }
+    let mut payees = Vec::with_capacity(data.payees().len());
     for (i, payee) in data.payees().iter().enumerate() {
-        if failed.contains(payee.id.as_str()) {
+        if !failed.is_empty() && failed.contains(payee.id.as_str()) {
             continue;
         }
         let mut year = [Decimal::ZERO; 2];
         for (run, totals) in [&before, &after].into_iter().enumerate() {
-            for (k, label) in periods.iter().enumerate() {
+            for k in 0..periods.len() {
                 if let Some(amount) = totals.amount(i, k) {
                     year[run] += amount;
-                    sums[run].add(payee.role.as_str(), label, amount);
+                    sums[run].add(role_of[i], k, amount);
                 }
             }
         }
@@ -270,46 +283,49 @@ pub(crate) fn year_revenue(plan: &Plan, facts: &Facts) -> Option<Decimal> {
     Some(total)
 }
 
-/// Sums per role and period of one run.
+/// Sums per role and period of one run, by position in the run's role and period lists.
 #[derive(Debug, Clone)]
-struct Tally {
+struct Tally<'a> {
+    roles: &'a [String],
+    periods: &'a [String],
     total: Decimal,
-    by_role: IndexMap<String, Decimal>,
-    by_period: IndexMap<String, Decimal>,
+    by_role: Vec<Decimal>,
+    by_period: Vec<Decimal>,
 }
 
-impl Tally {
-    fn new(roles: &[String], periods: &[String]) -> Tally {
+impl<'a> Tally<'a> {
+    fn new(roles: &'a [String], periods: &'a [String]) -> Tally<'a> {
         Tally {
+            roles,
+            periods,
             total: Decimal::ZERO,
-            by_role: roles.iter().map(|r| (r.clone(), Decimal::ZERO)).collect(),
-            by_period: periods.iter().map(|p| (p.clone(), Decimal::ZERO)).collect(),
+            by_role: vec![Decimal::ZERO; roles.len()],
+            by_period: vec![Decimal::ZERO; periods.len()],
         }
     }
 
-    fn add(&mut self, role: &str, period: &str, amount: Decimal) {
+    fn add(&mut self, role: Option<usize>, period: usize, amount: Decimal) {
         self.total += amount;
-        if let Some(slot) = self.by_role.get_mut(role) {
-            *slot += amount;
+        if let Some(r) = role {
+            self.by_role[r] += amount;
         }
-        if let Some(slot) = self.by_period.get_mut(period) {
-            *slot += amount;
-        }
+        self.by_period[period] += amount;
     }
 
-    fn minus(&self, other: &Tally) -> Tally {
+    fn minus(&self, other: &Tally<'a>) -> Tally<'a> {
         Tally {
             total: self.total - other.total,
-            by_role: self.by_role.iter().map(|(r, v)| (r.clone(), *v - other.by_role[r])).collect(),
-            by_period: self.by_period.iter().map(|(p, v)| (p.clone(), *v - other.by_period[p])).collect(),
+            by_role: self.by_role.iter().zip(&other.by_role).map(|(a, b)| a - b).collect(),
+            by_period: self.by_period.iter().zip(&other.by_period).map(|(a, b)| a - b).collect(),
+            ..*self
         }
     }
 
     fn sums(&self, minor: u32) -> Sums {
         Sums {
             total: money(self.total, minor),
-            by_role: self.by_role.iter().map(|(r, v)| (r.clone(), money(*v, minor))).collect(),
-            by_period: self.by_period.iter().map(|(p, v)| (p.clone(), money(*v, minor))).collect(),
+            by_role: self.roles.iter().zip(&self.by_role).map(|(r, v)| (r.clone(), money(*v, minor))).collect(),
+            by_period: self.periods.iter().zip(&self.by_period).map(|(p, v)| (p.clone(), money(*v, minor))).collect(),
         }
     }
 }

@@ -7,9 +7,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::{
-    BuildContext, Component, ComponentType, DescribeContext, Description, Driver, Outcome, Stage, TypeInfo, dec,
+    BuildContext, Component, ComponentType, Core, DescribeContext, Description, Driver, Outcome, Stage, TypeInfo, dec,
 };
-use crate::eval::{EvalContext, EvalError};
+use super::{EvalContext, EvalError};
 use crate::number::format_money_grouped;
 use crate::spanned::Num;
 use crate::spec::WindowKind;
@@ -53,7 +53,8 @@ impl ComponentType for DrawType {
             return None;
         }
         Some(Arc::new(Draw {
-            id: parsed.core.id.value,
+            core: Core::new(parsed.core.id.value, "draw", WindowKind::Period, true)
+                .with_name(parsed.core.name.map(|n| n.value)),
             amount: parsed.spec.amount.value,
             recoverable: parsed.spec.recoverable,
         }))
@@ -62,7 +63,7 @@ impl ComponentType for DrawType {
 
 #[derive(Debug)]
 struct Draw {
-    id: String,
+    core: Core,
     amount: Decimal,
     recoverable: bool,
 }
@@ -78,20 +79,8 @@ impl Draw {
 }
 
 impl Component for Draw {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn type_name(&self) -> &str {
-        "draw"
-    }
-
-    fn window(&self) -> WindowKind {
-        WindowKind::Period
-    }
-
-    fn allow_negative(&self) -> bool {
-        true
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn stage(&self) -> Stage {
@@ -157,7 +146,7 @@ impl Component for Draw {
                 "leaves on {} with {} of recoverable draw `{}` outstanding",
                 payee.end_date.map(|d| d.to_string()).unwrap_or_default(),
                 money(after),
-                self.id
+                self.core.id
             ));
         }
         Ok(Outcome { value, attainment: None, explain, trace, sublines: Vec::new() })

@@ -11,15 +11,14 @@ use serde_json::{Value, json};
 
 use super::shaping::weighted;
 use super::{
-    BuildContext, Component, ComponentType, DescribeContext, Description, Driver, Outcome, Profile, Shaping, TypeInfo,
-    dec, frac_value, measure_value, measure_words, upper_first,
+    BuildContext, Component, ComponentType, Core, DescribeContext, Description, Driver, Outcome, Profile, Shaping,
+    TypeInfo, dec, frac_value, measure_value, measure_words, upper_first,
 };
+use super::{EvalContext, EvalError};
 use crate::arith::Frac;
-use crate::eval::{EvalContext, EvalError};
 use crate::measure::MeasureRef;
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};
-use crate::spec::WindowKind;
 use crate::yaml::Node;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -111,7 +110,7 @@ impl ComponentType for KpiType {
             return None;
         }
         Some(Arc::new(Kpi {
-            id: parsed.core.id.value,
+            core: Core::of(&parsed.core, &parsed.shaping),
             items,
             weight: spec.weight.map_or(Decimal::ONE, |w| w.value),
             shaping,
@@ -121,27 +120,15 @@ impl ComponentType for KpiType {
 
 #[derive(Debug)]
 struct Kpi {
-    id: String,
+    core: Core,
     items: Vec<Item>,
     weight: Decimal,
     shaping: Shaping,
 }
 
 impl Component for Kpi {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn type_name(&self) -> &str {
-        "kpi"
-    }
-
-    fn window(&self) -> WindowKind {
-        self.shaping.window
-    }
-
-    fn allow_negative(&self) -> bool {
-        self.shaping.allow_negative
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn profile(&self) -> Profile {
@@ -177,13 +164,13 @@ impl Component for Kpi {
             text.push('.');
             out.push(upper_first(&text));
         }
-        self.shaping.describe(cx, Some(ti), &mut out);
+        self.shaping.describe(&self.core, cx, Some(ti), &mut out);
         let items = self.items.iter().map(|i| (i.measure.clone(), i.target)).collect();
         Description { sentences: out, driver: Driver::Scorecard(items) }
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
-        let w = cx.window(self.shaping.window);
+        let w = cx.window(self.core.window);
         let mut total = Frac::ZERO;
         let mut parts = Vec::new();
         let mut texts = Vec::new();

@@ -1,14 +1,18 @@
-//! The component registry: one small [`Component`] trait that built-in types and Rhai
-//! plugins both implement, and the [`ComponentType`] factories that build them from YAML.
+//! Components: one small [`Component`] trait that built-in types and Rhai plugins both
+//! implement, the [`ComponentType`] factories that build them from YAML, the
+//! [`EvalContext`] they read (in `context.rs`) and the built-in types, one file each.
 //!
 //! The evaluator depends only on the trait: it asks a component for its window value and
 //! applies the window, rounding and `paid_before` rule itself (SPEC §3). Adding a type means
-//! registering a factory; nothing else changes.
+//! registering a factory with the registry (one layer up); nothing else changes.
 
+mod context;
 mod draw;
 mod kpi;
 mod profit_bonus;
 mod retention;
+mod schema;
+mod script;
 mod shaping;
 mod spiff;
 pub(crate) mod tiered;
@@ -26,17 +30,34 @@ use serde_json::Value;
 use crate::arith::Frac;
 use crate::calendar::Calendar;
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
-use crate::eval::{EvalContext, EvalError};
+use crate::error::Code;
+use crate::measure::Aggregate;
 use crate::measure::MeasureRef;
 use crate::number::{NumberStyle, format_percent, parse_decimal};
 use crate::plan::QuotaRules;
-use crate::script::{PluginType, ScriptHost, ScriptLimits, ScriptType, plugin_dirs, plugin_files};
-use crate::source::{FileSystem, Sources};
+use crate::source::Sources;
 use crate::spanned::Spanned;
-use crate::spec::{Aggregate, CoreSpec, ShapingSpec, WindowKind};
+use crate::spec::{CoreSpec, ShapingSpec, WindowKind};
 use crate::yaml::{DeContext, Node, from_node_lenient, struct_fields};
 
+pub use context::{Detail, EvalContext, EvalError};
+pub(crate) use context::{PayeeState, RunContext};
+pub(crate) use schema::target_schema;
+pub use script::{PluginType, ScriptType, ScriptValue};
 pub use shaping::{Cap, Shaping};
+
+/// The built-in component types of SPEC §4 (`type: script` runs on `host`), in catalogue order.
+pub(crate) fn builtin_types(host: Arc<crate::script::ScriptHost>) -> Vec<Arc<dyn ComponentType>> {
+    vec![
+        Arc::new(tiered::TieredType),
+        Arc::new(profit_bonus::ProfitBonusType),
+        Arc::new(retention::RetentionType),
+        Arc::new(kpi::KpiType),
+        Arc::new(spiff::SpiffType),
+        Arc::new(draw::DrawType),
+        Arc::new(ScriptType { host }),
+    ]
+}
 
 /// When a component is evaluated within a statement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,13 +148,36 @@ pub struct Profile {
 }
 
 /// A compiled component of a role. Implementations must be cheap to share across threads.
+///
+/// Like ripgrep's `Matcher`, writing one is cheap: [`Component::core`] (the shared keys) and
+/// [`Component::evaluate`] are required, everything else has a default.
 pub trait Component: Send + Sync + fmt::Debug {
-    fn id(&self) -> &str;
-    fn type_name(&self) -> &str;
+    /// The keys every component shares, read once when it was built.
+    fn core(&self) -> &Core;
+    fn id(&self) -> &str {
+        &self.core().id
+    }
+    fn type_name(&self) -> &str {
+        &self.core().type_name
+    }
+    /// The name for people: the plan's `name:`, else the id made readable
+    /// (`new_business` → "New business").
+    fn display_name(&self) -> String {
+        self.core().name.clone().unwrap_or_else(|| readable_id(self.id()))
+    }
     /// `ytd` components pay `round(V_k) − paid_before`, `period` ones `round(V_k)`.
-    fn window(&self) -> WindowKind;
+    fn window(&self) -> WindowKind {
+        self.core().window
+    }
     /// Whether a negative amount is paid (a clawback line) or floored at zero.
-    fn allow_negative(&self) -> bool;
+    fn allow_negative(&self) -> bool {
+        self.core().allow_negative
+    }
+    /// Whether the component reads single credited deals ([`EvalContext::credits`]): data
+    /// indexing keeps the deal list only when some component asks for it.
+    fn needs_credits(&self) -> bool {
+        false
+    }
     fn stage(&self) -> Stage {
         Stage::Earnings
     }
@@ -247,6 +291,11 @@ pub fn measure_words(measure: &MeasureRef) -> String {
     }
 }
 
+/// `new_business` → "New business": an id read as words.
+pub fn readable_id(id: &str) -> String {
+    upper_first(&id.replace(['_', '-'], " "))
+}
+
 /// "your csat" → "Your csat".
 pub fn upper_first(text: &str) -> String {
     let mut chars = text.chars();
@@ -292,6 +341,38 @@ pub fn curve_words(points: &[(Decimal, Decimal)], extrapolate: bool, at: impl Fn
     }
     text.push('.');
     text
+}
+
+/// The keys every component shares: its id, its type and the window rule's two keys (SPEC §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Core {
+    pub id: String,
+    /// The `type:` it was built from (a plugin's name for plugin types).
+    pub type_name: String,
+    pub window: WindowKind,
+    pub allow_negative: bool,
+    /// The `name:` for people (charts), when the plan gives one.
+    pub name: Option<String>,
+}
+
+impl Core {
+    pub fn new(id: impl Into<String>, type_name: impl Into<String>, window: WindowKind, allow_negative: bool) -> Core {
+        Core { id: id.into(), type_name: type_name.into(), window, allow_negative, name: None }
+    }
+
+    /// The same keys with the plan's `name:` for people.
+    pub fn with_name(mut self, name: Option<String>) -> Core {
+        self.name = name;
+        self
+    }
+
+    /// The shared keys as written: `id`, `type`, `window` (`ytd` unless given) and
+    /// `allow_negative`.
+    pub fn of(core: &CoreSpec, shaping: &ShapingSpec) -> Core {
+        let window = shaping.window.as_ref().map_or(WindowKind::Ytd, |w| w.value);
+        Core::new(core.id.value.clone(), core.kind.value.clone(), window, shaping.allow_negative)
+            .with_name(core.name.as_ref().map(|n| n.value.clone()))
+    }
 }
 
 /// The shape of a quota-attainment payout: where it bends and where it stops.
@@ -346,114 +427,12 @@ pub(crate) fn builtin_schema<T: schemars::JsonSchema>(
     info: &TypeInfo,
     shared: bool,
 ) -> serde_json::Value {
-    let mut parts = vec![crate::schema::object_of::<CoreSpec>(generator)];
+    let mut parts = vec![schema::object_of::<CoreSpec>(generator)];
     if shared {
-        parts.push(crate::schema::object_of::<ShapingSpec>(generator));
+        parts.push(schema::object_of::<ShapingSpec>(generator));
     }
-    parts.push(crate::schema::object_of::<T>(generator));
-    crate::schema::component_variant(&info.name, &info.summary, parts)
-}
-
-/// The component types a plan can use: the built-ins, then plugins.
-#[derive(Clone)]
-pub struct Registry {
-    types: IndexMap<String, Arc<dyn ComponentType>>,
-}
-
-impl fmt::Debug for Registry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.types.keys()).finish()
-    }
-}
-
-impl Default for Registry {
-    fn default() -> Self {
-        Registry::builtin()
-    }
-}
-
-impl Registry {
-    /// The built-in types of SPEC §4, with scripts run by a default sandbox.
-    pub fn builtin() -> Registry {
-        Registry::with_host(Arc::new(ScriptHost::default()))
-    }
-
-    /// The built-in types, with `type: script` run by `host`.
-    pub fn with_host(host: Arc<ScriptHost>) -> Registry {
-        let mut registry = Registry { types: IndexMap::new() };
-        registry.register(Arc::new(tiered::TieredType));
-        registry.register(Arc::new(profit_bonus::ProfitBonusType));
-        registry.register(Arc::new(retention::RetentionType));
-        registry.register(Arc::new(kpi::KpiType));
-        registry.register(Arc::new(spiff::SpiffType));
-        registry.register(Arc::new(draw::DrawType));
-        registry.register(Arc::new(ScriptType { host }));
-        registry
-    }
-
-    /// The built-ins plus the plugin types found for a plan: `scripts/components/*.rhai` in
-    /// the plan's folder and the folders above it.
-    pub fn for_plan(plan_path: &Path, limits: ScriptLimits) -> Registry {
-        Registry::for_plan_in(&FileSystem, plan_path, limits)
-    }
-
-    /// [`Registry::for_plan`] for a plan in `sources` (in memory: the plugin folders above
-    /// the plan's path in the same sources).
-    pub fn for_plan_in(sources: &dyn Sources, plan_path: &Path, limits: ScriptLimits) -> Registry {
-        let host = Arc::new(ScriptHost::new(limits));
-        let mut registry = Registry::with_host(host.clone());
-        for (dir, shown) in plugin_dirs(sources, plan_path) {
-            registry.add_plugins(sources, &host, &dir, &shown);
-        }
-        registry
-    }
-
-    /// Registers every `*.rhai` in `dir` as a plugin component type; `shown` is how messages
-    /// name the folder.
-    pub fn add_plugins(&mut self, sources: &dyn Sources, host: &Arc<ScriptHost>, dir: &Path, shown: &str) {
-        for file in plugin_files(sources, dir) {
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if let Some(plugin) = PluginType::load(sources, host, &file, &format!("{shown}/{name}")) {
-                if self.types.get(plugin.name()).is_some_and(|t| !t.is_plugin()) {
-                    continue; // plugins never shadow a built-in
-                }
-                self.register(Arc::new(plugin));
-            }
-        }
-    }
-
-    /// Adds a type; a later registration with the same name replaces the earlier one.
-    pub fn register(&mut self, component_type: Arc<dyn ComponentType>) {
-        self.types.insert(component_type.name().to_string(), component_type);
-    }
-
-    pub fn get(&self, name: &str) -> Option<&Arc<dyn ComponentType>> {
-        self.types.get(name)
-    }
-
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.types.keys().map(String::as_str)
-    }
-
-    pub fn types(&self) -> impl Iterator<Item = &Arc<dyn ComponentType>> {
-        self.types.values()
-    }
-
-    /// The catalogue: each type's summary and its keys, read from its schema.
-    pub fn infos(&self) -> Vec<TypeInfo> {
-        let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
-        let variants: Vec<serde_json::Value> = self.types.values().map(|t| t.schema(&mut generator)).collect();
-        let defs = generator.take_definitions(false);
-        self.types
-            .values()
-            .zip(variants)
-            .map(|(t, variant)| {
-                let mut info = t.info();
-                info.keys = crate::schema::catalogue_keys(&variant, &defs);
-                info
-            })
-            .collect()
-    }
+    parts.push(schema::object_of::<T>(generator));
+    schema::component_variant(&info.name, &info.summary, parts)
 }
 
 /// What a component type needs to know while it builds a component.
@@ -473,6 +452,8 @@ pub struct BuildContext<'a> {
     pub component_type: String,
     /// Files a component reads (scripts), with their SHA-256, for the plan hash.
     pub files: Vec<(String, String)>,
+    /// Whether a component built so far reads gross margin (then `deals.csv` must have it).
+    pub reads_margin: bool,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -486,6 +467,12 @@ pub struct Parsed<T> {
 impl BuildContext<'_> {
     pub fn error(&mut self, span: Span, message: impl Into<String>) {
         let diag = Diagnostic::error(message).at(&self.file, span);
+        self.diagnostics.push(diag);
+    }
+
+    /// An error with a precise code (the compiler gives the others `plan.invalid`).
+    pub fn error_with(&mut self, code: Code, span: Span, message: impl Into<String>) {
+        let diag = Diagnostic::error(message).at(&self.file, span).with_code(code);
         self.diagnostics.push(diag);
     }
 
@@ -512,7 +499,8 @@ impl BuildContext<'_> {
             seen.insert(text);
             if !allowed.contains(&text) {
                 let mut diag = Diagnostic::error(format!("unknown key `{text}` for a `{type_name}` component"))
-                    .at(&self.file, key.span);
+                    .at(&self.file, key.span)
+                    .with_code(Code::PlanUnknownKey);
                 diag = match did_you_mean(text, allowed.iter().copied()) {
                     Some(best) => diag.with_help(format!("did you mean `{best}`?")),
                     None => diag.with_help(format!("`{type_name}` components take: {}", allowed.join(", "))),
@@ -546,11 +534,16 @@ impl BuildContext<'_> {
     /// Resolves a measure name, reporting an unknown one with the list of known names.
     pub fn measure(&mut self, name: &Spanned<String>) -> Option<MeasureRef> {
         match MeasureRef::resolve(name, self.declared) {
-            Some(measure) => Some(measure),
+            Some(measure) => {
+                self.reads_margin |= measure.reads_margin();
+                Some(measure)
+            }
             None => {
                 let mut known: Vec<&str> = crate::measure::DERIVED_MEASURES.to_vec();
                 known.extend(self.declared.keys().map(String::as_str));
-                let mut diag = Diagnostic::error(format!("unknown measure `{}`", name.value)).at(&self.file, name.span);
+                let mut diag = Diagnostic::error(format!("unknown measure `{}`", name.value))
+                    .at(&self.file, name.span)
+                    .with_code(Code::PlanUnknownMeasure);
                 diag = match did_you_mean(name, known.iter().copied()) {
                     Some(best) => diag.with_help(format!("did you mean `{best}`? (declare measures.csv measures under `measures:`)")),
                     None => diag.with_help(format!(
@@ -573,7 +566,7 @@ impl BuildContext<'_> {
             return match self.params.get(param) {
                 Some(value) => Some(Target::Amount(*value)),
                 None => {
-                    self.error(text.span, format!("unknown parameter `${param}`"));
+                    self.error_with(Code::PlanUnknownParameter, text.span, format!("unknown parameter `${param}`"));
                     None
                 }
             };
@@ -581,7 +574,8 @@ impl BuildContext<'_> {
         match parse_decimal(text, NumberStyle::PlainYaml) {
             Ok(value) => Some(Target::Amount(value)),
             Err(err) => {
-                self.error(text.span, format!("target: {err}; write a number, a `$param` or `company.NAME`"));
+                let message = format!("target: {err}; write a number, a `$param` or `company.NAME`");
+                self.error_with(Code::PlanBadNumber, text.span, message);
                 None
             }
         }

@@ -9,16 +9,16 @@ use serde_json::json;
 
 use super::tiered::build_curve;
 use super::{
-    BuildContext, Component, ComponentType, DescribeContext, Description, Driver, Outcome, Profile, Shaping, Trace,
-    TypeInfo, curve_words, dec, frac_value,
+    BuildContext, Component, ComponentType, Core, DescribeContext, Description, Driver, Outcome, Profile, Shaping,
+    Trace, TypeInfo, curve_words, dec, frac_value,
 };
+use super::{EvalContext, EvalError};
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
-use crate::eval::{EvalContext, EvalError};
 use crate::measure::MeasureRef;
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};
-use crate::spec::{PointSpec, WindowKind};
+use crate::spec::PointSpec;
 use crate::yaml::Node;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -98,13 +98,19 @@ impl ComponentType for ProfitBonusType {
         if cx.diagnostics[errors_before..].iter().any(|d| d.is_error()) {
             return None;
         }
-        Some(Arc::new(ProfitBonus { id: parsed.core.id.value, target_bonus, dollars, pct, shaping }))
+        Some(Arc::new(ProfitBonus {
+            core: Core::of(&parsed.core, &parsed.shaping),
+            target_bonus,
+            dollars,
+            pct,
+            shaping,
+        }))
     }
 }
 
 #[derive(Debug)]
 struct ProfitBonus {
-    id: String,
+    core: Core,
     target_bonus: Decimal,
     dollars: Option<Part>,
     pct: Option<Part>,
@@ -160,20 +166,8 @@ impl ProfitBonus {
 }
 
 impl Component for ProfitBonus {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn type_name(&self) -> &str {
-        "profit_bonus"
-    }
-
-    fn window(&self) -> WindowKind {
-        self.shaping.window
-    }
-
-    fn allow_negative(&self) -> bool {
-        self.shaping.allow_negative
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn profile(&self) -> Profile {
@@ -207,12 +201,12 @@ impl Component for ProfitBonus {
                 curve_words(&part.points, part.extrapolate, |a| format!("{} of target", format_percent(a)))
             ));
         }
-        self.shaping.describe(cx, Some(self.target_bonus), &mut out);
+        self.shaping.describe(&self.core, cx, Some(self.target_bonus), &mut out);
         Description { sentences: out, driver: Driver::Profit }
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
-        let w = cx.window(self.shaping.window);
+        let w = cx.window(self.core.window);
         let bonus = cx.incentive(self.target_bonus, w)?;
         let mut trace = cx.trace();
         trace.put("window", || json!(cx.window_label(w)));

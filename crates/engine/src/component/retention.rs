@@ -11,16 +11,16 @@ use serde_json::json;
 use super::shaping::weighted;
 use super::tiered::build_curve;
 use super::{
-    BuildContext, Component, ComponentType, DescribeContext, Description, Driver, Outcome, Profile, Shaping, SubLine,
-    TypeInfo, curve_words, dec, frac_value,
+    BuildContext, Component, ComponentType, Core, DescribeContext, Description, Driver, Outcome, Profile, Shaping,
+    SubLine, TypeInfo, curve_words, dec, frac_value,
 };
+use super::{EvalContext, EvalError};
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
-use crate::eval::{EvalContext, EvalError};
 use crate::measure::{DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};
-use crate::spec::{PointSpec, WindowKind};
+use crate::spec::PointSpec;
 use crate::yaml::Node;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
@@ -107,7 +107,7 @@ impl ComponentType for RetentionType {
             return None;
         }
         Some(Arc::new(Retention {
-            id: parsed.core.id.value,
+            core: Core::of(&parsed.core, &parsed.shaping),
             metric: spec.metric.map_or(Metric::Nrr, |m| m.value),
             target,
             points,
@@ -123,7 +123,7 @@ impl ComponentType for RetentionType {
 
 #[derive(Debug)]
 struct Retention {
-    id: String,
+    core: Core,
     metric: Metric,
     target: Decimal,
     points: Vec<(Decimal, Decimal)>,
@@ -165,20 +165,8 @@ impl Retention {
 }
 
 impl Component for Retention {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn type_name(&self) -> &str {
-        "retention"
-    }
-
-    fn window(&self) -> WindowKind {
-        self.shaping.window
-    }
-
-    fn allow_negative(&self) -> bool {
-        self.shaping.allow_negative
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn profile(&self) -> Profile {
@@ -242,14 +230,14 @@ impl Component for Retention {
                 format_percent(threshold)
             ));
         }
-        self.shaping.describe(cx, Some(ti), &mut out);
+        self.shaping.describe(&self.core, cx, Some(ti), &mut out);
         if !self.churn_clawback_rate.is_zero() {
             out.push(format!(
                 "Churn costs you: {} of every churned dollar is taken back in the {} it happens, as its own line \
                  (`{}.churn_clawback`), never gated, multiplied or capped.",
                 format_percent(self.churn_clawback_rate),
                 cx.period_word(),
-                self.id
+                self.id()
             ));
         }
         Description {
@@ -259,12 +247,12 @@ impl Component for Retention {
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
-        let w = cx.window(self.shaping.window);
+        let w = cx.window(self.core.window);
         let book_start = cx.payee().book_start.unwrap_or_default();
         if book_start <= Decimal::ZERO {
             return Err(EvalError::Invalid(format!(
                 "`{}` needs the payee's book at the start of the year: book_start in roster.csv is {}",
-                self.id,
+                self.core.id,
                 if cx.payee().book_start.is_some() { format_money_grouped(book_start, 2) } else { "empty".into() }
             )));
         }

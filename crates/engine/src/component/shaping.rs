@@ -6,9 +6,9 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::{BuildContext, Trace, dec, frac_value};
+use super::{EvalContext, EvalError};
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
-use crate::eval::{EvalContext, EvalError};
 use crate::measure::MeasureRef;
 use crate::number::{format_money_grouped, format_ratio};
 use crate::spec::{ShapingSpec, WindowKind};
@@ -40,8 +40,6 @@ pub enum Cap {
 
 #[derive(Debug, Clone, Default)]
 pub struct Shaping {
-    pub window: WindowKind,
-    pub allow_negative: bool,
     pub modifiers: Vec<Modifier>,
     pub gates: Vec<Gate>,
     pub cap: Option<Cap>,
@@ -104,14 +102,7 @@ impl Shaping {
                 None
             }
         });
-        Shaping {
-            window: spec.window.as_ref().map_or(WindowKind::Ytd, |w| w.value),
-            allow_negative: spec.allow_negative,
-            modifiers,
-            gates,
-            cap,
-            clawback_days: spec.clawback_days.as_ref().map(|d| d.value),
-        }
+        Shaping { modifiers, gates, cap, clawback_days: spec.clawback_days.as_ref().map(|d| d.value) }
     }
 
     /// Applies modifiers, gates and the cap to `base`, recording each step in `trace` and the
@@ -204,10 +195,16 @@ impl Shaping {
     /// The shared keys in plain language: window, modifiers, gates, cap and clawbacks.
     /// `cap_target` is the annual amount `multiple_of_target` multiplies (TI × weight, or the
     /// target bonus).
-    pub fn describe(&self, cx: &super::DescribeContext<'_>, cap_target: Option<Decimal>, out: &mut Vec<String>) {
+    pub fn describe(
+        &self,
+        core: &super::Core,
+        cx: &super::DescribeContext<'_>,
+        cap_target: Option<Decimal>,
+        out: &mut Vec<String>,
+    ) {
         use super::{measure_value, measure_words};
         let period = cx.period_word();
-        let window = match self.window {
+        let window = match core.window {
             WindowKind::Period => "that ".to_string() + period,
             WindowKind::Ytd => "the year so far".into(),
         };
@@ -253,7 +250,7 @@ impl Shaping {
             },
             None => {}
         }
-        match (self.window, cx.calendar.n_periods()) {
+        match (core.window, cx.calendar.n_periods()) {
             (_, 1) => out.push("It is worked out and paid once, for the whole year.".into()),
             (WindowKind::Ytd, _) => out.push(format!(
                 "It is paid each {period} on the year so far: each {period} the amount for the year to date is \
@@ -270,13 +267,13 @@ impl Shaping {
                 "A deal cancelled within {days} days of closing loses its credit; one cancelled later keeps it."
             ));
         }
-        if self.allow_negative {
+        if core.allow_negative {
             out.push(
                 "When a cancellation lowers the amount below what was already paid, the difference is taken back \
                  from that statement (a clawback)."
                     .into(),
             );
-        } else if self.window == WindowKind::Ytd && cx.calendar.n_periods() > 1 {
+        } else if core.window == WindowKind::Ytd && cx.calendar.n_periods() > 1 {
             out.push(
                 "If the year to date falls below what was already paid, nothing is taken back; the gap is made up \
                  before anything more is paid."

@@ -9,12 +9,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    BuildContext, Cap, Component, ComponentType, DescribeContext, Description, Driver, Outcome, Profile, Shaping,
+    BuildContext, Cap, Component, ComponentType, Core, DescribeContext, Description, Driver, Outcome, Profile, Shaping,
     TypeInfo, dec, frac_value,
 };
+use super::{EvalContext, EvalError};
 use crate::arith::{self, Frac};
 use crate::calendar::{Window, parse_date};
-use crate::eval::{EvalContext, EvalError};
 use crate::measure::{DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};
@@ -129,7 +129,7 @@ impl ComponentType for SpiffType {
             return None;
         }
         Some(Arc::new(Spiff {
-            id: parsed.core.id.value,
+            core: Core::of(&parsed.core, &parsed.shaping),
             measure: measure?,
             pay: pay?,
             from,
@@ -143,7 +143,7 @@ impl ComponentType for SpiffType {
 
 #[derive(Debug)]
 struct Spiff {
-    id: String,
+    core: Core,
     measure: MeasureRef,
     pay: Pay,
     from: NaiveDate,
@@ -200,20 +200,13 @@ impl Spiff {
 }
 
 impl Component for Spiff {
-    fn id(&self) -> &str {
-        &self.id
+    fn core(&self) -> &Core {
+        &self.core
     }
 
-    fn type_name(&self) -> &str {
-        "spiff"
-    }
-
-    fn window(&self) -> WindowKind {
-        self.shaping.window
-    }
-
-    fn allow_negative(&self) -> bool {
-        self.shaping.allow_negative
+    /// A SPIFF's date windows need each credited deal's close date.
+    fn needs_credits(&self) -> bool {
+        true
     }
 
     fn profile(&self) -> Profile {
@@ -249,12 +242,12 @@ impl Component for Spiff {
         if let Some(max) = self.max_amount {
             out.push(format!("It pays at most {} in the year.", cx.money(max)));
         }
-        self.shaping.describe(cx, None, &mut out);
+        self.shaping.describe(&self.core, cx, None, &mut out);
         Description { sentences: out, driver: Driver::None }
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
-        let w = cx.window(self.shaping.window);
+        let w = cx.window(self.core.window);
         let (units, amount) = self.count(cx, w)?;
         let (year_units, _) =
             if w == Window::ytd(cx.period()) { (units, amount) } else { self.count(cx, Window::ytd(cx.period()))? };
@@ -305,7 +298,7 @@ impl Component for Spiff {
         if let Some(max) = self.max_amount {
             // The yearly maximum: a ytd window holds it directly; a period window holds what is
             // left after earlier periods' payments.
-            let room = match self.shaping.window {
+            let room = match self.core.window {
                 WindowKind::Ytd => max,
                 WindowKind::Period => (max - cx.paid_before()).max(Decimal::ZERO),
             };

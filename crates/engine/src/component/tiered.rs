@@ -10,15 +10,15 @@ use serde_json::{Value, json};
 
 use super::shaping::weighted;
 use super::{
-    BuildContext, Component, ComponentType, DescribeContext, Description, Design, Driver, Outcome, Profile, Shaping,
-    Target, TypeInfo, curve_words, dec, frac_value, measure_words,
+    BuildContext, Component, ComponentType, Core, DescribeContext, Description, Design, Driver, Outcome, Profile,
+    Shaping, Target, TypeInfo, curve_words, dec, frac_value, measure_words,
 };
+use super::{EvalContext, EvalError};
 use crate::arith::{self, Frac, Tier};
-use crate::eval::{EvalContext, EvalError};
 use crate::measure::{DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};
-use crate::spec::{PointSpec, TierSpec, WindowKind};
+use crate::spec::{PointSpec, TierSpec};
 use crate::yaml::Node;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
@@ -37,7 +37,8 @@ pub enum Mode {
     Retroactive,
 }
 
-/// Which attainment a curve component sees (SPEC §6).
+/// Which attainment a curve component sees: `plain` (measure over quota) or `relieved` (the
+/// role's blended attainment of `quota.attainment`; see docs/plan-format.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AttainmentChoice {
@@ -79,7 +80,7 @@ struct TieredSpec {
     /// Annual target instead of the payee's quota (the default): a number, a $param or
     /// company.NAME.
     #[serde(default)]
-    #[schemars(schema_with = "crate::schema::target_schema")]
+    #[schemars(schema_with = "crate::component::target_schema")]
     target: Option<Spanned<String>>,
     /// Curve components may see the role's blended attainment.
     #[schemars(extend("default" = "plain"))]
@@ -179,7 +180,7 @@ impl ComponentType for TieredType {
             Decimal::ZERO
         };
         Some(Arc::new(Tiered {
-            id: parsed.core.id.value,
+            core: Core::of(&parsed.core, &parsed.shaping),
             measure,
             profit_linked,
             method,
@@ -247,7 +248,7 @@ enum Method {
 
 #[derive(Debug)]
 struct Tiered {
-    id: String,
+    core: Core,
     measure: MeasureRef,
     method: Method,
     weight: Decimal,
@@ -260,20 +261,8 @@ struct Tiered {
 }
 
 impl Component for Tiered {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn type_name(&self) -> &str {
-        "tiered"
-    }
-
-    fn window(&self) -> WindowKind {
-        self.shaping.window
-    }
-
-    fn allow_negative(&self) -> bool {
-        self.shaping.allow_negative
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn profile(&self) -> Profile {
@@ -417,7 +406,7 @@ impl Component for Tiered {
                 out.push(format!("Below {} it pays nothing at all (a threshold).", at(threshold)));
             }
         }
-        self.shaping.describe(cx, Some(ti), &mut out);
+        self.shaping.describe(&self.core, cx, Some(ti), &mut out);
         let driver = match &self.target {
             None => Driver::Quota,
             Some(target) => Driver::Target { measure: self.measure.clone(), target: target.clone() },
@@ -426,7 +415,7 @@ impl Component for Tiered {
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
-        let w = cx.window(self.shaping.window);
+        let w = cx.window(self.core.window);
         let measured = cx.measure(&self.measure, w, self.shaping.clawback_days)?;
         let quota_based = self.target.is_none();
         let (base, base_name) = match &self.target {
@@ -458,7 +447,7 @@ impl Component for Tiered {
                 "{} of {} on a window quota relieved or prorated to 0; `{}` pays 0",
                 self.measure,
                 format_money_grouped(measured, 2),
-                self.id
+                self.core.id
             ));
             let mut outcome =
                 Outcome::zero(format!("quota for {} is 0 after proration and relief: pays 0", cx.window_label(w)));
@@ -482,7 +471,7 @@ impl Component for Tiered {
             let (blended, parts) = cx.blended_attainment(&self.measure, plain, w, self.shaping.clawback_days)?;
             if cx.explains() {
                 if let Some(rules) = cx.role().quota.blend.as_ref() {
-                    cx.adjust(blend_adjustment(&self.id, rules, &parts, blended.value()?));
+                    cx.adjust(blend_adjustment(&self.core.id, rules, &parts, blended.value()?));
                 }
             }
             trace.put("blend", || parts);

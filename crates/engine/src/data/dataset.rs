@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use indexmap::IndexMap;
@@ -17,9 +17,11 @@ use rayon::slice::ParallelSliceMut;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
-use crate::calendar::parse_date;
+use super::facts::Ledger;
+use crate::calendar::{Calendar, parse_date};
 use crate::csvfile::{Cell, CsvFile, FileInfo, hex};
 use crate::diagnostic::{Diagnostic, Diagnostics, Span, did_you_mean};
+use crate::error::Code;
 use crate::measure::DealKind;
 use crate::number::{NumberStyle, parse_input};
 use crate::source::{FileSystem, Memory, Sources};
@@ -34,6 +36,22 @@ pub(crate) const RELIEF: &str = "relief.csv";
 
 /// The data files, in the order they are read and their problems reported.
 pub const DATA_FILES: [&str; 6] = [ROSTER, SPLITS, DEALS, MEASURES, COMPANY, RELIEF];
+
+/// Every column the loader reads, per file: `(file, required, optional)`. The user guide
+/// (`docs/data.md`) documents each, and a test holds it to that. In `relief.csv` one of
+/// `amount` and `fraction` is required per row.
+pub const DATA_COLUMNS: [(&str, &[&str], &[&str]); 6] = [
+    (
+        ROSTER,
+        &["id", "name", "role"],
+        &["team", "manager", "start_date", "end_date", "quota", "self_goal", "book_start"],
+    ),
+    (DEALS, &["id", "owner", "close_date", "kind", "amount"], &["gross_margin", "cancelled_date"]),
+    (SPLITS, &["deal_id", "payee", "share"], &[]),
+    (MEASURES, &["payee", "period", "measure", "value"], &[]),
+    (COMPANY, &["period", "measure", "value"], &[]),
+    (RELIEF, &["payee", "period", "kind", "reason", "approved_by"], &["amount", "fraction"]),
+];
 
 /// One row of `roster.csv`.
 #[derive(Debug, Clone)]
@@ -122,7 +140,7 @@ pub struct DataSet {
     pub(crate) sources: Arc<dyn Sources>,
     pub(crate) dir: PathBuf,
     pub(crate) payees: Vec<Payee>,
-    pub(crate) index: HashMap<String, usize>,
+    pub(crate) index: Arc<HashMap<String, usize>>,
     /// `[payee]` where its role cell is, for an unknown role.
     pub(crate) role_cells: Vec<Cell>,
     pub(crate) deals: Vec<Deal>,
@@ -137,9 +155,17 @@ pub struct DataSet {
     pub(crate) relief_rows: Vec<ReliefRow>,
     /// The files read, for index-time errors.
     pub(crate) files: HashMap<&'static str, FileInfo>,
+    /// Warnings found while reading (a roster column that looks like a misspelt known one).
+    pub(crate) warnings: Vec<String>,
     pub(crate) columns: HashMap<&'static str, Columns>,
     /// SHA-256 over the data files read, by name.
     hash: String,
+    /// The deals summed per owner and period, per calendar the data set was indexed for:
+    /// what lets a Monte Carlo draw or a scale scenario index again without a pass over
+    /// every deal.
+    ledgers: Mutex<Vec<Arc<Ledger>>>,
+    /// The roster with empty start dates filled in, per plan-year start.
+    rosters: Mutex<Vec<(NaiveDate, Arc<Vec<Payee>>)>>,
 }
 
 impl DataSet {
@@ -164,7 +190,11 @@ impl DataSet {
     /// Reads the data directory `dir` from `sources`. Errors in any file are all reported.
     pub fn read(sources: Arc<dyn Sources>, dir: &Path) -> Result<DataSet, Diagnostics> {
         let (data, diagnostics) = DataSet::parse(sources, dir);
-        if diagnostics.iter().any(Diagnostic::is_error) { Err(Diagnostics(diagnostics)) } else { Ok(data) }
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            Err(Diagnostics(diagnostics).or_code(Code::DataInvalid))
+        } else {
+            Ok(data)
+        }
     }
 
     /// Reads what it can and reports every problem; the data set holds the good rows.
@@ -173,7 +203,7 @@ impl DataSet {
             sources: sources.clone(),
             dir: dir.to_path_buf(),
             payees: Vec::new(),
-            index: HashMap::new(),
+            index: Arc::new(HashMap::new()),
             role_cells: Vec::new(),
             deals: Vec::new(),
             deal_ids: String::new(),
@@ -184,12 +214,15 @@ impl DataSet {
             company_rows: Vec::new(),
             relief_rows: Vec::new(),
             files: HashMap::new(),
+            warnings: Vec::new(),
             columns: HashMap::new(),
             hash: String::new(),
+            ledgers: Mutex::new(Vec::new()),
+            rosters: Mutex::new(Vec::new()),
         };
         if !sources.is_dir(dir) {
             let message = format!("data directory {} does not exist", dir.display());
-            return (data, vec![Diagnostic::error(message)]);
+            return (data, vec![Diagnostic::error(message).with_code(Code::DataRead)]);
         }
         let mut reader = Reader { sources: &*sources, dir, diagnostics: Vec::new(), hashes: Vec::new() };
         let mut labels = Interner::default();
@@ -221,6 +254,8 @@ impl DataSet {
         &self.dir
     }
 
+    /// The roster as read. An empty `start_date` is `NaiveDate::MIN` here: it becomes the plan
+    /// year's first day when the data set is indexed for a plan ([`crate::Facts::payees`]).
     pub fn payees(&self) -> &[Payee] {
         &self.payees
     }
@@ -253,6 +288,37 @@ impl DataSet {
     /// The declared measure names `measures.csv` has rows for.
     pub fn measure_names(&self) -> &[String] {
         &self.measure_names
+    }
+
+    /// The roster for a plan year: an empty start date is the year's start. Built on first use
+    /// and shared by every index for that year.
+    pub(crate) fn roster_for(&self, calendar: &Calendar) -> Arc<Vec<Payee>> {
+        let start = calendar.start();
+        let mut rosters = self.rosters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, payees)) = rosters.iter().find(|(s, _)| *s == start) {
+            return payees.clone();
+        }
+        let mut payees = self.payees.clone();
+        for payee in &mut payees {
+            if payee.start_date == NaiveDate::MIN {
+                payee.start_date = start;
+            }
+        }
+        let payees = Arc::new(payees);
+        rosters.push((start, payees.clone()));
+        payees
+    }
+
+    /// The ledger of simple deals for `calendar`, built on first use and kept.
+    pub(crate) fn ledger(&self, calendar: &Calendar, payees: &[Payee]) -> Arc<Ledger> {
+        let key = (calendar.start(), calendar.n_periods());
+        let mut ledgers = self.ledgers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(ledger) = ledgers.iter().find(|l| l.key == key) {
+            return ledger.clone();
+        }
+        let ledger = Arc::new(Ledger::build(self, calendar, payees));
+        ledgers.push(ledger.clone());
+        ledger
     }
 
     /// An error at a cell of `file`, found again from the file's text.
@@ -295,10 +361,13 @@ impl<'s> Reader<'s> {
             Ok(Some(file)) => Some(file),
             Ok(None) => {
                 if required {
-                    self.diagnostics.push(Diagnostic::error(format!(
-                        "{} is missing: every data directory has {name}",
-                        self.dir.join(name).display()
-                    )));
+                    self.diagnostics.push(
+                        Diagnostic::error(format!(
+                            "{} is missing: every data directory has {name}",
+                            self.dir.join(name).display()
+                        ))
+                        .with_code(Code::DataRead),
+                    );
                 }
                 None
             }
@@ -321,12 +390,13 @@ impl<'s> Reader<'s> {
         let Some(mut file) = self.open(ROSTER, true) else {
             return;
         };
-        if !file.require(&["id", "name", "role"]) {
+        let (_, required, optional) = DATA_COLUMNS[0];
+        if !file.require(required) {
             self.close(data, file, ROSTER);
             return;
         }
-        let known =
-            ["id", "name", "role", "team", "manager", "start_date", "end_date", "quota", "self_goal", "book_start"];
+        // Columns the loader does not know become the payee's attributes.
+        let known: Vec<&str> = required.iter().chain(optional).copied().collect();
         let col = |f: &CsvFile, name: &str| f.column(name);
         let (c_id, c_name, c_role) = (col(&file, "id"), col(&file, "name"), col(&file, "role"));
         let (c_team, c_manager) = (col(&file, "team"), col(&file, "manager"));
@@ -340,6 +410,14 @@ impl<'s> Reader<'s> {
             .filter(|(_, h)| !known.contains(&h.as_str()))
             .map(|(i, h)| (i, h.clone()))
             .collect();
+        // Extra roster columns are attributes, but one a letter or two from a known column is
+        // most likely that column misspelt (`enddate`), which would silently read as empty.
+        for (_, name) in &extra {
+            if let Some(known) = known.iter().find(|k| near_miss(name, k)) {
+                data.warnings
+                    .push(format!("{ROSTER}: column `{name}` is read as an attribute; did you mean `{known}`?"));
+            }
+        }
         let mut seen: HashMap<String, u64> = HashMap::new();
         let mut payees = Vec::new();
         while file.next_row() {
@@ -350,7 +428,11 @@ impl<'s> Reader<'s> {
                 file.error_at(c_id, "payee id is empty");
                 ok = false;
             } else if let Some(first) = seen.get(&id) {
-                file.error_at(c_id, format!("payee `{id}` appears twice (first on line {first})"));
+                file.error_code_at(
+                    c_id,
+                    Code::DataDuplicateId,
+                    format!("payee `{id}` appears twice (first on line {first})"),
+                );
                 ok = false;
             }
             let role = file.text(c_role).to_string();
@@ -367,7 +449,11 @@ impl<'s> Reader<'s> {
             });
             if let (Some(start), Some(end)) = (start_date, end_date) {
                 if end < start {
-                    file.error_at(c_end, format!("end_date {end} is before start_date {start}"));
+                    file.error_code_at(
+                        c_end,
+                        Code::DataBadDate,
+                        format!("end_date {end} is before start_date {start}"),
+                    );
                     ok = false;
                 }
             }
@@ -420,14 +506,17 @@ impl<'s> Reader<'s> {
         for payee in &payees {
             if let Some(manager) = &payee.manager {
                 if !ids.contains(manager.as_str()) {
-                    self.diagnostics.push(Diagnostic::error(format!(
-                        "{ROSTER}: payee `{}` has manager `{manager}`, who is not in the roster",
-                        payee.id
-                    )));
+                    self.diagnostics.push(
+                        Diagnostic::error(format!(
+                            "{ROSTER}: payee `{}` has manager `{manager}`, who is not in the roster",
+                            payee.id
+                        ))
+                        .with_code(Code::DataUnknownPayee),
+                    );
                 }
             }
         }
-        data.index = payees.iter().enumerate().map(|(i, p)| (p.id.to_string(), i)).collect();
+        data.index = Arc::new(payees.iter().enumerate().map(|(i, p)| (p.id.to_string(), i)).collect());
         data.payees = payees;
         self.close(data, file, ROSTER);
     }
@@ -438,7 +527,7 @@ impl<'s> Reader<'s> {
         let Some(mut file) = self.open(SPLITS, false) else {
             return splits;
         };
-        if !file.require(&["deal_id", "payee", "share"]) {
+        if !file.require(&["deal_id", "payee", "share"]) | !file.reject_unknown(&["deal_id", "payee", "share"]) {
             self.close(data, file, SPLITS);
             return splits;
         }
@@ -448,7 +537,8 @@ impl<'s> Reader<'s> {
             let deal = file.text(c_deal).to_string();
             let payee = file.text(c_payee).to_string();
             let Some(&payee_index) = data.index.get(&payee) else {
-                file.error_at(c_payee, format!("split of deal `{deal}` credits `{payee}`, who is not in the roster"));
+                let message = format!("split of deal `{deal}` credits `{payee}`, who is not in the roster");
+                file.error_code_at(c_payee, Code::DataUnknownPayee, message);
                 continue;
             };
             let Some(share) = file.decimal(c_share, "share") else {
@@ -482,7 +572,9 @@ impl<'s> Reader<'s> {
         let Some(mut file) = self.open(DEALS, true) else {
             return;
         };
-        if !file.require(&["id", "owner", "close_date", "kind", "amount"]) {
+        let required = ["id", "owner", "close_date", "kind", "amount"];
+        let known = ["id", "owner", "close_date", "kind", "amount", "gross_margin", "cancelled_date"];
+        if !file.require(&required) | !file.reject_unknown(&known) {
             self.close(data, file, DEALS);
             return;
         }
@@ -512,8 +604,8 @@ impl<'s> Reader<'s> {
             // Read the row without allocating; an error names its column and stops the row.
             let row = match read_deal(&file, &columns, &data.index, &mut last_owner, &split_numbers) {
                 Ok(row) => row,
-                Err((column, message)) => {
-                    file.error_at(column, message);
+                Err((column, code, message)) => {
+                    file.error_code_at(column, code, message);
                     continue;
                 }
             };
@@ -538,7 +630,8 @@ impl<'s> Reader<'s> {
                 Diagnostic::error(format!(
                     "the deal id on this row repeats the one on line {first}: a deal is counted once"
                 ))
-                .at(&file.name, Span { line, col: 1, len: 0 }),
+                .at(&file.name, Span { line, col: 1, len: 0 })
+                .with_code(Code::DataDuplicateId),
             );
         }
         let mut unused: Vec<&String> =
@@ -555,7 +648,8 @@ impl<'s> Reader<'s> {
         let Some(mut file) = self.open(MEASURES, false) else {
             return;
         };
-        if !file.require(&["payee", "period", "measure", "value"]) {
+        let known = ["payee", "period", "measure", "value"];
+        if !file.require(&known) | !file.reject_unknown(&known) {
             self.close(data, file, MEASURES);
             return;
         }
@@ -570,7 +664,7 @@ impl<'s> Reader<'s> {
             let payee_id = file.text(c_payee);
             let Some(&payee) = data.index.get(payee_id) else {
                 let message = format!("payee `{payee_id}` is not in the roster");
-                file.error_at(c_payee, message);
+                file.error_code_at(c_payee, Code::DataUnknownPayee, message);
                 continue;
             };
             let measure_name = file.text(c_measure);
@@ -593,7 +687,8 @@ impl<'s> Reader<'s> {
         let Some(mut file) = self.open(COMPANY, false) else {
             return;
         };
-        if !file.require(&["period", "measure", "value"]) {
+        let known = ["period", "measure", "value"];
+        if !file.require(&known) | !file.reject_unknown(&known) {
             self.close(data, file, COMPANY);
             return;
         }
@@ -625,7 +720,10 @@ impl<'s> Reader<'s> {
         };
         // `amount` and `fraction` are alternatives: a file may carry just one of the columns.
         let has_one = file.column("amount").is_some() || file.column("fraction").is_some();
-        if !file.require(&["payee", "period", "kind", "reason", "approved_by"]) || !has_one {
+        let known = ["payee", "period", "kind", "amount", "fraction", "reason", "approved_by"];
+        if !file.require(&["payee", "period", "kind", "reason", "approved_by"]) | !file.reject_unknown(&known)
+            || !has_one
+        {
             if !has_one {
                 file.error_at(None, "relief.csv needs an `amount` or a `fraction` column");
             }
@@ -639,7 +737,8 @@ impl<'s> Reader<'s> {
         while file.next_row() {
             let payee_id = file.text(c_payee).to_string();
             let Some(&payee) = data.index.get(&payee_id) else {
-                file.error_at(c_payee, format!("relief for `{payee_id}`, who is not in the roster"));
+                let message = format!("relief for `{payee_id}`, who is not in the roster");
+                file.error_code_at(c_payee, Code::DataUnknownPayee, message);
                 continue;
             };
             let label = labels.get(file.text(c_period));
@@ -698,7 +797,8 @@ struct DealColumns {
     cancel: Option<usize>,
 }
 
-type RowError = (Option<usize>, String);
+/// A bad row: the column, the code and what is wrong.
+type RowError = (Option<usize>, Code, String);
 
 /// `last_owner`: the previous row's owner and roster index. Exports usually list a rep's deals
 /// together, so most rows skip the roster lookup.
@@ -711,7 +811,7 @@ fn read_deal(
 ) -> Result<Deal, RowError> {
     let id = file.text(c.id);
     if id.is_empty() {
-        return Err((c.id, "deal id is empty".into()));
+        return Err((c.id, Code::DataInvalid, "deal id is empty".into()));
     }
     let owner_text = file.text(c.owner);
     let owner = match last_owner {
@@ -730,19 +830,26 @@ fn read_deal(
         if let Some(best) = did_you_mean(owner_text, payees.keys().map(String::as_str)) {
             message.push_str(&format!("; did you mean `{best}`?"));
         }
-        return Err((c.owner, message));
+        return Err((c.owner, Code::DataUnknownPayee, message));
     }
     let kind_text = file.text(c.kind);
     let kind = DealKind::parse(kind_text).ok_or_else(|| {
-        (c.kind, format!("deal kind `{kind_text}` is not one of new, expansion, renewal, contraction, churn"))
+        (
+            c.kind,
+            Code::DataInvalid,
+            format!("deal kind `{kind_text}` is not one of new, expansion, renewal, contraction, churn"),
+        )
     })?;
     let close_text = file.text(c.close);
-    let close_date = parse_date(close_text)
-        .ok_or_else(|| (c.close, format!("close_date `{close_text}` is not a date (write YYYY-MM-DD)")))?;
-    let amount = parse_input(file.text(c.amount), NumberStyle::Text).map_err(|e| (c.amount, format!("amount: {e}")))?;
+    let close_date = parse_date(close_text).ok_or_else(|| {
+        (c.close, Code::DataBadDate, format!("close_date `{close_text}` is not a date (write YYYY-MM-DD)"))
+    })?;
+    let amount = parse_input(file.text(c.amount), NumberStyle::Text)
+        .map_err(|e| (c.amount, Code::DataBadNumber, format!("amount: {e}")))?;
     if amount.is_sign_negative() && !amount.is_zero() {
         return Err((
             c.amount,
+            Code::DataInvalid,
             "amount cannot be negative: record losses as `contraction` or `churn`, reversals with `cancelled_date`"
                 .into(),
         ));
@@ -751,16 +858,22 @@ fn read_deal(
     let margin = if margin_text.is_empty() {
         Decimal::ZERO
     } else {
-        parse_input(margin_text, NumberStyle::Text).map_err(|e| (c.margin, format!("gross_margin: {e}")))?
+        parse_input(margin_text, NumberStyle::Text)
+            .map_err(|e| (c.margin, Code::DataBadNumber, format!("gross_margin: {e}")))?
     };
     let cancel_text = file.text(c.cancel);
     let cancelled = if cancel_text.is_empty() {
         None
     } else {
-        let date = parse_date(cancel_text)
-            .ok_or_else(|| (c.cancel, format!("cancelled_date `{cancel_text}` is not a date (write YYYY-MM-DD)")))?;
+        let date = parse_date(cancel_text).ok_or_else(|| {
+            (c.cancel, Code::DataBadDate, format!("cancelled_date `{cancel_text}` is not a date (write YYYY-MM-DD)"))
+        })?;
         if date < close_date {
-            return Err((c.cancel, format!("deal `{id}` is cancelled on {date}, before it closed on {close_date}")));
+            return Err((
+                c.cancel,
+                Code::DataBadDate,
+                format!("deal `{id}` is cancelled on {date}, before it closed on {close_date}"),
+            ));
         }
         Some(date)
     };
@@ -777,6 +890,13 @@ fn read_deal(
 }
 
 /// A 128-bit hash of a deal id, for duplicate detection without keeping the string.
+/// Whether an unknown column name is close enough to a known one to be a misspelling of it:
+/// at most two edits apart, or the same once case and separators are ignored.
+fn near_miss(name: &str, known: &str) -> bool {
+    let squash = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    squash(name) == squash(known) || (name.len() >= 4 && strsim::damerau_levenshtein(name, known) <= 2)
+}
+
 fn id_hash(id: &str) -> u128 {
     use std::hash::{Hash, Hasher};
     // Two independent 64-bit hashes (SipHash and FNV-1a) of the id: one SipHash pass a row.

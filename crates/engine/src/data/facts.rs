@@ -8,18 +8,19 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
 
-use super::dataset::{COMPANY, DATA_FILES, DataSet, Deal, MEASURES, NO_OWNER, NO_SPLIT, Payee, RELIEF, ROSTER};
+use super::dataset::{COMPANY, DATA_FILES, DEALS, DataSet, Deal, MEASURES, NO_OWNER, NO_SPLIT, Payee, RELIEF, ROSTER};
 use super::scale::{OwnerFactors, Scales};
 use crate::calendar::Calendar;
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::error::Code;
 use crate::measure::DealKind;
-use crate::plan::Plan;
+use crate::plan::PlanModel;
 use crate::source::Sources;
 use crate::spec::QuotaSource;
 use crate::statement::Name;
@@ -122,8 +123,9 @@ pub struct ReliefEntry {
 #[derive(Debug)]
 pub struct Facts {
     calendar: Calendar,
-    payees: Vec<Payee>,
-    index: HashMap<String, usize>,
+    /// Shared with the data set's roster for this calendar: indexing again copies nothing.
+    payees: Arc<Vec<Payee>>,
+    index: Arc<HashMap<String, usize>>,
     /// `[payee][period]` sums of uncancelled credits.
     deal_totals: Vec<Vec<DealTotals>>,
     /// `[payee][period]` running sums of `deal_totals` from the start of the year, so that a
@@ -153,13 +155,13 @@ pub struct Facts {
 impl Facts {
     /// Reads the data directory for `plan`: [`DataSet::load`] then [`Facts::index`]. Errors
     /// in any file are all reported together.
-    pub fn load(dir: &Path, plan: &Plan) -> Result<Facts, Diagnostics> {
+    pub fn load(dir: &Path, plan: &PlanModel) -> Result<Facts, Diagnostics> {
         Facts::read(Arc::new(crate::source::FileSystem), dir, plan)
     }
 
     /// Reads a data directory from `sources` for `plan`, reporting every problem of the files
     /// and of their fit with the plan together, in file order.
-    pub fn read(sources: Arc<dyn Sources>, dir: &Path, plan: &Plan) -> Result<Facts, Diagnostics> {
+    pub fn read(sources: Arc<dyn Sources>, dir: &Path, plan: &PlanModel) -> Result<Facts, Diagnostics> {
         let (data, mut diagnostics) = DataSet::parse(sources, dir);
         if data.files.contains_key(ROSTER) && !diagnostics.iter().any(|d| d.is_error() && in_file(d, ROSTER)) {
             match Facts::index(&data, plan, &Scales::default()) {
@@ -173,19 +175,21 @@ impl Facts {
             let file = DATA_FILES.iter().position(|name| in_file(d, name)).unwrap_or(DATA_FILES.len());
             (file, d.location.as_ref().map_or(0, |l| l.span.line))
         });
-        Err(Diagnostics(diagnostics))
+        Err(Diagnostics(diagnostics).or_code(Code::DataInvalid))
     }
 
     /// Indexes a data set for `plan`, with `scales` applied to deals, declared measures and
     /// company rows. Rows that do not fit the plan (an unknown role, an undeclared measure, a
     /// period outside the plan year) are errors at their file, line and column.
-    pub fn index(data: &DataSet, plan: &Plan, scales: &Scales) -> Result<Facts, Diagnostics> {
+    pub fn index(data: &DataSet, plan: &PlanModel, scales: &Scales) -> Result<Facts, Diagnostics> {
         let calendar = plan.calendar.clone();
         let n = calendar.n_periods();
         let mut ix = Indexer { data, plan, calendar: &calendar, diagnostics: Vec::new(), warnings: Vec::new() };
         let payees = ix.payees();
+        ix.warnings.extend(data.warnings.iter().cloned());
+        ix.margin_column();
         if ix.diagnostics.iter().any(Diagnostic::is_error) {
-            return Err(Diagnostics(ix.diagnostics));
+            return Err(Diagnostics(ix.diagnostics).or_code(Code::DataInvalid));
         }
         let mut facts = Facts {
             deal_totals: vec![vec![DealTotals::default(); n]; payees.len()],
@@ -210,7 +214,7 @@ impl Facts {
         ix.company(&mut facts, scales);
         ix.relief(&mut facts);
         if ix.diagnostics.iter().any(Diagnostic::is_error) {
-            return Err(Diagnostics(ix.diagnostics));
+            return Err(Diagnostics(ix.diagnostics).or_code(Code::DataInvalid));
         }
         facts.warnings = ix.warnings;
         facts.deal_prefix = facts.deal_totals.iter().map(|periods| running_sums(periods)).collect();
@@ -220,7 +224,7 @@ impl Facts {
 
     /// One made-up payee of `role` with `quota`, employed all year, booking `per_period` of
     /// new business at full margin every period: the input of a payout curve.
-    pub(crate) fn synthetic(plan: &Plan, role: &str, quota: Decimal, per_period: Decimal) -> Facts {
+    pub(crate) fn synthetic(plan: &PlanModel, role: &str, quota: Decimal, per_period: Decimal) -> Facts {
         let n = plan.calendar.n_periods();
         let payee = Payee {
             id: Name::from("curve"),
@@ -244,7 +248,7 @@ impl Facts {
         let periods = vec![totals; n];
         Facts {
             calendar: plan.calendar.clone(),
-            index: HashMap::from([("curve".to_string(), 0)]),
+            index: Arc::new(HashMap::from([("curve".to_string(), 0)])),
             deal_prefix: vec![running_sums(&periods)],
             deal_totals: vec![periods],
             cancelled: vec![Vec::new()],
@@ -255,7 +259,7 @@ impl Facts {
             measure_count: plan.measures.len(),
             company: IndexMap::new(),
             relief: vec![Vec::new()],
-            payees: vec![payee],
+            payees: Arc::new(vec![payee]),
             warnings: Vec::new(),
             hash: String::new(),
         }
@@ -266,7 +270,7 @@ impl Facts {
     /// deals at full margin), declared measure values (by name, the same every period) and
     /// company measures per period. Each given input replaces the synthetic one.
     pub(crate) fn synthetic_driven(
-        plan: &Plan,
+        plan: &PlanModel,
         role: &str,
         quota: Decimal,
         book_start: Option<Decimal>,
@@ -276,7 +280,7 @@ impl Facts {
     ) -> Facts {
         let mut facts = Facts::synthetic(plan, role, quota, Decimal::ZERO);
         let n = plan.calendar.n_periods();
-        facts.payees[0].book_start = book_start;
+        Arc::make_mut(&mut facts.payees)[0].book_start = book_start;
         for (kind, amounts) in deals {
             for (totals, amount) in facts.deal_totals[0].iter_mut().zip(amounts) {
                 totals.amount[*kind as usize] = *amount;
@@ -373,7 +377,7 @@ impl Facts {
     }
 
     /// The annual quota a payee's plan uses before proration and relief (SPEC §6).
-    pub fn effective_annual_quota(&self, plan: &Plan, payee: &Payee) -> Decimal {
+    pub fn effective_annual_quota(&self, plan: &PlanModel, payee: &Payee) -> Decimal {
         match plan.roles.get(payee.role.as_str()) {
             Some(role) => effective_quota(&role.quota, payee),
             None => payee.quota,
@@ -399,7 +403,7 @@ pub(crate) fn effective_quota(rules: &crate::plan::QuotaRules, payee: &Payee) ->
 
 struct Indexer<'a> {
     data: &'a DataSet,
-    plan: &'a Plan,
+    plan: &'a PlanModel,
     calendar: &'a Calendar,
     diagnostics: Vec<Diagnostic>,
     warnings: Vec<String>,
@@ -410,15 +414,38 @@ impl Indexer<'_> {
         self.diagnostics.push(self.data.error_at(file, cell, message));
     }
 
+    fn error_with(&mut self, code: Code, file: &str, cell: crate::csvfile::Cell, message: impl Into<String>) {
+        self.diagnostics.push(self.data.error_at(file, cell, message).with_code(code));
+    }
+
     fn column(&self, file: &str, pick: impl Fn(&super::dataset::Columns) -> Option<u32>) -> Option<u32> {
         self.data.columns.get(file).and_then(pick)
     }
 
-    /// The roster for this plan: every role known, start dates filled in.
-    fn payees(&mut self) -> Vec<Payee> {
-        let mut payees = self.data.payees.clone();
+    /// A plan that reads gross margin needs the `gross_margin` column: without it every
+    /// margin reads as 0, which zeroes margin-based pay and closes margin gates silently.
+    fn margin_column(&mut self) {
+        let Some(deals) = self.data.files.get(DEALS) else {
+            return;
+        };
+        if self.plan.reads_margin && !deals.headers.iter().any(|h| h == "gross_margin") {
+            let message = format!(
+                "{DEALS} has no `gross_margin` column, but the plan reads gross margin (a component, gate, \
+                 modifier or the attainment blend names `gross_margin` or `gross_margin_pct`)"
+            );
+            self.diagnostics.push(
+                Diagnostic::error(message)
+                    .with_code(Code::DataBadFile)
+                    .at(&deals.name, crate::diagnostic::Span { line: 1, col: 1, len: 0 }),
+            );
+        }
+    }
+
+    /// The roster for this plan's calendar (start dates filled in, shared), every role checked.
+    fn payees(&mut self) -> Arc<Vec<Payee>> {
+        let payees = self.data.roster_for(self.calendar);
         let role_column = self.column(ROSTER, |c| c.role);
-        for (i, payee) in payees.iter_mut().enumerate() {
+        for (i, payee) in payees.iter().enumerate() {
             if !self.plan.roles.contains_key(payee.role.as_str()) {
                 let role = &payee.role;
                 let mut message = format!("payee `{}` has role `{role}`, which the plan does not define", payee.id);
@@ -430,10 +457,7 @@ impl Indexer<'_> {
                     )),
                 }
                 let cell = crate::csvfile::Cell { column: role_column, ..self.data.role_cells[i] };
-                self.error(ROSTER, cell, message);
-            }
-            if payee.start_date == NaiveDate::MIN {
-                payee.start_date = self.calendar.start();
+                self.error_with(Code::DataUnknownRole, ROSTER, cell, message);
             }
             if payee.end_date.is_some_and(|e| e < self.calendar.start()) || payee.start_date > self.calendar.end() {
                 self.warnings.push(format!("payee {}: not employed during the plan year; no statements", payee.id));
@@ -479,104 +503,58 @@ impl Indexer<'_> {
     }
 
     fn deals(&mut self, facts: &mut Facts, scales: &Scales) {
-        let data = self.data;
-        let calendar = self.calendar;
         let shift = scales.margin_shift().filter(|m| !m.is_zero());
-        let mut outside_year = 0usize;
-        let mut outside_examples = Vec::new();
-        let mut outside_employment: IndexMap<usize, Vec<String>> = IndexMap::new();
+        // A margin shift floors each deal's margin at 0: not linear in general, but for a
+        // factor r applied alike to amount and margin, max(0, m·r + a·r·Δm) = r·max(0, m +
+        // a·Δm), so sums per shift still serve.
+        let shift_factors_alike = (0..facts.payees.len() as u32).all(|p| {
+            let new = DealKind::New as usize;
+            scales.owner_factors(p).is_none_or(|f| f.amount[new] == f.margin[new] && f.amount[new] >= Decimal::ZERO)
+        });
+        let ledger = (facts.credits.is_none() && (shift.is_none() || shift_factors_alike))
+            .then(|| self.data.ledger(self.calendar, &facts.payees));
+        let shifted = match (&ledger, shift) {
+            (Some(ledger), Some(shift)) => ledger.shifted_margins(self.data, self.calendar, shift).map(Some),
+            _ => Some(None),
+        };
+        let (Some(ledger), Some(shifted)) = (ledger, shifted) else {
+            // Every credit kept, or a margin shift (not linear in the factors): deal by deal.
+            let mut warnings = Vec::new();
+            let overflow = credit_deals(self.data, self.calendar, facts, scales, shift, None, &mut warnings);
+            self.finish_deals(overflow, warnings);
+            return;
+        };
+        // Scale factors are linear: a payee's own simple deals (uncancelled, unsplit) are
+        // summed once per data set and calendar, and scaled as sums; the rest go one by one.
         let mut overflow = false;
-        // The period of the last close date: deals come in runs of nearby dates.
-        let mut last_period: Option<(NaiveDate, Option<usize>)> = None;
-        for deal in &data.deals {
-            let period = match last_period {
-                Some((date, period)) if date == deal.close_date => period,
-                _ => {
-                    let period = calendar.index_of(deal.close_date);
-                    last_period = Some((deal.close_date, period));
-                    period
+        for (owner, periods) in ledger.sums.iter().enumerate() {
+            let factors = scales.owner_factors(owner as u32).filter(|f| **f != OwnerFactors::ONE);
+            for (k, sums) in periods.iter().enumerate() {
+                let mut sums = std::borrow::Cow::Borrowed(sums);
+                if let Some(margins) = &shifted {
+                    sums.to_mut().gross_margin = margins[owner][k];
                 }
-            };
-            let Some(period) = period else {
-                outside_year += 1;
-                if outside_examples.len() < 5 {
-                    outside_examples.push(format!("{} ({})", data.deal_id(deal), deal.close_date));
-                }
-                continue;
-            };
-            let Some((amount, margin)) = scaled(deal, scales, shift) else {
-                overflow = true;
-                continue;
-            };
-            let single = [(deal.owner, Decimal::ONE)];
-            let shares: &[(u32, Decimal)] =
-                if deal.split == NO_SPLIT { &single } else { &data.splits[deal.split as usize] };
-            let cancellation = deal.cancelled.map(|date| Cancellation {
-                period: calendar.index_of(date),
-                days_after_close: (date - deal.close_date).num_days(),
-            });
-            let keep_one_by_one = cancellation.is_some() || facts.credits.is_some();
-            let id: Arc<str> = if keep_one_by_one { Arc::from(data.deal_id(deal)) } else { Arc::from("") };
-            for &(payee, share) in shares {
-                let payee = payee as usize;
-                let (amount, margin) =
-                    if share == Decimal::ONE { (amount, margin) } else { (amount * share, margin * share) };
-                let employed = &facts.payees[payee];
-                if deal.close_date < employed.start_date || employed.end_date.is_some_and(|e| deal.close_date > e) {
-                    let example = format!("{} ({})", data.deal_id(deal), deal.close_date);
-                    outside_employment.entry(payee).or_default().push(example);
-                }
-                if cancellation.is_none() {
-                    let totals = &mut facts.deal_totals[payee][period];
-                    totals.amount[deal.kind as usize] += amount;
-                    totals.units[deal.kind as usize] += share;
-                    if deal.kind == DealKind::New {
-                        totals.gross_margin += margin;
-                    }
-                }
-                if keep_one_by_one {
-                    let credit = Credit {
-                        deal: id.clone(),
-                        kind: deal.kind,
-                        period,
-                        close_date: deal.close_date,
-                        amount,
-                        gross_margin: margin,
-                        share,
-                        cancellation,
-                    };
-                    if cancellation.is_some() {
-                        facts.cancelled[payee].push(credit.clone());
-                    }
-                    if let Some(all) = facts.credits.as_mut() {
-                        all[payee].push(credit);
-                    }
+                match factors {
+                    None => facts.deal_totals[owner][k] = sums.into_owned(),
+                    Some(f) => match scaled_totals(&sums, f) {
+                        Some(totals) => facts.deal_totals[owner][k] = totals,
+                        None => overflow = true,
+                    },
                 }
             }
         }
+        let mut quiet = Vec::new();
+        let rest = ledger.rest.iter().map(|&i| (i as usize, &self.data.deals[i as usize]));
+        overflow |= credit_deals_from(self.data, self.calendar, facts, scales, shift, None, &mut quiet, rest);
+        self.finish_deals(overflow, ledger.warnings.clone());
+    }
+
+    fn finish_deals(&mut self, overflow: bool, warnings: Vec<String>) {
         if overflow {
             self.diagnostics
                 .push(Diagnostic::error("a scale factor makes a deal's amount or margin too large to compute exactly"));
         }
-        if outside_year > 0 {
-            self.warnings.push(format!(
-                "deals.csv: {outside_year} deal(s) closed outside the plan year {}–{} are ignored: {}{}",
-                calendar.start(),
-                calendar.end(),
-                outside_examples.join(", "),
-                if outside_year > outside_examples.len() { ", …" } else { "" }
-            ));
-        }
-        for (payee, deals) in outside_employment {
-            let p = &facts.payees[payee];
-            self.warnings.push(format!(
-                "payee {}: {} deal(s) closed outside employment still count: {}{}",
-                p.id,
-                deals.len(),
-                deals.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
-                if deals.len() > 5 { ", …" } else { "" }
-            ));
-        }
+        self.warnings.extend(warnings);
     }
 
     /// The period of each label, with an error at each row whose label is not a period of
@@ -589,7 +567,7 @@ impl Indexer<'_> {
         let labels: Vec<_> = self.calendar.labels().collect();
         let column = self.column(file, |c| c.period);
         let message = format!("period `{label}` is not a period of the plan year ({})", labels.join(", "));
-        self.error(file, crate::csvfile::Cell { column, ..cell }, message);
+        self.error_with(Code::DataUnknownPeriod, file, crate::csvfile::Cell { column, ..cell }, message);
     }
 
     fn measures(&mut self, facts: &mut Facts, scales: &Scales) {
@@ -606,7 +584,8 @@ impl Indexer<'_> {
                 *slot = slot.checked_mul(*factor).unwrap_or(Decimal::MAX);
             }
         }
-        let mut lines: HashMap<(usize, usize, usize), u32> = HashMap::new();
+        // The line of each (payee, measure, period) value seen so far; 0 for none.
+        let mut lines: Vec<u32> = vec![0; facts.payees.len() * facts.measure_count * n];
         let mut unemployed: IndexMap<usize, Vec<String>> = IndexMap::new();
         for row in &data.measure_rows {
             let payee = row.payee as usize;
@@ -624,10 +603,17 @@ impl Indexer<'_> {
                     message.push_str(&format!("; declare it, e.g. `{measure_name}: {{aggregate: sum}}`"));
                 }
                 let column = self.column(MEASURES, |c| c.measure);
-                self.error(MEASURES, crate::csvfile::Cell { column, ..row.cell }, message);
+                self.error_with(
+                    Code::DataUnknownMeasure,
+                    MEASURES,
+                    crate::csvfile::Cell { column, ..row.cell },
+                    message,
+                );
                 continue;
             };
-            if let Some(first) = lines.insert((payee, measure, period), row.cell.line) {
+            let slot = &mut lines[(payee * facts.measure_count + measure) * n + period];
+            let first = std::mem::replace(slot, row.cell.line.max(1));
+            if first != 0 {
                 let payee_id = &facts.payees[payee].id;
                 let message =
                     format!("a second `{measure_name}` value for {payee_id} in {label} (first on line {first})");
@@ -741,4 +727,237 @@ fn scaled(deal: &Deal, scales: &Scales, shift: Option<Decimal>) -> Option<(Decim
     // grow a thousandfold, and no further.
     let limit = Decimal::from(1_000_000_000_000_000_000_i64);
     (amount.abs() <= limit && margin.abs() <= limit).then_some((amount, margin))
+}
+
+/// A data set's deals that need no one-by-one treatment, summed per owner and period once
+/// for a calendar (see [`DataSet::ledger`]), and the indices of the others.
+#[derive(Debug)]
+pub(crate) struct Ledger {
+    /// The plan year's first day and its number of periods: the calendar it was built for.
+    pub key: (NaiveDate, usize),
+    /// `[owner][period]` sums of the owner's uncancelled, unsplit deals.
+    pub sums: Vec<Vec<DealTotals>>,
+    /// Deals credited one by one: split, cancelled, or of an owner outside the roster.
+    pub rest: Vec<u32>,
+    /// The deals' warnings (outside the plan year, outside employment).
+    pub warnings: Vec<String>,
+    /// Per margin shift Δm, `[owner][period]` Σ max(0, margin + amount × Δm) of the simple
+    /// new deals (the alignment grid's margin axis), built on first use.
+    shifted: Mutex<Vec<(Decimal, Arc<MarginSums>)>>,
+}
+
+impl Ledger {
+    pub(crate) fn build(data: &DataSet, calendar: &Calendar, payees: &[Payee]) -> Ledger {
+        let n = calendar.n_periods();
+        let mut facts_like = LedgerSink { sums: vec![vec![DealTotals::default(); n]; payees.len()], rest: Vec::new() };
+        let mut scratch = Facts {
+            calendar: calendar.clone(),
+            payees: Arc::new(payees.to_vec()),
+            index: Arc::new(HashMap::new()),
+            deal_totals: vec![vec![DealTotals::default(); n]; payees.len()],
+            deal_prefix: Vec::new(),
+            cancelled: vec![Vec::new(); payees.len()],
+            credits: None,
+            sources: Vec::new(),
+            measures: Vec::new(),
+            measure_prefix: Vec::new(),
+            measure_count: 0,
+            company: IndexMap::new(),
+            relief: Vec::new(),
+            warnings: Vec::new(),
+            hash: String::new(),
+        };
+        let mut warnings = Vec::new();
+        credit_deals(data, calendar, &mut scratch, &Scales::default(), None, Some(&mut facts_like), &mut warnings);
+        Ledger {
+            key: (calendar.start(), n),
+            sums: facts_like.sums,
+            rest: facts_like.rest,
+            warnings,
+            shifted: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Σ max(0, margin + amount × `shift`) of each owner's simple new deals per period.
+    /// `None` when a sum overflows (the deal-by-deal path then reports it).
+    pub(crate) fn shifted_margins(
+        &self,
+        data: &DataSet,
+        calendar: &Calendar,
+        shift: Decimal,
+    ) -> Option<Arc<MarginSums>> {
+        let mut cache = self.shifted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, sums)) = cache.iter().find(|(s, _)| *s == shift) {
+            return Some(sums.clone());
+        }
+        let mut sums = vec![vec![Decimal::ZERO; calendar.n_periods()]; self.sums.len()];
+        for deal in &data.deals {
+            let simple = deal.owner != NO_OWNER && deal.split == NO_SPLIT && deal.cancelled.is_none();
+            if !simple || deal.kind != DealKind::New {
+                continue;
+            }
+            let Some(k) = calendar.index_of(deal.close_date) else { continue };
+            let margin = deal.amount.checked_mul(shift)?.checked_add(deal.margin)?.max(Decimal::ZERO);
+            let slot = &mut sums[deal.owner as usize][k];
+            *slot = slot.checked_add(margin)?;
+        }
+        let sums = Arc::new(sums);
+        cache.push((shift, sums.clone()));
+        Some(sums)
+    }
+}
+
+/// `[owner][period]` margin sums.
+type MarginSums = Vec<Vec<Decimal>>;
+
+/// Where the ledger's build puts the simple deals, and the others' indices.
+struct LedgerSink {
+    sums: Vec<Vec<DealTotals>>,
+    rest: Vec<u32>,
+}
+
+/// A sum of deals scaled by their owner's factors (exact: the factors distribute).
+fn scaled_totals(sums: &DealTotals, f: &OwnerFactors) -> Option<DealTotals> {
+    let mut out = sums.clone();
+    for kind in 0..5 {
+        if f.amount[kind] != Decimal::ONE {
+            out.amount[kind] = sums.amount[kind].checked_mul(f.amount[kind])?;
+        }
+    }
+    if f.margin[DealKind::New as usize] != Decimal::ONE {
+        out.gross_margin = sums.gross_margin.checked_mul(f.margin[DealKind::New as usize])?;
+    }
+    Some(out)
+}
+
+fn credit_deals(
+    data: &DataSet,
+    calendar: &Calendar,
+    facts: &mut Facts,
+    scales: &Scales,
+    shift: Option<Decimal>,
+    ledger: Option<&mut LedgerSink>,
+    warnings: &mut Vec<String>,
+) -> bool {
+    credit_deals_from(data, calendar, facts, scales, shift, ledger, warnings, data.deals.iter().enumerate())
+}
+
+/// Credits `deals` to their payees (by share when split) under `scales`; with `ledger`, a
+/// simple deal's credit goes to the ledger's sums instead. Returns whether a scaled amount
+/// overflowed; pushes the deals' warnings.
+#[allow(clippy::too_many_arguments)]
+fn credit_deals_from<'d>(
+    data: &DataSet,
+    calendar: &Calendar,
+    facts: &mut Facts,
+    scales: &Scales,
+    shift: Option<Decimal>,
+    mut ledger: Option<&mut LedgerSink>,
+    warnings: &mut Vec<String>,
+    deals: impl Iterator<Item = (usize, &'d Deal)>,
+) -> bool {
+    let mut outside_year = 0usize;
+    let mut outside_examples = Vec::new();
+    let mut outside_employment: IndexMap<usize, Vec<String>> = IndexMap::new();
+    let mut overflow = false;
+    // The period of the last close date: deals come in runs of nearby dates.
+    let mut last_period: Option<(NaiveDate, Option<usize>)> = None;
+    for (index, deal) in deals {
+        let period = match last_period {
+            Some((date, period)) if date == deal.close_date => period,
+            _ => {
+                let period = calendar.index_of(deal.close_date);
+                last_period = Some((deal.close_date, period));
+                period
+            }
+        };
+        let Some(period) = period else {
+            outside_year += 1;
+            if outside_examples.len() < 5 {
+                outside_examples.push(format!("{} ({})", data.deal_id(deal), deal.close_date));
+            }
+            continue;
+        };
+        let Some((amount, margin)) = scaled(deal, scales, shift) else {
+            overflow = true;
+            continue;
+        };
+        let simple = deal.owner != NO_OWNER && deal.split == NO_SPLIT && deal.cancelled.is_none();
+        let single = [(deal.owner, Decimal::ONE)];
+        let shares: &[(u32, Decimal)] =
+            if deal.split == NO_SPLIT { &single } else { &data.splits[deal.split as usize] };
+        let cancellation = deal.cancelled.map(|date| Cancellation {
+            period: calendar.index_of(date),
+            days_after_close: (date - deal.close_date).num_days(),
+        });
+        let keep_one_by_one = cancellation.is_some() || facts.credits.is_some();
+        let id: Arc<str> = if keep_one_by_one { Arc::from(data.deal_id(deal)) } else { Arc::from("") };
+        if !simple {
+            if let Some(sink) = ledger.as_deref_mut() {
+                sink.rest.push(index as u32);
+            }
+        }
+        for &(payee, share) in shares {
+            let payee = payee as usize;
+            let (amount, margin) =
+                if share == Decimal::ONE { (amount, margin) } else { (amount * share, margin * share) };
+            let employed = &facts.payees[payee];
+            if deal.close_date < employed.start_date || employed.end_date.is_some_and(|e| deal.close_date > e) {
+                let example = format!("{} ({})", data.deal_id(deal), deal.close_date);
+                outside_employment.entry(payee).or_default().push(example);
+            }
+            if ledger.is_some() && !simple {
+                continue;
+            }
+            if cancellation.is_none() {
+                let totals = match ledger.as_deref_mut() {
+                    Some(sink) => &mut sink.sums[payee][period],
+                    None => &mut facts.deal_totals[payee][period],
+                };
+                totals.amount[deal.kind as usize] += amount;
+                totals.units[deal.kind as usize] += share;
+                if deal.kind == DealKind::New {
+                    totals.gross_margin += margin;
+                }
+            }
+            if keep_one_by_one {
+                let credit = Credit {
+                    deal: id.clone(),
+                    kind: deal.kind,
+                    period,
+                    close_date: deal.close_date,
+                    amount,
+                    gross_margin: margin,
+                    share,
+                    cancellation,
+                };
+                if cancellation.is_some() {
+                    facts.cancelled[payee].push(credit.clone());
+                }
+                if let Some(all) = facts.credits.as_mut() {
+                    all[payee].push(credit);
+                }
+            }
+        }
+    }
+    if outside_year > 0 {
+        warnings.push(format!(
+            "deals.csv: {outside_year} deal(s) closed outside the plan year {}–{} are ignored: {}{}",
+            calendar.start(),
+            calendar.end(),
+            outside_examples.join(", "),
+            if outside_year > outside_examples.len() { ", …" } else { "" }
+        ));
+    }
+    for (payee, deals) in outside_employment {
+        let p = &facts.payees[payee];
+        warnings.push(format!(
+            "payee {}: {} deal(s) closed outside employment still count: {}{}",
+            p.id,
+            deals.len(),
+            deals.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+            if deals.len() > 5 { ", …" } else { "" }
+        ));
+    }
+    overflow
 }

@@ -5,7 +5,7 @@ mod dataset;
 mod facts;
 mod scale;
 
-pub use dataset::{DATA_FILES, DataSet, Payee};
+pub use dataset::{DATA_COLUMNS, DATA_FILES, DataSet, Payee};
 pub(crate) use facts::effective_quota;
 pub use facts::{Cancellation, Credit, DealTotals, Facts, ReliefEntry};
 pub use scale::{OwnerFactors, Scales};

@@ -2,118 +2,12 @@
 //! that read plans (schemars), with one variant per registered component type — plugins
 //! included — so editors validate and complete plan files.
 
-use std::borrow::Cow;
-
-use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
+use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use crate::component::Registry;
-use crate::spanned::{Num, Spanned};
+use super::Registry;
+use crate::component::KeyInfo;
 use crate::spec::PlanSpec;
-use crate::yaml::CapturedNode;
-
-impl JsonSchema for Num {
-    fn schema_name() -> Cow<'static, str> {
-        "Number".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "An exact decimal (0.07 is seven hundredths): a number, a quoted number for more than 15 significant digits, or a $parameter.",
-            "anyOf": [
-                { "type": "number" },
-                { "type": "string", "pattern": "^(\\$[a-z0-9_-]+|[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]{1,3})?)$" }
-            ]
-        })
-    }
-}
-
-impl<T: JsonSchema> JsonSchema for Spanned<T> {
-    fn inline_schema() -> bool {
-        T::inline_schema()
-    }
-
-    fn schema_name() -> Cow<'static, str> {
-        T::schema_name()
-    }
-
-    fn schema_id() -> Cow<'static, str> {
-        T::schema_id()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        T::json_schema(generator)
-    }
-}
-
-impl JsonSchema for CapturedNode {
-    fn schema_name() -> Cow<'static, str> {
-        "Component".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        // Replaced by one variant per component type in [`plan_schema`].
-        json_schema!({ "type": "object", "required": ["id", "type"] })
-    }
-}
-
-impl JsonSchema for crate::script::ScriptValue {
-    fn schema_name() -> Cow<'static, str> {
-        "ScriptValue".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "description": "Any value a script reads from ctx.params." })
-    }
-}
-
-/// A `target:` (a number, a `$param` or `company.NAME`).
-pub(crate) fn target_schema(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "description": "An annual target: a number, a $parameter or company.NAME.",
-        "anyOf": [ { "type": "number" }, { "type": "string" } ]
-    })
-}
-
-/// The object schema of a serde struct, inline.
-pub(crate) fn object_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Map<String, Value> {
-    T::json_schema(generator).as_object().cloned().unwrap_or_default()
-}
-
-/// One component variant: the union of the given parts' keys, `type` fixed to `name`, no
-/// other keys.
-pub(crate) fn component_variant(name: &str, summary: &str, parts: Vec<Map<String, Value>>) -> Value {
-    let mut properties = Map::new();
-    let mut required: Vec<Value> = Vec::new();
-    for part in parts {
-        if let Some(Value::Object(props)) = part.get("properties") {
-            for (k, v) in props {
-                properties.insert(k.clone(), v.clone());
-            }
-        }
-        if let Some(Value::Array(req)) = part.get("required") {
-            for r in req {
-                if !required.contains(r) {
-                    required.push(r.clone());
-                }
-            }
-        }
-    }
-    let described = properties.get("type").and_then(|t| t.get("description")).cloned();
-    let mut kind = json!({ "const": name });
-    if let Some(description) = described {
-        kind["description"] = description;
-    }
-    properties.insert("type".into(), kind);
-    json!({
-        "title": name,
-        "description": summary,
-        "type": "object",
-        "properties": properties,
-        "required": required,
-        "additionalProperties": false
-    })
-}
 
 /// The JSON Schema of a plan file for the component types of `registry`.
 pub fn plan_schema(registry: &Registry) -> Value {
@@ -127,20 +21,24 @@ pub fn plan_schema(registry: &Registry) -> Value {
         root.insert("title".into(), json!("Accrue plan"));
         root.insert(
             "description".into(),
-            json!("A sales-compensation plan for Accrue (SPEC §4). Unknown keys are errors."),
+            json!(
+                "An Accrue compensation plan: who is paid what, for what, per period. Unknown keys are \
+                 errors. The user guide is the repository's docs/ folder: docs/plan-format.md, \
+                 docs/components.md, docs/data.md."
+            ),
         );
     }
     root
 }
 
 /// The keys of a component variant for the catalogue, in the order the type declares them.
-pub(crate) fn catalogue_keys(variant: &Value, defs: &Map<String, Value>) -> Vec<crate::component::KeyInfo> {
+pub(crate) fn catalogue_keys(variant: &Value, defs: &Map<String, Value>) -> Vec<KeyInfo> {
     let required: Vec<&str> =
         variant["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
     let Some(properties) = variant["properties"].as_object() else { return Vec::new() };
     properties
         .iter()
-        .map(|(name, schema)| crate::component::KeyInfo {
+        .map(|(name, schema)| KeyInfo {
             name: name.clone(),
             kind: kind_of(schema, defs, 0),
             default: schema.get("default").map(|d| match d {

@@ -1,0 +1,225 @@
+//! Evaluation: every payee of the data under a compiled plan, in parallel a chunk at a time
+//! and collected in roster order. Three outputs share one payee loop ([`payee`]): explained
+//! statements ([`run`], [`run_chunked`], [`StreamedRun`]), statements with amounts only
+//! ([`Detail::Amounts`]) and [`run_totals`], which builds no statement at all.
+
+mod payee;
+mod quota;
+mod stream;
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::component::{Detail, PayeeState, RunContext};
+use crate::data::Facts;
+use crate::error::Code;
+use crate::registry::Plan;
+use crate::statement::{Name, RunError, RunResult, Statement, Totals, TotalsBuilder};
+
+use payee::{PayeeOutcome, evaluate_payee};
+use quota::payee_state;
+
+pub use stream::StreamedRun;
+
+/// Options of a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    pub detail: Detail,
+    /// Skip modifiers and gates (a payout curve shows the plan's design, not one payee's
+    /// CSAT or margin).
+    pub neutral_shaping: bool,
+}
+
+/// Evaluates every payee of `facts` under `plan` for the whole plan year, explained.
+pub fn run(plan: &Plan, facts: &Facts) -> RunResult {
+    run_with(plan, facts, &RunOptions::default())
+}
+
+/// Evaluates every payee with `options`, keeping every statement in memory.
+pub fn run_with(plan: &Plan, facts: &Facts, options: &RunOptions) -> RunResult {
+    let mut statements = Vec::with_capacity(facts.payees().len() * plan.calendar.n_periods());
+    let summary = run_chunked(plan, facts, options, None, |chunk| statements.extend(chunk));
+    RunResult {
+        plan: plan.id.clone(),
+        plan_hash: plan.hash.clone(),
+        data_hash: facts.hash.clone(),
+        currency: plan.currency.clone(),
+        minor_units: plan.minor_units,
+        periods: plan.calendar.labels().map(str::to_string).collect(),
+        statements,
+        totals: summary.totals,
+        warnings: summary.warnings,
+        errors: summary.errors,
+    }
+}
+
+/// A run's output apart from its statements.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub totals: Totals,
+    pub warnings: Vec<String>,
+    pub errors: Vec<RunError>,
+}
+
+/// Payees evaluated together (in parallel) before their statements are handed on.
+const CHUNK: usize = 4096;
+
+/// Evaluates every payee, handing statements to `emit` in roster order, a chunk of payees
+/// at a time, so that a caller can stream them out instead of holding them all. With
+/// `period`, only that period's statements are handed on (earlier periods still count for
+/// `ytd` windows) and the totals are theirs.
+pub fn run_chunked(
+    plan: &Plan,
+    facts: &Facts,
+    options: &RunOptions,
+    period: Option<usize>,
+    mut emit: impl FnMut(Vec<Statement>),
+) -> RunSummary {
+    run_payees(plan, facts, options, period, true, |outcomes| {
+        let mut chunk = Vec::with_capacity(outcomes.iter().map(|(o, _)| o.statements.len()).sum());
+        for (outcome, _) in outcomes {
+            let kept = outcome.statements.into_iter().zip(outcome.periods);
+            chunk.extend(kept.filter(|(_, (k, _))| period.is_none_or(|only| only == *k)).map(|(s, _)| s));
+        }
+        emit(chunk);
+    })
+}
+
+/// An amounts-only run that builds no statements: each payee's total per period, the run's
+/// totals, warnings and errors — what what-if, simulation and Monte Carlo runs compare.
+#[derive(Debug, Clone)]
+pub struct TotalsRun {
+    pub periods: Vec<String>,
+    /// `amounts[payee × periods + k]`, payees in roster order (`Facts::payees`): `None` where
+    /// the payee has no statement (not employed in the period, or an error).
+    amounts: Vec<Option<Decimal>>,
+    pub totals: Totals,
+    pub warnings: Vec<String>,
+    pub errors: Vec<RunError>,
+}
+
+impl TotalsRun {
+    /// What payee `payee` (its index in `Facts::payees`, the roster order) is paid in period
+    /// `k`; `None` without a statement.
+    pub fn amount(&self, payee: usize, k: usize) -> Option<Decimal> {
+        self.amounts.get(payee * self.periods.len() + k).copied().flatten()
+    }
+}
+
+/// Evaluates every payee for the whole year without building statements ([`TotalsRun`]);
+/// the amounts are those of [`run_with`], to the cent.
+pub fn run_totals(plan: &Plan, facts: &Facts, options: &RunOptions) -> TotalsRun {
+    let n = plan.calendar.n_periods();
+    let mut amounts = vec![None; facts.payees().len() * n];
+    let summary = run_payees(plan, facts, options, None, false, |outcomes| {
+        for (outcome, index) in outcomes {
+            for (k, total) in outcome.periods {
+                amounts[index * n + k] = Some(total);
+            }
+        }
+    });
+    TotalsRun {
+        periods: plan.calendar.labels().map(str::to_string).collect(),
+        amounts,
+        totals: summary.totals,
+        warnings: summary.warnings,
+        errors: summary.errors,
+    }
+}
+
+/// Evaluates every payee a chunk at a time (payees in parallel within a chunk), sums the
+/// totals and collects warnings and errors, and hands each chunk's successful outcomes, with
+/// their roster index, to `emit` in roster order.
+fn run_payees(
+    plan: &Plan,
+    facts: &Facts,
+    options: &RunOptions,
+    period: Option<usize>,
+    keep_lines: bool,
+    mut emit: impl FnMut(Vec<(PayeeOutcome, usize)>),
+) -> RunSummary {
+    let payees = facts.payees();
+    let n = plan.calendar.n_periods();
+    let period_days: Vec<i64> = plan.calendar.periods().iter().map(|p| p.days()).collect();
+    let mut summary = RunSummary { warnings: facts.warnings.clone(), ..RunSummary::default() };
+    summary.warnings.extend(plan.warnings.iter().map(|d| d.to_string()));
+    // Teams (same `team` and role) matter only to blends with a team weight.
+    let mut teams: HashMap<(String, Name), Vec<usize>> = HashMap::new();
+    let blends_teams = plan.roles.values().any(|r| r.quota.blend.as_ref().is_some_and(|b| !b.team_weight.is_zero()));
+    let mut team_states = Vec::new();
+    if blends_teams {
+        for (i, payee) in payees.iter().enumerate() {
+            if let Some(team) = &payee.team {
+                teams.entry((team.clone(), payee.role.clone())).or_default().push(i);
+            }
+        }
+        // A payee whose schedule fails counts with no quota in its team (and gets its own error).
+        team_states = (0..payees.len())
+            .into_par_iter()
+            .map(|i| payee_state(plan, facts, i, &period_days).unwrap_or_else(|_| PayeeState::empty(n)))
+            .collect();
+    }
+    let labels: Vec<Name> = plan.calendar.labels().map(Name::from).collect();
+    let selected: Vec<&str> = match period {
+        Some(k) => vec![plan.calendar.period(k).label.as_str()],
+        None => plan.calendar.labels().collect(),
+    };
+    let mut totals = TotalsBuilder::new(plan.roles.keys().map(String::as_str), selected.iter().copied());
+    let run = RunContext {
+        plan: plan.model(),
+        facts,
+        team_states,
+        labels,
+        teams,
+        period_days,
+        n_decimal: plan.calendar.n_decimal(),
+    };
+
+    let mut start = 0;
+    while start < payees.len() {
+        let end = (start + CHUNK).min(payees.len());
+        let outcomes: Vec<PayeeOutcome> = (start..end)
+            .into_par_iter()
+            .map(|i| {
+                catch_unwind(AssertUnwindSafe(|| evaluate_payee(plan, &run, i, options, keep_lines))).unwrap_or_else(
+                    |_| PayeeOutcome {
+                        errors: vec![RunError {
+                            payee: Some(payees[i].id.to_string()),
+                            period: None,
+                            component: None,
+                            code: Code::EvalInternal,
+                            message: "internal error while evaluating this payee (a bug in Accrue: please report it)"
+                                .into(),
+                        }],
+                        ..PayeeOutcome::default()
+                    },
+                )
+            })
+            .collect();
+        let mut kept = Vec::with_capacity(outcomes.len());
+        for (i, mut outcome) in (start..end).zip(outcomes) {
+            summary.warnings.append(&mut outcome.warnings);
+            if !outcome.errors.is_empty() {
+                summary.errors.append(&mut outcome.errors);
+                continue;
+            }
+            for &(k, total) in &outcome.periods {
+                // The totals' periods are the selected ones: all, or just `period`.
+                match period {
+                    None => totals.add_at(outcome.role, k, total),
+                    Some(only) if only == k => totals.add_at(outcome.role, 0, total),
+                    Some(_) => {}
+                }
+            }
+            kept.push((outcome, i));
+        }
+        emit(kept);
+        start = end;
+    }
+    summary.errors.dedup();
+    summary.totals = totals.finish(plan.minor_units);
+    summary
+}

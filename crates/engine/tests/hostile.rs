@@ -1,0 +1,225 @@
+//! Hostile inputs (issue 15): each numbered reproducer of the reliability issue, as a user
+//! who means harm or makes a slip would write it. None may crash the run, hang it or change
+//! pay without an error.
+
+mod common;
+
+use accrue_engine::Code;
+use common::{ROSTER_ONE, Scenario, annual_plan};
+
+const TIERED: &str = "      - {id: c, type: tiered, measure: bookings, tiers: [{from: 0, rate: 0.1}]}\n";
+const GATED: &str = "      - {id: c, type: tiered, measure: bookings, tiers: [{from: 0, rate: 0.1}], gates: [{measure: gross_margin_pct, min: 0.3, else: 0.5}]}\n";
+const DEALS: &str = "id,owner,close_date,kind,amount,gross_margin\nd1,p01,2027-03-01,new,250000,100000\n";
+
+/// Loads `files` under a one-role plan of `components` and expects an error with `code`
+/// whose message (with its help) contains `text`.
+#[track_caller]
+fn check_data_error(components: &str, files: &[(&str, &str)], code: Code, text: &str) {
+    let mut all = vec![("roster.csv", ROSTER_ONE), ("deals.csv", DEALS)];
+    all.retain(|(name, _)| !files.iter().any(|(n, _)| n == name));
+    all.extend_from_slice(files);
+    let problems = Scenario::new(&annual_plan(components), &all).facts().expect_err("the data should not load");
+    let found = problems.iter().find(|d| d.code == Some(code)).unwrap_or_else(|| panic!("no {code}: {problems:#?}"));
+    let shown = format!("{} {}", found.message, found.help.as_deref().unwrap_or(""));
+    assert!(shown.contains(text), "{shown}");
+}
+
+// 9. Misspelt or missing optional CSV headers.
+
+#[test]
+fn a_misspelt_cancelled_date_column_is_an_error_with_a_suggestion() {
+    let deals =
+        "id,owner,close_date,kind,amount,gross_margin,canceled_date\nd1,p01,2027-03-01,new,250000,1,2027-04-01\n";
+    check_data_error(TIERED, &[("deals.csv", deals)], Code::DataUnknownColumn, "did you mean `cancelled_date`?");
+}
+
+#[test]
+fn a_misspelt_gross_margin_column_is_an_error() {
+    let deals = "id,owner,close_date,kind,amount,gross_margn\nd1,p01,2027-03-01,new,250000,100000\n";
+    check_data_error(TIERED, &[("deals.csv", deals)], Code::DataUnknownColumn, "did you mean `gross_margin`?");
+}
+
+#[test]
+fn gross_margin_is_required_when_a_gate_reads_margin() {
+    let deals = "id,owner,close_date,kind,amount\nd1,p01,2027-03-01,new,250000\n";
+    check_data_error(GATED, &[("deals.csv", deals)], Code::DataBadFile, "no `gross_margin` column");
+    // A plan that does not read margin does not need the column.
+    let scenario = Scenario::new(&annual_plan(TIERED), &[("roster.csv", ROSTER_ONE), ("deals.csv", deals)]);
+    assert!(scenario.facts().is_ok());
+}
+
+#[test]
+fn unknown_columns_in_the_other_fixed_files_are_errors() {
+    let splits = ("splits.csv", "deal_id,payee,shares\nd1,p01,1\n");
+    check_data_error(TIERED, &[splits], Code::DataUnknownColumn, "did you mean `share`?");
+    let company = ("company.csv", "period,measure,valeu\n2027,revenue,1\n");
+    check_data_error(TIERED, &[company], Code::DataUnknownColumn, "did you mean `value`?");
+    let measures = ("measures.csv", "payee,period,measure,value,note\np01,2027,csat,9,x\n");
+    check_data_error(TIERED, &[measures], Code::DataUnknownColumn, "unknown column `note`");
+    let relief = ("relief.csv", "payee,period,kind,amount,reason,approved_by,aproved\np01,2027,leave,1,r,a,b\n");
+    check_data_error(TIERED, &[relief], Code::DataUnknownColumn, "did you mean `approved_by`?");
+}
+
+#[test]
+fn a_roster_column_close_to_a_known_one_warns() {
+    let roster = "id,name,role,quota,enddate,region\np01,Alice,ae,1000000,2027-06-30,west\n";
+    let scenario = Scenario::new(&annual_plan(TIERED), &[("roster.csv", roster), ("deals.csv", DEALS)]);
+    let (_, facts) = scenario.facts().expect("loads");
+    let warned: Vec<_> = facts.warnings.iter().filter(|w| w.contains("is read as an attribute")).collect();
+    assert_eq!(warned.len(), 1, "{:#?}", facts.warnings);
+    assert!(warned[0].contains("`enddate`") && warned[0].contains("`end_date`"), "{}", warned[0]);
+}
+
+/// Compiles `plan` and expects its first error to have `code`, a message containing `text`
+/// and the location `line` (when given).
+#[track_caller]
+fn check_plan_error(plan: &str, code: Code, text: &str, line: Option<u32>) {
+    let problems = common::compile(plan).expect_err("the plan should not compile");
+    let first = problems.iter().find(|d| d.is_error()).expect("an error");
+    assert_eq!(first.code, Some(code), "{first}");
+    assert!(first.message.contains(text), "{first}");
+    if let Some(line) = line {
+        assert_eq!(first.location.as_ref().map(|l| l.span.line), Some(line), "{first}");
+    }
+}
+
+// 8. Control bytes in plan.yaml; a byte order mark.
+
+#[test]
+fn a_nul_byte_in_the_plan_is_an_error_at_its_line() {
+    let plan = annual_plan(TIERED).replace("target_incentive", "target_incentive\0");
+    let line = plan.lines().position(|l| l.contains('\0')).unwrap() as u32 + 1;
+    check_plan_error(&plan, Code::PlanYaml, "control character (U+0000)", Some(line));
+    let escape = annual_plan(TIERED).replace("motion: hunter", "motion: hunter\u{1b}[2J");
+    check_plan_error(&escape, Code::PlanYaml, "control character (U+001B)", Some(8));
+}
+
+#[test]
+fn a_byte_order_mark_at_the_start_of_the_plan_is_accepted() {
+    let plan = format!("\u{feff}{}", annual_plan(TIERED));
+    common::compile(&plan).expect("a BOM is allowed at the start");
+}
+
+// 3. YAML alias bombs and deep nesting.
+
+#[test]
+fn a_billion_laughs_plan_is_an_error_at_the_alias() {
+    let mut plan = String::from("plan: t\nyear: 2027\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        plan.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    check_plan_error(&plan, Code::PlanYaml, "aliases expand the plan past", None);
+}
+
+#[test]
+fn deeply_nested_yaml_is_an_error_not_a_stack_overflow() {
+    // Deeper than the plan allows, within the YAML parser's own recursion limit (256)...
+    let plan = format!("plan: t\nyear: 2027\nx: {}{}\n", "[".repeat(200), "]".repeat(200));
+    check_plan_error(&plan, Code::PlanYaml, "nests lists and mappings more than", Some(3));
+    // ...and far past it.
+    let plan = format!("plan: t\nyear: 2027\nx: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    check_plan_error(&plan, Code::PlanYaml, "", Some(3));
+}
+
+/// Runs a one-payee plan whose only component is `type: script` with `body` as its script.
+fn run_script(body: &str) -> accrue_engine::RunResult {
+    let component = "      - {id: s, type: script, file: s.rhai}\n";
+    let scenario = Scenario::new(&annual_plan(component), &[("roster.csv", ROSTER_ONE), ("deals.csv", DEALS)]);
+    std::fs::write(scenario.dir.path().join("s.rhai"), body).unwrap();
+    scenario.run()
+}
+
+/// Expects the script run to fail the payee with `code` and a message containing `text`, and
+/// to pay nothing.
+#[track_caller]
+fn check_script_error(body: &str, code: Code, text: &str) {
+    let result = run_script(body);
+    assert!(result.statements.is_empty(), "a payee with an error is not paid: {:?}", result.statements);
+    let error = result.errors.first().unwrap_or_else(|| panic!("no payee error for {body}"));
+    assert_eq!(error.code, code, "{error}");
+    assert!(error.message.contains(text), "{error}");
+}
+
+// 10. Script amounts are bounded like data; overflow in a total is an error.
+
+#[test]
+fn a_script_amount_above_ten_to_the_fifteen_is_an_error() {
+    check_script_error("fn payout(ctx) { 10000000000000000000000000000 }", Code::ScriptBadReturn, "10^15");
+    check_script_error("fn payout(ctx) { -1000000000000000.01 }", Code::ScriptBadReturn, "10^15");
+    check_script_error("fn payout(ctx) { #{amount: 1234567890123456.78} }", Code::ScriptBadReturn, "10^15");
+    let at_the_bound = run_script("fn payout(ctx) { 1000000000000000 }");
+    assert!(at_the_bound.errors.is_empty(), "{:?}", at_the_bound.errors);
+}
+
+// 11. Script helpers validate like the plan.
+
+#[test]
+fn script_helpers_reject_what_the_plan_rejects() {
+    let cases = [
+        ("tiered_marginal(100, 1000, [[0, 0.1], [2, 0.2], [1, 0.3]])", "strictly ascending"),
+        ("tiered_retroactive(100, 1000, [[0.5, 0.1]])", "first tier must start from 0"),
+        ("tiered_marginal(100, 1000, [])", "at least one tier"),
+        ("tiered_marginal(100, 1000, [[0, -0.1]])", "cannot be negative"),
+        ("tiered_marginal(100, 0, [[0, 0.1]])", "zero quota"),
+        ("tiered_retroactive(100, -5, [[0, 0.1]])", "quota cannot be negative"),
+        ("curve(1, [])", "at least one point"),
+        ("curve(1, [[1, 1], [0.5, 2]])", "strictly ascending"),
+        ("curve(1, [[1, -1]])", "cannot be negative"),
+    ];
+    for (call, text) in cases {
+        check_script_error(&format!("fn payout(ctx) {{ {call} }}"), Code::ScriptRuntime, text);
+    }
+    // Nothing on a zero quota is still nothing.
+    let zero = run_script("fn payout(ctx) { tiered_marginal(0, 0, [[0, 0.1]]) }");
+    assert!(zero.errors.is_empty(), "{:?}", zero.errors);
+}
+
+// 2. Comparators that fail, and a wall-clock budget per script call.
+
+#[test]
+fn a_failing_sort_or_dedup_comparator_fails_the_payee() {
+    let cases = [
+        "let a = [3, 1, 2]; a.sort(|x, y| x.nope - y.nope); a[0]",
+        "let a = [3, 1, 2]; a.sort_by(|x, y| throw \"no\"); a[0]",
+        "let a = [3, 3, 2]; a.dedup(|x, y| x.nope == y); a.len()",
+        "let a = [3, 1, 2]; a.sort(|x, y| \"text\"); a[0]",
+    ];
+    for body in cases {
+        check_script_error(&format!("fn payout(ctx) {{ {body} }}"), Code::ScriptRuntime, "");
+    }
+    // An endless comparator stops at the operations limit at once, not after every pair.
+    let started = std::time::Instant::now();
+    check_script_error(
+        "fn payout(ctx) { let a = []; a.pad(20000, 0); a.sort(|x, y| { loop {} }); 1 }",
+        Code::ScriptLimitOperations,
+        "operation limit",
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    // A working comparator still sorts.
+    let sorted = run_script("fn payout(ctx) { let a = [3, 1, 2]; a.sort(|x, y| y - x); a[0] * 100 + a[2] }");
+    assert_eq!(common::amount(&sorted, "p01", "2027", "s"), "301.00");
+}
+
+#[test]
+fn a_script_call_stops_at_its_time_budget() {
+    let limits = accrue_engine::ScriptLimits {
+        max_operations: u64::MAX,
+        max_call_time: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    let host = accrue_engine::ScriptHost::new(limits);
+    let script = host.compile("spin.rhai", "fn payout(ctx) { loop {} }").unwrap();
+    let started = std::time::Instant::now();
+    let error = host.call(&script, "payout", rhai::Dynamic::UNIT).expect_err("stops");
+    assert_eq!(error.code(), Code::ScriptLimitTime, "{error}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+// 4 (engine half). `format_percent` on a huge value panicked (found by the script fuzz target).
+
+#[test]
+fn format_percent_of_a_huge_value_is_text_not_a_panic() {
+    let body = "fn payout(ctx) { format_percent(79228162514264337593543950335) }";
+    check_script_error(body, Code::ScriptBadReturn, "found string");
+}
