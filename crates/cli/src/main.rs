@@ -193,13 +193,13 @@ enum Command {
         #[arg(long)]
         plan: Option<PathBuf>,
     },
-    /// Serve the HTTP API over the plan folders under --plans until SIGTERM or Ctrl-C
-    /// (SIGHUP reloads the plans).
+    /// Serve the HTTP API and the HR page over the plan folders under --plans until SIGTERM or
+    /// Ctrl-C; SIGHUP reloads the plans.
     Serve {
-        /// The loopback or network address to listen on (port 0: any free port).
+        /// The address to listen on (port 0 picks a free one; the bound address is printed).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
-        /// The folder of plan folders to serve, each with its plan.yaml and data/.
+        /// The folder of plan folders to serve (each with plan.yaml and data/).
         #[arg(long, default_value = "plans")]
         plans: PathBuf,
         /// A JSON configuration: token hashes, deadline, body limit, concurrency.

@@ -462,7 +462,8 @@ pub async fn curve(
         steps,
         quota: number("quota", &q.quota, Decimal::from(1_000_000))?,
         component: q.component.clone(),
-        ..CurveOptions::default()
+        // The even steps the caller asked for, no more.
+        breakpoints: false,
     };
     let plan_id = id.clone();
     run_blocking(state.simulations(), state.limits().deadline, move || {

@@ -10,6 +10,7 @@ mod confined;
 mod error;
 mod handlers;
 mod openapi;
+mod page;
 mod state;
 mod store;
 mod wire;
@@ -84,6 +85,7 @@ pub fn app(state: AppState) -> Router {
         .merge(finance)
         .merge(hr_finance)
         .merge(exec_finance)
+        .merge(page::routes())
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
