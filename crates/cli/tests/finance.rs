@@ -29,8 +29,20 @@ const MSP_DATA: &str = "plans/msp-fy2027/data";
 const SAAS: &str = "plans/saas-startup/plan.yaml";
 const SAAS_DATA: &str = "plans/saas-startup/data";
 
-const SUBCOMMANDS: [&str; 11] =
-    ["check", "run", "test", "curve", "explain", "simulate", "montecarlo", "align", "schema", "components", "help"];
+const SUBCOMMANDS: [&str; 12] = [
+    "check",
+    "run",
+    "test",
+    "curve",
+    "explain",
+    "simulate",
+    "montecarlo",
+    "align",
+    "schema",
+    "components",
+    "serve",
+    "help",
+];
 
 #[test]
 fn every_subcommand_has_help_for_every_argument() {

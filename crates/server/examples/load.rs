@@ -137,17 +137,18 @@ async fn main() {
     load(&client, &url, sample, 1, 100).await;
     let rss_100 = rss_kib();
     let mut rows = Vec::new();
-    for (label, body, connections, requests) in [
-        ("sample (msp-fy2027)", sample, 1, 500),
-        ("sample (msp-fy2027)", sample, 32, 2_016),
-        ("sample (msp-fy2027)", sample, 32, 10_000 - 100 - 500 - 2_016),
-    ] {
+    for (label, body, connections, requests) in
+        [("sample (msp-fy2027)", sample, 1, 500), ("sample (msp-fy2027)", sample, 32, 2_016)]
+    {
         let mut row = load(&client, &url, body, connections, requests).await;
         row.label = label.to_string();
         rows.push(row);
     }
+    let rss_2616 = rss_kib();
+    load(&client, &url, sample, 32, 5_000 - 2_616).await;
+    let rss_5000 = rss_kib();
+    load(&client, &url, sample, 32, 5_000).await;
     let rss_10000 = rss_kib();
-    rows.pop();
     for (label, body, connections, requests) in [("10,000 payees", large, 1, 20), ("10,000 payees", large, 32, 64)] {
         let mut row = load(&client, &url, body, connections, requests).await;
         row.label = label.to_string();
@@ -169,6 +170,9 @@ async fn main() {
             r.per_second
         );
     }
-    println!("RSS: at start {rss_start} KiB, after 100 requests {rss_100} KiB, after 10,000 requests {rss_10000} KiB");
+    println!(
+        "RSS: at start {rss_start} KiB; after 100 requests {rss_100}, 2,616 {rss_2616}, 5,000 {rss_5000}, \
+         10,000 {rss_10000} KiB"
+    );
     println!("RSS after the 10,000-payee rows: {rss_large} KiB");
 }
