@@ -20,6 +20,12 @@ pub trait Sources: Send + Sync + fmt::Debug {
     /// is no such file.
     fn open(&self, path: &Path) -> io::Result<Option<Box<dyn Read + Send + '_>>>;
 
+    /// The size of a file in bytes, when known cheaply (to size a reader's buffers).
+    fn size(&self, path: &Path) -> Option<u64> {
+        let _ = path;
+        None
+    }
+
     /// The line of a file that starts at byte `offset` (to place an error's column).
     fn line_at(&self, path: &Path, offset: u64) -> Option<String>;
 
@@ -53,6 +59,10 @@ impl Sources for FileSystem {
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(err),
         }
+    }
+
+    fn size(&self, path: &Path) -> Option<u64> {
+        std::fs::metadata(path).ok().map(|m| m.len())
     }
 
     fn line_at(&self, path: &Path, offset: u64) -> Option<String> {
@@ -125,6 +135,10 @@ impl Sources for Memory {
 
     fn open(&self, path: &Path) -> io::Result<Option<Box<dyn Read + Send + '_>>> {
         Ok(self.files.get(&normalize(path)).map(|text| Box::new(text.as_bytes()) as Box<dyn Read + Send>))
+    }
+
+    fn size(&self, path: &Path) -> Option<u64> {
+        self.files.get(&normalize(path)).map(|text| text.len() as u64)
     }
 
     fn line_at(&self, path: &Path, offset: u64) -> Option<String> {

@@ -597,7 +597,12 @@ impl<'s> Reader<'s> {
         // Deal ids are checked for duplicates by a 128-bit hash (a collision chance far below
         // one in a trillion at 10 million deals), collected in row order and sorted at the end:
         // sequential memory, where a hash set of millions of ids is a cache miss a row.
-        let mut ids: Vec<(u128, u32)> = Vec::new();
+        // A deal row takes about 48 bytes of CSV: sizing the vectors from the file's size
+        // spares copying ten million rows as they grow.
+        let expected_rows = self.sources.size(&self.dir.join(DEALS)).map_or(0, |bytes| bytes / 48) as usize;
+        let mut ids: Vec<(u128, u32)> = Vec::with_capacity(expected_rows);
+        data.deals.reserve(expected_rows);
+        data.deal_ids.reserve(expected_rows * 6);
         let mut last_owner: Option<(String, usize)> = None;
         let mut used_splits: HashSet<u32> = HashSet::new();
         while file.next_row() {
