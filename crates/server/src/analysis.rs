@@ -206,25 +206,9 @@ pub fn scenario(changes: &[ChangeBody], input: &PlanInput) -> Result<Scenario, A
 }
 
 fn selector(text: &str, i: usize) -> Result<Selector, ApiError> {
-    let text = text.trim();
-    let selector = if text == "company" {
-        Selector::Company
-    } else if let Some(team) = text.strip_prefix("team:") {
-        Selector::Team(team.to_string())
-    } else if let Some(payee) = text.strip_prefix("payee:") {
-        Selector::Payee(payee.to_string())
-    } else {
-        Selector::Role(text.to_string())
-    };
-    match &selector {
-        Selector::Role(s) | Selector::Team(s) | Selector::Payee(s) if s.is_empty() => Err(ApiError::new(
-            ErrorCode::InvalidChange,
-            format!(
-                "changes[{i}].scale.selector `{text}` names nothing: write a role id, team:NAME, payee:ID or company"
-            ),
-        )),
-        _ => Ok(selector),
-    }
+    // The engine's own parsing, so the API and the command line read selectors alike.
+    Selector::parse(text.trim())
+        .map_err(|err| ApiError::new(ErrorCode::InvalidChange, format!("changes[{i}].scale.selector: {err}")))
 }
 
 /// Runs CPU-bound engine work on a blocking thread, holding a permit of `pool` (waited for

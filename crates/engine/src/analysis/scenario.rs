@@ -42,7 +42,8 @@ pub enum Selector {
 }
 
 impl Selector {
-    fn parse(text: &str) -> Result<Selector, ScenarioError> {
+    /// `company`, `team:NAME`, `payee:ID` or a role id, as a `--scale` or an API body writes it.
+    pub fn parse(text: &str) -> Result<Selector, ScenarioError> {
         let selector = if text == "company" {
             Selector::Company
         } else if let Some(team) = text.strip_prefix("team:") {
