@@ -234,9 +234,24 @@ async fn every_endpoint_answers_over_a_socket_and_refuses_the_wrong_callers() {
 async fn a_body_over_the_limit_is_413() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&repo().join("plans"), &dir.path().join("accrue.db"), None);
-    let big = json!({"plan": "msp-fy2027", "changes": [{"overlay_yaml": "#".repeat(11 << 20)}]});
-    error_code(&server.post("/v1/simulate", HR, big).await, 413, "payload_too_large");
-    assert_eq!(server.get("/healthz", None).await.0, 200);
+    let big = json!({"plan": "msp-fy2027", "changes": [{"overlay_yaml": "#".repeat(11 << 20)}]}).to_string();
+    // Several times over one pooled client: the client reads the 413 (not a reset connection,
+    // the body is drained before the answer) and does not reuse the half-read connection.
+    for _ in 0..3 {
+        let response = server
+            .client
+            .post(format!("{}/v1/simulate", server.base))
+            .header("authorization", format!("Bearer {HR}"))
+            .header("content-type", "application/json")
+            .body(big.clone())
+            .send()
+            .await
+            .expect("the 413 is read, not a broken connection");
+        assert_eq!(response.headers().get("connection").map(|v| v.to_str().unwrap()), Some("close"));
+        let status = response.status().as_u16();
+        error_code(&(status, response.text().await.unwrap()), 413, "payload_too_large");
+        assert_eq!(server.get("/healthz", None).await.0, 200);
+    }
 }
 
 /// A plan whose only component is a script that never ends (stopped by the sandbox's

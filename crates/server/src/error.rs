@@ -1,7 +1,8 @@
 //! `ApiError`: the one error type of every handler, rendered as
 //! `{"error":{"code","message","details"}}` with a stable snake_case code (SPEC §9).
 
-use axum::http::StatusCode;
+use axum::http::header::CONNECTION;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -151,6 +152,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.code.status();
         let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, details: self.details } };
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if self.code == ErrorCode::PayloadTooLarge {
+            // The body was not read to its end: the connection cannot carry another request,
+            // and the client must not put it back in its pool.
+            response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }

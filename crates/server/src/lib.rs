@@ -17,14 +17,17 @@ mod wire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::header::CONTENT_LENGTH;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use http_body_util::BodyExt;
 
 pub use auth::{Role, Tokens, hash as token_hash};
 pub use catalog::{Catalog, ServedPlan};
@@ -89,8 +92,42 @@ pub fn app(state: AppState) -> Router {
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(body_limit, refuse_oversized))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// 413 for a body whose declared length is over the limit, before any handler runs. The
+/// rest of the body is read and dropped first (bounded in bytes and time, like a lingering
+/// close): closing a socket with unread data resets it, and the client would see a broken
+/// connection instead of the 413 it should read.
+async fn refuse_oversized(State(limit): State<usize>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_none_or(|length| length <= limit as u64) {
+        return next.run(request).await;
+    }
+    let budget = declared.unwrap_or(0).min(DRAIN_BYTES);
+    let _ = tokio::time::timeout(DRAIN_TIME, drain(request.into_body(), budget)).await;
+    ApiError::new(ErrorCode::PayloadTooLarge, "the request body is over the server's limit").into_response()
+}
+
+/// At most this much of an oversized body is read before the 413 is sent.
+const DRAIN_BYTES: u64 = 64 << 20;
+/// And for at most this long.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+async fn drain(mut body: Body, budget: u64) {
+    let mut read = 0u64;
+    while read < budget {
+        match body.frame().await {
+            Some(Ok(frame)) => read += frame.data_ref().map_or(0, |data| data.len() as u64),
+            _ => return,
+        }
+    }
 }
 
 /// One structured line per request: method, route, status, latency, role. Never the token
