@@ -140,9 +140,9 @@ fn montecarlo_is_reproducible_and_writes_its_histogram() {
 
 #[test]
 fn bad_montecarlo_flags_are_clear_errors() {
-    fails("montecarlo", &["--draws", "0"], 2, "--draws 0 is outside 1..=100000");
+    fails("montecarlo", &["--draws", "0"], 2, "0 draws is outside 1..=100000");
     fails("montecarlo", &["--draws", "100001"], 2, "outside 1..=100000");
-    fails("montecarlo", &["--correlation", "1.2"], 2, "--correlation 1.2 is outside 0..=1");
+    fails("montecarlo", &["--correlation", "1.2"], 2, "the correlation 1.2 is outside 0..=1");
     fails("montecarlo", &["--spread", "ae=-0.2"], 2, "a spread is ≥ 0");
     fails("montecarlo", &["--spread", "ae"], 2, "needs ROLE=σ");
     fails("montecarlo", &["--spread", "sdr=0.2"], 2, "no role `sdr`");
@@ -182,7 +182,7 @@ fn align_prints_the_verdict_first_and_draws_the_chart() {
 fn bad_align_grids_are_usage_errors() {
     fails("align", &["--revenue", "0.5:1.5"], 2, "needs FROM:TO:STEP");
     fails("align", &["--revenue", "0.5:1.5:0"], 2, "the step must be above 0");
-    fails("align", &["--revenue", "a:b:c"], 2, "--revenue");
+    fails("align", &["--revenue", "a:b:c"], 2, "the revenue grid: `a` is not a number");
     fails("align", &["--revenue", "0:200:1"], 2, "more than 101 steps");
-    fails("align", &["--margin=x,0"], 2, "--margin");
+    fails("align", &["--margin=x,0"], 2, "a margin shift: `x`");
 }

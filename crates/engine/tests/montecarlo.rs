@@ -131,9 +131,9 @@ fn rejects(options: MonteCarloOptions, message: &str) {
 
 #[test]
 fn bad_options_are_usage_errors() {
-    rejects(options(0, 1), "--draws 0 is outside 1..=100000");
+    rejects(options(0, 1), "0 draws is outside 1..=100000");
     rejects(options(100_001, 1), "outside 1..=100000");
-    rejects(MonteCarloOptions { correlation: Some(dec("1.5")), ..options(10, 1) }, "--correlation 1.5");
+    rejects(MonteCarloOptions { correlation: Some(dec("1.5")), ..options(10, 1) }, "the correlation 1.5");
     rejects(MonteCarloOptions { company_spread: Some(dec("-0.1")), ..options(10, 1) }, "a spread is ≥ 0");
     let mut unknown = options(10, 1);
     unknown.spreads.insert("sdr".into(), dec("0.2"));

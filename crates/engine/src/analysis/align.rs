@@ -58,27 +58,27 @@ impl Default for AlignOptions {
 
 fn number(text: &str, what: &str) -> Result<Decimal, ScenarioError> {
     crate::number::parse_input(text.trim(), crate::number::NumberStyle::Text)
-        .map_err(|err| ScenarioError::usage(format!("{what}: `{}` {err}", text.trim())))
+        .map_err(|err| ScenarioError::usage(format!("{what}: {err}")))
 }
 
 /// `FROM:TO:STEP`, inclusive, exact decimal steps (`0.5:1.5:0.1`).
 pub fn parse_range(text: &str) -> Result<Vec<Decimal>, ScenarioError> {
     let parts: Vec<&str> = text.split(':').collect();
     let [from, to, step] = parts.as_slice() else {
-        return Err(ScenarioError::usage(format!("--revenue `{text}` needs FROM:TO:STEP, e.g. 0.5:1.5:0.1")));
+        return Err(ScenarioError::usage(format!("the revenue grid `{text}` needs FROM:TO:STEP, e.g. 0.5:1.5:0.1")));
     };
-    let (from, to, step) = (number(from, "--revenue")?, number(to, "--revenue")?, number(step, "--revenue")?);
+    let (from, to, step) = (number(from, "the revenue grid")?, number(to, "the revenue grid")?, number(step, "the revenue grid")?);
     if step <= Decimal::ZERO {
-        return Err(ScenarioError::usage(format!("--revenue `{text}`: the step must be above 0")));
+        return Err(ScenarioError::usage(format!("the revenue grid `{text}`: the step must be above 0")));
     }
     if from < Decimal::ZERO || to < from {
-        return Err(ScenarioError::usage(format!("--revenue `{text}`: FROM ≥ 0 and TO ≥ FROM (factors of revenue)")));
+        return Err(ScenarioError::usage(format!("the revenue grid `{text}`: FROM ≥ 0 and TO ≥ FROM (factors of revenue)")));
     }
     let mut values = Vec::new();
     let mut value = from;
     while value <= to {
         if values.len() == MAX_REVENUE_STEPS {
-            return Err(ScenarioError::usage(format!("--revenue `{text}` makes more than {MAX_REVENUE_STEPS} steps")));
+            return Err(ScenarioError::usage(format!("the revenue grid `{text}` makes more than {MAX_REVENUE_STEPS} steps")));
         }
         values.push(value);
         value += step;
@@ -90,13 +90,13 @@ pub fn parse_range(text: &str) -> Result<Vec<Decimal>, ScenarioError> {
 pub fn parse_list(text: &str) -> Result<Vec<Decimal>, ScenarioError> {
     let mut values = Vec::new();
     for part in text.split(',') {
-        values.push(number(part, "--margin")?);
+        values.push(number(part, "a margin shift")?);
     }
     if values.len() > MAX_MARGIN_STEPS {
-        return Err(ScenarioError::usage(format!("--margin has more than {MAX_MARGIN_STEPS} values")));
+        return Err(ScenarioError::usage(format!("the margin shifts have more than {MAX_MARGIN_STEPS} values")));
     }
     if values.iter().any(|m| m.abs() > Decimal::ONE) {
-        return Err(ScenarioError::usage("--margin values are shifts of the margin ratio, between -1 and 1"));
+        return Err(ScenarioError::usage("margin shifts are shifts of the margin ratio, between -1 and 1"));
     }
     values.sort();
     values.dedup();

@@ -151,11 +151,11 @@ fn to_f64(value: Decimal) -> f64 {
 
 fn check_options(plan: &Plan, options: &MonteCarloOptions) -> Result<(), ScenarioError> {
     if options.draws == 0 || options.draws > MAX_DRAWS {
-        return Err(ScenarioError::usage(format!("--draws {} is outside 1..={MAX_DRAWS}", options.draws)));
+        return Err(ScenarioError::usage(format!("{} draws is outside 1..={MAX_DRAWS}", options.draws)));
     }
     if let Some(rho) = options.correlation {
         if rho < Decimal::ZERO || rho > Decimal::ONE {
-            return Err(ScenarioError::usage(format!("--correlation {rho} is outside 0..=1")));
+            return Err(ScenarioError::usage(format!("the correlation {rho} is outside 0..=1")));
         }
     }
     let limit = Decimal::from(5);
@@ -163,11 +163,11 @@ fn check_options(plan: &Plan, options: &MonteCarloOptions) -> Result<(), Scenari
         options.spreads.iter().map(|(r, s)| (r.as_str(), *s)).chain(options.company_spread.map(|s| ("company", s)))
     {
         if sigma < Decimal::ZERO {
-            return Err(ScenarioError::usage(format!("--spread {who}={sigma}: a spread is ≥ 0 (0.25 is 25 %)")));
+            return Err(ScenarioError::usage(format!("the spread {who}={sigma}: a spread is ≥ 0 (0.25 is 25 %)")));
         }
         if sigma > limit {
             return Err(ScenarioError::usage(format!(
-                "--spread {who}={sigma} is above {limit}: a spread is a fraction (0.25 is 25 %)"
+                "the spread {who}={sigma} is above {limit}: a spread is a fraction (0.25 is 25 %)"
             )));
         }
     }
@@ -175,13 +175,13 @@ fn check_options(plan: &Plan, options: &MonteCarloOptions) -> Result<(), Scenari
         if !plan.roles.contains_key(role) {
             let roles: Vec<&str> = plan.roles.keys().map(String::as_str).collect();
             return Err(ScenarioError::usage(format!(
-                "--spread {role}=…: the plan has no role `{role}` (roles: {}, or company)",
+                "the spread {role}=…: the plan has no role `{role}` (roles: {}, or company)",
                 roles.join(", ")
             )));
         }
     }
     if options.budget.is_some_and(|b| b < Decimal::ZERO) {
-        return Err(ScenarioError::usage("--budget cannot be negative"));
+        return Err(ScenarioError::usage("the budget cannot be negative"));
     }
     Ok(())
 }
