@@ -109,6 +109,34 @@ fn the_quota_table_is_the_payout_curve() {
     }
 }
 
+/// With an attainment blend, `accrue curve` puts the blend's scores on target as `explain`
+/// does: at 100 % the saas-startup `ae` earns the same as explain's row at target. By hand:
+/// new_arr 8 % × 1,000,000 = 80,000; the blend sees 0.7 × 1 + 0.1 × 1 (team of one) + 0.2
+/// (scores on target) = 1, so performance_bonus pays 1.0 × 0.3 × 70,000 = 21,000 (the curve
+/// once counted the scores as 0: blend 0.8, 15,120). The spiff pays nothing on no deals.
+#[test]
+fn the_curve_puts_the_blend_scores_on_target_like_explain() {
+    let plan = load("saas-startup");
+    let explanation = explain(&plan, "ae", &ExplainOptions::default()).unwrap();
+    let at_target = explanation.tables[0].rows.iter().find(|r| r.level == Decimal::ONE).unwrap();
+    let options = CurveOptions { from: d("0.5"), to: d("1.5"), steps: 4, ..CurveOptions::default() };
+    let curve = payout_curve(&plan, "ae", &options).unwrap();
+    let point = curve.points.iter().find(|p| p.attainment == Decimal::ONE).unwrap();
+    let bonus = curve.components.iter().position(|c| c == "performance_bonus").unwrap();
+    assert_eq!(point.amounts[bonus], d("21000.00"));
+    assert_eq!(point.total, d("101000.00"));
+    let table = &explanation.tables[0];
+    for (column, amount) in table.columns.iter().zip(at_target.amounts.as_ref().unwrap()) {
+        let at = curve.components.iter().position(|c| c == column).unwrap();
+        assert_eq!(&point.amounts[at], amount, "{column}");
+    }
+    // Every row, not only 100 %.
+    for (row, point) in table.rows.iter().zip(&curve.points) {
+        assert_eq!(row.level, point.attainment);
+        assert_eq!(row.amounts.as_ref().unwrap(), &point.amounts);
+    }
+}
+
 #[test]
 fn an_unknown_role_lists_the_roles_and_a_quota_must_be_positive() {
     let plan = load("saas-startup");

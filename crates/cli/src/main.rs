@@ -377,12 +377,21 @@ fn check(path: &Path, data: Option<&Path>, format: CheckFormat) -> Outcome {
         Ok(plan) => {
             diagnostics.extend(plan.warnings.iter().cloned());
             if let Some(dir) = data {
-                match Facts::load(dir, &plan) {
-                    Ok(facts) => {
+                // The data set once, for the index and for the company names' lint; when a
+                // file has errors, Facts::load reports every problem of every file together.
+                let loaded = accrue_engine::DataSet::load(dir).and_then(|data| {
+                    let facts = Facts::index(&data, &plan, &accrue_engine::Scales::default())?;
+                    Ok((Some(data), facts))
+                });
+                match loaded.or_else(|_| Facts::load(dir, &plan).map(|facts| (None, facts))) {
+                    Ok((data, facts)) => {
                         diagnostics.extend(facts.warnings.iter().map(|w| {
                             accrue_engine::Diagnostic::warning(w.clone()).with_code(accrue_engine::Code::DataWarning)
                         }));
                         diagnostics.extend(accrue_engine::coverage(&plan, &facts));
+                        if let Some(data) = data {
+                            diagnostics.extend(accrue_engine::company_names(&plan, &data));
+                        }
                         goals = Some((accrue_engine::goals(&plan, &facts), plan.minor_units));
                     }
                     Err(errors) => diagnostics.extend(errors.0),

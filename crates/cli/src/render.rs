@@ -1,5 +1,6 @@
 //! Terminal rendering: diagnostics with the source line and a caret, and the statement table.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -181,6 +182,48 @@ pub fn concerns_period(warning: &str, period: usize, calendar: &accrue_engine::C
     dated.is_empty() || dated.contains(&period)
 }
 
+/// The widest a table cell is printed, in characters; a longer text (a name pasted with a
+/// whole paragraph) is cut to this width and ends with `…`. JSON and CSV keep the full text.
+pub const MAX_CELL_WIDTH: usize = 40;
+
+/// Text from a plan or data file made safe for a terminal: ANSI escape sequences (colours,
+/// cursor moves, window titles) are removed, line breaks and tabs become spaces, and every
+/// other control character (and the bidirectional overrides that reorder what is shown)
+/// becomes `�` (U+FFFD), so a name can neither rewrite the screen nor hide what it says.
+pub fn terminal_text(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let stripped = console::strip_ansi_codes(text);
+    Cow::Owned(
+        stripped
+            .chars()
+            .map(|c| match c {
+                '\t' | '\n' | '\r' => ' ',
+                c if unsafe_char(c) => '\u{FFFD}',
+                c => c,
+            })
+            .collect(),
+    )
+}
+
+/// A table cell: [`terminal_text`], cut to [`MAX_CELL_WIDTH`] characters with an ellipsis.
+pub fn cell(text: &str) -> String {
+    // Only the first characters can be shown: a 5 MB name is not cleaned in full.
+    let head: &str = match text.char_indices().nth(MAX_CELL_WIDTH * 8) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    };
+    let clean = terminal_text(head);
+    if clean.chars().count() <= MAX_CELL_WIDTH && head.len() == text.len() {
+        return clean.into_owned();
+    }
+    let mut cut: String = clean.chars().take(MAX_CELL_WIDTH - 1).collect();
+    cut.push('…');
+    cut
+}
+
 /// The statement table for people: one row per line, totals per role and period.
 pub fn table(result: &RunResult, name: &str, view: &PlanView, explain: bool) -> String {
     let places = result.minor_units;
@@ -204,12 +247,12 @@ pub fn table(result: &RunResult, name: &str, view: &PlanView, explain: bool) -> 
         for (i, line) in s.lines.iter().enumerate() {
             let first = i == 0;
             rows.push([
-                if first { s.payee.to_string() } else { String::new() },
-                if first { s.name.to_string() } else { String::new() },
-                if first { s.role.to_string() } else { String::new() },
+                if first { cell(&s.payee) } else { String::new() },
+                if first { cell(&s.name) } else { String::new() },
+                if first { cell(&s.role) } else { String::new() },
                 if first { s.period.to_string() } else { String::new() },
                 if first { view.quota_cell(s, money) } else { String::new() },
-                line.component.to_string(),
+                cell(&line.component),
                 match (line.attainment, per_line) {
                     (Some(a), true) => {
                         format!("{} {}", format_percent(a), view.window(&s.role, &line.component).unwrap_or("ytd"))
@@ -219,13 +262,13 @@ pub fn table(result: &RunResult, name: &str, view: &PlanView, explain: bool) -> 
                 },
                 money(line.amount),
             ]);
-            explanations.push(explain.then(|| line.explain.clone()));
+            explanations.push(explain.then(|| terminal_text(&line.explain).into_owned()));
         }
         let mut total_row: [String; 8] = Default::default();
         if s.lines.is_empty() {
-            total_row[0] = s.payee.to_string();
-            total_row[1] = s.name.to_string();
-            total_row[2] = s.role.to_string();
+            total_row[0] = cell(&s.payee);
+            total_row[1] = cell(&s.name);
+            total_row[2] = cell(&s.role);
             total_row[3] = s.period.to_string();
             total_row[4] = view.quota_cell(s, money);
         }
@@ -236,13 +279,13 @@ pub fn table(result: &RunResult, name: &str, view: &PlanView, explain: bool) -> 
         for adjustment in &s.adjustments {
             if let Some(note) = &adjustment.note {
                 let mut row: [String; 8] = Default::default();
-                row[5] = format!("  adjustment: {}", adjustment.kind);
+                row[5] = cell(&format!("  adjustment: {}", adjustment.kind));
                 rows.push(row);
                 let mut text = note.clone();
                 if let (Some(reason), Some(approver)) = (&adjustment.reason, &adjustment.approver) {
                     text.push_str(&format!(" — {reason}, approved by {approver}"));
                 }
-                explanations.push(Some(text));
+                explanations.push(Some(terminal_text(&text).into_owned()));
             }
         }
     }
@@ -311,13 +354,13 @@ pub fn run_messages(warnings: &[String], errors: &[RunError]) -> String {
     if !warnings.is_empty() {
         let _ = writeln!(out, "\nWarnings ({})", warnings.len());
         for warning in warnings {
-            let _ = writeln!(out, "  - {warning}");
+            let _ = writeln!(out, "  - {}", terminal_text(warning));
         }
     }
     if !errors.is_empty() {
         let _ = writeln!(out, "\nErrors ({}): these payees have no statements", errors.len());
         for error in errors {
-            let _ = writeln!(out, "  - {error}");
+            let _ = writeln!(out, "  - {}", terminal_text(&error.to_string()));
         }
     }
     out
@@ -335,7 +378,7 @@ pub fn goals(report: &GoalsReport, places: u32) -> String {
     let mut rows: Vec<[String; 6]> = vec![header.map(String::from)];
     for line in report.teams.iter().chain(std::iter::once(&report.total)) {
         rows.push([
-            line.team.clone(),
+            cell(&line.team),
             line.payees.to_string(),
             line.self_set.to_string(),
             money(line.assigned),

@@ -108,7 +108,7 @@ pub fn run(paths: &[PathBuf]) -> Outcome {
             match source
                 .as_ref()
                 .map_err(|e| anyhow::anyhow!("{e}"))
-                .and_then(|source| run_case(source, &registry, case))
+                .and_then(|source| run_case(source, &registry, &path, case))
             {
                 Ok(problems) if problems.is_empty() => {
                     passed += 1;
@@ -137,7 +137,7 @@ pub fn run(paths: &[PathBuf]) -> Outcome {
 
 /// Runs one case; returns what differs from the expectations. The case's data folder and
 /// inline tables are held in memory: nothing is written to disk.
-fn run_case(source: &PlanSource, registry: &Registry, case: &TestCase) -> Result<Vec<String>> {
+fn run_case(source: &PlanSource, registry: &Registry, file: &Path, case: &TestCase) -> Result<Vec<String>> {
     let plan = source.compile(registry, &case.set).map_err(|d| anyhow::anyhow!("the plan does not compile:\n{d}"))?;
     let dir = Path::new("data");
     let mut memory = Memory::new();
@@ -152,8 +152,20 @@ fn run_case(source: &PlanSource, registry: &Registry, case: &TestCase) -> Result
     }
     let facts =
         Facts::read(Arc::new(memory), dir, &plan).map_err(|d| anyhow::anyhow!("the data does not load:\n{d}"))?;
+    // A component the payee's role does not have is named with its place and a suggestion,
+    // instead of the comparison's "no such line".
+    let unknown = case.unknown_components(file, |payee| {
+        let role = &facts.payees()[facts.payee_index(payee)?].role;
+        let ids = plan.roles.get(&**role)?.component_ids.iter().map(|id| id.to_string()).collect();
+        Some((role.to_string(), ids))
+    });
     let result = accrue_engine::run(&plan, &facts);
-    Ok(case.check(&result).into_iter().map(|m| m.0).collect())
+    let differences = case
+        .check(&result)
+        .into_iter()
+        .filter(|m| !unknown.iter().any(|(name, _)| m.0.contains(&format!(" {name}: no such line"))))
+        .collect::<Vec<_>>();
+    Ok(unknown.into_iter().map(|(_, m)| m.0).chain(differences.into_iter().map(|m| m.0)).collect())
 }
 
 /// Reads the CSV files of a case's `data:` folder into memory, under `to`.

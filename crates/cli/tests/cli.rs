@@ -157,8 +157,8 @@ fn a_plan_error_shows_file_line_column_and_caret() {
     std::fs::write(&plan, text.replace("motion: hunter", "motion: [hunter")).unwrap();
     let out = run(&["run", plan.to_str().unwrap(), "--data", MSP_DATA]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("YAML syntax error"), "{}", out.stderr);
-    assert!(out.stderr.contains("plan.yaml:7:15]"), "{}", out.stderr);
+    assert!(out.stderr.contains("the `[` on line 6 is not closed"), "{}", out.stderr);
+    assert!(out.stderr.contains("plan.yaml:6:13]"), "{}", out.stderr);
 }
 
 #[test]
@@ -271,7 +271,14 @@ fn a_failing_test_case_shows_the_difference() {
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(out.stdout.contains("FAILED  wrong on purpose"), "{}", out.stdout);
     assert!(out.stdout.contains("t1 2027-Q1 new_business: expected 15,000.01, got 15,000.00"), "{}", out.stdout);
-    assert!(out.stdout.contains("t1 2027-Q1 nope: no such line"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "tests/wrong.yaml:7:77: t1: role `ae` has no component `nope`; its components: new_business, attainment_bonus, new_logos"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("nope: no such line"), "{}", out.stdout);
     assert!(out.stdout.contains("t1 2027-Q1 total: expected 1.00, got "), "{}", out.stdout);
     assert!(out.stdout.contains("t9: expected an error containing \"anything\", got no error"), "{}", out.stdout);
     assert!(out.stdout.contains("0 passed, 1 failed"), "{}", out.stdout);

@@ -1,9 +1,18 @@
 //! Hostile use of the `accrue` binary (issue 15): flags and files that must neither crash
 //! it, hang it, nor destroy its inputs. Exit codes stay 0, 1 or 2 whatever happens.
+//!
+//! Every run here is under a memory cap ([`MEMORY_CAP`], `prlimit --as` from util-linux), so
+//! a regression to unbounded growth (a table padded to a 5 MB cell took 1.6 GB) fails the
+//! test instead of passing slowly.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use assert_cmd::Command;
+/// The address space each `accrue` run here may use: 512 MiB. A debug build running a sample
+/// plan needs about 48 MiB of address space on a 2-core machine (it fails under 32 MiB; its
+/// peak resident set, `/usr/bin/time -v`, is 29–32 MB), so this leaves room for more threads'
+/// stacks on a larger machine, and still stops the 1.6 GB regression of issue 15 item 5.
+const MEMORY_CAP: u64 = 512 << 20;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
@@ -23,10 +32,150 @@ fn sample_copy() -> (tempfile::TempDir, PathBuf, PathBuf) {
     (dir, plan, data)
 }
 
-/// Runs `accrue` with `args` and returns (exit code, stderr).
+/// Runs `accrue` under an address-space cap of `cap` bytes: (exit code, stdout, stderr). A
+/// process killed by a signal (an abort on a failed allocation) has code -1.
+fn accrue_capped(cap: u64, args: &[&std::ffi::OsStr]) -> (i32, Vec<u8>, String) {
+    let out = Command::new("prlimit")
+        .arg(format!("--as={cap}"))
+        .arg("--")
+        .arg(assert_cmd::cargo::cargo_bin("accrue"))
+        .args(args)
+        .output()
+        .expect("the hostile tests run `accrue` under `prlimit` (util-linux): install it");
+    (out.status.code().unwrap_or(-1), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Runs `accrue` with `args` under [`MEMORY_CAP`] and returns (exit code, stderr).
 fn accrue(args: &[&std::ffi::OsStr]) -> (i32, String) {
-    let out = Command::cargo_bin("accrue").unwrap().args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    let (code, _, stderr) = accrue_capped(MEMORY_CAP, args);
+    (code, stderr)
+}
+
+/// Like [`accrue`], with standard output too.
+fn accrue_out(args: &[&str]) -> (i32, Vec<u8>, String) {
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+    accrue_capped(MEMORY_CAP, &args)
+}
+
+#[test]
+fn the_memory_cap_applies_and_leaves_room_for_a_sample_run() {
+    let plan = root().join("plans/msp-fy2027/plan.yaml");
+    let data = root().join("plans/msp-fy2027/data");
+    let args = ["run".as_ref(), plan.as_os_str(), "--data".as_ref(), data.as_os_str()];
+    let (code, _, stderr) = accrue_capped(MEMORY_CAP, &args);
+    assert_eq!(code, 0, "{stderr}");
+    // Under 8 MiB the same run cannot even start: the cap is really applied.
+    let (code, _, _) = accrue_capped(8 << 20, &args);
+    assert_ne!(code, 0);
+}
+
+// 4. `accrue curve` flags: unbounded steps, attainments and quotas near the decimal range.
+
+#[test]
+fn curve_flags_out_of_range_are_usage_errors_not_hangs_or_panics() {
+    let plan = root().join("plans/saas-startup/plan.yaml");
+    let plan = plan.to_str().unwrap();
+    let cases: [(&[&str], &str); 8] = [
+        (&["--steps", "100000000000"], "the sweep takes 1 to 1000 steps, not 100000000000"),
+        (&["--steps", "0"], "the sweep takes 1 to 1000 steps, not 0"),
+        (&["--steps", "99999999999999999999999"], "number too large"),
+        (
+            &["--from=-79228162514264337593543950335"],
+            "--from -79228162514264337593543950335: a sweep runs from 0 to 1000% of quota",
+        ),
+        (
+            &["--to", "7922816251426433759354395033%"],
+            "--to 79228162514264337593543950.33: a sweep runs from 0 to 1000% of quota",
+        ),
+        (&["--from", "1", "--to", "0.5"], "the sweep needs --to above --from"),
+        (&["--quota", "79228162514264337593543950335"], "at most 1,000,000,000,000,000 (10^15)"),
+        (&["--quota", "0"], "must be above 0"),
+    ];
+    for (flags, message) in cases {
+        let mut args = vec!["curve", plan, "--role", "ae"];
+        args.extend_from_slice(flags);
+        let started = std::time::Instant::now();
+        let (code, _, stderr) = accrue_out(&args);
+        assert_eq!(code, 2, "{flags:?}: {stderr}");
+        assert!(stderr.contains(message), "{flags:?}: {stderr}");
+        assert!(!stderr.contains("internal error"), "{flags:?}: {stderr}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{flags:?} took {:?}", started.elapsed());
+    }
+    // The bounds themselves are accepted: 1,000 steps up to 1,000 % on a 10^15 quota.
+    let (code, stdout, stderr) =
+        accrue_out(&["curve", plan, "--role", "ae", "--steps", "1000", "--to", "10", "--quota", "1e15"]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = String::from_utf8(stdout).unwrap();
+    let rows = text.lines().filter(|l| l.split_whitespace().next().is_some_and(|t| t.ends_with('%'))).count();
+    assert_eq!(rows, 1001);
+}
+
+// 5. Wide and hostile cells in the table.
+
+/// The sample copy with roster names replaced: `s01` by `first`, `s02` by `second`.
+fn with_names(first: &str, second: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let (dir, plan, data) = sample_copy();
+    let roster = std::fs::read_to_string(data.join("roster.csv")).unwrap();
+    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    let roster: Vec<String> = roster
+        .lines()
+        .map(|line| {
+            let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+            match cells[0].as_str() {
+                "s01" => cells[1] = quote(first),
+                "s02" => cells[1] = quote(second),
+                _ => {}
+            }
+            cells.join(",")
+        })
+        .collect();
+    std::fs::write(data.join("roster.csv"), roster.join("\n") + "\n").unwrap();
+    (dir, plan, data)
+}
+
+#[test]
+fn a_five_megabyte_name_is_cut_in_the_table_and_kept_in_json() {
+    let huge = "A".repeat(5_000_000);
+    let (_dir, plan, data) = with_names(&huge, "Rosa Lindqvist");
+    let (plan, data) = (plan.to_str().unwrap(), data.to_str().unwrap());
+    let (code, stdout, stderr) = accrue_out(&["run", plan, "--data", data]);
+    assert_eq!(code, 0, "{stderr}");
+    let table = String::from_utf8(stdout).unwrap();
+    // 40 characters: 39 of the name and an ellipsis. The whole table stays small (it was
+    // 940 MB when every row was padded to the name).
+    let cut = format!("{}…", "A".repeat(39));
+    assert!(table.lines().any(|l| l.starts_with(&format!("s01    {cut}  "))), "{}", &table[..2000.min(table.len())]);
+    assert!(!table.contains(&"A".repeat(40)));
+    assert!(table.len() < 100_000, "{} bytes", table.len());
+    // JSON keeps the exact name.
+    let (code, stdout, stderr) = accrue_out(&["run", plan, "--data", data, "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+    let s01 = json["statements"].as_array().unwrap().iter().find(|s| s["payee"] == "s01").unwrap();
+    assert_eq!(s01["name"].as_str().unwrap().len(), 5_000_000);
+}
+
+#[test]
+fn escapes_and_control_characters_in_names_never_reach_the_terminal() {
+    let hostile = "\u{1b}[31mRosa\u{1b}]0;pwned\u{7} Lind\u{202e}qvist\u{1b}[2J\u{8}";
+    let (_dir, plan, data) = with_names("Quinn Avery", hostile);
+    let (plan, data) = (plan.to_str().unwrap(), data.to_str().unwrap());
+    let (code, stdout, stderr) = accrue_out(&["run", plan, "--data", data]);
+    assert_eq!(code, 0, "{stderr}");
+    let table = String::from_utf8(stdout).unwrap();
+    let row = table.lines().find(|l| l.starts_with("s02 ")).unwrap();
+    // Colours, the window title and the screen clear are gone; the right-to-left override
+    // and the backspace show as U+FFFD instead of reordering or erasing what is printed.
+    assert!(row.starts_with("s02    Rosa Lind\u{fffd}qvist\u{fffd}  "), "{row:?}");
+    assert!(!table.chars().any(|c| c.is_control() && c != '\n'), "{table:?}");
+    // JSON and CSV keep the exact text (JSON escapes it).
+    let (_, stdout, _) = accrue_out(&["run", plan, "--data", data, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+    let s02 = json["statements"].as_array().unwrap().iter().find(|s| s["payee"] == "s02").unwrap();
+    assert_eq!(s02["name"], hostile);
+    assert!(String::from_utf8(stdout).unwrap().contains("\\u001b[31mRosa"));
+    let (_, stdout, _) = accrue_out(&["run", plan, "--data", data, "--format", "csv"]);
+    assert!(String::from_utf8(stdout).unwrap().contains(hostile));
 }
 
 // 12. `--out` onto one of the run's own inputs.

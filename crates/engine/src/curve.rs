@@ -8,7 +8,16 @@ use rust_decimal::Decimal;
 use crate::component::{Design, Detail};
 use crate::data::Facts;
 use crate::eval::{RunOptions, run_with};
+use crate::measure::{DealKind, MeasureRef};
+use crate::number::{MAX_INPUT, format_percent};
+use crate::plan::{PlanModel, RoleRules};
 use crate::registry::Plan;
+
+/// The most points a sweep may have after the first (a chart needs a few dozen).
+pub const MAX_CURVE_STEPS: usize = 1000;
+
+/// The highest attainment a sweep may reach: 10 is 1,000 % of quota.
+pub const MAX_CURVE_ATTAINMENT: Decimal = Decimal::TEN;
 
 /// How to sweep.
 #[derive(Debug, Clone)]
@@ -88,11 +97,23 @@ pub fn payout_curve(plan: &Plan, role_id: &str, options: &CurveOptions) -> Resul
             plan.roles.keys().cloned().collect::<Vec<_>>().join(", ")
         )
     })?;
-    if options.to <= options.from || options.steps == 0 {
-        return Err("the sweep needs --to above --from and at least one step".into());
+    if options.steps == 0 || options.steps > MAX_CURVE_STEPS {
+        return Err(format!("the sweep takes 1 to {MAX_CURVE_STEPS} steps, not {}", options.steps));
     }
-    if options.quota <= Decimal::ZERO {
-        return Err("the quota of a payout curve must be above 0".into());
+    for (flag, value) in [("from", options.from), ("to", options.to)] {
+        if value < Decimal::ZERO || value > MAX_CURVE_ATTAINMENT {
+            return Err(format!(
+                "--{flag} {}: a sweep runs from 0 to {} of quota ({MAX_CURVE_ATTAINMENT} as a fraction)",
+                value.normalize(),
+                format_percent(MAX_CURVE_ATTAINMENT)
+            ));
+        }
+    }
+    if options.to <= options.from {
+        return Err("the sweep needs --to above --from".into());
+    }
+    if options.quota <= Decimal::ZERO || options.quota > MAX_INPUT {
+        return Err("the quota of a payout curve must be above 0 and at most 1,000,000,000,000,000 (10^15)".into());
     }
     if let Some(id) = &options.component {
         if !role.components.iter().any(|c| c.id() == id) {
@@ -157,7 +178,7 @@ pub fn payout_curve(plan: &Plan, role_id: &str, options: &CurveOptions) -> Resul
             .checked_mul(options.quota)
             .and_then(|v| v.checked_div(n))
             .ok_or("the sweep's attainment × quota is too large")?;
-        let facts = Facts::synthetic(plan, role_id, options.quota, per_period);
+        let facts = quota_payee(plan, role, options.quota, per_period);
         let result = run_with(plan, &facts, &run_options);
         if let Some(error) = result.errors.first() {
             return Err(format!("cannot sweep role `{role_id}`: {error}"));
@@ -170,7 +191,10 @@ pub fn payout_curve(plan: &Plan, role_id: &str, options: &CurveOptions) -> Resul
                 }
             }
         }
-        let total = values.iter().sum();
+        let total = values
+            .iter()
+            .try_fold(Decimal::ZERO, |sum, v| sum.checked_add(*v))
+            .ok_or("a sweep's total is too large")?;
         points.push(CurvePoint { attainment, amounts: values, total });
     }
     Ok(PayoutCurve {
@@ -187,4 +211,33 @@ pub fn payout_curve(plan: &Plan, role_id: &str, options: &CurveOptions) -> Resul
         points,
         skipped,
     })
+}
+
+/// The made-up payee of a payout curve (and of `explain`'s quota table): `quota`, booking
+/// `per_period` of new business at full margin every period, with the scores of the role's
+/// attainment blend on target, so that a blend sees the payee's own attainment plus the
+/// scores' full weight (not zero for them).
+pub(crate) fn quota_payee(plan: &PlanModel, role: &RoleRules, quota: Decimal, per_period: Decimal) -> Facts {
+    let (declared, company) = blend_scores_on_target(role, plan.calendar.n_periods());
+    let deals = [(DealKind::New, vec![per_period; plan.calendar.n_periods()])];
+    Facts::synthetic_driven(plan, &role.id, quota, None, &deals, &declared, &company)
+}
+
+/// The declared and company measures of a role's attainment blend, each at its target in
+/// every period: what [`Facts::synthetic_driven`] takes.
+#[allow(clippy::type_complexity)]
+pub(crate) fn blend_scores_on_target(
+    role: &RoleRules,
+    n_periods: usize,
+) -> (Vec<(String, Decimal)>, Vec<(String, Vec<Decimal>)>) {
+    let mut declared = Vec::new();
+    let mut company = Vec::new();
+    for score in role.quota.blend.iter().flat_map(|blend| &blend.scores) {
+        match &score.measure {
+            MeasureRef::Declared { name, .. } => declared.push((name.clone(), score.target)),
+            MeasureRef::Company(name) => company.push((name.clone(), vec![score.target; n_periods])),
+            _ => {}
+        }
+    }
+    (declared, company)
 }

@@ -159,6 +159,20 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .map(|(_, c)| c)
 }
 
+/// The candidate a name is a near miss of (one or two letters off, by optimal string
+/// alignment): stricter than [`did_you_mean`], for names that may rightly differ
+/// (`gross_profit` and `net_profit` are both real).
+pub fn near_miss<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let most = if word.chars().count() >= 8 { 2 } else { 1 };
+    candidates
+        .into_iter()
+        .filter(|c| *c != word)
+        .map(|c| (strsim::osa_distance(word, c), c))
+        .filter(|(distance, _)| *distance <= most)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c)
+}
+
 fn serialize_code<S: serde::Serializer>(code: &Option<Code>, s: S) -> Result<S::Ok, S::Error> {
     match code {
         Some(code) => s.serialize_str(code.as_str()),

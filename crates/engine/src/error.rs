@@ -63,6 +63,13 @@ codes! {
     LintProfitShare = "lint.profit_share",
     /// A warning: the effective quotas do not cover the budgeted revenue.
     LintCoverage = "lint.coverage",
+    /// A warning: a rate above 1 (100 %) or a multiple of target above 10, most likely a
+    /// percent written as a whole number (`rate: 5` for 5 %).
+    LintPercentAsWhole = "lint.percent_as_whole",
+    /// A warning: a company value (in `company:` or company.csv) that nothing reads and whose
+    /// name is a near miss of one that is read (`budget_revnue`), or a `company.NAME` the plan
+    /// reads that neither gives.
+    LintCompanyName = "lint.company_name",
     /// A data file cannot be read, or a required one is missing.
     DataRead = "data.read",
     /// A CSV file that does not parse, or lacks a required column.

@@ -49,7 +49,7 @@ pub use data::{
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
 pub use error::Code;
 pub use eval::{RunOptions, RunSummary, StreamedRun, TotalsRun, run, run_chunked, run_totals, run_with};
-pub use lint::{GoalLine, GoalsReport, coverage, goals};
+pub use lint::{GoalLine, GoalsReport, company_names, coverage, goals};
 pub use measure::{Aggregate, DealKind, MeasureRef};
 pub use number::{
     NumberError, NumberStyle, format_money, format_money_grouped, format_percent, format_ratio, parse_decimal,

@@ -4,11 +4,12 @@
 
 use rust_decimal::Decimal;
 
-use crate::data::Facts;
-use crate::diagnostic::Diagnostic;
+use crate::data::{DataSet, Facts};
+use crate::diagnostic::{Diagnostic, Severity, did_you_mean, near_miss};
 use crate::error::Code;
 use crate::number::{format_money_grouped, format_percent};
 use crate::plan::PlanModel;
+use crate::registry::ENGINE_COMPANY_READS;
 
 /// Σ effective annual quotas against `company.budget_revenue` (SPEC §6 coverage): a warning
 /// when the plans of all roles do not add up to the budget.
@@ -30,6 +31,60 @@ pub fn coverage(plan: &PlanModel, facts: &Facts) -> Option<Diagnostic> {
         ))
         .with_code(Code::LintCoverage)
     })
+}
+
+/// Company names between the plan and company.csv (SPEC §6): a company.csv measure that
+/// nothing reads and is one or two letters off a name that is read (`net_proft`), at its
+/// row; and a `company.NAME` the plan reads that neither the plan's `company:` nor
+/// company.csv gives, at the plan line that reads it.
+pub fn company_names(plan: &PlanModel, data: &DataSet) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let read: Vec<&str> =
+        ENGINE_COMPANY_READS.iter().copied().chain(plan.company_reads.iter().map(|r| r.value.as_str())).collect();
+    let in_csv = data.company_names();
+    let column = data.columns.get("company.csv").and_then(|c| c.measure);
+    let mut seen: Vec<&str> = Vec::new();
+    for row in &data.company_rows {
+        let name = &*row.measure;
+        if seen.contains(&name) || read.contains(&name) || plan.company.contains_key(name) {
+            continue;
+        }
+        seen.push(name);
+        let Some(best) = near_miss(name, read.iter().copied()) else { continue };
+        let cell = crate::csvfile::Cell { column, ..row.cell };
+        let mut warning = data
+            .error_at("company.csv", cell, format!("company measure `{name}` is read by nothing in the plan"))
+            .with_code(Code::LintCompanyName)
+            .with_help(format!("did you mean `{best}`?"));
+        warning.severity = Severity::Warning;
+        out.push(warning);
+    }
+    let file: std::sync::Arc<str> = plan.path.display().to_string().into();
+    let given = |name: &str| plan.company.contains_key(name) || in_csv.contains(&name);
+    // Net profit % is computed from net profit and revenue when not given itself.
+    let derived = |name: &str| name == "net_profit_pct" && given("net_profit") && given("revenue");
+    let mut reported: Vec<&str> = Vec::new();
+    for reading in &plan.company_reads {
+        let name = reading.value.as_str();
+        if given(name) || derived(name) || reported.contains(&name) {
+            continue;
+        }
+        reported.push(name);
+        let given: Vec<&str> = plan.company.keys().map(String::as_str).chain(in_csv.iter().copied()).collect();
+        let help = match did_you_mean(name, given.iter().copied()) {
+            Some(best) => format!("did you mean `company.{best}`?"),
+            None => "give it under `company:` in the plan (an annual value) or in company.csv (per period)".to_string(),
+        };
+        out.push(
+            Diagnostic::warning(format!(
+                "`company.{name}` is given neither by the plan's `company:` nor by company.csv: the run will fail where it is read"
+            ))
+            .at(&file, reading.span)
+            .with_code(Code::LintCompanyName)
+            .with_help(help),
+        );
+    }
+    out
 }
 
 /// Σ goals of one team (or of everyone) for the goal-setting report.

@@ -49,6 +49,10 @@ pub struct PlanModel {
     /// Whether a component or the attainment blend reads gross margin: then `deals.csv` must
     /// have a `gross_margin` column, or every margin would read as 0.
     pub(crate) reads_margin: bool,
+    /// Every `company.NAME` the plan's components and attainment blends read, where it is
+    /// read (set by the compiler; the names the engine reads by itself are
+    /// [`ENGINE_COMPANY_READS`](crate::registry::ENGINE_COMPANY_READS)).
+    pub(crate) company_reads: Vec<crate::spanned::Spanned<String>>,
 }
 
 impl PlanModel {
@@ -305,6 +309,7 @@ impl PlanSource {
             warnings: Vec::new(),
             needs_deal_list: false,
             reads_margin: false,
+            company_reads: Vec::new(),
         };
         Some(ModelParts { model, spec, captured })
     }

@@ -23,7 +23,7 @@ use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, Span, did_you_mean};
 use crate::error::Code;
 use crate::number::format_money_grouped;
 use crate::spanned::{Num, Spanned};
@@ -87,7 +87,7 @@ struct ExpectSpec {
     #[serde(default)]
     period: Option<String>,
     #[serde(default)]
-    components: IndexMap<String, Num>,
+    components: IndexMap<Spanned<String>, Num>,
     #[serde(default)]
     total: Option<Num>,
     #[serde(default)]
@@ -117,6 +117,8 @@ pub struct Expectation {
     pub payee: String,
     pub period: Option<String>,
     pub components: IndexMap<String, Decimal>,
+    /// Where each expected component is named in the test file.
+    pub component_places: IndexMap<String, Span>,
     pub total: Option<Decimal>,
     pub quota: Option<Decimal>,
     pub error: Option<String>,
@@ -179,7 +181,8 @@ impl TestFile {
                         .map(|e| Expectation {
                             payee: e.payee.value,
                             period: e.period,
-                            components: e.components.into_iter().map(|(k, v)| (k, v.value)).collect(),
+                            component_places: e.components.keys().map(|k| (k.value.clone(), k.span)).collect(),
+                            components: e.components.into_iter().map(|(k, v)| (k.value, v.value)).collect(),
                             total: e.total.map(|n| n.value),
                             quota: e.quota.map(|n| n.value),
                             error: e.error,
@@ -221,6 +224,44 @@ fn to_csv(name: &str, rows: &Rows) -> String {
 pub struct Mismatch(pub String);
 
 impl TestCase {
+    /// Expected components the payee's role does not have, at their place in `file`: a
+    /// misspelt name (`new_ar` for `new_arr`) would otherwise pass when it expects 0, or
+    /// fail without saying why. `components_of` gives a payee's role and its component ids
+    /// (`None` for a payee the data does not have: [`TestCase::check`] reports that). A
+    /// sub-line (`retention.churn_clawback`) is checked by its component's id. Each comes with
+    /// the name as written.
+    pub fn unknown_components(
+        &self,
+        file: &Path,
+        components_of: impl Fn(&str) -> Option<(String, Vec<String>)>,
+    ) -> Vec<(String, Mismatch)> {
+        let mut out = Vec::new();
+        for e in &self.expect {
+            let Some((role, ids)) = components_of(&e.payee) else { continue };
+            for (name, span) in &e.component_places {
+                let id = name.split('.').next().unwrap_or(name);
+                if ids.iter().any(|known| known == id) {
+                    continue;
+                }
+                let hint = match did_you_mean(id, ids.iter().map(String::as_str)) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!("its components: {}", ids.join(", ")),
+                };
+                out.push((
+                    name.clone(),
+                    Mismatch(format!(
+                        "{}:{}:{}: {}: role `{role}` has no component `{id}`; {hint}",
+                        file.display(),
+                        span.line,
+                        span.col,
+                        e.payee
+                    )),
+                ));
+            }
+        }
+        out
+    }
+
     /// Compares a run with the expectations: every difference, not just the first.
     pub fn check(&self, result: &RunResult) -> Vec<Mismatch> {
         let mut out = Vec::new();
@@ -262,8 +303,19 @@ impl TestCase {
                     .iter()
                     .flat_map(|s| s.lines.iter().filter(|l| l.component == component.as_str()).map(|l| l.amount))
                     .collect();
-                if lines.is_empty() && !component.contains('.') {
-                    out.push(Mismatch(format!("{place} {component}: no such line")));
+                // A sub-line may be missing from one period (0 there), but one the payee never
+                // gets is a misspelling.
+                let payee_lines =
+                    || result.statements.iter().filter(|s| s.payee == e.payee.as_str()).flat_map(|s| &s.lines);
+                if lines.is_empty()
+                    && (!component.contains('.') || !payee_lines().any(|l| l.component == component.as_str()))
+                {
+                    let mut names: Vec<&str> = payee_lines().map(|l| &*l.component).collect();
+                    names.dedup();
+                    let hint = did_you_mean(component, names.iter().copied())
+                        .map(|best| format!("; did you mean `{best}`?"))
+                        .unwrap_or_default();
+                    out.push(Mismatch(format!("{place} {component}: no such line{hint}")));
                     continue;
                 }
                 let got: Decimal = lines.iter().sum();

@@ -124,6 +124,14 @@ impl Node {
     }
 }
 
+/// A percent where the plan takes a fraction (`5%`): the fraction to write instead.
+fn percent_hint(text: &str) -> Option<String> {
+    let percent = text.trim().strip_suffix('%')?;
+    let value = parse_decimal(percent.trim(), NumberStyle::Text).ok()?;
+    let fraction = value.checked_div(Decimal::ONE_HUNDRED)?.normalize();
+    Some(format!("did you mean `{fraction}`? Rates and ratios are written as fractions: {fraction} is {text}"))
+}
+
 fn span_of(mark: &Marker, len: usize) -> Span {
     Span { line: mark.line() as u32, col: mark.col() as u32 + 1, len: len as u32 }
 }
@@ -137,10 +145,12 @@ pub fn parse(text: &str, file: &Arc<str>) -> Result<(Node, Vec<Diagnostic>), Dia
     let mut builder = Builder { file: file.clone(), ..Builder::default() };
     let mut parser = Parser::new_from_str(text);
     if let Err(err) = parser.load(&mut builder, true) {
-        let span = span_of(err.marker(), 1);
-        return Err(Diagnostic::error(format!("YAML syntax error: {}", err.info()))
-            .at(file, span)
-            .with_code(Code::PlanYaml));
+        let (message, help, span) = syntax_error(err.info(), text, span_of(err.marker(), 1));
+        let diag = Diagnostic::error(message).at(file, span).with_code(Code::PlanYaml);
+        return Err(match help {
+            Some(help) => diag.with_help(help),
+            None => diag,
+        });
     }
     if let Some(diag) = builder.fatal {
         return Err(diag);
@@ -152,6 +162,186 @@ pub fn parse(text: &str, file: &Arc<str>) -> Result<(Node, Vec<Diagnostic>), Dia
     }
     let root = builder.root.unwrap_or_else(|| Node::null(Span { line: 1, col: 1, len: 0 }));
     Ok((root, builder.diagnostics))
+}
+
+/// A YAML syntax error in words a plan's author reads: what is wrong on which line, not the
+/// parser's state. Indentation is read from the text around the error; anything not
+/// recognised keeps the parser's words after a plain sentence.
+fn syntax_error(info: &str, text: &str, at: Span) -> (String, Option<String>, Span) {
+    let lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let line_no = (at.line as usize).clamp(1, lines.len().max(1));
+    let line = lines.get(line_no - 1).copied().unwrap_or("");
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    // Blank and comment-only lines say nothing about structure.
+    let significant = |l: &str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
+    let whole_line = |n: usize, l: &str| Span {
+        line: n as u32,
+        col: indent(l) as u32 + 1,
+        len: l.trim().chars().count().max(1) as u32,
+    };
+    let first_word = |l: &str| {
+        let t = l.trim_start();
+        t.split(':').next().unwrap_or(t).trim().to_string()
+    };
+
+    if info.contains("tab") {
+        let tab_line = (1..=line_no)
+            .rev()
+            .find(|&n| lines[n - 1][..lines[n - 1].len() - lines[n - 1].trim_start().len()].contains('\t'))
+            .unwrap_or(line_no);
+        return (
+            format!("line {tab_line} is indented with a tab; YAML indents with spaces only"),
+            Some("replace the tab with spaces (two per level, like the lines around it)".into()),
+            Span { line: tab_line as u32, col: 1, len: 1 },
+        );
+    }
+    if info.contains("quoted scalar") {
+        return (
+            format!("a quote opened on line {} is not closed", at.line),
+            Some("close the text with the same quote mark (`\"` or `'`) on the same line".into()),
+            at,
+        );
+    }
+    // A `[` or `{` left open on an earlier line: the parser only notices lines later.
+    // (A list may span lines when it is closed later: only brackets still open at the error
+    // line count.)
+    let code = |n: usize| lines[n - 1].split(" #").next().unwrap_or("");
+    let unclosed = (1..=line_no).rev().take(50).find_map(|n| {
+        [('[', ']'), ('{', '}')].into_iter().find_map(|(open, close)| {
+            let opened = code(n).matches(open).count() > code(n).matches(close).count();
+            let balance: isize = (n..=line_no)
+                .map(|k| code(k).matches(open).count() as isize - code(k).matches(close).count() as isize)
+                .sum();
+            (opened && balance > 0).then(|| (n, open, close, code(n).rfind(open).unwrap_or(0)))
+        })
+    });
+    if let Some((n, open, close, byte)) = unclosed.filter(|(n, ..)| *n < line_no || info.contains("end of stream")) {
+        let col = lines[n - 1][..byte].chars().count() as u32 + 1;
+        return (
+            format!("the `{open}` on line {n} is not closed"),
+            Some(format!("close it with `{close}` on the same line (`{open} a, b {close}`)")),
+            Span { line: n as u32, col, len: 1 },
+        );
+    }
+    if info.contains("flow sequence") || info.contains("flow mapping") {
+        let (open, close) = if info.contains("sequence") { ('[', ']') } else { ('{', '}') };
+        return (
+            format!(
+                "a `{open} … {close}` on line {} is missing a `,` between two items or its closing `{close}`",
+                at.line
+            ),
+            Some(format!("separate the items with commas: `{open} a, b {close}`")),
+            at,
+        );
+    }
+    if info.contains("simple key") || info.contains("expected ':'") {
+        // `year:2027` is one word to YAML: the next line then lacks its `:`.
+        if let Some(n) = (1..=line_no).rev().filter(|&n| significant(lines[n - 1])).find(|&n| {
+            let t = lines[n - 1].trim_start().trim_start_matches("- ");
+            t.split_once(':').is_some_and(|(key, rest)| {
+                !key.is_empty() && !key.contains(' ') && !rest.is_empty() && !rest.starts_with(' ')
+            })
+        }) {
+            let key = first_word(lines[n - 1]);
+            return (
+                format!("`{key}:` on line {n} needs a space after the colon"),
+                Some(format!(
+                    "write `{key}: value`; without the space YAML reads `{}` as one word",
+                    lines[n - 1].trim()
+                )),
+                whole_line(n, lines[n - 1]),
+            );
+        }
+    }
+    // Indentation: the columns a key on this line could start at are those of the blocks
+    // open above it (each line less indented than all the lines after it), the previous
+    // line's own, and, after a `key:` with no value, anything deeper.
+    if significant(line) {
+        let mine = indent(line);
+        let previous = (1..line_no).rev().find(|&n| significant(lines[n - 1]));
+        if let Some(p) = previous {
+            let prev = lines[p - 1];
+            let opens_block = prev.trim_end().ends_with(':') || prev.trim_end().ends_with('-');
+            let mut open: Vec<(usize, usize)> = Vec::new(); // (column, line)
+            let mut lowest = usize::MAX;
+            for n in (1..=p).rev().filter(|&n| significant(lines[n - 1])) {
+                let l = lines[n - 1];
+                let i = indent(l);
+                if i < lowest {
+                    lowest = i;
+                    open.push((i, n));
+                    // The keys of a list item start after its `- `.
+                    if l.trim_start().starts_with("- ") {
+                        open.push((i + 2, n));
+                    }
+                }
+            }
+            let fits = open.iter().any(|(i, _)| *i == mine) || (opens_block && mine > indent(prev));
+            let word = first_word(line);
+            // The column of the previous line's key (after the `- ` of a list item).
+            let prev_key = indent(prev) + if prev.trim_start().starts_with("- ") { 2 } else { 0 };
+            if !opens_block && mine > prev_key {
+                let key = first_word(prev.trim_start().trim_start_matches("- "));
+                return (
+                    format!(
+                        "`{word}` on line {line_no} is indented under `{key}` (line {p}), which already has a value"
+                    ),
+                    Some(format!(
+                        "indent `{word}` like `{key}` (by {}) if it is a key of its own; a value cannot also hold keys",
+                        spaces(prev_key)
+                    )),
+                    whole_line(line_no, line),
+                );
+            }
+            if !fits {
+                let (column, near) = open
+                    .iter()
+                    .filter(|(i, _)| *i <= mine + 2)
+                    .min_by_key(|(i, _)| i.abs_diff(mine))
+                    .or_else(|| open.first())
+                    .copied()
+                    .unwrap_or((0, p));
+                return (
+                    format!(
+                        "`{word}` on line {line_no} is indented by {}, which lines it up with nothing above it",
+                        spaces(mine)
+                    ),
+                    Some(format!(
+                        "YAML reads what belongs together from the indentation: to keep `{word}` next to `{}` (line {near}), \
+                         indent it by {} like that line",
+                        first_word(lines[near - 1]),
+                        spaces(column)
+                    )),
+                    whole_line(line_no, line),
+                );
+            }
+        }
+    }
+    if info.contains("mapping values") {
+        return (
+            format!("line {} has a second `: ` after a value", at.line),
+            Some("put a value that contains `: ` in quotes (`title: \"VP: Sales\"`)".into()),
+            at,
+        );
+    }
+    if info.contains("did not find expected key") || info.contains("'-' indicator") {
+        return (
+            format!(
+                "line {} does not fit the lines above it: a list item (`- `) and a `key:` are mixed at the same level",
+                at.line
+            ),
+            Some("in one block, write either keys (`key: value`) or list items (`- …`), lined up in one column".into()),
+            at,
+        );
+    }
+    (format!("the plan is not valid YAML at line {}, column {} (the parser says: {info})", at.line, at.col), None, at)
+}
+
+fn spaces(n: usize) -> String {
+    match n {
+        1 => "1 space".into(),
+        n => format!("{n} spaces"),
+    }
 }
 
 /// The most nodes that aliases may add to a plan: far above any real plan's reuse, far below
@@ -479,9 +669,12 @@ impl<'a, 'c> NodeDe<'a, 'c> {
         match parse_input(text, number_style) {
             Ok(value) => Ok((value, None)),
             Err(err) => {
-                self.cx.report(
-                    Diagnostic::error(err.to_string()).at(&self.cx.file, self.node.span).with_code(Code::PlanBadNumber),
-                );
+                let mut diag =
+                    Diagnostic::error(err.to_string()).at(&self.cx.file, self.node.span).with_code(Code::PlanBadNumber);
+                if let Some(help) = percent_hint(text) {
+                    diag = diag.with_help(help);
+                }
+                self.cx.report(diag);
                 Ok((Decimal::ZERO, None))
             }
         }

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 
 use crate::component::Detail;
 use crate::component::{DescribeContext, Description, Driver, Target, measure_words, upper_first};
+use crate::curve::{blend_scores_on_target, quota_payee};
 use crate::data::Facts;
 use crate::eval::{RunOptions, run_with};
 use crate::measure::{DealKind, MeasureRef};
@@ -390,17 +391,7 @@ impl Sweep<'_> {
     /// The role's pay over quota attainment: the payee of `accrue curve`, with blend scores on
     /// target.
     fn quota_table(&self, ids: &[String]) -> Result<WorkedTable, ExplainError> {
-        let mut declared = Vec::new();
-        let mut company = Vec::new();
-        if let Some(blend) = &self.role.quota.blend {
-            for score in &blend.scores {
-                match &score.measure {
-                    MeasureRef::Declared { name, .. } => declared.push((name.clone(), score.target)),
-                    MeasureRef::Company(name) => company.push((name.clone(), vec![score.target; self.n_periods()])),
-                    _ => {}
-                }
-            }
-        }
+        let (declared, company) = blend_scores_on_target(self.role, self.n_periods());
         let scores = if declared.is_empty() && company.is_empty() {
             ""
         } else {
@@ -413,8 +404,8 @@ impl Sweep<'_> {
         );
         self.table(ids, "Your year's pay by quota attainment".into(), note, ("Attainment", "Bookings"), |level| {
             let bookings = level.checked_mul(self.quota).ok_or_else(|| self.error("the quota is too large"))?;
-            let deals = [(DealKind::New, self.per_period(bookings)?)];
-            let facts = Facts::synthetic_driven(self.plan, self.role_id, self.quota, None, &deals, &declared, &company);
+            let per_period = bookings.checked_div(self.n()).ok_or_else(|| self.error("an amount is too large"))?;
+            let facts = quota_payee(self.plan, self.role, self.quota, per_period);
             Ok(Ok((self.money(bookings), facts)))
         })
     }

@@ -146,8 +146,14 @@ impl PlanSource {
         model.hash = self.hash(overrides, files);
         model.reads_margin = reads_margin;
         model.needs_deal_list = roles.values().flat_map(|r| &r.components).any(|c| c.needs_credits());
+        model.company_reads = super::lint::company_reads(&spec, &captured);
         let plan = Plan { model, roles };
-        super::lint::lint_plan(&plan, &spec, file, diagnostics);
+        // Lint is for a plan that compiles: a misspelt key is reported once, as itself.
+        if !diagnostics.iter().any(Diagnostic::is_error) {
+            super::lint::lint_plan(&plan, &spec, file, diagnostics);
+            super::lint::lint_scales(&plan.params, &captured, file, diagnostics);
+            super::lint::lint_company_keys(&spec, &plan.company_reads, file, diagnostics);
+        }
         Some(plan)
     }
 }

@@ -21,6 +21,7 @@ use crate::script::{ScriptHost, ScriptLimits};
 use crate::source::{FileSystem, Sources};
 
 pub use compile::{Plan, Role};
+pub use lint::ENGINE_COMPANY_READS;
 pub use plugins::{plugin_dirs, plugin_files};
 pub use schema::plan_schema;
 
