@@ -144,7 +144,7 @@ fn an_unknown_role_lists_the_roles_and_a_quota_must_be_positive() {
     assert!(matches!(err, ExplainError::UnknownRole { .. }));
     assert_eq!(
         err.to_string(),
-        "no role `cfo` in plan saas-startup (roles: sdr, ae, sales_lead, ceo, product_manager, eng_lead)"
+        "no role `cfo` in plan saas-startup (roles: sdr, ae, sales_lead, ceo, product_manager, eng_lead, enterprise_ae, support_lead)"
     );
     let err = explain(&plan, "ae", &ExplainOptions { quota: Decimal::ZERO }).unwrap_err();
     assert!(matches!(err, ExplainError::Quota(_)));

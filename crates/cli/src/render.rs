@@ -134,6 +134,7 @@ impl PlanView {
                 let window = match component.window() {
                     accrue_engine::WindowKind::Ytd => "ytd",
                     accrue_engine::WindowKind::Period => "period",
+                    accrue_engine::WindowKind::YtdAnnual => "ytd_annual",
                 };
                 windows.insert((role_id.clone(), component.id().to_string()), window);
                 if component.design(role.target_incentive).is_some() {

@@ -235,7 +235,7 @@ fn components_lists_the_catalogue() {
     let tiered = &json[0]["keys"];
     let key = |name: &str| tiered.as_array().unwrap().iter().find(|k| k["name"] == name).cloned().unwrap();
     assert_eq!(key("tiers")["type"], "list of {from, rate}");
-    assert_eq!(key("window")["type"], "ytd | period");
+    assert_eq!(key("window")["type"], "ytd | period | ytd_annual");
     assert_eq!(key("window")["default"], "ytd");
     assert_eq!(key("measure")["required"], true);
     assert!(key("threshold")["description"].as_str().unwrap().contains("pays 0"));

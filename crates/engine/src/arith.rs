@@ -273,6 +273,20 @@ pub fn curve(points: &[(Decimal, Decimal)], x: Frac, extrapolate: bool) -> Arith
     Ok(Frac::whole(points[last].1))
 }
 
+/// A step payout `[(from, p)]` at attainment `x`: the payout factor of the highest step whose
+/// `from` the attainment reaches, with no interpolation between steps; 0 (and `None`) below
+/// the first. Steps are strictly ascending in `from`.
+pub fn step(steps: &[(Decimal, Decimal)], x: Frac) -> Arith<(Decimal, Option<usize>)> {
+    let mut reached = None;
+    for (i, &(from, _)) in steps.iter().enumerate() {
+        if x.cmp_dec(from)? == Ordering::Less {
+            break;
+        }
+        reached = Some(i);
+    }
+    Ok((reached.map_or(Decimal::ZERO, |i| steps[i].1), reached))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +337,21 @@ mod tests {
         assert_eq!(at("1", false), d("1"));
         assert_eq!(at("2", false), d("2"));
         assert_eq!(at("2", true), d("3"));
+    }
+
+    #[test]
+    fn steps_pay_the_highest_step_reached() {
+        let steps = [(d("0.9"), d("0.5")), (d("1"), d("1")), (d("1.15"), d("1.5"))];
+        let at = |x: &str| step(&steps, Frac::whole(d(x))).unwrap();
+        assert_eq!(at("0.8999"), (d("0"), None));
+        assert_eq!(at("0.9"), (d("0.5"), Some(0)));
+        assert_eq!(at("0.9999"), (d("0.5"), Some(0)));
+        assert_eq!(at("1"), (d("1"), Some(1)));
+        assert_eq!(at("1.1499"), (d("1"), Some(1)));
+        assert_eq!(at("1.15"), (d("1.5"), Some(2)));
+        assert_eq!(at("9"), (d("1.5"), Some(2)));
+        // 1,000,000 over 12 months, twelve of them: exactly the 100 % step.
+        assert_eq!(step(&steps, Frac::new(d("12000000"), d("12000000")).unwrap()).unwrap().1, Some(1));
     }
 
     #[test]

@@ -130,20 +130,38 @@ impl Calendar {
     }
 }
 
-/// A window of consecutive periods, `first..=last` (SPEC §3 `ytd` or `period`).
+/// A window of consecutive periods, `first..=last` (SPEC §3 `ytd` or `period`), whose
+/// measures are read over `first..=last` and whose quota, TI and targets cover
+/// `first..=base_last` (the same periods, except for `ytd_annual`: the whole year).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
     pub first: usize,
     pub last: usize,
+    pub base_last: usize,
 }
 
 impl Window {
     pub fn ytd(period: usize) -> Window {
-        Window { first: 0, last: period }
+        Window { first: 0, last: period, base_last: period }
     }
 
     pub fn single(period: usize) -> Window {
-        Window { first: period, last: period }
+        Window { first: period, last: period, base_last: period }
+    }
+
+    /// The year so far, measured against the whole year of `n_periods` (`ytd_annual`).
+    pub fn ytd_annual(period: usize, n_periods: usize) -> Window {
+        Window { first: 0, last: period, base_last: n_periods.saturating_sub(1).max(period) }
+    }
+
+    /// The periods the quota, TI and targets of this window cover.
+    pub fn base(&self) -> Window {
+        Window { first: self.first, last: self.base_last, base_last: self.base_last }
+    }
+
+    /// Whether quota, TI and targets cover more periods than the measures (`ytd_annual`).
+    pub fn is_annualised(&self) -> bool {
+        self.base_last != self.last
     }
 
     /// n_W, the number of periods in the window.

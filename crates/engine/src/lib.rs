@@ -34,12 +34,12 @@ pub use analysis::{
     Simulation, Sums, Variant, align, apply, montecarlo, parse_list, parse_range, simulate,
 };
 pub use analysis::{ComponentText, ExplainError, ExplainOptions, Explanation, WorkedRow, WorkedTable, explain};
-pub use arith::{ArithError, Frac, Tier, TierUse, curve, marginal_value, tiered_marginal, tiered_retroactive};
+pub use arith::{ArithError, Frac, Tier, TierUse, curve, marginal_value, step, tiered_marginal, tiered_retroactive};
 pub use calendar::{Calendar, Period, PeriodKind, Window, parse_date};
 pub use component::ScriptValue;
 pub use component::{
     BuildContext, Component, ComponentType, Core, DescribeContext, Description, Design, Detail, Driver, EvalContext,
-    EvalError, KeyInfo, Outcome, Profile, Stage, SubLine, Target, Trace, TypeInfo,
+    EvalError, KeyInfo, Outcome, Profile, ScorecardItem, Stage, SubLine, Target, Trace, TypeInfo,
 };
 pub use curve::{CurveOptions, CurvePoint, PayoutCurve, payout_curve};
 pub use data::{

@@ -91,6 +91,23 @@ pub struct QuotaRules {
     pub soft_floor: Option<(Decimal, Decimal)>,
     /// `(over_self_goal, multiplier)`.
     pub kicker: Option<(Decimal, Decimal)>,
+    /// Each period's share of the annual quota (N fractions summing to 1); `None` is the
+    /// even split 1/N.
+    pub phasing: Option<Vec<Decimal>>,
+}
+
+impl QuotaRules {
+    /// An annual amount's share for period `k`, times N (the schedule's unit, so that the even
+    /// split stays the annual amount itself, exactly).
+    pub fn phased_scaled(&self, annual: Decimal, k: usize) -> Option<Decimal> {
+        match &self.phasing {
+            None => Some(annual),
+            Some(shares) => {
+                let n = Decimal::from(shares.len() as u64);
+                annual.checked_mul(shares[k]).and_then(|v| v.checked_mul(n))
+            }
+        }
+    }
 }
 
 impl Default for QuotaRules {
@@ -103,6 +120,7 @@ impl Default for QuotaRules {
             blend: None,
             soft_floor: None,
             kicker: None,
+            phasing: None,
         }
     }
 }
@@ -332,11 +350,54 @@ impl PlanSource {
     }
 }
 
+/// A quota phasing: one share per period, none negative, summing to exactly 1.
+fn compile_phasing(
+    phasing: &Spanned<Vec<Num>>,
+    calendar: &Calendar,
+    file: &Arc<str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Vec<Decimal>> {
+    let n = calendar.n_periods();
+    let errors_before = diagnostics.len();
+    if phasing.len() != n {
+        let labels: Vec<&str> = (0..n).map(|k| calendar.period(k).label.as_str()).collect();
+        diagnostics.push(
+            Diagnostic::error(format!(
+                "`phasing` has {} shares but the plan has {n} periods: give one share per period ({})",
+                phasing.len(),
+                labels.join(", ")
+            ))
+            .at(file, phasing.span),
+        );
+    }
+    let mut sum = Decimal::ZERO;
+    for share in phasing.iter() {
+        if share.value < Decimal::ZERO {
+            diagnostics
+                .push(Diagnostic::error("a period's share of the quota cannot be negative").at(file, share.span));
+        }
+        sum = sum.checked_add(share.value).unwrap_or(Decimal::MAX);
+    }
+    if phasing.len() == n && sum != Decimal::ONE {
+        diagnostics.push(
+            Diagnostic::error(format!(
+                "`phasing` shares sum to {} ({}); they must sum to exactly 1",
+                sum.normalize(),
+                crate::number::format_percent(sum)
+            ))
+            .at(file, phasing.span)
+            .with_help("write each period's share of the annual quota as a fraction: [0.2, 0.2, 0.2, 0.4]"),
+        );
+    }
+    (diagnostics.len() == errors_before).then(|| phasing.iter().map(|share| share.value).collect())
+}
+
 /// A role's rules from its spec (target incentive, quota rules), reporting problems.
 pub(crate) fn role_rules(
     role_id: &Spanned<String>,
     spec: &RoleSpec,
     measures: &IndexMap<String, Aggregate>,
+    calendar: &Calendar,
     file: &Arc<str>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> RoleRules {
@@ -346,7 +407,7 @@ pub(crate) fn role_rules(
             diagnostics.push(Diagnostic::error("`target_incentive` cannot be negative").at(file, n.span));
         }
     }
-    let quota = compile_quota(spec.quota.as_ref(), measures, file, diagnostics);
+    let quota = compile_quota(spec.quota.as_ref(), measures, calendar, file, diagnostics);
     RoleRules {
         id: role_id.value.clone(),
         title: spec.title.clone().unwrap_or_else(|| role_id.value.clone()),
@@ -361,6 +422,7 @@ pub(crate) fn role_rules(
 fn compile_quota(
     spec: Option<&Spanned<QuotaSpec>>,
     measures: &IndexMap<String, Aggregate>,
+    calendar: &Calendar,
     file: &Arc<str>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> QuotaRules {
@@ -376,6 +438,9 @@ fn compile_quota(
         rules.floor = floor.value;
     }
     rules.prorate = spec.prorate.unwrap_or(true);
+    if let Some(phasing) = &spec.phasing {
+        rules.phasing = compile_phasing(phasing, calendar, file, diagnostics);
+    }
     if let Some(max) = &spec.max_relief_pct {
         if max.value < Decimal::ZERO || max.value > Decimal::ONE {
             diagnostics.push(Diagnostic::error("`max_relief_pct` is a fraction between 0 and 1").at(file, max.span));

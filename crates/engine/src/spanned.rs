@@ -186,3 +186,12 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
         T::json_schema(generator)
     }
 }
+
+/// The schema of a `target:` (a number, a `$param` or `company.NAME`), kept as text and
+/// resolved by the component that reads it.
+pub(crate) fn target_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "An annual target: a number, a $parameter or company.NAME.",
+        "anyOf": [ { "type": "number" }, { "type": "string" } ]
+    })
+}

@@ -144,6 +144,11 @@ pub struct QuotaSpec {
     /// Beating one's own self goal multiplies the quota-based tiered components.
     #[serde(default)]
     pub kicker: Option<KickerSpec>,
+    /// The share of the annual quota each period carries, one fraction per period in order,
+    /// summing to exactly 1 (`[0.2, 0.2, 0.2, 0.4]`); default an even split. Proration and
+    /// relief apply to each period's share as they do to an even one.
+    #[serde(default)]
+    pub phasing: Option<Spanned<Vec<Num>>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -201,20 +206,24 @@ pub struct CoreSpec {
     pub name: Option<Spanned<String>>,
 }
 
-/// `ytd` (periods 1..k) or `period` (period k alone).
+/// `ytd` (periods 1..k), `period` (period k alone) or `ytd_annual` (periods 1..k against the
+/// whole year's quota, TI and targets: advances against the year).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum WindowKind {
     #[default]
     Ytd,
     Period,
+    YtdAnnual,
 }
 
 /// The window, clawback, modifier, gate and cap keys shared by every payout component.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct ShapingSpec {
-    /// `ytd` pays the year-to-date value less what was paid; `period` pays the period alone.
+    /// `ytd` pays the year-to-date value less what was paid; `period` pays the period alone;
+    /// `ytd_annual` pays like `ytd` but measures the year so far against the whole year's
+    /// quota, TI and targets (advances against the year; tiered and kpi components).
     #[schemars(extend("default" = "ytd"))]
     #[serde(default)]
     pub window: Option<Spanned<WindowKind>>,
@@ -225,7 +234,8 @@ pub struct ShapingSpec {
     /// Multiply by the band the measure falls in.
     #[serde(default)]
     pub modifiers: Vec<ModifierSpec>,
-    /// Multiply by `else` (default 0) when the measure is below `min`.
+    /// Multiply by `else` (default 0) when the measure is below `min` or above `max` (of
+    /// `target` when given).
     #[serde(default)]
     pub gates: Vec<GateSpec>,
     /// The most the window pays, after modifiers and gates.
@@ -259,8 +269,18 @@ pub struct BandSpec {
 pub struct GateSpec {
     /// The measure read over the component's window.
     pub measure: Spanned<String>,
-    /// The gate passes at or above this.
-    pub min: Num,
+    /// The gate passes at or above this (a fraction of `target` when one is given).
+    #[serde(default)]
+    pub min: Option<Num>,
+    /// The gate passes at or below this (a fraction of `target` when one is given): an
+    /// upper bound.
+    #[serde(default)]
+    pub max: Option<Num>,
+    /// Read `min` and `max` as fractions of this annual target, scaled to the window like a
+    /// component's target: a number, a $param or company.NAME (`company.budget_revenue`).
+    #[serde(default)]
+    #[schemars(schema_with = "crate::spanned::target_schema")]
+    pub target: Option<Spanned<String>>,
     /// The multiplier when the gate does not pass (default 0).
     #[serde(default, rename = "else")]
     pub otherwise: Option<Num>,
@@ -285,6 +305,17 @@ pub struct TierSpec {
     pub from: Num,
     /// The rate on credited dollars in this tier.
     pub rate: Num,
+}
+
+/// A step of a step payout: `{from: 0.9, payout: 0.5}` pays 50 % of the target from 90 %
+/// attainment up to the next step, with no straight line between steps.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct StepSpec {
+    /// Attainment (a fraction of quota or target) from which this step pays.
+    pub from: Num,
+    /// The payout factor (a fraction of the target incentive) from here to the next step.
+    pub payout: Num,
 }
 
 /// A curve point `[attainment, payout factor]`.

@@ -197,3 +197,168 @@ fn hunters_and_farmers_never_both() {
     let hybrid = text.replacen("    motion: hunter\n", "    motion: hunter\n    hybrid: true\n", 1);
     assert!(compile(&hybrid).unwrap().warnings.is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 17's shapes: step payouts, gates against a target and upper bounds, lower-is-better
+// and all-or-nothing scorecards, quota phasing, annualised advances. Each bad input is one
+// error, at the place the `^` marks in the plan text (the marker is removed before compiling).
+
+const SHAPES: &str = "\
+plan: t
+year: 2027
+periods: quarter
+company:
+  budget_revenue: 4000000
+measures:
+  churn_pct: { aggregate: mean }
+roles:
+  ae:
+    motion: hunter
+    target_incentive: 60000
+    quota: { phasing: [0.2, 0.2, 0.2, 0.4] }
+    components:
+      - id: club
+        type: tiered
+        measure: bookings
+        basis: step
+        steps: [{from: 0.5, payout: 0.25}, {from: 1.0, payout: 1.0}]
+        window: ytd_annual
+        gates: [{measure: company.revenue, min: 0.9, target: company.budget_revenue}, {measure: churn_pct, max: 0.05}]
+      - id: card
+        type: kpi
+        all_or_nothing: true
+        kpis: [{measure: churn_pct, target: 0.02, weight: 1, threshold: 0.5, direction: lower}]
+";
+
+/// Compiles `SHAPES` with `from` replaced by `to`, where `to` marks the expected error's
+/// place with a `^` (removed before compiling), and expects exactly one error containing
+/// `message` there.
+#[track_caller]
+fn check_shape(from: &str, to: &str, message: &str) {
+    assert!(SHAPES.contains(from), "fixture does not contain {from:?}");
+    check_marked(&SHAPES.replacen(from, to, 1), message);
+}
+
+/// Expects exactly one error containing `message` where `marked` has its `^`.
+#[track_caller]
+fn check_marked(marked: &str, message: &str) {
+    let at = marked.find('^').expect("the replacement marks the error's place with ^");
+    let line = marked[..at].matches('\n').count() as u32 + 1;
+    let col = (at - marked[..at].rfind('\n').map_or(0, |i| i + 1)) as u32 + 1;
+    let text = marked.replacen('^', "", 1);
+    let diagnostics = compile(&text).expect_err("the plan should not compile");
+    let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "expected one error, got {errors:#?}");
+    let error = errors[0];
+    assert!(error.message.contains(message), "message {:?} lacks {message:?}", error.message);
+    let location = error.location.as_ref().expect("error has a location");
+    assert_eq!((location.span.line, location.span.col), (line, col), "{error}");
+}
+
+#[test]
+fn the_shapes_fixture_compiles() {
+    let plan = compile(SHAPES).unwrap();
+    assert_eq!(plan.roles["ae"].components.len(), 2);
+    assert_eq!(plan.roles["ae"].quota.phasing.as_ref().map(Vec::len), Some(4));
+}
+
+#[test]
+fn steps_out_of_order() {
+    check_shape("{from: 1.0, payout: 1.0}", "{from: ^0.4, payout: 1.0}", "steps must be in strictly ascending order");
+}
+
+#[test]
+fn a_negative_step_payout() {
+    check_shape("{from: 1.0, payout: 1.0}", "{from: 1.0, payout: ^-1}", "cannot be negative");
+}
+
+#[test]
+fn steps_need_basis_step() {
+    check_shape(
+        "        basis: step\n        steps: ",
+        "        basis: curve\n        curve: [[1, 1]]\n        steps: ^",
+        "`steps` are for `basis: step`",
+    );
+}
+
+#[test]
+fn basis_step_needs_steps() {
+    let marked = SHAPES
+        .replacen("        steps: [{from: 0.5, payout: 0.25}, {from: 1.0, payout: 1.0}]\n", "", 1)
+        .replacen("- id: club", "- id: ^club", 1);
+    check_marked(&marked, "a `basis: step` component needs `steps`");
+}
+
+#[test]
+fn a_step_payout_does_not_extrapolate() {
+    check_shape(
+        "        window: ytd_annual\n",
+        "        window: ytd_annual\n        extrapolate: ^true\n",
+        "`extrapolate` is for `basis: curve`",
+    );
+}
+
+#[test]
+fn phasing_must_sum_to_one() {
+    check_shape(
+        "phasing: [0.2, 0.2, 0.2, 0.4]",
+        "phasing: ^[0.2, 0.2, 0.2, 0.3]",
+        "sum to 0.9 (90%); they must sum to exactly 1",
+    );
+}
+
+#[test]
+fn phasing_needs_one_share_per_period() {
+    check_shape(
+        "phasing: [0.2, 0.2, 0.2, 0.4]",
+        "phasing: ^[0.2, 0.4, 0.4]",
+        "`phasing` has 3 shares but the plan has 4 periods",
+    );
+}
+
+#[test]
+fn a_negative_phasing_share() {
+    check_shape("phasing: [0.2, 0.2, 0.2, 0.4]", "phasing: [0.2, ^-0.2, 0.6, 0.4]", "cannot be negative");
+}
+
+#[test]
+fn a_gate_max_below_its_min() {
+    check_shape(
+        "{measure: churn_pct, max: 0.05}",
+        "{measure: churn_pct, min: 0.1, max: ^0.05}",
+        "`max` (0.05) is below its `min` (0.1)",
+    );
+}
+
+#[test]
+fn a_gate_needs_a_bound() {
+    check_shape("{measure: churn_pct, max: 0.05}", "{measure: ^churn_pct}", "a gate needs `min`, `max` or both");
+}
+
+#[test]
+fn a_gate_target_cannot_be_zero() {
+    check_shape("target: company.budget_revenue}", "target: ^0}", "a gate's target cannot be zero");
+}
+
+#[test]
+fn all_or_nothing_needs_a_threshold() {
+    let marked = SHAPES.replacen("threshold: 0.5, direction: lower", "direction: lower", 1).replacen(
+        "all_or_nothing: true",
+        "all_or_nothing: ^true",
+        1,
+    );
+    check_marked(&marked, "no KPI has a `threshold`");
+}
+
+#[test]
+fn an_unknown_kpi_direction() {
+    check_shape("direction: lower}", "direction: ^down}", "unknown variant `down`");
+}
+
+#[test]
+fn ytd_annual_is_for_quota_and_target_components() {
+    let marked = format!(
+        "{SHAPES}      - id: book\n        type: retention\n        curve: [[1, 1]]\n        window: ^ytd_annual\n"
+    );
+    check_marked(&marked, "`window: ytd_annual` is for `tiered` and `kpi` components");
+}

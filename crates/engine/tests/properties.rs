@@ -1,12 +1,13 @@
 //! Invariants that must hold for every plan (proptest): caps hold, marginal tiers are
 //! continuous, payouts do not fall when attainment rises, ytd windows pay the year's value,
-//! and relief behaves (SPEC §6).
+//! and relief behaves (SPEC §6); a step payout never interpolates, an even quota phasing is
+//! the even split, and an annualised advance pays the year's value in total.
 
 mod common;
 
 use std::str::FromStr;
 
-use accrue_engine::{Frac, Tier, curve, tiered_marginal};
+use accrue_engine::{Frac, Tier, curve, step, tiered_marginal};
 use common::Scenario;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -85,7 +86,49 @@ roles:
       - {id: ytd, type: tiered, measure: bookings, allow_negative: true, basis: curve, curve: [[0.2, 0.1], [1, 1], [2, 2.5]]}
       - {id: plain, type: tiered, measure: bookings, basis: curve, window: period, curve: [[0, 0], [1, 1], [2, 3]]}
       - {id: relieved, type: tiered, measure: bookings, basis: curve, window: period, attainment: relieved, curve: [[0, 0], [1, 1], [2, 3]]}
+      - {id: advance, type: tiered, measure: bookings, basis: step, window: ytd_annual, steps: [{from: 0.25, payout: 0.2}, {from: 1, payout: 1}, {from: 1.5, payout: 2}]}
 ";
+
+/// Ascending steps (from in hundredths, payout factors in hundredths, any order of size).
+fn steps() -> impl Strategy<Value = Vec<(Decimal, Decimal)>> {
+    prop::collection::vec((1u32..100, 0u32..300), 1..5).prop_map(|parts| {
+        let mut from = Decimal::ZERO;
+        parts
+            .into_iter()
+            .map(|(step, payout)| {
+                from += Decimal::new(step as i64, 2);
+                (from, Decimal::new(payout as i64, 2))
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A step payout never interpolates: at any attainment it pays exactly the factor of the
+    /// highest step reached (0 below the first), the same as at that step's start.
+    #[test]
+    fn a_step_payout_never_interpolates(steps in steps(), quota in 1i64..10_000_000, x in 0i64..2_000_000_000) {
+        let attainment = Frac::new(dec(x), Decimal::from(quota)).unwrap();
+        let (paid, reached) = step(&steps, attainment).unwrap();
+        match reached {
+            None => {
+                prop_assert_eq!(paid, Decimal::ZERO);
+                prop_assert!(dec(x) < steps[0].0 * Decimal::from(quota));
+            }
+            Some(j) => {
+                prop_assert_eq!(paid, steps[j].1);
+                prop_assert!(dec(x) >= steps[j].0 * Decimal::from(quota));
+                if let Some(next) = steps.get(j + 1) {
+                    prop_assert!(dec(x) < next.0 * Decimal::from(quota));
+                }
+                // The same as exactly at the step's start: flat between steps.
+                prop_assert_eq!(step(&steps, Frac::whole(steps[j].0)).unwrap().0, paid);
+            }
+        }
+    }
+}
 
 fn line<'a>(r: &'a accrue_engine::RunResult, payee: &str, period: &str, component: &str) -> &'a accrue_engine::Line {
     r.statements
@@ -169,6 +212,29 @@ proptest! {
         let effective = q1.quota * Decimal::from(4);
         prop_assert!(effective >= floor * assigned - Decimal::new(4, 2), "effective {effective} < {floor} × {assigned}");
         prop_assert!(granted <= max_relief * effective + Decimal::new(1, 2), "granted {granted} > cap");
+
+        // An annualised advance (ytd_annual) measures a growing year so far against a fixed
+        // year: it never pays a negative line and its lines add up to the year's value.
+        let advance: Decimal = r.statements.iter().filter(|s| s.payee == "a").map(|s| line(&r, "a", &s.period, "advance").amount).sum();
+        let advance_year = line(&r, "a", "2027-Q4", "advance").trace["window_value"].as_str().map(|v| Decimal::from_str(v).unwrap()).unwrap();
+        prop_assert_eq!(advance, advance_year);
+        for s in r.statements.iter().filter(|s| s.payee == "a") {
+            prop_assert!(line(&r, "a", &s.period, "advance").amount >= Decimal::ZERO);
+        }
+
+        // Phasing the quota in four equal shares is the even split, to the cent and the quota.
+        let phased_plan = plan.replacen("      max_relief_pct:", "      phasing: [0.25, 0.25, 0.25, 0.25]\n      max_relief_pct:", 1);
+        prop_assert!(phased_plan != plan);
+        let phased = Scenario::new(&phased_plan, &files).run();
+        prop_assert!(phased.errors.is_empty(), "{:?}", phased.errors);
+        prop_assert_eq!(phased.statements.len(), r.statements.len());
+        for (even, by_share) in r.statements.iter().zip(&phased.statements) {
+            prop_assert_eq!(even.quota, by_share.quota);
+            prop_assert_eq!(even.total, by_share.total);
+            for (a, b) in even.lines.iter().zip(&by_share.lines) {
+                prop_assert_eq!(a.amount, b.amount, "{} {}", even.period, a.component);
+            }
+        }
 
         // No blend on this role: relieved attainment is plain attainment.
         for s in r.statements.iter().filter(|s| s.payee == "a") {

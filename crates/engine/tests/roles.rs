@@ -46,6 +46,35 @@ fn retention_with_period_window_starts_from_the_running_book() {
 }
 
 #[test]
+fn retention_steps_pay_the_step_reached_on_nrr() {
+    // An account manager's NRR bonus in steps (issue 17): nothing below 90 % of target, 50 %
+    // of TI from 90 %, 100 % from 100 %, 150 % from 115 %; target NRR 1.0, so no growth part.
+    let am = "  am:\n    motion: farmer\n    target_incentive: 40000\n    components:\n      - {id: nrr, type: retention, window: period, steps: [{from: 0.9, payout: 0.5}, {from: 1.0, payout: 1.0}, {from: 1.15, payout: 1.5}]}\n";
+    let roster = "id,name,role,book_start\n\
+                  a,Under 90,am,1000000\nb,At 90,am,1000000\nc,Just under 100,am,1000000\nd,At 115,am,1000000\n";
+    let deals = "id,owner,close_date,kind,amount\n\
+                 c1,a,2027-02-01,churn,100001\n\
+                 c2,b,2027-02-01,churn,100000\n\
+                 c3,c,2027-02-01,churn,1\n\
+                 e4,d,2027-02-01,expansion,150000\n";
+    let r = Scenario::new(&quarter_plan(am), &[("roster.csv", roster), ("deals.csv", deals)]).run();
+    // Q1, TI 10,000: NRR 899,999 / 1,000,000 is under the first step → 0.
+    assert_eq!(amount(&r, "a", "2027-Q1", "nrr"), "0.00");
+    // Exactly 90 %: 50 % × 10,000.
+    assert_eq!(amount(&r, "b", "2027-Q1", "nrr"), "5000.00");
+    // 99.9999 %: still the 90 % step (a curve through these points would pay 9,999.95).
+    assert_eq!(amount(&r, "c", "2027-Q1", "nrr"), "5000.00");
+    // 115 %: 150 % × 10,000.
+    assert_eq!(amount(&r, "d", "2027-Q1", "nrr"), "15000.00");
+    assert!(
+        compile(&quarter_plan(&am.replace("steps:", "curve: [[1, 1]], steps:")))
+            .unwrap_err()
+            .iter()
+            .any(|d| d.message.contains("either `curve` (straight lines) or `steps`, not both"))
+    );
+}
+
+#[test]
 fn retention_needs_a_book() {
     let roster = "id,name,role,book_start\nf,Farmer,am,0\ng,Other,am,500000\n";
     let r = Scenario::new(

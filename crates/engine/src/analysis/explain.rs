@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use rust_decimal::Decimal;
 
 use crate::component::Detail;
-use crate::component::{DescribeContext, Description, Driver, Target, measure_words, upper_first};
+use crate::component::{DescribeContext, Description, Driver, ScorecardItem, Target, measure_words, upper_first};
 use crate::curve::{blend_scores_on_target, quota_payee};
 use crate::data::Facts;
 use crate::eval::{RunOptions, run_with};
@@ -229,6 +229,18 @@ fn quota_rules(role: &Role, cx: &DescribeContext<'_>, quota_based: &[String]) ->
         ),
         _ => "Your quota is the yearly number assigned to you.".to_string(),
     }];
+    if let Some(shares) = &rules.phasing {
+        let parts: Vec<String> = shares
+            .iter()
+            .enumerate()
+            .map(|(k, share)| format!("{} in {}", format_percent(*share), cx.calendar.period(k).label))
+            .collect();
+        out.push(format!(
+            "Your quota is phased, not spread evenly: each {period} carries its share of the year's quota ({}). \
+             Parts paid on the year so far compare your bookings with the shares of the {period}s so far.",
+            parts.join(", ")
+        ));
+    }
     out.push(if rules.prorate {
         "If you join or leave during the year, your quota and TI shrink in proportion to the days you are employed."
             .into()
@@ -521,7 +533,7 @@ impl Sweep<'_> {
             for k in 0..self.n_periods() {
                 let before = if k == 0 { Decimal::ZERO } else { cumulative[k - 1] };
                 let (length, book_w, start) = match window {
-                    WindowKind::Ytd => (Decimal::from(k as u64 + 1), book, Decimal::ZERO),
+                    WindowKind::Ytd | WindowKind::YtdAnnual => (Decimal::from(k as u64 + 1), book, Decimal::ZERO),
                     WindowKind::Period => (Decimal::ONE, book + before, before),
                 };
                 let target_w = Decimal::ONE + (target - Decimal::ONE) * length / n;
@@ -546,26 +558,35 @@ impl Sweep<'_> {
         .map(Ok)
     }
 
-    fn scorecard_table(
-        &self,
-        id: &str,
-        items: &[(MeasureRef, Decimal)],
-    ) -> Result<Result<WorkedTable, String>, ExplainError> {
+    fn scorecard_table(&self, id: &str, items: &[ScorecardItem]) -> Result<Result<WorkedTable, String>, ExplainError> {
         let listed: Vec<String> = items
             .iter()
-            .map(|(m, t)| format!("{} {}", measure_words(m), crate::component::measure_value(m, *t)))
+            .map(|item| {
+                let lower = if item.lower_is_better { ", lower is better" } else { "" };
+                format!(
+                    "{} {}{lower}",
+                    measure_words(&item.measure),
+                    crate::component::measure_value(&item.measure, item.target)
+                )
+            })
             .collect();
+        let lower_note = if items.iter().any(|item| item.lower_is_better) {
+            " (a lower-is-better measure scores that share at (2 − share) × its target)"
+        } else {
+            ""
+        };
         let note = format!(
-            "Worked out by the engine with every scorecard measure at the same share of its target ({}), evenly \
-             through the year; gates and multipliers are left neutral; caps apply.",
+            "Worked out by the engine with every scorecard measure at the same share of its target ({}){lower_note}, \
+             evenly through the year; gates and multipliers are left neutral; caps apply.",
             listed.join("; ")
         );
         let title = format!("`{id}`: your year's pay by scorecard result");
         self.table(&[id.to_string()], title, note, ("Share of targets", "Measures"), |level| {
             let (mut deals, mut declared, mut company) = (Vec::new(), Vec::new(), Vec::new());
             let mut shown = Vec::new();
-            for (measure, target) in items {
-                let value = level * target;
+            for ScorecardItem { measure, target, lower_is_better } in items {
+                let share = if *lower_is_better { Decimal::TWO - level } else { level };
+                let value = share * target;
                 shown.push(crate::component::measure_value(measure, value));
                 let values = if measure.is_level() { vec![value; self.n_periods()] } else { self.per_period(value)? };
                 match measure {

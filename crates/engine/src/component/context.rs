@@ -15,7 +15,7 @@ use crate::calendar::Window;
 use crate::data::{Credit, DealTotals, Facts, Payee};
 use crate::error::Code;
 use crate::measure::{Aggregate, DealKind, MeasureRef};
-use crate::number::{format_money_grouped, format_ratio};
+use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::plan::{PlanModel, RoleRules};
 use crate::script::ScriptError;
 use crate::spec::WindowKind;
@@ -223,16 +223,18 @@ impl<'a> EvalContext<'a> {
         match kind {
             WindowKind::Ytd => Window::ytd(self.period),
             WindowKind::Period => Window::single(self.period),
+            WindowKind::YtdAnnual => Window::ytd_annual(self.period, self.n_periods()),
         }
     }
 
     pub fn window_label(&self, w: Window) -> String {
         let cal = &self.run.plan.calendar;
-        if w.first == w.last {
+        let label = if w.first == w.last {
             cal.period(w.first).label.clone()
         } else {
             format!("{}..{}", cal.period(w.first).label, cal.period(w.last).label)
-        }
+        };
+        if w.is_annualised() { format!("{label} against the year") } else { label }
     }
 
     /// Whether this run explains its lines (explanations and traces) or wants amounts only.
@@ -315,6 +317,13 @@ impl<'a> EvalContext<'a> {
         if !relief.is_zero() {
             parts.push(format!("less {} approved relief", money(relief)));
         }
+        if w.is_annualised() {
+            let annual = self.quota(w).value().unwrap_or_default();
+            parts.push(format!("{} for the whole year, against the year so far", money(annual)));
+        } else if let Some(shares) = &self.role.quota.phasing {
+            let share: Decimal = w.periods().map(|k| shares[k]).sum();
+            parts.push(format!("phased: {} of the annual quota in {}", format_percent(share), self.window_label(w)));
+        }
         (!parts.is_empty()).then(|| parts.join(", "))
     }
 
@@ -324,6 +333,7 @@ impl<'a> EvalContext<'a> {
     }
 
     fn quota_of(&self, payee: usize, w: Window) -> Frac {
+        let w = w.base();
         let state = if payee == self.payee { self.state } else { &self.run.team_states[payee] };
         let prefix = &state.quota_prefix;
         let scaled = if w.first == 0 { prefix[w.last] } else { prefix[w.last] - prefix[w.first - 1] };
@@ -332,6 +342,7 @@ impl<'a> EvalContext<'a> {
 
     /// Σ annual/N × active_k over the window: TI (or a target bonus) for the window.
     pub fn incentive(&self, annual: Decimal, w: Window) -> Result<Frac, EvalError> {
+        let w = w.base();
         let state = self.state();
         if state.whole_year {
             return Ok(Frac::new(arith::mul(annual, Decimal::from(w.len() as u64))?, self.run.n_decimal)?);
@@ -345,6 +356,7 @@ impl<'a> EvalContext<'a> {
 
     /// An annual amount scaled to the window, `annual × n_W / N`, not prorated.
     pub fn scale_annual(&self, annual: Decimal, w: Window) -> Result<Frac, ArithError> {
+        let w = w.base();
         Frac::new(arith::mul(annual, Decimal::from(w.len() as u64))?, self.run.plan.calendar.n_decimal())
     }
 
@@ -494,6 +506,17 @@ impl<'a> EvalContext<'a> {
         facts.sources(self.payee).iter().filter_map(|&s| facts.credits(s)).flatten().collect()
     }
 
+    /// Whether the measure has a value in the window: a declared measure needs a measures.csv
+    /// row in it; deal and company measures always have one (0 is a real value).
+    pub fn has_value(&self, measure: &MeasureRef, w: Window) -> bool {
+        match measure {
+            MeasureRef::Declared { index, .. } => {
+                self.run.facts.measure_window(self.payee, *index, w.first, w.last).1 > 0
+            }
+            _ => true,
+        }
+    }
+
     /// Warns that a declared measure has no value in the window (it reads as 0).
     fn no_declared_value(&self, payee: usize, name: &str, w: Window) {
         let who = &self.run.facts.payees()[payee].id;
@@ -613,8 +636,9 @@ impl<'a> EvalContext<'a> {
         let Some((over, multiplier)) = self.role.quota.kicker else { return Ok(None) };
         let Some(goal) = self.payee().self_goal else { return Ok(None) };
         let mut goal_scaled = Decimal::ZERO;
-        for k in w.periods() {
-            goal_scaled = arith::add(goal_scaled, self.state().prorate(goal, k)?)?;
+        for k in w.base().periods() {
+            let phased = self.role.quota.phased_scaled(goal, k).ok_or(ArithError::Overflow)?;
+            goal_scaled = arith::add(goal_scaled, self.state().prorate(phased, k)?)?;
         }
         let n = self.run.plan.calendar.n_decimal();
         let bar_scaled = arith::mul(over, goal_scaled)?;

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::shaping::weighted;
 use super::{
-    BuildContext, Component, ComponentType, Core, DescribeContext, Description, Driver, Outcome, Profile, Shaping,
-    TypeInfo, dec, frac_value, measure_value, measure_words, upper_first,
+    BuildContext, Component, ComponentType, Core, DescribeContext, Description, Driver, Outcome, Profile,
+    ScorecardItem, Shaping, TypeInfo, dec, frac_value, measure_value, measure_words, upper_first,
 };
 use super::{EvalContext, EvalError};
 use crate::arith::Frac;
@@ -24,12 +24,29 @@ use crate::yaml::Node;
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct KpiSpec {
-    /// Score = min(cap, actual / target), 0 below threshold; targets are annual unless the measure is a level.
+    /// Score = min(cap, actual / target) (2 − actual / target for `direction: lower`), 0 below
+    /// threshold; targets are annual unless the measure is a level.
     kpis: Spanned<Vec<KpiItemSpec>>,
     /// Share of TI the scorecard pays.
     #[schemars(extend("default" = 1))]
     #[serde(default)]
     weight: Option<Num>,
+    /// Any KPI below its threshold voids the whole scorecard (pays 0), not only its own score.
+    #[schemars(extend("default" = false))]
+    #[serde(default)]
+    all_or_nothing: Option<Spanned<bool>>,
+}
+
+/// Which way a KPI is better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Direction {
+    /// More is better: score = actual / target.
+    #[default]
+    Higher,
+    /// Less is better (churn, cycle days, cost per lead): score = 2 − actual / target, not
+    /// below 0 (100 % at target, 200 % at zero, 0 at twice the target).
+    Lower,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -42,6 +59,10 @@ struct KpiItemSpec {
     cap: Option<Num>,
     #[serde(default)]
     threshold: Option<Num>,
+    /// `higher` (default) or `lower`: lower is better scores 2 − actual / target, not below 0.
+    #[schemars(extend("default" = "higher"))]
+    #[serde(default)]
+    direction: Option<Spanned<Direction>>,
 }
 
 #[derive(Debug)]
@@ -51,6 +72,7 @@ struct Item {
     weight: Decimal,
     cap: Option<Decimal>,
     threshold: Option<Decimal>,
+    lower_is_better: bool,
 }
 
 pub struct KpiType;
@@ -103,7 +125,18 @@ impl ComponentType for KpiType {
                     weight: kpi.weight.value,
                     cap: kpi.cap.as_ref().map(|c| c.value),
                     threshold: kpi.threshold.as_ref().map(|t| t.value),
+                    lower_is_better: kpi.direction.as_ref().is_some_and(|d| d.value == Direction::Lower),
                 });
+            }
+        }
+        let all_or_nothing = spec.all_or_nothing.as_ref().is_some_and(|a| a.value);
+        if let Some(flag) = spec.all_or_nothing.as_ref().filter(|a| a.value) {
+            if spec.kpis.iter().all(|kpi| kpi.threshold.is_none()) {
+                cx.error(
+                    flag.span,
+                    "`all_or_nothing` voids the scorecard when a KPI is below its threshold, but no KPI has a \
+                     `threshold`",
+                );
             }
         }
         if cx.diagnostics[errors_before..].iter().any(|d| d.is_error()) {
@@ -113,6 +146,7 @@ impl ComponentType for KpiType {
             core: Core::of(&parsed.core, &parsed.shaping),
             items,
             weight: spec.weight.map_or(Decimal::ONE, |w| w.value),
+            all_or_nothing,
             shaping,
         }))
     }
@@ -123,6 +157,8 @@ struct Kpi {
     core: Core,
     items: Vec<Item>,
     weight: Decimal,
+    /// Any KPI below its threshold voids the scorecard.
+    all_or_nothing: bool,
     shaping: Shaping,
 }
 
@@ -158,20 +194,43 @@ impl Component for Kpi {
             if let Some(cap) = item.cap {
                 text.push_str(&format!(", score capped at {}", format_percent(cap)));
             }
+            if item.lower_is_better {
+                text.push_str(
+                    ", lower is better: the score is 100% at target, one point more for each 1% below it and one \
+                     point less for each 1% above it (200% at zero, nothing at twice the target)",
+                );
+            }
             if let Some(threshold) = item.threshold {
-                text.push_str(&format!(", scores nothing below {} of target", format_percent(threshold)));
+                if item.lower_is_better {
+                    text.push_str(&format!(", scores nothing below a score of {}", format_percent(threshold)));
+                } else {
+                    text.push_str(&format!(", scores nothing below {} of target", format_percent(threshold)));
+                }
             }
             text.push('.');
             out.push(upper_first(&text));
         }
+        if self.all_or_nothing {
+            out.push(
+                "All or nothing: if any measure scores below its threshold, the whole scorecard pays nothing for \
+                 that window."
+                    .into(),
+            );
+        }
         self.shaping.describe(&self.core, cx, Some(ti), &mut out);
-        let items = self.items.iter().map(|i| (i.measure.clone(), i.target)).collect();
+        let items = self
+            .items
+            .iter()
+            .map(|i| ScorecardItem { measure: i.measure.clone(), target: i.target, lower_is_better: i.lower_is_better })
+            .collect();
         Description { sentences: out, driver: Driver::Scorecard(items) }
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
         let w = cx.window(self.core.window);
         let mut total = Frac::ZERO;
+        // The first KPI below its threshold when the scorecard is all or nothing.
+        let mut void: Option<String> = None;
         let mut parts = Vec::new();
         let mut texts = Vec::new();
         for item in &self.items {
@@ -179,7 +238,15 @@ impl Component for Kpi {
             // Annual targets scale to the window; levels (means, ratios) do not.
             let target =
                 if item.measure.is_level() { Frac::whole(item.target) } else { cx.scale_annual(item.target, w)? };
-            let ratio = Frac::whole(actual).div(&target)?;
+            let mut ratio = Frac::whole(actual).div(&target)?;
+            if item.lower_is_better {
+                // 2 − actual / target, not below 0. No value at all is not a perfect zero: it
+                // scores nothing (the run warns about the missing value).
+                ratio = Frac::whole(Decimal::TWO).add(&ratio.mul_dec(Decimal::NEGATIVE_ONE)?)?;
+                if ratio.num.is_sign_negative() || !cx.has_value(&item.measure, w) {
+                    ratio = Frac::ZERO;
+                }
+            }
             let below = match item.threshold {
                 Some(t) => ratio.cmp_dec(t)? == Ordering::Less,
                 None => false,
@@ -193,19 +260,31 @@ impl Component for Kpi {
                 }
             };
             total = total.add(&score.mul_dec(item.weight)?)?;
+            if below && void.is_none() && self.all_or_nothing {
+                void = Some(item.measure.to_string());
+            }
             parts.push(json!({
                 "measure": item.measure.to_string(), "actual": dec(actual), "target": frac_value(&target),
                 "ratio": frac_value(&ratio), "score": frac_value(&score), "weight": dec(item.weight),
                 "cap": item.cap.map(dec), "threshold": item.threshold.map(dec), "below_threshold": below,
             }));
-            texts.push(format!(
-                "{} {} of {} → {}{}",
-                item.measure,
-                format_ratio(actual),
-                format_ratio(target.value()?),
-                format_percent(score.value()?),
-                if below { " (below threshold)" } else { "" }
-            ));
+            if let Some(part) = parts.last_mut().and_then(Value::as_object_mut).filter(|_| item.lower_is_better) {
+                part.insert("direction".into(), json!("lower"));
+            }
+            if cx.explains() {
+                texts.push(format!(
+                    "{} {} of {}{} → {}{}",
+                    item.measure,
+                    format_ratio(actual),
+                    format_ratio(target.value()?),
+                    if item.lower_is_better { " (lower is better)" } else { "" },
+                    format_percent(score.value()?),
+                    if below { " (below threshold)" } else { "" }
+                ));
+            }
+        }
+        if void.is_some() {
+            total = Frac::ZERO;
         }
         let ti = cx.incentive(cx.role_ti(), w)?;
         let cap_target = weighted(ti, self.weight)?;
@@ -214,6 +293,9 @@ impl Component for Kpi {
         trace.put("window", || json!(cx.window_label(w)));
         trace.put("kpis", || Value::Array(parts));
         trace.put("weighted_score", || frac_value(&total));
+        if let Some(measure) = &void {
+            trace.put("void", || json!(measure));
+        }
         trace.put("target_incentive", || frac_value(&ti));
         trace.put("weight", || dec(self.weight));
         trace.put("base", || frac_value(&base));
@@ -230,6 +312,9 @@ impl Component for Kpi {
             format_money_grouped(ti.value()?, 2),
             texts.join("; ")
         );
+        if let Some(measure) = &void {
+            explain = format!("{explain}; all or nothing: {measure} is below its threshold, the scorecard pays 0");
+        }
         if !notes.is_empty() {
             explain = format!("{explain}; {}", notes.join("; "));
         }

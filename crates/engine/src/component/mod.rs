@@ -40,9 +40,9 @@ use crate::spanned::Spanned;
 use crate::spec::{CoreSpec, ShapingSpec, WindowKind};
 use crate::yaml::{DeContext, Node, from_node_lenient, struct_fields};
 
+pub(crate) use crate::spanned::target_schema;
 pub use context::{Detail, EvalContext, EvalError};
 pub(crate) use context::{PayeeState, RunContext};
-pub(crate) use schema::target_schema;
 pub use script::{PluginType, ScriptType, ScriptValue};
 pub use shaping::{Cap, Shaping};
 
@@ -269,10 +269,20 @@ pub enum Driver {
     /// Net (or gross) revenue retention of the payee's book against a yearly target ratio.
     Retention { gross: bool, target: Decimal },
     /// A scorecard: each measure against its annual target (levels are not scaled).
-    Scorecard(Vec<(MeasureRef, Decimal)>),
+    Scorecard(Vec<ScorecardItem>),
     /// Nothing to sweep (draws, SPIFFs).
     #[default]
     None,
+}
+
+/// One measure of a scorecard driver: its annual target and which way is better.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScorecardItem {
+    pub measure: MeasureRef,
+    pub target: Decimal,
+    /// Lower is better (churn, cycle days, cost per lead): a score of s needs an actual of
+    /// (2 − s) × target.
+    pub lower_is_better: bool,
 }
 
 /// A measure in words: "your bookings (new business)", "the company's new ARR".
@@ -594,7 +604,7 @@ impl Target {
     pub fn for_window(&self, cx: &EvalContext<'_>, w: crate::calendar::Window) -> Result<Frac, EvalError> {
         match self {
             Target::Amount(annual) => Ok(cx.scale_annual(*annual, w)?),
-            Target::Company(name) => Ok(Frac::whole(cx.company(name, w)?)),
+            Target::Company(name) => Ok(Frac::whole(cx.company(name, w.base())?)),
         }
     }
 

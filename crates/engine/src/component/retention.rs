@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::shaping::weighted;
-use super::tiered::build_curve;
+use super::tiered::{build_curve, build_steps, steps_words};
 use super::{
     BuildContext, Component, ComponentType, Core, DescribeContext, Description, Driver, Outcome, Profile, Shaping,
     SubLine, TypeInfo, curve_words, dec, frac_value,
@@ -20,7 +20,7 @@ use crate::calendar::Window;
 use crate::measure::{DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};
-use crate::spec::PointSpec;
+use crate::spec::{PointSpec, StepSpec};
 use crate::yaml::Node;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
@@ -42,8 +42,13 @@ struct RetentionSpec {
     #[schemars(extend("default" = 1))]
     #[serde(default)]
     target: Option<Num>,
-    /// Payout factor of TI by ratio / target.
-    curve: Spanned<Vec<PointSpec>>,
+    /// Payout factor of TI by ratio / target, linearly interpolated (or give `steps`).
+    #[serde(default)]
+    curve: Option<Spanned<Vec<PointSpec>>>,
+    /// Instead of `curve`: payout factor of TI from each ratio / target up to the next step,
+    /// no interpolation: `[{from: 0.9, payout: 0.5}, {from: 1.0, payout: 1.0}]`.
+    #[serde(default)]
+    steps: Option<Spanned<Vec<StepSpec>>>,
     /// Continue the last segment past the last point.
     #[schemars(extend("default" = false))]
     #[serde(default)]
@@ -90,7 +95,24 @@ impl ComponentType for RetentionType {
         let errors_before = cx.diagnostics.len();
         let shaping = Shaping::build(&parsed.shaping, cx);
         let spec = parsed.spec;
-        let points = build_curve(&spec.curve, cx);
+        let (points, stepped) = match (&spec.curve, &spec.steps) {
+            (Some(curve), None) => (build_curve(curve, cx), false),
+            (None, Some(steps)) => {
+                if spec.extrapolate {
+                    let span = node.get("extrapolate").map_or(steps.span, |n| n.span);
+                    cx.error(span, "`extrapolate` is for `curve`: a step payout stays at its top step");
+                }
+                (build_steps(steps, cx), true)
+            }
+            (Some(_), Some(steps)) => {
+                cx.error(steps.span, "give either `curve` (straight lines) or `steps`, not both");
+                return None;
+            }
+            (None, None) => {
+                cx.error(parsed.core.id.span, "a `retention` component needs `curve` or `steps`");
+                return None;
+            }
+        };
         let target = spec.target.as_ref().map_or(Decimal::ONE, |n| n.value);
         if let Some(n) = &spec.target {
             if n.value <= Decimal::ZERO {
@@ -111,6 +133,7 @@ impl ComponentType for RetentionType {
             metric: spec.metric.map_or(Metric::Nrr, |m| m.value),
             target,
             points,
+            stepped,
             extrapolate: spec.extrapolate,
             expansion_rate: spec.expansion_rate.map_or(Decimal::ZERO, |n| n.value),
             churn_clawback_rate: spec.churn_clawback_rate.map_or(Decimal::ZERO, |n| n.value),
@@ -127,6 +150,8 @@ struct Retention {
     metric: Metric,
     target: Decimal,
     points: Vec<(Decimal, Decimal)>,
+    /// `points` are steps (`steps:`), paid without interpolation.
+    stepped: bool,
     extrapolate: bool,
     expansion_rate: Decimal,
     churn_clawback_rate: Decimal,
@@ -213,8 +238,12 @@ impl Component for Retention {
             ),
             format!(
                 "{} (shares of {}).",
-                curve_words(&self.points, self.extrapolate, |a| format!("{} of target", format_percent(a)))
-                    .trim_end_matches('.'),
+                if self.stepped {
+                    steps_words(&self.points, |a| format!("{} of target", format_percent(a)))
+                } else {
+                    curve_words(&self.points, self.extrapolate, |a| format!("{} of target", format_percent(a)))
+                }
+                .trim_end_matches('.'),
                 cx.money(ti)
             ),
         ];
@@ -259,7 +288,7 @@ impl Component for Retention {
         // The book at the window's start: book_start plus the net change of earlier periods.
         let mut book = book_start;
         if w.first > 0 {
-            let before = Window { first: 0, last: w.first - 1 };
+            let before = Window::ytd(w.first - 1);
             let net = self.deals(cx, DealKind::Expansion, before)?
                 - self.deals(cx, DealKind::Contraction, before)?
                 - self.deals(cx, DealKind::Churn, before)?;
@@ -325,7 +354,16 @@ impl Component for Retention {
         }
         let ti = cx.incentive(cx.role_ti(), w)?;
         let cap_target = weighted(ti, self.weight)?;
-        let factor = arith::curve(&self.points, attainment, self.extrapolate)?;
+        let factor = if self.stepped {
+            let (factor, reached) = arith::step(&self.points, attainment)?;
+            trace.put("step", || match reached {
+                Some(i) => json!({"index": i, "from": dec(self.points[i].0), "payout": dec(self.points[i].1)}),
+                None => serde_json::Value::Null,
+            });
+            Frac::whole(factor)
+        } else {
+            arith::curve(&self.points, attainment, self.extrapolate)?
+        };
         let curve_part = cap_target.mul(&factor)?;
         let expansion_part = arith::mul(self.expansion_rate, expansion)?;
         let base = curve_part.add(&Frac::whole(expansion_part))?;

@@ -1,16 +1,8 @@
 //! Schema pieces a component type assembles its variant of the plan schema from: the object
-//! schema of a serde struct, one `Component` variant, and a `target:`.
+//! schema of a serde struct and one `Component` variant (a `target:` is in `spanned.rs`).
 
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
-
-/// A `target:` (a number, a `$param` or `company.NAME`).
-pub(crate) fn target_schema(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "description": "An annual target: a number, a $parameter or company.NAME.",
-        "anyOf": [ { "type": "number" }, { "type": "string" } ]
-    })
-}
 
 /// The object schema of a serde struct, inline.
 pub(crate) fn object_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Map<String, Value> {

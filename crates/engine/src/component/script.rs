@@ -413,6 +413,7 @@ impl ScriptComponent {
             let kind = match self.core.window {
                 WindowKind::Ytd => "ytd",
                 WindowKind::Period => "period",
+                WindowKind::YtdAnnual => "ytd_annual",
             };
             window.insert("kind".into(), Dynamic::from(kind));
             window.insert("periods".into(), Dynamic::from_int(w.len() as rhai::INT));

@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::{BuildContext, Trace, dec, frac_value};
+use super::{BuildContext, Target, Trace, dec, frac_value};
 use super::{EvalContext, EvalError};
 use crate::arith::{self, Frac};
 use crate::calendar::Window;
@@ -21,12 +21,41 @@ pub struct Modifier {
     pub bands: Vec<(Decimal, Decimal)>,
 }
 
-/// Multiplies by `otherwise` when the measure's window value is below `min`.
+/// Multiplies by `otherwise` when the measure's window value is below `min` or above `max`;
+/// with a `target`, the bounds are fractions of the target for the window.
 #[derive(Debug, Clone)]
 pub struct Gate {
     pub measure: MeasureRef,
-    pub min: Decimal,
+    pub min: Option<Decimal>,
+    pub max: Option<Decimal>,
+    pub target: Option<Target>,
     pub otherwise: Decimal,
+}
+
+impl Gate {
+    /// The bound `fraction` × the target for window `w` (the bound itself without a target).
+    /// An amount target on a level measure (a mean, a `_pct`) is not scaled (SPEC §3).
+    fn bound(&self, cx: &EvalContext<'_>, w: Window, fraction: Decimal) -> Result<Frac, EvalError> {
+        match &self.target {
+            None => Ok(Frac::whole(fraction)),
+            Some(Target::Amount(annual)) if self.measure.is_level() => Ok(Frac::whole(arith::mul(*annual, fraction)?)),
+            Some(target) => Ok(target.for_window(cx, w)?.mul_dec(fraction)?),
+        }
+    }
+
+    /// "company.budget_revenue" or "1,000,000.00": the target in a statement note.
+    fn target_words(&self, cx: &EvalContext<'_>, w: Window) -> Result<String, EvalError> {
+        Ok(match &self.target {
+            None => String::new(),
+            Some(target) => {
+                let amount = self.bound(cx, w, Decimal::ONE)?.value()?;
+                match target {
+                    Target::Company(name) => format!(" of company.{name} {}", format_money_grouped(amount, 2)),
+                    Target::Amount(_) => format!(" of target {}", format_ratio(amount)),
+                }
+            }
+        })
+    }
 }
 
 /// The most a component pays over its window.
@@ -80,8 +109,34 @@ impl Shaping {
                     cx.error(n.span, "a gate's `else` factor cannot be negative");
                 }
             }
+            if g.min.is_none() && g.max.is_none() {
+                cx.error(g.measure.span, "a gate needs `min`, `max` or both");
+            }
+            if let (Some(min), Some(max)) = (&g.min, &g.max) {
+                if max.value < min.value {
+                    cx.error(
+                        max.span,
+                        format!(
+                            "a gate's `max` ({}) is below its `min` ({}): no value could pass",
+                            max.value, min.value
+                        ),
+                    );
+                }
+            }
+            let target = g.target.as_ref().and_then(|t| cx.target(t));
+            if let (Some(Target::Amount(value)), Some(t)) = (&target, &g.target) {
+                if value.is_zero() {
+                    cx.error(t.span, "a gate's target cannot be zero");
+                }
+            }
             if let Some(measure) = measure {
-                gates.push(Gate { measure, min: g.min.value, otherwise });
+                gates.push(Gate {
+                    measure,
+                    min: g.min.as_ref().map(|n| n.value),
+                    max: g.max.as_ref().map(|n| n.value),
+                    target,
+                    otherwise,
+                });
             }
         }
         let cap = spec.cap.as_ref().and_then(|cap| match (&cap.amount, &cap.multiple_of_target) {
@@ -102,6 +157,18 @@ impl Shaping {
                 None
             }
         });
+        if let Some(window) = spec.window.as_ref().filter(|w| w.value == WindowKind::YtdAnnual) {
+            if !matches!(cx.component_type.as_str(), "tiered" | "kpi") {
+                cx.error(
+                    window.span,
+                    format!(
+                        "`window: ytd_annual` is for `tiered` and `kpi` components (a `{}` component has no annual \
+                         quota or target to advance against); use `ytd` or `period`",
+                        cx.component_type
+                    ),
+                );
+            }
+        }
         Shaping { modifiers, gates, cap, clawback_days: spec.clawback_days.as_ref().map(|d| d.value) }
     }
 
@@ -144,7 +211,17 @@ impl Shaping {
             let mut applied = Vec::new();
             for gate in &self.gates {
                 let ratio = cx.measure_ratio(&gate.measure, w, self.clawback_days)?;
-                let passed = ratio.cmp_dec(gate.min)? != std::cmp::Ordering::Less;
+                let below = match gate.min {
+                    Some(min) if gate.target.is_none() => ratio.cmp_dec(min)? == std::cmp::Ordering::Less,
+                    Some(min) => ratio.compare(&gate.bound(cx, w, min)?)? == std::cmp::Ordering::Less,
+                    None => false,
+                };
+                let above = match gate.max {
+                    Some(max) if gate.target.is_none() => ratio.cmp_dec(max)? == std::cmp::Ordering::Greater,
+                    Some(max) => ratio.compare(&gate.bound(cx, w, max)?)? == std::cmp::Ordering::Greater,
+                    None => false,
+                };
+                let passed = !below && !above;
                 if !passed {
                     value = value.mul_dec(gate.otherwise)?;
                 }
@@ -152,19 +229,45 @@ impl Shaping {
                     continue;
                 }
                 let reading = ratio.value()?;
-                if !passed {
+                let of_target = gate.target_words(cx, w)?;
+                let shown = if gate.target.is_some() {
+                    super::measure_value(&gate.measure, reading)
+                } else {
+                    format_ratio(reading)
+                };
+                let bound = |fraction: Decimal| {
+                    if gate.target.is_some() { crate::number::format_percent(fraction) } else { format_ratio(fraction) }
+                };
+                if below {
                     notes.push(format!(
-                        "gate {} {} below {}: × {}",
+                        "gate {} {shown} below {}{of_target}: × {}",
                         gate.measure,
-                        format_ratio(reading),
-                        format_ratio(gate.min),
+                        bound(gate.min.unwrap_or_default()),
+                        format_ratio(gate.otherwise)
+                    ));
+                } else if above {
+                    notes.push(format!(
+                        "gate {} {shown} above {}{of_target}: × {}",
+                        gate.measure,
+                        bound(gate.max.unwrap_or_default()),
                         format_ratio(gate.otherwise)
                     ));
                 }
-                applied.push(json!({
-                    "measure": gate.measure.to_string(), "value": dec(reading), "min": dec(gate.min),
-                    "passed": passed, "factor": dec(if passed { Decimal::ONE } else { gate.otherwise }),
-                }));
+                let mut record = serde_json::Map::new();
+                record.insert("measure".into(), json!(gate.measure.to_string()));
+                record.insert("value".into(), dec(reading));
+                if let Some(min) = gate.min {
+                    record.insert("min".into(), dec(min));
+                }
+                if let Some(max) = gate.max {
+                    record.insert("max".into(), dec(max));
+                }
+                if gate.target.is_some() {
+                    record.insert("target".into(), frac_value(&gate.bound(cx, w, Decimal::ONE)?));
+                }
+                record.insert("passed".into(), json!(passed));
+                record.insert("factor".into(), dec(if passed { Decimal::ONE } else { gate.otherwise }));
+                applied.push(Value::Object(record));
             }
             trace.put("gates", || Value::Array(applied));
         }
@@ -206,7 +309,7 @@ impl Shaping {
         let period = cx.period_word();
         let window = match core.window {
             WindowKind::Period => "that ".to_string() + period,
-            WindowKind::Ytd => "the year so far".into(),
+            WindowKind::Ytd | WindowKind::YtdAnnual => "the year so far".into(),
         };
         for modifier in &self.modifiers {
             let bands: Vec<String> = modifier
@@ -230,10 +333,30 @@ impl Shaping {
                     format_ratio(gate.otherwise)
                 )
             };
+            // Bounds in words: the measure's own units, or a share of the target.
+            let bound = |fraction: Decimal| match &gate.target {
+                None => measure_value(&gate.measure, fraction),
+                Some(target) => {
+                    let of = match (target, cx.target_amount(target)) {
+                        (Target::Company(name), Some(amount)) => {
+                            format!("the plan's company.{name} ({} a year)", cx.money(amount))
+                        }
+                        (Target::Company(name), None) => format!("company.{name} for the same months"),
+                        (Target::Amount(amount), _) if gate.measure.is_level() => measure_value(&gate.measure, *amount),
+                        (Target::Amount(amount), _) => format!("a target of {} a year", cx.money(*amount)),
+                    };
+                    format!("{} of {of}", crate::number::format_percent(fraction))
+                }
+            };
+            let condition = match (gate.min, gate.max) {
+                (Some(min), None) => format!("below {}", bound(min)),
+                (None, Some(max)) => format!("above {}", bound(max)),
+                (Some(min), Some(max)) => format!("below {} or above {}", bound(min), bound(max)),
+                (None, None) => continue,
+            };
             out.push(format!(
-                "A gate: if {} over {window} is below {}, {consequence}.",
-                measure_words(&gate.measure),
-                measure_value(&gate.measure, gate.min)
+                "A gate: if {} over {window} is {condition}, {consequence}.",
+                measure_words(&gate.measure)
             ));
         }
         match self.cap {
@@ -261,6 +384,11 @@ impl Shaping {
                 "Each {period} stands on its own: it is paid on that {period}'s results against a {period}'s share \
                  of the yearly numbers."
             )),
+            (WindowKind::YtdAnnual, _) => out.push(format!(
+                "It is paid each {period} as an advance on the year: the year so far is measured against the whole \
+                 year's quota, targets and target incentive, so tiers and steps are reached on the annual numbers; \
+                 each {period} what was already paid is subtracted."
+            )),
         }
         if let Some(days) = self.clawback_days {
             out.push(format!(
@@ -273,7 +401,7 @@ impl Shaping {
                  from that statement (a clawback)."
                     .into(),
             );
-        } else if core.window == WindowKind::Ytd && cx.calendar.n_periods() > 1 {
+        } else if core.window != WindowKind::Period && cx.calendar.n_periods() > 1 {
             out.push(
                 "If the year to date falls below what was already paid, nothing is taken back; the gap is made up \
                  before anything more is paid."

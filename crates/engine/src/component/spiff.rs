@@ -299,7 +299,7 @@ impl Component for Spiff {
             // The yearly maximum: a ytd window holds it directly; a period window holds what is
             // left after earlier periods' payments.
             let room = match self.core.window {
-                WindowKind::Ytd => max,
+                WindowKind::Ytd | WindowKind::YtdAnnual => max,
                 WindowKind::Period => (max - cx.paid_before()).max(Decimal::ZERO),
             };
             if value.cmp_dec(room)? == std::cmp::Ordering::Greater {

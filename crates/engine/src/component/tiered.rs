@@ -18,7 +18,7 @@ use crate::arith::{self, Frac, Tier};
 use crate::measure::{DealKind, MeasureRef};
 use crate::number::{format_money_grouped, format_percent, format_ratio};
 use crate::spanned::{Num, Spanned};
-use crate::spec::{PointSpec, TierSpec};
+use crate::spec::{PointSpec, StepSpec, TierSpec};
 use crate::yaml::Node;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
@@ -27,6 +27,8 @@ pub enum Basis {
     #[default]
     Rate,
     Curve,
+    /// Pays the level of the highest step reached, with no interpolation (a step curve).
+    Step,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
@@ -52,7 +54,7 @@ pub enum AttainmentChoice {
 struct TieredSpec {
     /// What is paid on: bookings, a declared measure or company.NAME.
     measure: Spanned<String>,
-    /// Rate tiers on dollars, or a payout curve on attainment × TI.
+    /// Rate tiers on dollars, a payout curve on attainment × TI, or steps of TI (step).
     #[schemars(extend("default" = "rate"))]
     #[serde(default)]
     basis: Option<Spanned<Basis>>,
@@ -66,6 +68,10 @@ struct TieredSpec {
     /// Payout factor of TI by attainment, linearly interpolated (basis: curve).
     #[serde(default)]
     curve: Option<Spanned<Vec<PointSpec>>>,
+    /// Payout factor of TI from each attainment up to the next step, no interpolation
+    /// (basis: step): `[{from: 0.9, payout: 0.5}, {from: 1.0, payout: 1.0}]`.
+    #[serde(default)]
+    steps: Option<Spanned<Vec<StepSpec>>>,
     /// Continue the last segment's slope past the last point.
     #[schemars(extend("default" = false))]
     #[serde(default)]
@@ -123,7 +129,32 @@ impl ComponentType for TieredType {
                 cx.error(span, "a target cannot be zero");
             }
         }
+        if basis != Basis::Step {
+            if let Some(steps) = &spec.steps {
+                cx.error(steps.span, "`steps` are for `basis: step`; add `basis: step` or use `curve`/`tiers`");
+            }
+        }
+        if basis == Basis::Step && spec.extrapolate {
+            let span = node.get("extrapolate").map_or(parsed.core.id.span, |n| n.span);
+            cx.error(span, "`extrapolate` is for `basis: curve`: a step payout stays at its top step");
+        }
         let method = match basis {
+            Basis::Step => {
+                if let Some(curve) = &spec.curve {
+                    cx.error(curve.span, "`curve` is for `basis: curve`; a step payout lists `steps`");
+                }
+                if let Some(tiers) = &spec.tiers {
+                    cx.error(tiers.span, "`tiers` are for `basis: rate`; a step payout lists `steps`");
+                }
+                if let Some(m) = &spec.mode {
+                    cx.error(m.span, "`mode` is for `basis: rate`");
+                }
+                let Some(steps) = &spec.steps else {
+                    cx.error(parsed.core.id.span, "a `basis: step` component needs `steps`");
+                    return None;
+                };
+                Method::Step { steps: build_steps(steps, cx) }
+            }
             Basis::Rate => {
                 if let Some(curve) = &spec.curve {
                     cx.error(curve.span, "`curve` is for `basis: curve`; this component has `basis: rate`");
@@ -174,7 +205,7 @@ impl ComponentType for TieredType {
         }
         let measure = measure?;
         let profit_measure = matches!(&measure, MeasureRef::Company(name) if name.starts_with("net_profit"));
-        let profit_linked = if profit_measure && matches!(method, Method::Curve { .. }) {
+        let profit_linked = if profit_measure && matches!(method, Method::Curve { .. } | Method::Step { .. }) {
             cx.role_ti.checked_mul(weight).unwrap_or(Decimal::MAX)
         } else {
             Decimal::ZERO
@@ -240,10 +271,59 @@ pub(crate) fn build_curve(curve: &Spanned<Vec<PointSpec>>, cx: &mut BuildContext
     out
 }
 
+/// Steps of a step payout, `(from, payout factor)`: at least one, strictly ascending in
+/// `from`, factors not negative.
+pub(crate) fn build_steps(steps: &Spanned<Vec<StepSpec>>, cx: &mut BuildContext<'_>) -> Vec<(Decimal, Decimal)> {
+    if steps.is_empty() {
+        cx.error(steps.span, "`steps` needs at least one step");
+    }
+    let mut out: Vec<(Decimal, Decimal)> = Vec::with_capacity(steps.len());
+    for step in steps.iter() {
+        if let Some(&(previous, _)) = out.last() {
+            if step.from.value <= previous {
+                cx.error(
+                    step.from.span,
+                    format!(
+                        "steps must be in strictly ascending order: `from: {}` follows `from: {previous}`",
+                        step.from.value
+                    ),
+                );
+            }
+        }
+        if step.from.value < Decimal::ZERO {
+            cx.error(step.from.span, "a step cannot start below 0");
+        }
+        if step.payout.value < Decimal::ZERO {
+            cx.error(step.payout.span, format!("a step's payout cannot be negative (found {})", step.payout.value));
+        }
+        out.push((step.from.value, step.payout.value));
+    }
+    out
+}
+
+/// "nothing below 90% of quota; 50% of TI from 90%; …": a step payout in words.
+pub(crate) fn steps_words(steps: &[(Decimal, Decimal)], at: impl Fn(Decimal) -> String) -> String {
+    let mut parts = Vec::new();
+    if let Some((first, _)) = steps.first() {
+        if !first.is_zero() {
+            parts.push(format!("nothing below {}", at(*first)));
+        }
+    }
+    for (i, (from, payout)) in steps.iter().enumerate() {
+        let until = match steps.get(i + 1) {
+            Some((next, _)) => format!(" up to just under {}", format_percent(*next)),
+            None => " and above".to_string(),
+        };
+        parts.push(format!("{} from {}{until}", format_percent(*payout), at(*from)));
+    }
+    format!("It pays in steps, the level of the highest step reached with nothing in between: {}.", parts.join("; "))
+}
+
 #[derive(Debug)]
 enum Method {
     Rate { mode: Mode, tiers: Vec<Tier> },
     Curve { points: Vec<(Decimal, Decimal)>, extrapolate: bool },
+    Step { steps: Vec<(Decimal, Decimal)> },
 }
 
 #[derive(Debug)]
@@ -292,6 +372,11 @@ impl Component for Tiered {
             Method::Curve { points, .. } => {
                 for (a, p) in points {
                     breakpoints.push((*a, format!("{} of TI", format_percent(*p))));
+                }
+            }
+            Method::Step { steps } => {
+                for (a, p) in steps {
+                    breakpoints.push((*a, format!("step to {} of TI", format_percent(*p))));
                 }
             }
         }
@@ -395,6 +480,19 @@ impl Component for Tiered {
                     cx.money(ti)
                 ));
             }
+            Method::Step { steps } => {
+                let blended = if self.relieved { " (your blended attainment, see the quota rules)" } else { "" };
+                out.push(format!(
+                    "A bonus on {what} against {against}{blended}: {}{} a year at a payout of 100%.",
+                    if self.weight == Decimal::ONE {
+                        "your target incentive (TI), ".to_string()
+                    } else {
+                        format!("{} of your target incentive (TI), ", format_percent(self.weight))
+                    },
+                    cx.money(ti)
+                ));
+                out.push(format!("{} (shares of {}).", steps_words(steps, at).trim_end_matches('.'), cx.money(ti)));
+            }
         }
         if let Some(threshold) = self.threshold {
             if self.target.is_none() && cx.quota_rules.soft_floor.is_some() {
@@ -461,7 +559,7 @@ impl Component for Tiered {
             || self.relieved
             || soft_floor.is_some()
             || self.threshold.is_some()
-            || matches!(self.method, Method::Curve { .. });
+            || matches!(self.method, Method::Curve { .. } | Method::Step { .. });
         let plain = if base.is_zero() || !needs_attainment {
             Frac::ZERO
         } else {
@@ -560,6 +658,44 @@ impl Component for Tiered {
                         "attainment {} → {} of TI {}{weight}",
                         format_percent(attainment),
                         format_percent(factor.value()?),
+                        format_money_grouped(ti.value()?, 2)
+                    )
+                } else {
+                    String::new()
+                };
+                (value, explain)
+            }
+            Method::Step { steps } => {
+                let (factor, reached) = arith::step(steps, seen)?;
+                let value = cap_target.mul_dec(factor)?;
+                trace.put("target_incentive", || frac_value(&ti));
+                trace.put("weight", || dec(self.weight));
+                trace.put("step", || match reached {
+                    Some(i) => json!({"index": i, "from": dec(steps[i].0), "payout": dec(steps[i].1)}),
+                    None => Value::Null,
+                });
+                trace.put("payout_factor", || dec(factor));
+                let explain = if explains {
+                    let weight = if self.weight == Decimal::ONE {
+                        String::new()
+                    } else {
+                        format!(" × weight {}", format_ratio(self.weight))
+                    };
+                    let why = match (reached, steps.first()) {
+                        (Some(i), _) => {
+                            let next = match steps.get(i + 1) {
+                                Some((next, _)) => format!(", next step at {}", format_percent(*next)),
+                                None => ", the top step".to_string(),
+                            };
+                            format!("reached the {} step{next}", format_percent(steps[i].0))
+                        }
+                        (None, Some((first, _))) => format!("below the first step at {}", format_percent(*first)),
+                        (None, None) => "no steps".to_string(),
+                    };
+                    format!(
+                        "attainment {} {why} → {} of TI {}{weight}",
+                        format_percent(attainment),
+                        format_percent(factor),
                         format_money_grouped(ti.value()?, 2)
                     )
                 } else {

@@ -270,7 +270,7 @@ fn trace_none() -> serde_json::Map<String, Value> {
 fn line_amount(component: &dyn Component, value: Decimal, paid_before: Decimal, minor: u32) -> Option<Decimal> {
     let rounded = round_exact(value, minor)?;
     let due = match component.window() {
-        WindowKind::Ytd => rounded.checked_sub(paid_before)?,
+        WindowKind::Ytd | WindowKind::YtdAnnual => rounded.checked_sub(paid_before)?,
         WindowKind::Period => rounded,
     };
     if due.is_zero() || (due.is_sign_negative() && !component.allow_negative()) {
@@ -308,7 +308,7 @@ fn main_line(
     let mut explain = outcome.explain;
     trace.insert("window_value".into(), json!(rounded.to_string()));
     let due = match component.window() {
-        WindowKind::Ytd => {
+        WindowKind::Ytd | WindowKind::YtdAnnual => {
             trace.insert("paid_before".into(), json!(round_money(paid_before, minor).to_string()));
             if !paid_before.is_zero() {
                 explain.push_str(&format!("; year to date {} less {} paid before", money(rounded), money(paid_before)));

@@ -56,7 +56,8 @@ pub(super) fn fill_payee_state(
     state.quota_prefix.clear();
     state.adjustments.clear();
     for k in 0..n {
-        let prorated = state.prorate(effective_quota, k)?;
+        let phased = rules.phased_scaled(effective_quota, k).ok_or(ArithError::Overflow)?;
+        let prorated = state.prorate(phased, k)?;
         state.quota_scaled.push(prorated);
         if state.active(k) && state.employment[k].0 < state.employment[k].1 {
             let (employed, days) = state.employment[k];

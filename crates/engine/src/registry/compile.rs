@@ -114,7 +114,7 @@ impl PlanSource {
         let mut reads_margin = false;
         for (role_id, role_spec) in &spec.roles {
             check_id(role_id, "role", file, diagnostics);
-            let rules = role_rules(role_id, role_spec, &model.measures, file, diagnostics);
+            let rules = role_rules(role_id, role_spec, &model.measures, &model.calendar, file, diagnostics);
             let components = build_components(
                 role_id,
                 role_spec,
