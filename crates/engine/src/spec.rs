@@ -281,7 +281,8 @@ pub struct CapSpec {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TierSpec {
-    /// Attainment (a fraction of quota or target) from which the rate applies.
+    /// Attainment (a fraction of quota or target) from which the rate applies; with `per: deal`,
+    /// the deal amount in money.
     pub from: Num,
     /// The rate on credited dollars in this tier.
     pub rate: Num,

