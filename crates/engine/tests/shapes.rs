@@ -98,3 +98,89 @@ fn per_deal_bad_input() {
         (11, 55),
     );
 }
+
+// ---- two-dimensional payout grids ------------------------------------------------------
+
+/// A one-role annual plan with two grids on the declared levels `x` (rows) and `y`
+/// (columns): the same table, once looked up by step and once interpolated.
+fn grid_plan(rows: &[Decimal], columns: &[Decimal], cells: &[Vec<Decimal>]) -> String {
+    let list = |values: &[Decimal]| values.iter().map(Decimal::to_string).collect::<Vec<_>>().join(", ");
+    let table = cells.iter().map(|row| format!("[{}]", list(row))).collect::<Vec<_>>().join(", ");
+    let grid = |id: &str, interpolate: bool| {
+        format!(
+            "      - {{id: {id}, type: grid, interpolate: {interpolate}, rows: {{measure: x, at: [{}]}}, columns: {{measure: y, at: [{}]}}, payout: [{table}]}}\n",
+            list(rows),
+            list(columns)
+        )
+    };
+    format!(
+        "plan: t\nyear: 2027\nperiods: year\nmeasures:\n  x: {{aggregate: last}}\n  y: {{aggregate: last}}\nroles:\n  exec:\n    motion: executive\n    target_incentive: 100000\n    components:\n{}{}",
+        grid("step", false),
+        grid("smooth", true)
+    )
+}
+
+fn ascending(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Decimal>> {
+    prop::collection::vec(1u32..60, len).prop_map(|steps| {
+        let mut at = Decimal::new(50, 2);
+        steps
+            .into_iter()
+            .map(|step| {
+                at += Decimal::new(i64::from(step), 2);
+                at
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// At a row start × column start, a step grid and an interpolated grid both pay that cell;
+    /// anywhere else a step grid pays one of its cells (or 0 below the grid).
+    #[test]
+    fn grids_pay_their_cells(
+        rows in ascending(1..4),
+        columns in ascending(1..4),
+        seed in prop::collection::vec(0u32..300, 16),
+        (i, j) in (0usize..4, 0usize..4),
+        (x, y) in (0u32..250, 0u32..250),
+    ) {
+        let cells: Vec<Vec<Decimal>> = (0..rows.len())
+            .map(|r| (0..columns.len()).map(|c| Decimal::new(i64::from(seed[r * 4 + c]), 2)).collect())
+            .collect();
+        let plan = grid_plan(&rows, &columns, &cells);
+        let roster = "id,name,role\ne1,E,exec\n";
+        let (i, j) = (i % rows.len(), j % columns.len());
+        let measures = format!("payee,period,measure,value\ne1,2027,x,{}\ne1,2027,y,{}\n", rows[i], columns[j]);
+        let r = Scenario::new(&plan, &[("roster.csv", roster), ("deals.csv", "id,owner,close_date,kind,amount\n"), ("measures.csv", &measures)]).run();
+        let cell = (cells[i][j] * Decimal::from(100_000)).round_dp(2);
+        prop_assert_eq!(amount(&r, "e1", "2027", "step"), format!("{cell:.2}"));
+        prop_assert_eq!(amount(&r, "e1", "2027", "smooth"), format!("{cell:.2}"));
+
+        let measures = format!("payee,period,measure,value\ne1,2027,x,{}\ne1,2027,y,{}\n", Decimal::new(i64::from(x), 2), Decimal::new(i64::from(y), 2));
+        let r = Scenario::new(&plan, &[("roster.csv", roster), ("deals.csv", "id,owner,close_date,kind,amount\n"), ("measures.csv", &measures)]).run();
+        let paid: Decimal = amount(&r, "e1", "2027", "step").parse().unwrap();
+        let possible: Vec<Decimal> = cells.iter().flatten().map(|c| (c * Decimal::from(100_000)).round_dp(2)).chain([Decimal::ZERO]).collect();
+        prop_assert!(possible.contains(&paid), "{paid} is not a cell of {cells:?}");
+    }
+}
+
+#[test]
+fn grid_bad_input() {
+    let plan = |rows: &str, payout: &str| {
+        format!(
+            "plan: t\nyear: 2027\nperiods: year\nroles:\n  exec:\n    motion: executive\n    components:\n      - id: g\n        type: grid\n        rows: {{measure: company.revenue, target: company.budget_revenue, at: {rows}}}\n        columns: {{measure: company.net_profit, target: 100000, at: [0.8, 1.0]}}\n        payout: {payout}\n"
+        )
+    };
+    check_error(&plan("[0.9, 1.1, 1.0]", "[[0, 1], [1, 2], [2, 3]]"), "grid axes must be strictly ascending", (10, 89));
+    check_error(&plan("[0.9, 1.0]", "[[0, 1], [1, 2], [2, 3]]"), "`payout` has 3 row(s) but `rows.at` has 2", (12, 17));
+    check_error(&plan("[0.9, 1.0]", "[[0, 1], [1, 2, 3]]"), "this payout row has 3 factor(s)", (12, 26));
+    check_error(&plan("[0.9, 1.0]", "[[0, 1], [1, -2]]"), "a payout factor cannot be negative", (12, 30));
+    check_error(&plan("[]", "[]"), "`rows.at` needs at least one start", (10, 78));
+    check_error(
+        &plan("[0.9, 1.0]", "[[0, 1], [1, 2]]").replace("target: 100000", "target: 0"),
+        "a target cannot be zero",
+        (11, 56),
+    );
+}

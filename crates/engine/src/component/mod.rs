@@ -8,6 +8,7 @@
 
 mod context;
 mod draw;
+mod grid;
 mod kpi;
 mod profit_bonus;
 mod retention;
@@ -53,6 +54,7 @@ pub(crate) fn builtin_types(host: Arc<crate::script::ScriptHost>) -> Vec<Arc<dyn
         Arc::new(profit_bonus::ProfitBonusType),
         Arc::new(retention::RetentionType),
         Arc::new(kpi::KpiType),
+        Arc::new(grid::GridType),
         Arc::new(spiff::SpiffType),
         Arc::new(draw::DrawType),
         Arc::new(ScriptType { host }),
