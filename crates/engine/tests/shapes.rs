@@ -184,3 +184,33 @@ fn grid_bad_input() {
         (11, 56),
     );
 }
+
+// ---- plan-wide conditions --------------------------------------------------------------
+
+#[test]
+fn condition_bad_input() {
+    let plan = |condition: &str| {
+        format!(
+            "plan: t\nyear: 2027\nperiods: quarter\nroles:\n  exec:\n    motion: executive\n    components:\n      - {{id: bonus, type: tiered, measure: bookings, target: 100, tiers: [{{from: 0, rate: 0.1}}]}}\n    conditions:\n      - {condition}\n"
+        )
+    };
+    let when = "when: {measure: company.revenue, of: company.budget_revenue, below: 1}";
+    check_error(
+        &plan(&format!("{{id: c, {when}, multiplier: 2, components: [bonsu]}}")),
+        "unknown component `bonsu`",
+        (10, 117),
+    );
+    check_error(&plan(&format!("{{id: bonus, {when}, multiplier: 2}}")), "already the id of a component", (10, 14));
+    check_error(&plan(&format!("{{id: c, {when}}}")), "exactly one of `multiplier` and `cap`", (10, 14));
+    check_error(
+        &plan("{id: c, when: {measure: company.revenue, below: 1, at_least: 2}, multiplier: 2}"),
+        "exactly one of `below` and `at_least`",
+        (10, 24),
+    );
+    check_error(&plan(&format!("{{id: c, {when}, cap: {{}}}}")), "a cap needs exactly one of", (10, 95));
+    check_error(
+        &plan(&format!("{{id: c, {when}, multiplier: 2, components: []}}")),
+        "`components` is empty",
+        (10, 116),
+    );
+}

@@ -148,7 +148,7 @@ impl ComponentType for GridType {
 
 /// What an axis divides its measure by.
 #[derive(Debug, Clone)]
-enum Base {
+pub(super) enum Base {
     Quota,
     Target(Target),
     /// The measure's own value (a score or a ratio).
@@ -162,9 +162,10 @@ struct Axis {
     at: Vec<Decimal>,
 }
 
-fn build_axis(axis: &Spanned<AxisSpec>, name: &str, cx: &mut BuildContext<'_>) -> Option<Axis> {
-    let measure = cx.measure(&axis.measure);
-    let base = match &axis.target {
+/// What a reading is divided by: nothing, `quota`, or a target (a number, $param or
+/// company.NAME), reporting a zero or malformed target.
+pub(super) fn build_base(text: Option<&Spanned<String>>, cx: &mut BuildContext<'_>) -> Option<Base> {
+    match text {
         None => Some(Base::Value),
         Some(text) if text.value == "quota" => Some(Base::Quota),
         Some(text) => match cx.target(text) {
@@ -175,7 +176,12 @@ fn build_axis(axis: &Spanned<AxisSpec>, name: &str, cx: &mut BuildContext<'_>) -
             Some(target) => Some(Base::Target(target)),
             None => None,
         },
-    };
+    }
+}
+
+fn build_axis(axis: &Spanned<AxisSpec>, name: &str, cx: &mut BuildContext<'_>) -> Option<Axis> {
+    let measure = cx.measure(&axis.measure);
+    let base = build_base(axis.target.as_ref(), cx);
     if axis.at.is_empty() {
         cx.error(axis.at.span, format!("`{name}.at` needs at least one start"));
     }
@@ -208,6 +214,56 @@ struct Grid {
     profit_linked: Decimal,
 }
 
+/// A measure over window `w` divided by its base (or the measure itself), with the measure's
+/// value: the reading of a grid axis or a condition.
+pub(super) fn read(
+    cx: &EvalContext<'_>,
+    measure: &MeasureRef,
+    base: &Base,
+    w: Window,
+    clawback_days: Option<u32>,
+) -> Result<(Frac, Decimal), EvalError> {
+    let measured = cx.measure_ratio(measure, w, clawback_days)?;
+    let divisor = match base {
+        Base::Value => return Ok((measured, measured.value()?)),
+        Base::Quota => cx.quota(w),
+        Base::Target(target) => target.for_window(cx, w)?,
+    };
+    let value = measured.value()?;
+    if divisor.is_zero() {
+        if value.is_zero() {
+            return Ok((Frac::ZERO, value));
+        }
+        return Err(EvalError::Invalid(format!(
+            "{measure} of {} on a zero {}",
+            format_money_grouped(value, 2),
+            if matches!(base, Base::Quota) { "quota" } else { "target" }
+        )));
+    }
+    Ok((measured.div(&divisor)?, value))
+}
+
+/// "company.revenue 1,050,000.00 = 105% of company.budget_revenue".
+pub(super) fn reading_text(
+    measure: &MeasureRef,
+    base: &Base,
+    value: Decimal,
+    reading: &Frac,
+) -> Result<String, EvalError> {
+    Ok(match base {
+        Base::Value => format!("{measure} {}", super::measure_value(measure, value)),
+        Base::Quota => {
+            format!("{measure} {} = {} of quota", format_money_grouped(value, 2), format_percent(reading.value()?))
+        }
+        Base::Target(target) => format!(
+            "{measure} {} = {} of {}",
+            super::measure_value(measure, value),
+            format_percent(reading.value()?),
+            target.describe()
+        ),
+    })
+}
+
 /// Where a reading falls on an axis: below the first start, at or past the last, or between
 /// starts `i` and `i + 1` at `fraction` of the way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,25 +289,7 @@ fn place(at: &[Decimal], reading: &Frac) -> Result<Place, EvalError> {
 impl Grid {
     /// The axis reading over the window: the measure over its base, or the measure itself.
     fn reading(&self, cx: &EvalContext<'_>, axis: &Axis, w: Window) -> Result<(Frac, Decimal), EvalError> {
-        let measured = cx.measure_ratio(&axis.measure, w, self.shaping.clawback_days)?;
-        let base = match &axis.base {
-            Base::Value => return Ok((measured, measured.value()?)),
-            Base::Quota => cx.quota(w),
-            Base::Target(target) => target.for_window(cx, w)?,
-        };
-        let value = measured.value()?;
-        if base.is_zero() {
-            if value.is_zero() {
-                return Ok((Frac::ZERO, value));
-            }
-            return Err(EvalError::Invalid(format!(
-                "{} of {} on a zero {}",
-                axis.measure,
-                format_money_grouped(value, 2),
-                if matches!(axis.base, Base::Quota) { "quota" } else { "target" }
-            )));
-        }
-        Ok((measured.div(&base)?, value))
+        read(cx, &axis.measure, &axis.base, w, self.shaping.clawback_days)
     }
 
     /// The payout factor at `(row, column)` and the words for how it was found.
@@ -320,24 +358,8 @@ fn axis_words(axis: &Axis, start: Decimal) -> String {
     }
 }
 
-/// "bookings 1,150,000.00 = 115% of quota".
 fn reading_words(axis: &Axis, value: Decimal, reading: &Frac) -> Result<String, EvalError> {
-    Ok(match &axis.base {
-        Base::Value => format!("{} {}", axis.measure, super::measure_value(&axis.measure, value)),
-        Base::Quota => format!(
-            "{} {} = {} of quota",
-            axis.measure,
-            format_money_grouped(value, 2),
-            format_percent(reading.value()?)
-        ),
-        Base::Target(target) => format!(
-            "{} {} = {} of {}",
-            axis.measure,
-            super::measure_value(&axis.measure, value),
-            format_percent(reading.value()?),
-            target.describe()
-        ),
-    })
+    reading_text(&axis.measure, &axis.base, value, reading)
 }
 
 impl Component for Grid {

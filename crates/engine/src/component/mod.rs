@@ -6,6 +6,7 @@
 //! applies the window, rounding and `paid_before` rule itself (SPEC §3). Adding a type means
 //! registering a factory with the registry (one layer up); nothing else changes.
 
+mod condition;
 mod context;
 mod draw;
 mod grid;
@@ -41,6 +42,7 @@ use crate::spanned::Spanned;
 use crate::spec::{CoreSpec, ShapingSpec, WindowKind};
 use crate::yaml::{DeContext, Node, from_node_lenient, struct_fields};
 
+pub(crate) use condition::build_conditions;
 pub use context::{Detail, EvalContext, EvalError};
 pub(crate) use context::{PayeeState, RunContext};
 pub(crate) use schema::target_schema;
@@ -66,6 +68,8 @@ pub(crate) fn builtin_types(host: Arc<crate::script::ScriptHost>) -> Vec<Arc<dyn
 pub enum Stage {
     /// Pays on performance; most components.
     Earnings,
+    /// A role's plan-wide condition: reads the period's earnings lines, so runs after them.
+    Condition,
     /// Compares against the statement's other earnings (draws), so runs after them.
     Guarantee,
 }
