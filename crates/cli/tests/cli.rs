@@ -94,7 +94,7 @@ fn run_json_has_the_spec_shape() {
         }
     }
     let by_role = json["totals"]["by_role"].as_object().unwrap();
-    assert_eq!(by_role.len(), 7, "every role is listed");
+    assert_eq!(by_role.len(), 8, "every role is listed");
     assert_eq!(json["totals"]["by_period"].as_object().unwrap().len(), 4);
 }
 
@@ -228,8 +228,11 @@ fn components_lists_the_catalogue() {
     assert_eq!(out.code, 0);
     let json: Value = serde_json::from_str(&out.stdout).unwrap();
     let names: Vec<_> = json.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect();
-    assert_eq!(names, ["tiered", "profit_bonus", "retention", "kpi", "spiff", "draw", "script", "new_logo_bonus"]);
-    let plugin = &json.as_array().unwrap()[7];
+    assert_eq!(
+        names,
+        ["tiered", "profit_bonus", "retention", "kpi", "grid", "spiff", "draw", "script", "new_logo_bonus"]
+    );
+    let plugin = &json.as_array().unwrap()[8];
     assert!(plugin["summary"].as_str().unwrap().starts_with("New-logo bonus"), "{plugin}");
     // Keys come from the types that read them: names, kinds, defaults, required.
     let tiered = &json[0]["keys"];

@@ -105,6 +105,58 @@ pub struct RoleSpec {
     /// docs/components.md).
     #[serde(default)]
     pub components: Vec<CapturedNode>,
+    /// Plan-wide conditions: rules evaluated after the components that cap or multiply the
+    /// role's other lines of the period when a measure is below or at least a level.
+    #[serde(default)]
+    pub conditions: Vec<ConditionSpec>,
+}
+
+/// A role-level condition (see docs/plan-format.md, "Plan-wide conditions").
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ConditionSpec {
+    /// The condition's statement line, unique among the role's components and conditions.
+    pub id: Spanned<String>,
+    /// When the condition holds: a measure below, or at least, a level.
+    pub when: Spanned<WhenSpec>,
+    /// Multiply the lines by this factor when the condition holds (2 doubles them).
+    #[serde(default)]
+    pub multiplier: Option<Num>,
+    /// Cap the lines together when the condition holds: `multiple_of_target` × the role's TI
+    /// for the period, or an annual `amount` scaled to the period.
+    #[serde(default)]
+    pub cap: Option<Spanned<CapSpec>>,
+    /// The component ids it acts on; default every component of the role.
+    #[serde(default)]
+    pub components: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// `{measure, of, below | at_least}`: the measure over the statement's period, as a fraction of
+/// `of` when given, compared with the level.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct WhenSpec {
+    /// A payee, declared or company measure.
+    pub measure: Spanned<String>,
+    /// What the measure is divided by: `quota`, an annual number, a $param or company.NAME;
+    /// without it the measure itself is compared.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::spec::target_schema_text")]
+    pub of: Option<Spanned<String>>,
+    /// Holds when the reading is strictly below this level.
+    #[serde(default)]
+    pub below: Option<Num>,
+    /// Holds when the reading is at or above this level.
+    #[serde(default)]
+    pub at_least: Option<Num>,
+}
+
+/// A target written as text (a number, a $param, company.NAME or quota).
+pub(crate) fn target_schema_text(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({
+        "description": "An annual target: quota, a number, a $parameter or company.NAME.",
+        "anyOf": [ { "type": "number" }, { "type": "string" } ]
+    })
 }
 
 /// Where a payee's annual quota comes from: the roster's `quota`, or their own `self_goal`.
@@ -301,7 +353,8 @@ pub struct CapSpec {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TierSpec {
-    /// Attainment (a fraction of quota or target) from which the rate applies.
+    /// Attainment (a fraction of quota or target) from which the rate applies; with `per: deal`,
+    /// the deal amount in money.
     pub from: Num,
     /// The rate on credited dollars in this tier.
     pub rate: Num,

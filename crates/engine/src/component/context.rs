@@ -175,6 +175,8 @@ pub struct EvalContext<'a> {
     pub(crate) paid_before: Decimal,
     pub(crate) earnings: Decimal,
     pub(crate) earnings_history: &'a [Decimal],
+    /// The period's main lines so far (component id, amount), for conditions.
+    pub(crate) period_lines: &'a [(crate::statement::Name, Decimal)],
     pub(crate) warnings: &'a RefCell<BTreeSet<String>>,
     /// Adjustments components report for the statement (an attainment blend).
     pub(crate) adjustments: &'a RefCell<Vec<Adjustment>>,
@@ -260,6 +262,11 @@ impl<'a> EvalContext<'a> {
     /// E_k: the sum of the statement's earnings lines (for `Stage::Guarantee` components).
     pub fn earnings(&self) -> Decimal {
         self.earnings
+    }
+
+    /// The statement's main lines computed so far this period: `(component id, amount)`.
+    pub fn period_lines(&self) -> &[(crate::statement::Name, Decimal)] {
+        self.period_lines
     }
 
     /// E of each earlier statement period, oldest first.

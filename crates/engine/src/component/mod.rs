@@ -6,8 +6,10 @@
 //! applies the window, rounding and `paid_before` rule itself (SPEC §3). Adding a type means
 //! registering a factory with the registry (one layer up); nothing else changes.
 
+mod condition;
 mod context;
 mod draw;
+mod grid;
 mod kpi;
 mod profit_bonus;
 mod retention;
@@ -41,6 +43,7 @@ use crate::spec::{CoreSpec, ShapingSpec, WindowKind};
 use crate::yaml::{DeContext, Node, from_node_lenient, struct_fields};
 
 pub(crate) use crate::spanned::target_schema;
+pub(crate) use condition::build_conditions;
 pub use context::{Detail, EvalContext, EvalError};
 pub(crate) use context::{PayeeState, RunContext};
 pub use script::{PluginType, ScriptType, ScriptValue};
@@ -53,6 +56,7 @@ pub(crate) fn builtin_types(host: Arc<crate::script::ScriptHost>) -> Vec<Arc<dyn
         Arc::new(profit_bonus::ProfitBonusType),
         Arc::new(retention::RetentionType),
         Arc::new(kpi::KpiType),
+        Arc::new(grid::GridType),
         Arc::new(spiff::SpiffType),
         Arc::new(draw::DrawType),
         Arc::new(ScriptType { host }),
@@ -64,6 +68,8 @@ pub(crate) fn builtin_types(host: Arc<crate::script::ScriptHost>) -> Vec<Arc<dyn
 pub enum Stage {
     /// Pays on performance; most components.
     Earnings,
+    /// A role's plan-wide condition: reads the period's earnings lines, so runs after them.
+    Condition,
     /// Compares against the statement's other earnings (draws), so runs after them.
     Guarantee,
 }

@@ -49,6 +49,17 @@ pub enum AttainmentChoice {
     Relieved,
 }
 
+/// What rate tiers are applied to: the window's total (the default) or each deal on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Per {
+    /// The window's total against the quota or target: tier starts are attainments.
+    #[default]
+    Window,
+    /// Each credited deal on its own: tier starts are deal amounts in money.
+    Deal,
+}
+
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct TieredSpec {
@@ -65,6 +76,11 @@ struct TieredSpec {
     /// Rate tiers, first from 0, strictly ascending (basis: rate).
     #[serde(default)]
     tiers: Option<Spanned<Vec<TierSpec>>>,
+    /// `deal` applies the tiers to each credited deal on its own (tier starts in money, e.g.
+    /// 1 % to 10,000, 2 % to 50,000, 3 % above, per deal); `window` to the window's total.
+    #[schemars(extend("default" = "window"))]
+    #[serde(default)]
+    per: Option<Spanned<Per>>,
     /// Payout factor of TI by attainment, linearly interpolated (basis: curve).
     #[serde(default)]
     curve: Option<Spanned<Vec<PointSpec>>>,
@@ -189,6 +205,34 @@ impl ComponentType for TieredType {
                 );
             }
         }
+        let per_deal = match (&spec.per, &measure) {
+            (Some(per), measure) if per.value == Per::Deal => {
+                if basis != Basis::Rate {
+                    cx.error(per.span, "`per: deal` applies rate tiers to each deal: it needs `basis: rate`");
+                }
+                if let Some(target) = &spec.target {
+                    cx.error(target.span, "`per: deal` tiers start at deal amounts, not at a share of a target");
+                }
+                if let Some(threshold) = &spec.threshold {
+                    cx.error(threshold.span, "`per: deal` has no attainment to compare with a `threshold`");
+                }
+                match measure {
+                    Some(MeasureRef::Deals(kind)) => Some(*kind),
+                    Some(other) => {
+                        cx.error(
+                            spec.measure.span,
+                            format!(
+                                "`per: deal` needs a deal measure (bookings, expansion, renewals, contraction, \
+                                 churn); `{other}` has no deals"
+                            ),
+                        );
+                        None
+                    }
+                    None => None,
+                }
+            }
+            _ => None,
+        };
         let weight = spec.weight.as_ref().map_or(Decimal::ONE, |w| w.value);
         if let Some(w) = &spec.weight {
             if w.value < Decimal::ZERO {
@@ -220,6 +264,7 @@ impl ComponentType for TieredType {
             target,
             relieved,
             shaping,
+            per_deal,
         }))
     }
 }
@@ -338,6 +383,8 @@ struct Tiered {
     shaping: Shaping,
     /// TI × weight when this is a curve on company profit (for the executive lint).
     profit_linked: Decimal,
+    /// `per: deal`: the kind of deal whose credits each go through the tiers on their own.
+    per_deal: Option<DealKind>,
 }
 
 impl Component for Tiered {
@@ -354,8 +401,12 @@ impl Component for Tiered {
         Profile { new_logo, retention, profit_linked: self.profit_linked, measures: vec![self.measure.clone()] }
     }
 
+    fn needs_credits(&self) -> bool {
+        self.per_deal.is_some()
+    }
+
     fn design(&self, role_ti: Decimal) -> Option<Design> {
-        if self.target.is_some() {
+        if self.target.is_some() || self.per_deal.is_some() {
             return None;
         }
         let mut breakpoints = Vec::new();
@@ -419,6 +470,13 @@ impl Component for Tiered {
             },
         };
         let ti = cx.role_ti.checked_mul(self.weight).unwrap_or(cx.role_ti);
+        if let (Some(_), Method::Rate { mode, tiers }) = (self.per_deal, &self.method) {
+            out.push(format!("Commission on {what}, worked out on each deal on its own (not on the total)."));
+            out.push(per_deal_words(*mode, tiers, cx));
+            out.push(per_deal_examples(*mode, tiers, cx));
+            self.shaping.describe(&self.core, cx, Some(ti), &mut out);
+            return Description { sentences: out, driver: Driver::None };
+        }
         match &self.method {
             Method::Rate { mode: Mode::Marginal, tiers } => {
                 out.push(format!("Commission on {what}, measured against {against}."));
@@ -513,6 +571,9 @@ impl Component for Tiered {
     }
 
     fn evaluate(&self, cx: &EvalContext<'_>) -> Result<Outcome, EvalError> {
+        if let (Some(kind), Method::Rate { mode, tiers }) = (self.per_deal, &self.method) {
+            return self.evaluate_per_deal(cx, kind, *mode, tiers);
+        }
         let w = cx.window(self.core.window);
         let measured = cx.measure(&self.measure, w, self.shaping.clawback_days)?;
         let quota_based = self.target.is_none();
@@ -738,6 +799,154 @@ impl Component for Tiered {
             trace,
             sublines: Vec::new(),
         })
+    }
+}
+
+impl Tiered {
+    /// `per: deal`: the tiers applied to each credited deal of the window on its own (a split
+    /// deal by its credited share; a cancellation removes the deal as for amounts), summed,
+    /// then the shared payout keys on the sum.
+    fn evaluate_per_deal(
+        &self,
+        cx: &EvalContext<'_>,
+        kind: DealKind,
+        mode: Mode,
+        tiers: &[Tier],
+    ) -> Result<Outcome, EvalError> {
+        let w = cx.window(self.core.window);
+        let explains = cx.explains();
+        let mut trace = cx.trace();
+        let mut total = Decimal::ZERO;
+        let mut credited = Decimal::ZERO;
+        let mut deals = Vec::new();
+        for credit in cx.credits() {
+            if credit.kind != kind
+                || !w.contains(credit.period)
+                || credit.removed(cx.period(), self.shaping.clawback_days)
+            {
+                continue;
+            }
+            let commission = per_deal_commission(credit.amount, mode, tiers)?;
+            total = arith::add(total, commission)?;
+            credited = arith::add(credited, credit.amount)?;
+            if explains {
+                deals.push((credit.deal.clone(), credit.amount, commission));
+            }
+        }
+        trace.put("measure", || json!(self.measure.to_string()));
+        trace.put("window", || json!(cx.window_label(w)));
+        trace.put("per", || json!("deal"));
+        trace.put("measured", || dec(credited));
+        trace.put("deals", || {
+            Value::Array(
+                deals
+                    .iter()
+                    .map(|(id, amount, commission)| json!({"deal": &**id, "credited": dec(*amount), "commission": dec(*commission)}))
+                    .collect(),
+            )
+        });
+        trace.put("base", || dec(total));
+        let explain =
+            if explains { per_deal_explain(&deals, &self.measure, cx.window_label(w)) } else { String::new() };
+        let ti = cx.incentive(cx.role_ti(), w)?;
+        let cap_target = weighted(ti, self.weight)?;
+        let mut notes = Vec::new();
+        let value = self.shaping.apply(cx, w, Frac::whole(total), Some(cap_target), &mut trace, &mut notes)?;
+        let explain = if notes.is_empty() { explain } else { format!("{explain}; {}", notes.join("; ")) };
+        Ok(Outcome { value: value.value()?, attainment: None, explain, trace, sublines: Vec::new() })
+    }
+}
+
+/// One deal's commission under `per: deal` tiers, whose starts are deal amounts.
+pub(crate) fn per_deal_commission(amount: Decimal, mode: Mode, tiers: &[Tier]) -> Result<Decimal, EvalError> {
+    Ok(match mode {
+        Mode::Marginal => arith::marginal_value(amount, Frac::whole(Decimal::ONE), tiers)?.value()?,
+        Mode::Retroactive => arith::tiered_retroactive(amount, Frac::whole(Decimal::ONE), tiers)?.0,
+    })
+}
+
+/// "per deal: d1 75,000.00 → 1,750.00, d2 …" (the first ten deals; the trace has them all).
+fn per_deal_explain(deals: &[(Arc<str>, Decimal, Decimal)], measure: &MeasureRef, window: String) -> String {
+    const SHOWN: usize = 10;
+    if deals.is_empty() {
+        return format!("no {measure} deals in {window}");
+    }
+    let mut parts: Vec<String> = deals
+        .iter()
+        .take(SHOWN)
+        .map(|(id, amount, commission)| {
+            format!("{id} {} → {}", format_money_grouped(*amount, 2), format_money_grouped(*commission, 2))
+        })
+        .collect();
+    if deals.len() > SHOWN {
+        parts.push(format!("and {} more", deals.len() - SHOWN));
+    }
+    format!("tiers per deal on {} {measure} deal(s) in {window}: {}", deals.len(), parts.join(", "))
+}
+
+/// "For example, a deal of 5,000.00 pays 50.00; …": each tier start, half the first and twice
+/// the last, worked out by the engine's own arithmetic.
+fn per_deal_examples(mode: Mode, tiers: &[Tier], cx: &DescribeContext<'_>) -> String {
+    let starts: Vec<Decimal> = tiers.iter().map(|t| t.from).filter(|from| !from.is_zero()).collect();
+    let mut sizes = Vec::new();
+    match (starts.first(), starts.last()) {
+        (Some(first), Some(last)) => {
+            sizes.push(*first / Decimal::TWO);
+            sizes.extend(starts.iter().copied());
+            sizes.push(*last * Decimal::TWO);
+        }
+        _ => sizes.extend([Decimal::from(10_000), Decimal::from(100_000)]),
+    }
+    let examples: Vec<String> = sizes
+        .iter()
+        .filter_map(|size| {
+            let pay = per_deal_commission(*size, mode, tiers).ok()?;
+            Some(format!("a deal of {} pays {}", cx.money(*size), cx.money(crate::number::round_money(pay, 2))))
+        })
+        .collect();
+    format!("For example, {}.", examples.join("; "))
+}
+
+/// `per: deal` tiers in words, with the starts in money.
+fn per_deal_words(mode: Mode, tiers: &[Tier], cx: &DescribeContext<'_>) -> String {
+    match mode {
+        Mode::Marginal => {
+            let bands: Vec<String> = tiers
+                .iter()
+                .enumerate()
+                .map(|(i, tier)| match tiers.get(i + 1) {
+                    Some(next) if tier.from.is_zero() => {
+                        format!("{} on the part of a deal up to {}", format_percent(tier.rate), cx.money(next.from))
+                    }
+                    Some(next) => format!(
+                        "{} on the part from {} to {}",
+                        format_percent(tier.rate),
+                        cx.money(tier.from),
+                        cx.money(next.from)
+                    ),
+                    None if tier.from.is_zero() => format!("{} on every dollar of a deal", format_percent(tier.rate)),
+                    None => format!("{} on the part above {}", format_percent(tier.rate), cx.money(tier.from)),
+                })
+                .collect();
+            format!(
+                "Each deal's slices are paid at their own rates (marginal tiers per deal): {}. A big deal does not \
+                 raise the rate on the others.",
+                bands.join("; ")
+            )
+        }
+        Mode::Retroactive => {
+            let bands: Vec<String> = tiers
+                .iter()
+                .map(|tier| {
+                    if tier.from.is_zero() {
+                        format!("{} on a deal below the next size", format_percent(tier.rate))
+                    } else {
+                        format!("{} on all of a deal of {} or more", format_percent(tier.rate), cx.money(tier.from))
+                    }
+                })
+                .collect();
+            format!("Each deal is paid one rate by its size (retroactive tiers per deal): {}.", bands.join("; "))
+        }
     }
 }
 

@@ -95,7 +95,15 @@ fn evaluate_with_state(
     let mut earnings_history: Vec<Decimal> = Vec::new();
     // Most roles have no draw: skip the second pass over components when there is none.
     let has_guarantee = role.components.iter().any(|c| c.stage() == Stage::Guarantee);
-    let stages: &[Stage] = if has_guarantee { &[Stage::Earnings, Stage::Guarantee] } else { &[Stage::Earnings] };
+    let has_condition = role.components.iter().any(|c| c.stage() == Stage::Condition);
+    let stages: &[Stage] = match (has_condition, has_guarantee) {
+        (false, false) => &[Stage::Earnings],
+        (false, true) => &[Stage::Earnings, Stage::Guarantee],
+        (true, false) => &[Stage::Earnings, Stage::Condition],
+        (true, true) => &[Stage::Earnings, Stage::Condition, Stage::Guarantee],
+    };
+    // The period's main line amounts by component id, kept only for conditions to read.
+    let mut period_lines: Vec<(Name, Decimal)> = Vec::new();
     // The period quota shown on statements, divided out once per distinct value.
     let mut shown_quota: Option<(Decimal, Decimal)> = None;
 
@@ -112,6 +120,7 @@ fn evaluate_with_state(
         // Σ of the period's line amounts so far; `None` once it overflowed.
         let mut sum = Some(Decimal::ZERO);
         let reported = RefCell::new(Vec::new());
+        period_lines.clear();
         for &stage in stages {
             if stage == Stage::Guarantee {
                 earnings = sum.unwrap_or_else(|| {
@@ -130,6 +139,7 @@ fn evaluate_with_state(
                     paid_before,
                     earnings,
                     earnings_history: &earnings_history,
+                    period_lines: &period_lines,
                     warnings: &warnings,
                     adjustments: &reported,
                     detail,
@@ -147,6 +157,9 @@ fn evaluate_with_state(
                             Decimal::ZERO
                         });
                         sum = sum.and_then(|s| s.checked_add(amount));
+                        if has_condition {
+                            period_lines.push((component_ids[slot].clone(), amount));
+                        }
                         if keep_lines {
                             let id = component_ids[slot].clone();
                             lines.push(main_line(component.as_ref(), id, outcome, amount, paid_before, minor, detail));

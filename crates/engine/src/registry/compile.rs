@@ -244,6 +244,8 @@ fn build_components(
             components.push(component);
         }
     }
+    let component_ids: Vec<String> = ids.keys().cloned().collect();
+    components.extend(crate::component::build_conditions(&spec.conditions, &component_ids, &mut cx));
     diagnostics.append(&mut cx.diagnostics);
     *reads_margin |= cx.reads_margin;
     files.append(&mut cx.files);
