@@ -62,3 +62,28 @@ fn out_onto_an_input_is_refused_and_the_input_kept() {
     ]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+// 6. A FIFO or a device in a data file's place.
+
+#[test]
+fn a_fifo_or_dev_zero_as_a_data_file_fails_at_once() {
+    let (_dir, plan, data) = sample_copy();
+    let deals = data.join("deals.csv");
+    std::fs::remove_file(&deals).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(&deals).status().unwrap().success());
+    for expected in ["deals.csv: a FIFO (named pipe), not a regular file", "deals.csv: a device, not a regular file"] {
+        let out = Command::cargo_bin("accrue")
+            .unwrap()
+            .args(["run".as_ref(), plan.as_os_str(), "--data".as_ref(), data.as_os_str()])
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        // The message as words, whatever the terminal width wrapped.
+        let stderr =
+            String::from_utf8_lossy(&out.stderr).replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        std::fs::remove_file(&deals).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &deals).unwrap();
+    }
+}

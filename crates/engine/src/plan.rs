@@ -49,6 +49,8 @@ pub struct PlanModel {
     /// Whether a component or the attainment blend reads gross margin: then `deals.csv` must
     /// have a `gross_margin` column, or every margin would read as 0.
     pub(crate) reads_margin: bool,
+    /// The roles with a component that pays against the quota ([`Component::reads_quota`]).
+    pub(crate) quota_roles: Vec<String>,
 }
 
 impl PlanModel {
@@ -305,6 +307,7 @@ impl PlanSource {
             warnings: Vec::new(),
             needs_deal_list: false,
             reads_margin: false,
+            quota_roles: Vec::new(),
         };
         Some(ModelParts { model, spec, captured })
     }

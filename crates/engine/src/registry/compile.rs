@@ -107,6 +107,7 @@ impl PlanSource {
         overrides: &IndexMap<String, Decimal>,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<Plan> {
+        diagnostics.extend(registry.problems().iter().cloned());
         let ModelParts { mut model, spec, captured } = self.model(overrides, diagnostics)?;
         let file = &self.file;
         let mut roles = IndexMap::new();
@@ -146,6 +147,11 @@ impl PlanSource {
         model.hash = self.hash(overrides, files);
         model.reads_margin = reads_margin;
         model.needs_deal_list = roles.values().flat_map(|r| &r.components).any(|c| c.needs_credits());
+        model.quota_roles = roles
+            .iter()
+            .filter(|(_, r)| r.components.iter().any(|c| c.reads_quota()))
+            .map(|(id, _)| id.clone())
+            .collect();
         let plan = Plan { model, roles };
         super::lint::lint_plan(&plan, &spec, file, diagnostics);
         Some(plan)
