@@ -26,6 +26,13 @@ pub trait Sources: Send + Sync + fmt::Debug {
         None
     }
 
+    /// Where `path` really is, symbolic links resolved, when the sources can tell (files on
+    /// disk); `None` otherwise. Script paths are confined by it.
+    fn real_path(&self, path: &Path) -> Option<PathBuf> {
+        let _ = path;
+        None
+    }
+
     /// The line of a file that starts at byte `offset` (to place an error's column).
     fn line_at(&self, path: &Path, offset: u64) -> Option<String>;
 
@@ -172,6 +179,11 @@ impl Sources for FileSystem {
 
     fn size(&self, path: &Path) -> Option<u64> {
         std::fs::metadata(path).ok().map(|m| m.len())
+    }
+
+    fn real_path(&self, path: &Path) -> Option<PathBuf> {
+        let path = if path.as_os_str().is_empty() { Path::new(".") } else { path };
+        std::fs::canonicalize(path).ok()
     }
 
     fn line_at(&self, path: &Path, offset: u64) -> Option<String> {

@@ -474,6 +474,11 @@ fn a_script_file_outside_the_plan_folder_is_refused() {
             "{file}: {problems:#?}"
         );
     }
+    // A symbolic link inside the plan's folder that leads out of it.
+    let scenario = Scenario::new(&plan("link.rhai"), &[("roster.csv", ROSTER_ONE), ("deals.csv", DEALS)]);
+    std::os::unix::fs::symlink("/etc/passwd", scenario.dir.path().join("link.rhai")).unwrap();
+    let problems = scenario.plan().map(|_| ()).expect_err("a link out");
+    assert!(problems.iter().any(|d| d.message.contains("is outside the plan's folder")), "{problems:#?}");
     // Inside the plan's folder, or in a `scripts/` folder above it, is fine.
     let scenario = Scenario::new(&plan("lib/s.rhai"), &[("roster.csv", ROSTER_ONE), ("deals.csv", DEALS)]);
     std::fs::create_dir(scenario.dir.path().join("lib")).unwrap();

@@ -189,7 +189,8 @@ impl ComponentType for ScriptType {
 /// Checks that a script `file:` stays where a plan's scripts live: the plan's folder, or a
 /// `scripts/` folder in a folder above it up to the project's root (where plugin types are
 /// found too; the samples share `scripts/margin_bonus.rhai`). An absolute path, or `..` out
-/// to anywhere else (`/proc`, another plan, a home folder), is refused before it is read.
+/// to anywhere else (`/proc`, another plan, a home folder), is refused before it is read, and
+/// so is a symbolic link that leads out (on disk, the real path is checked too).
 fn confined(sources: &dyn Sources, plan_dir: &Path, file: &str) -> Result<(), String> {
     let path = Path::new(file);
     if path.has_root() || path.components().any(|c| matches!(c, std::path::Component::Prefix(_))) {
@@ -201,7 +202,15 @@ fn confined(sources: &dyn Sources, plan_dir: &Path, file: &str) -> Result<(), St
     // Folders above the plan's up to the project root.
     let levels = sources.ancestors(plan_dir).len().saturating_sub(1);
     let in_scripts = parts.get(up).is_some_and(|c| c.as_os_str() == "scripts") && parts.len() > up + 1;
-    if up == 0 || (up <= levels && in_scripts) {
+    let lexically = up == 0 || (up <= levels && in_scripts);
+    // On disk, where it really is: a symbolic link inside the plan's folder may lead out.
+    let really = match (sources.real_path(&plan_dir.join(path)), sources.real_path(plan_dir)) {
+        (Some(real), Some(dir)) => {
+            real.starts_with(&dir) || sources.ancestors(plan_dir).iter().any(|a| real.starts_with(a.join("scripts")))
+        }
+        _ => true,
+    };
+    if lexically && really {
         return Ok(());
     }
     Err(format!(
