@@ -70,7 +70,12 @@ fn best<T>(repeat: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 }
 
 fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool").install(f)
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(accrue_engine::SCRIPT_THREAD_STACK)
+        .build()
+        .expect("a thread pool")
+        .install(f)
 }
 
 fn load(path: &Path, overrides: &[(&str, &str)]) -> Result<Plan> {

@@ -278,6 +278,8 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("internal error: {info}\nThis is a bug in Accrue, not in your plan or data: please report it.");
     }));
+    // Evaluation threads with room for a script's stack (issue 15: deeply nested values).
+    accrue_engine::init_script_threads();
     let matches = <Cli as clap::CommandFactory>::command().get_matches();
     let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(cli) => cli,

@@ -14,21 +14,45 @@ use crate::calendar::parse_date;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::error::Code;
 use crate::number::{NumberStyle, parse_input};
-use crate::source::Sources;
+use crate::source::{MAX_LINE, Sources};
 
 /// Reports more than this many errors per file as a count only.
 const MAX_ERRORS_PER_FILE: usize = 50;
 
-/// Hashes every byte that passes through.
+/// Hashes every byte that passes through, and fails on a line longer than [`MAX_LINE`]
+/// (the CSV reader would hold all of it: `/dev/zero` has no newline).
 pub struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
+    /// Bytes since the last newline.
+    line: usize,
+}
+
+impl<R> HashingReader<R> {
+    pub fn new(inner: R) -> HashingReader<R> {
+        HashingReader { inner, hasher: Sha256::new(), line: 0 }
+    }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        let bytes = &buf[..n];
+        self.hasher.update(bytes);
+        // Lines are short: the first newline is near the start of the chunk, the last near
+        // its end. The line that ends in this chunk, and the one still open, are checked.
+        let (ended, open) = match bytes.iter().position(|&b| b == b'\n') {
+            Some(first) => {
+                let last = bytes.iter().rposition(|&b| b == b'\n').unwrap_or(first);
+                (self.line + first, n - last - 1)
+            }
+            None => (0, self.line + n),
+        };
+        self.line = open;
+        if ended.max(open) > MAX_LINE {
+            let message = format!("a line is longer than {} MiB, the limit for a line of a data file", MAX_LINE >> 20);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, message));
+        }
         Ok(n)
     }
 }
@@ -62,7 +86,7 @@ impl<'s> CsvFile<'s> {
                 );
             }
         };
-        let hashing = HashingReader { inner: BufReader::with_capacity(1 << 16, file), hasher: Sha256::new() };
+        let hashing = HashingReader::new(BufReader::with_capacity(1 << 16, file));
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(hashing);
         let headers = match reader.headers() {
             Ok(h) => h.iter().map(|s| s.trim().trim_start_matches('\u{feff}').to_string()).collect::<Vec<_>>(),

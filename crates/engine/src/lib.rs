@@ -57,8 +57,10 @@ pub use number::{
 };
 pub use plan::{Blend, PlanModel, PlanSource, QuotaRules, RoleRules, Score};
 pub use registry::{Plan, Registry, Role, plan_schema};
-pub use script::{ScriptError, ScriptErrorKind, ScriptHost, ScriptLimits};
-pub use source::{FileSystem, Memory, Sources};
+pub use script::{
+    MAX_NESTING, SCRIPT_THREAD_STACK, ScriptError, ScriptErrorKind, ScriptHost, ScriptLimits, init_script_threads,
+};
+pub use source::{FileKind, FileSystem, MAX_LINE, Memory, Sources};
 pub use spanned::{Num, Spanned};
 pub use spec::{Motion, QuotaSource, WindowKind};
 pub use statement::{Adjustment, Line, Name, RunError, RunResult, Statement, Totals, TotalsBuilder};

@@ -53,6 +53,8 @@ pub struct PlanModel {
     /// read (set by the compiler; the names the engine reads by itself are
     /// [`ENGINE_COMPANY_READS`](crate::registry::ENGINE_COMPANY_READS)).
     pub(crate) company_reads: Vec<crate::spanned::Spanned<String>>,
+    /// The roles with a component that pays against the quota ([`Component::reads_quota`]).
+    pub(crate) quota_roles: Vec<String>,
 }
 
 impl PlanModel {
@@ -328,6 +330,7 @@ impl PlanSource {
             needs_deal_list: false,
             reads_margin: false,
             company_reads: Vec::new(),
+            quota_roles: Vec::new(),
         };
         Some(ModelParts { model, spec, captured })
     }

@@ -26,6 +26,13 @@ pub trait Sources: Send + Sync + fmt::Debug {
         None
     }
 
+    /// Where `path` really is, symbolic links resolved, when the sources can tell (files on
+    /// disk); `None` otherwise. Script paths are confined by it.
+    fn real_path(&self, path: &Path) -> Option<PathBuf> {
+        let _ = path;
+        None
+    }
+
     /// The line of a file that starts at byte `offset` (to place an error's column).
     fn line_at(&self, path: &Path, offset: u64) -> Option<String>;
 
@@ -40,29 +47,143 @@ pub trait Sources: Send + Sync + fmt::Debug {
     fn ancestors(&self, dir: &Path) -> Vec<PathBuf>;
 }
 
-/// Files on disk.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FileSystem;
+/// What a file is read as, by its extension, and the most bytes it may hold (issue 15: a
+/// `/dev/zero` or a runaway file must fail at once, not after gigabytes). The caps are far
+/// above any real plan, script or data file; docs/data.md lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// `.csv`: data files (and `accrue test`'s tables).
+    Data,
+    /// `.rhai`: scripts and plugin component types.
+    Script,
+    /// Anything else: plan YAML, what-if overlays, plan tests.
+    Text,
+}
 
-impl Sources for FileSystem {
-    fn read(&self, path: &Path) -> io::Result<Option<Arc<str>>> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Ok(Some(Arc::from(text))),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(err),
+impl FileKind {
+    pub fn of(path: &Path) -> FileKind {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("csv") => FileKind::Data,
+            Some(e) if e.eq_ignore_ascii_case("rhai") => FileKind::Script,
+            _ => FileKind::Text,
         }
     }
 
-    fn open(&self, path: &Path) -> io::Result<Option<Box<dyn Read + Send + '_>>> {
-        match std::fs::File::open(path) {
-            Ok(file) => Ok(Some(Box::new(file))),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(err),
+    /// The most bytes a file of this kind may hold.
+    pub const fn cap(self) -> u64 {
+        match self {
+            FileKind::Data => 4 << 30,
+            FileKind::Script => 4 << 20,
+            FileKind::Text => 64 << 20,
         }
+    }
+
+    /// The cap as people read it, with the kind: `4 GiB, the limit for a data file`.
+    pub fn describe_cap(self) -> String {
+        let cap = self.cap();
+        let size = if cap >= 1 << 30 { format!("{} GiB", cap >> 30) } else { format!("{} MiB", cap >> 20) };
+        let what = match self {
+            FileKind::Data => "a data file",
+            FileKind::Script => "a script",
+            FileKind::Text => "a plan or YAML file",
+        };
+        format!("{size}, the limit for {what}")
+    }
+}
+
+/// The longest line a CSV file may have (a field of a megabyte is not data).
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Files on disk. Only regular files are read (a FIFO would hang the run, a device such as
+/// `/dev/zero` never ends), and none past its kind's [`FileKind::cap`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileSystem;
+
+/// Opens `path` for reading if it is a regular file within its cap; `Ok(None)` when it does
+/// not exist.
+fn open_regular(path: &Path) -> io::Result<Option<(std::fs::File, FileKind)>> {
+    // Looked at before opening: opening a FIFO blocks until someone writes to it.
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    check_regular(&meta)?;
+    let file = std::fs::File::open(path)?;
+    // And again on the file opened, in case it was swapped in between.
+    check_regular(&file.metadata()?)?;
+    let kind = FileKind::of(path);
+    if meta.len() > kind.cap() {
+        return Err(too_large(kind));
+    }
+    Ok(Some((file, kind)))
+}
+
+fn check_regular(meta: &std::fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    let what = if kind.is_file() {
+        return Ok(());
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    };
+    // Callers name the file: "cannot read data/deals.csv: a FIFO (named pipe), not a regular file".
+    Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{what}, not a regular file")))
+}
+
+fn too_large(kind: FileKind) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("larger than {}", kind.describe_cap()))
+}
+
+/// A reader that fails (rather than stopping short) past `left` bytes: a file whose size
+/// said nothing (`/proc`) or that grows while read.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    kind: FileKind,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // One byte more than allowed tells a file at the cap from one past it.
+        let want = buf.len().min(usize::try_from(self.left.saturating_add(1)).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n as u64 > self.left {
+            return Err(too_large(self.kind));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+impl Sources for FileSystem {
+    fn read(&self, path: &Path) -> io::Result<Option<Arc<str>>> {
+        let Some((file, kind)) = open_regular(path)? else { return Ok(None) };
+        let mut text = String::new();
+        Capped { inner: file, left: kind.cap(), kind }.read_to_string(&mut text)?;
+        Ok(Some(Arc::from(text)))
+    }
+
+    fn open(&self, path: &Path) -> io::Result<Option<Box<dyn Read + Send + '_>>> {
+        let Some((file, kind)) = open_regular(path)? else { return Ok(None) };
+        Ok(Some(Box::new(Capped { inner: file, left: kind.cap(), kind })))
     }
 
     fn size(&self, path: &Path) -> Option<u64> {
         std::fs::metadata(path).ok().map(|m| m.len())
+    }
+
+    fn real_path(&self, path: &Path) -> Option<PathBuf> {
+        let path = if path.as_os_str().is_empty() { Path::new(".") } else { path };
+        std::fs::canonicalize(path).ok()
     }
 
     fn line_at(&self, path: &Path, offset: u64) -> Option<String> {
@@ -168,7 +289,7 @@ impl Sources for Memory {
 }
 
 /// Resolves `.` and `..` without touching a disk.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {

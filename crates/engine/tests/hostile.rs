@@ -223,3 +223,276 @@ fn format_percent_of_a_huge_value_is_text_not_a_panic() {
     let body = "fn payout(ctx) { format_percent(79228162514264337593543950335) }";
     check_script_error(body, Code::ScriptBadReturn, "found string");
 }
+
+// 1. Deeply nested arrays and maps in scripts.
+
+/// Runs `fn payout(ctx) { body }` on a host with the default limits.
+fn call_script(body: &str) -> Result<rhai::Dynamic, accrue_engine::ScriptError> {
+    let host = accrue_engine::ScriptHost::default();
+    let script = host.compile("deep.rhai", &format!("fn payout(ctx) {{ {body} }}")).expect("compiles");
+    host.call(&script, "payout", rhai::Dynamic::UNIT)
+}
+
+#[test]
+fn a_deeply_nested_value_fails_the_payee_not_the_process() {
+    // Ten levels a turn: 30,000 levels of arrays, or 10,000 of maps, unless a limit stops it.
+    let arrays = format!("let a = [1]; for i in 0..3000 {{ a = {}a{}; }} 1", "[".repeat(10), "]".repeat(10));
+    let maps = format!("let m = #{{}}; for i in 0..1000 {{ m = {}m{}; }} 1", "#{x: ".repeat(10), "}".repeat(10));
+    for body in [arrays, maps] {
+        let result = run_script(&format!("fn payout(ctx) {{ {body} }}"));
+        assert!(result.statements.is_empty(), "{:?}", result.statements);
+        let error = result.errors.first().expect("a payee error");
+        assert!(
+            matches!(error.code, Code::ScriptLimitTime | Code::ScriptLimitSize | Code::ScriptLimitOperations),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn comparing_printing_or_returning_a_deep_value_is_an_error() {
+    // 1,000 and 200 levels: well within the size limits, far past the nesting the engine walks.
+    let deep = "let a = [1]; for i in 0..100 { a = [[[[[[[[[[a]]]]]]]]]]; }";
+    let map = "let a = #{}; for i in 0..20 { a = #{x: #{x: #{x: #{x: #{x: #{x: #{x: #{x: #{x: #{x: a}}}}}}}}}}; }";
+    let cases = [
+        (format!("{deep} if a == a {{ 1 }} else {{ 2 }}"), "nest more than 64 levels"),
+        (format!("{deep} if a != [a] {{ 1 }} else {{ 2 }}"), "nest more than 64 levels"),
+        (format!("{map} if a == a {{ 1 }} else {{ 2 }}"), "nest more than 64 levels"),
+        (format!("{deep} if [a].contains(a) {{ 1 }} else {{ 2 }}"), "nest more than 64 levels"),
+        (format!("{deep} let s = a.to_string(); 1"), "nest more than 64 levels"),
+        (format!("{deep} a"), "nested more than 64 levels"),
+        (format!("{deep} throw a"), "nested more than 64 levels"),
+    ];
+    for (body, text) in cases {
+        let error = call_script(&body).expect_err(&body);
+        assert!(error.message.contains(text), "{body}: {error}");
+    }
+    // String interpolation falls back to Rust's formatting when `to_string` fails: text, on
+    // the script's stack, not a crash.
+    let interpolated = call_script(&format!("{map} let s = `${{a}}`; s.len()")).expect("interpolates");
+    assert!(interpolated.as_int().unwrap() > 1000, "{interpolated}");
+}
+
+#[test]
+fn shallow_values_compare_and_print_as_before() {
+    let text = |body: &str| call_script(body).expect(body).to_string();
+    assert_eq!(text(r#"[1, [2, "b"], #{a: [3]}].to_string()"#), r#"[1, [2, "b"], #{"a": [3]}]"#);
+    assert_eq!(text(r#"`${#{a: 1, b: [true, ()]}}`"#), r#"#{"a": 1, "b": [true, ()]}"#);
+    assert_eq!(text("[1, [2, #{a: 3}]] == [1, [2, #{a: 3}]]"), "true");
+    assert_eq!(text("[1, [2]] != [1, [3]]"), "true");
+    assert_eq!(text("[1, 2] == [1, \"2\"]"), "false");
+    assert_eq!(text("#{a: [1]} == #{a: [1]}"), "true");
+    assert_eq!(text("[[1], [2]].contains([2])"), "true");
+    assert_eq!(text("[[1], [2]].index_of([2])"), "1");
+    // Exactly MAX_NESTING levels is allowed.
+    let at_the_limit = format!("let a = 1; for i in 0..{} {{ a = [a]; }} a == a", accrue_engine::MAX_NESTING);
+    assert_eq!(text(&at_the_limit), "true");
+}
+
+// 6. Files that never end, never start, or are far too large.
+
+/// Runs `f` on a thread and fails the test if it takes more than ten seconds (a FIFO that
+/// blocks would otherwise hang the test itself).
+fn at_once<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || send.send(f()));
+    receive.recv_timeout(std::time::Duration::from_secs(10)).expect("finished at once, without hanging")
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+    assert!(status.success());
+}
+
+/// The messages of loading the scenario's data, joined.
+fn load_errors(scenario: Scenario) -> String {
+    let problems = at_once(move || scenario.facts().map(|_| ()).expect_err("the data should not load"));
+    problems.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn a_fifo_or_a_device_as_a_data_file_is_an_error_at_once() {
+    let files = [("roster.csv", ROSTER_ONE)];
+    let fifo = Scenario::new(&annual_plan(TIERED), &files);
+    mkfifo(&fifo.dir.path().join("data/deals.csv"));
+    let shown = load_errors(fifo);
+    assert!(shown.contains("deals.csv: a FIFO (named pipe), not a regular file"), "{shown}");
+
+    let zero = Scenario::new(&annual_plan(TIERED), &files);
+    std::os::unix::fs::symlink("/dev/zero", zero.dir.path().join("data/deals.csv")).unwrap();
+    let shown = load_errors(zero);
+    assert!(shown.contains("deals.csv: a device, not a regular file"), "{shown}");
+
+    let folder = Scenario::new(&annual_plan(TIERED), &files);
+    std::fs::create_dir(folder.dir.path().join("data/deals.csv")).unwrap();
+    let shown = load_errors(folder);
+    assert!(shown.contains("deals.csv: a directory, not a regular file"), "{shown}");
+}
+
+#[test]
+fn a_fifo_as_a_script_is_an_error_at_once() {
+    let component = "      - {id: s, type: script, file: s.rhai}\n";
+    let scenario = Scenario::new(&annual_plan(component), &[("roster.csv", ROSTER_ONE), ("deals.csv", DEALS)]);
+    mkfifo(&scenario.dir.path().join("s.rhai"));
+    let problems = at_once(move || scenario.plan().map(|_| ()).expect_err("the plan should not compile"));
+    let shown = problems.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
+    assert!(shown.contains("s.rhai): a FIFO (named pipe), not a regular file"), "{shown}");
+}
+
+#[test]
+fn a_file_past_its_cap_is_an_error_naming_the_cap() {
+    // Sparse files: the size is what counts, nothing is written.
+    let scenario = Scenario::new(&annual_plan(TIERED), &[("roster.csv", ROSTER_ONE)]);
+    let deals = std::fs::File::create(scenario.dir.path().join("data/deals.csv")).unwrap();
+    deals.set_len(accrue_engine::FileKind::Data.cap() + 1).unwrap();
+    let shown = load_errors(scenario);
+    assert!(shown.contains("deals.csv: larger than 4 GiB, the limit for a data file"), "{shown}");
+
+    let component = "      - {id: s, type: script, file: s.rhai}\n";
+    let scenario = Scenario::new(&annual_plan(component), &[("roster.csv", ROSTER_ONE), ("deals.csv", DEALS)]);
+    let script = std::fs::File::create(scenario.dir.path().join("s.rhai")).unwrap();
+    script.set_len(accrue_engine::FileKind::Script.cap() + 1).unwrap();
+    let problems = scenario.plan().map(|_| ()).expect_err("the plan should not compile");
+    assert!(
+        problems.iter().any(|d| d.message.contains("s.rhai): larger than 4 MiB, the limit for a script")),
+        "{problems:#?}"
+    );
+
+    let scenario = Scenario::new("plan: t\n", &[]);
+    std::fs::File::options().append(true).open(scenario.plan_path()).unwrap().set_len(65 << 20).unwrap();
+    let problems = scenario.plan().map(|_| ()).expect_err("the plan should not compile");
+    assert!(
+        problems.iter().any(|d| d.message.contains("larger than 64 MiB, the limit for a plan or YAML file")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn a_data_line_past_a_megabyte_is_an_error() {
+    let long = format!("{DEALS}d2,p01,2027-03-01,new,250000,{}\n", "1".repeat(accrue_engine::MAX_LINE + 10));
+    let scenario = Scenario::new(&annual_plan(TIERED), &[("roster.csv", ROSTER_ONE), ("deals.csv", &long)]);
+    let shown = load_errors(scenario);
+    assert!(shown.contains("longer than 1 MiB, the limit for a line of a data file"), "{shown}");
+}
+
+// 13. Smaller ones.
+
+/// The warnings of loading the scenario's data.
+fn load_warnings(files: &[(&str, &str)]) -> Vec<String> {
+    let mut all = vec![("roster.csv", ROSTER_ONE), ("deals.csv", DEALS)];
+    all.retain(|(name, _)| !files.iter().any(|(n, _)| n == name));
+    all.extend_from_slice(files);
+    let (_, facts) = Scenario::new(&annual_plan(TIERED), &all).facts().expect("loads");
+    facts.warnings
+}
+
+#[test]
+fn a_zero_quota_with_bookings_warns_before_run_fails() {
+    let roster = ("roster.csv", "id,name,role,quota\np01,Alice,ae,0\n");
+    let warnings = load_warnings(&[roster]);
+    let warned: Vec<_> = warnings.iter().filter(|w| w.contains("quota of 0")).collect();
+    assert_eq!(warned.len(), 1, "{warnings:#?}");
+    assert!(warned[0].contains("payee p01") && warned[0].contains("`run` fails"), "{}", warned[0]);
+    // ...and `run` does fail that payee.
+    let scenario = Scenario::new(&annual_plan(TIERED), &[roster, ("deals.csv", DEALS)]);
+    assert!(scenario.run().errors.iter().any(|e| e.message.contains("zero quota")));
+    // No bookings, or a component that does not pay against the quota: nothing to warn of.
+    let no_deals = ("deals.csv", "id,owner,close_date,kind,amount,gross_margin\n");
+    assert!(!load_warnings(&[roster, no_deals]).iter().any(|w| w.contains("quota of 0")));
+    let targeted = "      - {id: c, type: tiered, measure: bookings, target: 1000, tiers: [{from: 0, rate: 0.1}]}\n";
+    let scenario = Scenario::new(&annual_plan(targeted), &[roster, ("deals.csv", DEALS)]);
+    let (_, facts) = scenario.facts().expect("loads");
+    assert!(!facts.warnings.iter().any(|w| w.contains("quota of 0")), "{:#?}", facts.warnings);
+}
+
+#[test]
+fn a_pct_company_measure_outside_minus_one_to_one_warns() {
+    let company =
+        ("company.csv", "period,measure,value\n2027,net_profit_pct,15\n2027,margin_pct,-0.2\n2027,revenue,15\n");
+    let warnings = load_warnings(&[company]);
+    let warned: Vec<_> = warnings.iter().filter(|w| w.contains("_pct")).collect();
+    assert_eq!(warned.len(), 1, "{warnings:#?}");
+    assert!(warned[0].contains("company.csv line 2: `net_profit_pct` is 15, outside -1..1"), "{}", warned[0]);
+}
+
+#[test]
+fn a_duplicate_split_row_is_an_error_naming_both_lines() {
+    let roster = ("roster.csv", "id,name,role,quota\np01,Alice,ae,1000000\np02,Bob,ae,1000000\n");
+    let splits = ("splits.csv", "deal_id,payee,share\nd1,p01,0.5\nd1,p02,0.25\nd1,p02,0.25\n");
+    check_data_error(TIERED, &[roster, splits], Code::DataDuplicateId, "deal `d1` is split to `p02` twice: on line 3");
+}
+
+#[test]
+fn relief_for_a_payee_without_a_quota_warns() {
+    let roster = ("roster.csv", "id,name,role,quota\np01,Alice,ae,0\n");
+    let relief =
+        ("relief.csv", "payee,period,kind,amount,reason,approved_by\np01,2027,leave,1000,parental leave,cfo\n");
+    let no_deals = ("deals.csv", "id,owner,close_date,kind,amount,gross_margin\n");
+    let warnings = load_warnings(&[roster, relief, no_deals]);
+    let warned: Vec<_> = warnings.iter().filter(|w| w.contains("relief")).collect();
+    assert_eq!(warned.len(), 1, "{warnings:#?}");
+    assert!(warned[0].contains("relief.csv line 2: relief for payee p01, who has no quota"), "{}", warned[0]);
+    // With a quota, relief is what it is for.
+    let with_quota = load_warnings(&[relief, no_deals]);
+    assert!(!with_quota.iter().any(|w| w.contains("relief")), "{with_quota:#?}");
+}
+
+#[test]
+fn a_plugin_named_like_a_built_in_is_an_error() {
+    let scenario = Scenario::new(&annual_plan(TIERED), &[("roster.csv", ROSTER_ONE), ("deals.csv", DEALS)]);
+    let components = scenario.dir.path().join("scripts/components");
+    std::fs::create_dir_all(&components).unwrap();
+    std::fs::write(components.join("tiered.rhai"), "fn payout(ctx) { 1 }\n").unwrap();
+    let problems = scenario.plan().map(|_| ()).expect_err("the plan should not compile");
+    let error = problems.iter().find(|d| d.code == Some(Code::PlanBadId)).expect("a plan.bad_id error");
+    assert!(
+        error.message.contains("scripts/components/tiered.rhai is named like the built-in component type `tiered`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_script_file_outside_the_plan_folder_is_refused() {
+    let plan = |file: &str| annual_plan(&format!("      - {{id: s, type: script, file: {file}}}\n"));
+    for (file, text) in [
+        ("/proc/self/environ", "is an absolute path"),
+        ("/etc/passwd", "is an absolute path"),
+        ("../secret.rhai", "is outside the plan's folder"),
+        ("scripts/../../secret.rhai", "is outside the plan's folder"),
+        ("../other-plan/s.rhai", "is outside the plan's folder"),
+    ] {
+        let scenario = Scenario::new(&plan(file), &[("roster.csv", ROSTER_ONE), ("deals.csv", DEALS)]);
+        // A readable script there: refused for where it is, not for being missing.
+        if !file.starts_with('/') {
+            let target = scenario.dir.path().join(file);
+            std::fs::create_dir_all(target.parent().unwrap()).ok();
+            std::fs::write(&target, "fn payout(ctx) { 1 }\n").ok();
+        }
+        let problems = scenario.plan().map(|_| ()).expect_err(file);
+        assert!(
+            problems.iter().any(|d| d.code == Some(Code::ScriptRead) && d.message.contains(text)),
+            "{file}: {problems:#?}"
+        );
+    }
+    // A symbolic link inside the plan's folder that leads out of it.
+    let scenario = Scenario::new(&plan("link.rhai"), &[("roster.csv", ROSTER_ONE), ("deals.csv", DEALS)]);
+    std::os::unix::fs::symlink("/etc/passwd", scenario.dir.path().join("link.rhai")).unwrap();
+    let problems = scenario.plan().map(|_| ()).expect_err("a link out");
+    assert!(problems.iter().any(|d| d.message.contains("is outside the plan's folder")), "{problems:#?}");
+    // Inside the plan's folder, or in a `scripts/` folder above it, is fine.
+    let scenario = Scenario::new(&plan("lib/s.rhai"), &[("roster.csv", ROSTER_ONE), ("deals.csv", DEALS)]);
+    std::fs::create_dir(scenario.dir.path().join("lib")).unwrap();
+    std::fs::write(scenario.dir.path().join("lib/s.rhai"), "fn payout(ctx) { 1 }\n").unwrap();
+    scenario.plan().expect("a script in the plan's folder");
+}
+
+#[test]
+fn a_syntax_error_quotes_at_most_two_hundred_characters() {
+    let host = accrue_engine::ScriptHost::default();
+    // Rhai quotes a malformed character literal whole: a 5,000-character line of a file
+    // that is not a script would be shown entire.
+    let long = format!("fn payout(ctx) {{ 1 }}\nlet x = '{}';\n", "a".repeat(5000));
+    let error = host.compile("long.rhai", &long).expect_err("a syntax error");
+    assert!(error.message.starts_with("script syntax error: Invalid character: 'aaa"), "{}", error.message);
+    assert!(error.message.chars().count() <= 200 + "script syntax error: …".len(), "{}", error.message);
+}

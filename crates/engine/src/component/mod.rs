@@ -179,6 +179,11 @@ pub trait Component: Send + Sync + fmt::Debug {
     fn allow_negative(&self) -> bool {
         self.core().allow_negative
     }
+    /// Whether the component pays against the payee's quota, and so fails a payee with a
+    /// zero quota who booked something (`accrue check --data` warns of it).
+    fn reads_quota(&self) -> bool {
+        false
+    }
     /// Whether the component reads single credited deals ([`EvalContext::credits`]): data
     /// indexing keeps the deal list only when some component asks for it.
     fn needs_credits(&self) -> bool {

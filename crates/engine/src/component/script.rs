@@ -159,6 +159,10 @@ impl ComponentType for ScriptType {
 
     fn build(&self, node: &Node, cx: &mut BuildContext<'_>) -> Option<Arc<dyn Component>> {
         let parsed = cx.parse::<ScriptSpec>(node, true)?;
+        if let Err(message) = confined(cx.sources, cx.plan_dir, &parsed.spec.file.value) {
+            cx.report(Diagnostic::error(message).with_code(Code::ScriptRead).at(&cx.file, parsed.spec.file.span));
+            return None;
+        }
         let path = cx.plan_dir.join(&parsed.spec.file.value);
         let script = match self.host.compile_file(cx.sources, &path, &parsed.spec.file.value) {
             Ok(script) => script,
@@ -180,6 +184,39 @@ impl ComponentType for ScriptType {
             cx,
         )
     }
+}
+
+/// Checks that a script `file:` stays where a plan's scripts live: the plan's folder, or a
+/// `scripts/` folder in a folder above it up to the project's root (where plugin types are
+/// found too; the samples share `scripts/margin_bonus.rhai`). An absolute path, or `..` out
+/// to anywhere else (`/proc`, another plan, a home folder), is refused before it is read, and
+/// so is a symbolic link that leads out (on disk, the real path is checked too).
+fn confined(sources: &dyn Sources, plan_dir: &Path, file: &str) -> Result<(), String> {
+    let path = Path::new(file);
+    if path.has_root() || path.components().any(|c| matches!(c, std::path::Component::Prefix(_))) {
+        return Err(format!("script file `{file}` is an absolute path: write it relative to the plan's folder"));
+    }
+    let normal = crate::source::normalize(path);
+    let parts: Vec<std::path::Component<'_>> = normal.components().collect();
+    let up = parts.iter().take_while(|c| matches!(c, std::path::Component::ParentDir)).count();
+    // Folders above the plan's up to the project root.
+    let levels = sources.ancestors(plan_dir).len().saturating_sub(1);
+    let in_scripts = parts.get(up).is_some_and(|c| c.as_os_str() == "scripts") && parts.len() > up + 1;
+    let lexically = up == 0 || (up <= levels && in_scripts);
+    // On disk, where it really is: a symbolic link inside the plan's folder may lead out.
+    let really = match (sources.real_path(&plan_dir.join(path)), sources.real_path(plan_dir)) {
+        (Some(real), Some(dir)) => {
+            real.starts_with(&dir) || sources.ancestors(plan_dir).iter().any(|a| real.starts_with(a.join("scripts")))
+        }
+        _ => true,
+    };
+    if lexically && really {
+        return Ok(());
+    }
+    Err(format!(
+        "script file `{file}` is outside the plan's folder: scripts live in the plan's folder or in a \
+         `scripts/` folder above it (up to the project root)"
+    ))
 }
 
 /// A plugin type: `scripts/components/NAME.rhai` makes `type: NAME` usable.

@@ -388,6 +388,10 @@ struct Tiered {
 }
 
 impl Component for Tiered {
+    fn reads_quota(&self) -> bool {
+        self.target.is_none()
+    }
+
     fn core(&self) -> &Core {
         &self.core
     }

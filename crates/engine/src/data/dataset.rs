@@ -533,9 +533,18 @@ impl<'s> Reader<'s> {
         }
         let (c_deal, c_payee, c_share) = (file.column("deal_id"), file.column("payee"), file.column("share"));
         let mut first_line: HashMap<String, u64> = HashMap::new();
+        // Each (deal, payee) pair once: a second row would credit the payee twice (or, with
+        // shares summing to 1, hide a payee left out).
+        let mut pairs: HashMap<(String, String), u64> = HashMap::new();
         while file.next_row() {
             let deal = file.text(c_deal).to_string();
             let payee = file.text(c_payee).to_string();
+            if let Some(first) = pairs.insert((deal.clone(), payee.clone()), file.line()) {
+                pairs.insert((deal.clone(), payee.clone()), first);
+                let message = format!("deal `{deal}` is split to `{payee}` twice: on line {first} and on this line");
+                file.error_code_at(c_payee, Code::DataDuplicateId, message);
+                continue;
+            }
             let Some(&payee_index) = data.index.get(&payee) else {
                 let message = format!("split of deal `{deal}` credits `{payee}`, who is not in the roster");
                 file.error_code_at(c_payee, Code::DataUnknownPayee, message);
@@ -714,6 +723,14 @@ impl<'s> Reader<'s> {
             let Some(value) = file.decimal(c_value, "value") else {
                 continue;
             };
+            // A `_pct` measure is a fraction: 15 % is 0.15, and 15 would pay as 1,500 %.
+            if measure.ends_with("_pct") && value.abs() > Decimal::ONE {
+                data.warnings.push(format!(
+                    "{COMPANY} line {}: `{measure}` is {value}, outside -1..1; a `_pct` measure is a fraction \
+                     (write 0.15 for 15 %)",
+                    file.line()
+                ));
+            }
             data.company_rows.push(CompanyRow { label, measure, value, cell: file.cell(None) });
         }
         self.close(data, file, COMPANY);

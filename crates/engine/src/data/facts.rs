@@ -210,6 +210,7 @@ impl Facts {
         };
         facts.sources = ix.sources(&facts.payees);
         ix.deals(&mut facts, scales);
+        ix.zero_quotas(&facts);
         ix.measures(&mut facts, scales);
         ix.company(&mut facts, scales);
         ix.relief(&mut facts);
@@ -549,6 +550,21 @@ impl Indexer<'_> {
         self.finish_deals(overflow, ledger.warnings.clone());
     }
 
+    /// A payee with bookings, a quota of 0 and a role that pays against the quota: `run`
+    /// fails that payee ("on a zero quota"), so `check --data` says so first.
+    fn zero_quotas(&mut self, facts: &Facts) {
+        for (payee, periods) in facts.payees.iter().zip(&facts.deal_totals) {
+            let booked = periods.iter().any(|t| t.amount.iter().any(|a| !a.is_zero()));
+            if booked && payee.quota.is_zero() && self.plan.quota_roles.iter().any(|r| **r == *payee.role) {
+                self.warnings.push(format!(
+                    "payee {}: has bookings but a quota of 0 in roster.csv; `run` fails this payee's quota-based \
+                     components (role {})",
+                    payee.id, payee.role
+                ));
+            }
+        }
+    }
+
     fn finish_deals(&mut self, overflow: bool, warnings: Vec<String>) {
         if overflow {
             self.diagnostics
@@ -694,6 +710,15 @@ impl Indexer<'_> {
                 self.bad_period(RELIEF, row.cell, label);
                 continue;
             };
+            // Relief lowers a quota; on none it changes nothing, which whoever approved it
+            // should hear of (a warning, not an error: pay is as it would be without the row).
+            let payee = &facts.payees[row.payee as usize];
+            if payee.quota.is_zero() {
+                self.warnings.push(format!(
+                    "{RELIEF} line {}: relief for payee {}, who has no quota (0 in roster.csv): it changes nothing",
+                    row.cell.line, payee.id
+                ));
+            }
             facts.relief[row.payee as usize].push(ReliefEntry {
                 period,
                 kind: row.kind.clone(),

@@ -107,6 +107,7 @@ impl PlanSource {
         overrides: &IndexMap<String, Decimal>,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<Plan> {
+        diagnostics.extend(registry.problems().iter().cloned());
         let ModelParts { mut model, spec, captured } = self.model(overrides, diagnostics)?;
         let file = &self.file;
         let mut roles = IndexMap::new();
@@ -147,6 +148,11 @@ impl PlanSource {
         model.reads_margin = reads_margin;
         model.needs_deal_list = roles.values().flat_map(|r| &r.components).any(|c| c.needs_credits());
         model.company_reads = super::lint::company_reads(&spec, &captured);
+        model.quota_roles = roles
+            .iter()
+            .filter(|(_, r)| r.components.iter().any(|c| c.reads_quota()))
+            .map(|(id, _)| id.clone())
+            .collect();
         let plan = Plan { model, roles };
         // Lint is for a plan that compiles: a misspelt key is reported once, as itself.
         if !diagnostics.iter().any(Diagnostic::is_error) {

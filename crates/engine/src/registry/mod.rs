@@ -17,6 +17,8 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 use crate::component::{ComponentType, PluginType, TypeInfo, builtin_types};
+use crate::diagnostic::Diagnostic;
+use crate::error::Code;
 use crate::script::{ScriptHost, ScriptLimits};
 use crate::source::{FileSystem, Sources};
 
@@ -29,6 +31,9 @@ pub use schema::plan_schema;
 #[derive(Clone)]
 pub struct Registry {
     types: IndexMap<String, Arc<dyn ComponentType>>,
+    /// Plugins that could not be registered (one named like a built-in): errors of every
+    /// plan compiled with this registry.
+    problems: Vec<Diagnostic>,
 }
 
 impl fmt::Debug for Registry {
@@ -51,7 +56,7 @@ impl Registry {
 
     /// The built-in types, with `type: script` run by `host`.
     pub fn with_host(host: Arc<ScriptHost>) -> Registry {
-        let mut registry = Registry { types: IndexMap::new() };
+        let mut registry = Registry { types: IndexMap::new(), problems: Vec::new() };
         for component_type in builtin_types(host) {
             registry.register(component_type);
         }
@@ -80,9 +85,18 @@ impl Registry {
     pub fn add_plugins(&mut self, sources: &dyn Sources, host: &Arc<ScriptHost>, dir: &Path, shown: &str) {
         for file in plugin_files(sources, dir) {
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if let Some(plugin) = PluginType::load(sources, host, &file, &format!("{shown}/{name}")) {
+            let path = format!("{shown}/{name}");
+            if let Some(plugin) = PluginType::load(sources, host, &file, &path) {
                 if self.types.get(plugin.name()).is_some_and(|t| !t.is_plugin()) {
-                    continue; // plugins never shadow a built-in
+                    // A plugin never replaces a built-in; ignoring it would run the built-in
+                    // where its author expects the script.
+                    let message = format!(
+                        "plugin {path} is named like the built-in component type `{}`: a plugin cannot replace \
+                         a built-in; rename the file",
+                        plugin.name()
+                    );
+                    self.problems.push(Diagnostic::error(message).with_code(Code::PlanBadId));
+                    continue;
                 }
                 self.register(Arc::new(plugin));
             }
@@ -92,6 +106,11 @@ impl Registry {
     /// Adds a type; a later registration with the same name replaces the earlier one.
     pub fn register(&mut self, component_type: Arc<dyn ComponentType>) {
         self.types.insert(component_type.name().to_string(), component_type);
+    }
+
+    /// Plugins that could not be registered, as errors.
+    pub fn problems(&self) -> &[Diagnostic] {
+        &self.problems
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn ComponentType>> {

@@ -88,12 +88,19 @@ impl ScriptError {
             EvalAltResult::ErrorFunctionNotFound(name, _) if name.starts_with(&function) => {
                 (ScriptErrorKind::MissingFunction, format!("the script does not define `fn {function}(ctx)`"))
             }
+            EvalAltResult::ErrorRuntime(value, _) if super::nesting::nests_deeper_than(value, super::MAX_NESTING) => {
+                let limit = super::MAX_NESTING;
+                (
+                    ScriptErrorKind::Runtime,
+                    format!("the script threw arrays or maps nested more than {limit} levels deep"),
+                )
+            }
             other => {
                 let mut text = other.to_string();
                 if let Some(cut) = text.find(" (line ") {
                     text.truncate(cut);
                 }
-                (ScriptErrorKind::Runtime, text)
+                (ScriptErrorKind::Runtime, cut_text(text, MAX_MESSAGE))
             }
         };
         ScriptError { script: script.to_string(), function, line: span.line, col: span.col, kind, message }
@@ -115,6 +122,18 @@ impl ScriptError {
     pub fn code(&self) -> Code {
         self.kind.code()
     }
+}
+
+/// The longest message a script's failure shows (a thrown value can be a megabyte of text).
+const MAX_MESSAGE: usize = 500;
+
+/// `text` cut to `max` characters, with `…` where it was cut.
+pub(super) fn cut_text(mut text: String, max: usize) -> String {
+    if let Some((at, _)) = text.char_indices().nth(max) {
+        text.truncate(at);
+        text.push('…');
+    }
+    text
 }
 
 impl std::error::Error for ScriptError {}

@@ -9,6 +9,7 @@
 
 mod error;
 mod helpers;
+mod nesting;
 
 use std::fmt;
 use std::path::Path;
@@ -23,6 +24,7 @@ use crate::error::Code;
 use crate::source::Sources;
 
 pub use error::{ScriptError, ScriptErrorKind};
+pub use nesting::{MAX_NESTING, SCRIPT_THREAD_STACK, init_script_threads};
 
 /// Sandbox limits for scripts, per plan load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +135,7 @@ impl ScriptHost {
             late.then(|| Dynamic::from("time budget"))
         });
         helpers::register(&mut engine);
+        nesting::register(&mut engine);
         ScriptHost { engine, limits }
     }
 
@@ -161,16 +164,21 @@ impl ScriptHost {
         let file: Arc<str> = Arc::from(name);
         let mut ast = self.engine.compile(text).map_err(|err| {
             let span = position_span(err.position());
-            Diagnostic::error(format!("script syntax error: {}", err.err_type()))
+            // Rhai's message can quote the input (a token, a string): at most 200 characters of
+            // it, whatever file the script turns out to be.
+            Diagnostic::error(format!("script syntax error: {}", error::cut_text(err.err_type().to_string(), 200)))
                 .at(&file, span)
                 .with_code(Code::ScriptSyntax)
         })?;
         ast.set_source(name);
         // The top level (outside functions) runs once, here, in the sandbox: an `import` or
         // a runaway statement fails the load, and calls need not run it again.
-        let ran = with_deadline(self.limits.max_call_time, || self.engine.run_ast(&ast.clone_statements_only()));
-        if let Err(err) = ran {
-            let error = ScriptError::new(name, "(top level)", &err);
+        // On the script stack: a deeply nested value is built, checked and dropped there.
+        let ran = nesting::on_script_stack(|| {
+            with_deadline(self.limits.max_call_time, || self.engine.run_ast(&ast.clone_statements_only()))
+                .map_err(|err| ScriptError::new(name, "(top level)", &err))
+        });
+        if let Err(error) = ran {
             let span = Span { line: error.line, col: error.col, len: 1 };
             let message = format!("script top level: {}", error.message);
             return Err(Diagnostic::error(message).at(&file, span).with_code(error.code()));
@@ -192,22 +200,37 @@ impl ScriptHost {
         }
         // The scripts' top level ran once at load: calls go straight to the function.
         let options = rhai::CallFnOptions::new().eval_ast(false).rewind_scope(true);
-        with_deadline(self.limits.max_call_time, || {
-            SCOPE.with(|scope| {
-                let mut fresh = Scope::new();
-                // A script's `validate` may run while another call holds this thread's scope.
-                let mut held = scope.try_borrow_mut();
-                let scope = match held.as_mut() {
-                    Ok(scope) => {
-                        scope.clear();
-                        &mut **scope
-                    }
-                    Err(_) => &mut fresh,
-                };
-                self.engine
-                    .call_fn_with_options::<Dynamic>(options, scope, &script.ast, function, (argument,))
-                    .map_err(|err| ScriptError::new(&script.path, function, &err))
+        // On the script stack: whatever the script nests is built, walked and dropped there,
+        // and what leaves is at most MAX_NESTING deep (a thrown value leaves as text).
+        nesting::on_script_stack(|| {
+            with_deadline(self.limits.max_call_time, || {
+                SCOPE.with(|scope| {
+                    let mut fresh = Scope::new();
+                    // A script's `validate` may run while another call holds this thread's scope.
+                    let mut held = scope.try_borrow_mut();
+                    let scope = match held.as_mut() {
+                        Ok(scope) => {
+                            scope.clear();
+                            &mut **scope
+                        }
+                        Err(_) => &mut fresh,
+                    };
+                    self.engine
+                        .call_fn_with_options::<Dynamic>(options, scope, &script.ast, function, (argument,))
+                        .map_err(|err| ScriptError::new(&script.path, function, &err))
+                })
             })
+        })
+        .and_then(|value| {
+            if nesting::nests_deeper_than(&value, MAX_NESTING) {
+                let message = format!("returned arrays or maps nested more than {MAX_NESTING} levels deep");
+                // Dropped here, on the script stack.
+                return nesting::on_script_stack(move || {
+                    drop(value);
+                    Err(ScriptError::bad_return(&script.path, function, message))
+                });
+            }
+            Ok(value)
         })
     }
 }
