@@ -201,3 +201,60 @@ fn data_errors_in_memory_carry_file_line_and_column() {
     assert_eq!(&*location.file, "mem/deals.csv");
     assert_eq!((location.span.line, location.span.col), (2, 23), "{error}");
 }
+
+/// Amounts of every width reach the facts exactly as written: a mantissa beyond 64 bits, the
+/// largest that fits, 28 decimal places, a negative zero; and each deal keeps its own id, the
+/// last row's too. (The data set packs small amounts into 64 bits and keeps the rest whole.)
+#[test]
+fn deal_amounts_of_every_width_are_kept_exactly() {
+    use accrue_engine::{NumberStyle, parse_decimal};
+    let plan = plan("msp-fy2027");
+    let texts = csv_texts("msp-fy2027");
+    let special = [
+        ("123456.123456789012345678", "1234.5678901234567890123"),
+        ("922337.2036854775807", "922337.2036854775807"),
+        ("922337.2036854775808", "-922337.2036854775808"),
+        ("0.0000000000000000000000000001", "-0.0000000000000000000000000001"),
+        ("-0", "-0.00"),
+        ("1.50", "0.250"),
+    ];
+    let mut rows = String::new();
+    for (i, (amount, margin)) in special.iter().enumerate() {
+        // Each value once counted and once cancelled (a cancelled deal keeps its own credit).
+        rows.push_str(&format!("W{i},p01,2027-02-1{i},new,{amount},{margin},\n"));
+        rows.push_str(&format!("C{i},p01,2027-02-1{i},new,{amount},{margin},2027-03-30\n"));
+    }
+    rows.push_str("LAST,p01,2026-01-01,new,1,1,\n");
+    let edited: Vec<(String, String)> = texts
+        .iter()
+        .map(|(name, text)| {
+            let text = if name == "deals.csv" { format!("{text}{rows}") } else { text.clone() };
+            (name.clone(), text)
+        })
+        .collect();
+    let before = Facts::index(&in_memory(&texts), &plan, &Scales::new()).unwrap();
+    let after = Facts::index(&in_memory(&edited), &plan, &Scales::new()).unwrap();
+    let p01 = after.payee_index("p01").unwrap();
+    let period = after.calendar().index_of("2027-02-10".parse().unwrap()).unwrap();
+    let parse = |text: &str| parse_decimal(text, NumberStyle::Text).unwrap();
+    let new = DealKind::New as usize;
+    let (mut amount, mut margin) =
+        (before.deal_totals(p01)[period].amount[new], before.deal_totals(p01)[period].gross_margin);
+    for (a, m) in special {
+        amount += parse(a);
+        margin += parse(m);
+    }
+    let totals = &after.deal_totals(p01)[period];
+    assert_eq!(totals.amount[new].to_string(), amount.to_string());
+    assert_eq!(totals.gross_margin.to_string(), margin.to_string());
+    let cancelled: Vec<_> = after.cancelled(p01).iter().filter(|c| c.deal.starts_with('C')).collect();
+    assert_eq!(cancelled.len(), special.len());
+    for (i, (credit, (a, m))) in cancelled.iter().zip(special).enumerate() {
+        assert_eq!(&*credit.deal, format!("C{i}"));
+        for (kept, written) in [(credit.amount, parse(a)), (credit.gross_margin, parse(m))] {
+            assert_eq!(kept.to_string(), written.to_string(), "{a} / {m}");
+            assert_eq!(kept.is_sign_negative(), written.is_sign_negative(), "{a} / {m}");
+        }
+    }
+    assert!(after.warnings.iter().any(|w| w.contains("LAST (2026-01-01)")), "{:?}", after.warnings);
+}

@@ -76,20 +76,58 @@ pub(crate) const NO_OWNER: u32 = u32::MAX;
 /// No split rows: the deal is credited to its owner in full.
 pub(crate) const NO_SPLIT: u32 = u32::MAX;
 
-/// One `deals.csv` row as written, checked. 64 bytes, so ten million deals fit in memory.
+/// One `deals.csv` row as written, checked, in 40 bytes, so ten million deals fit in memory:
+/// an amount is its mantissa and scale when the mantissa fits an `i64` (every amount written
+/// with up to 18 digits), else its place in [`DataSet::wide`] (read both with
+/// [`DataSet::amount`] and [`DataSet::margin`]). A row that takes less memory is also one the
+/// loader writes faster: a large ledger's first writes cost more than its parsing.
 #[derive(Debug, Clone)]
 pub(crate) struct Deal {
-    pub amount: Decimal,
-    pub margin: Decimal,
+    amount: i64,
+    margin: i64,
     pub close_date: NaiveDate,
     pub cancelled: Option<NaiveDate>,
     /// The owner's roster index, or [`NO_OWNER`].
     pub owner: u32,
     /// Index into [`DataSet::splits`], or [`NO_SPLIT`].
     pub split: u32,
-    /// The deal id's place in the id arena.
-    pub id: (u32, u32),
+    /// Where the deal id starts in the id arena; it ends where the next deal's starts.
+    id: u32,
+    amount_scale: u8,
+    margin_scale: u8,
     pub kind: DealKind,
+}
+
+const _: () = assert!(std::mem::size_of::<Deal>() == 40);
+
+/// The scale that marks an amount kept whole in [`DataSet::wide`].
+const WIDE: u8 = u8::MAX;
+
+/// `value` as a mantissa and scale, or (its place in `wide`, [`WIDE`]) when the mantissa does
+/// not fit an `i64` or the value is a negative zero (which a mantissa cannot tell apart).
+fn pack(value: Decimal, wide: &mut Vec<Decimal>) -> (i64, u8) {
+    match i64::try_from(value.mantissa()) {
+        Ok(mantissa) if mantissa != 0 || !value.is_sign_negative() => (mantissa, value.scale() as u8),
+        _ => {
+            wide.push(value);
+            ((wide.len() - 1) as i64, WIDE)
+        }
+    }
+}
+
+fn unpack(value: i64, scale: u8, wide: &[Decimal]) -> Decimal {
+    if scale == WIDE { wide[value as usize] } else { Decimal::new(value, u32::from(scale)) }
+}
+
+/// A deal row as read, before it is packed into a [`Deal`].
+struct DealRow {
+    amount: Decimal,
+    margin: Decimal,
+    close_date: NaiveDate,
+    cancelled: Option<NaiveDate>,
+    owner: u32,
+    split: u32,
+    kind: DealKind,
 }
 
 /// A row of `measures.csv`, its period and measure not yet resolved against a plan.
@@ -145,6 +183,8 @@ pub struct DataSet {
     pub(crate) role_cells: Vec<Cell>,
     pub(crate) deals: Vec<Deal>,
     deal_ids: String,
+    /// Amounts and margins whose mantissa does not fit a [`Deal`]'s `i64`.
+    wide: Vec<Decimal>,
     /// `[split]` the payees a split deal credits, with their shares (summing to 1).
     pub(crate) splits: Vec<Vec<(u32, Decimal)>>,
     /// Period labels as written in measures, company and relief rows.
@@ -207,6 +247,7 @@ impl DataSet {
             role_cells: Vec::new(),
             deals: Vec::new(),
             deal_ids: String::new(),
+            wide: Vec::new(),
             splits: Vec::new(),
             labels: Vec::new(),
             measure_names: Vec::new(),
@@ -269,9 +310,20 @@ impl DataSet {
         self.deals.len()
     }
 
-    pub(crate) fn deal_id(&self, deal: &Deal) -> &str {
-        let (start, len) = deal.id;
-        &self.deal_ids[start as usize..(start + len) as usize]
+    /// The id of deal `index` (a place in [`DataSet::deals`]).
+    pub(crate) fn deal_id(&self, index: usize) -> &str {
+        let end = self.deals.get(index + 1).map_or(self.deal_ids.len(), |next| next.id as usize);
+        &self.deal_ids[self.deals[index].id as usize..end]
+    }
+
+    /// A deal's amount, exactly as written.
+    pub(crate) fn amount(&self, deal: &Deal) -> Decimal {
+        unpack(deal.amount, deal.amount_scale, &self.wide)
+    }
+
+    /// A deal's gross margin, exactly as written (0 when empty).
+    pub(crate) fn margin(&self, deal: &Deal) -> Decimal {
+        unpack(deal.margin, deal.margin_scale, &self.wide)
     }
 
     /// The company measure names `company.csv` has rows for, in file order.
@@ -310,7 +362,7 @@ impl DataSet {
     }
 
     /// The ledger of simple deals for `calendar`, built on first use and kept.
-    pub(crate) fn ledger(&self, calendar: &Calendar, payees: &[Payee]) -> Arc<Ledger> {
+    pub(crate) fn ledger(&self, calendar: &Calendar, payees: &Arc<Vec<Payee>>) -> Arc<Ledger> {
         let key = (calendar.start(), calendar.n_periods());
         let mut ledgers = self.ledgers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(ledger) = ledgers.iter().find(|l| l.key == key) {
@@ -603,13 +655,14 @@ impl<'s> Reader<'s> {
             split_numbers.insert(deal, data.splits.len() as u32);
             data.splits.push(shares);
         }
-        // Deal ids are checked for duplicates by a 128-bit hash (a collision chance far below
-        // one in a trillion at 10 million deals), collected in row order and sorted at the end:
-        // sequential memory, where a hash set of millions of ids is a cache miss a row.
+        // Deal ids are checked for duplicates by a 96-bit hash (a collision chance far below
+        // one in a trillion at 10 million deals) packed with the row's line into 16 bytes,
+        // collected in row order and sorted at the end: sequential memory, where a hash set of
+        // millions of ids is a cache miss a row.
         // A deal row takes about 48 bytes of CSV: sizing the vectors from the file's size
         // spares copying ten million rows as they grow.
         let expected_rows = self.sources.size(&self.dir.join(DEALS)).map_or(0, |bytes| bytes / 48) as usize;
-        let mut ids: Vec<(u128, u32)> = Vec::with_capacity(expected_rows);
+        let mut ids: Vec<u128> = Vec::with_capacity(expected_rows);
         data.deals.reserve(expected_rows);
         data.deal_ids.reserve(expected_rows * 6);
         let mut last_owner: Option<(String, usize)> = None;
@@ -624,7 +677,8 @@ impl<'s> Reader<'s> {
                 }
             };
             let id = file.text(columns.id);
-            ids.push((id_hash(id), file.line() as u32));
+            // The id's 96-bit hash above its line: sorted, repeats are neighbours, first first.
+            ids.push(id_hash(id) | u128::from(file.line() as u32));
             let Ok(start) = u32::try_from(data.deal_ids.len()) else {
                 file.error_at(None, "deals.csv holds more deal-id text than Accrue keeps (4 GB)");
                 break;
@@ -633,10 +687,25 @@ impl<'s> Reader<'s> {
             if row.split != NO_SPLIT {
                 used_splits.insert(row.split);
             }
-            data.deals.push(Deal { id: (start, id.len() as u32), ..row });
+            let (amount, amount_scale) = pack(row.amount, &mut data.wide);
+            let (margin, margin_scale) = pack(row.margin, &mut data.wide);
+            data.deals.push(Deal {
+                amount,
+                margin,
+                close_date: row.close_date,
+                cancelled: row.cancelled,
+                owner: row.owner,
+                split: row.split,
+                id: start,
+                amount_scale,
+                margin_scale,
+                kind: row.kind,
+            });
         }
         ids.par_sort_unstable();
-        let repeats = ids.windows(2).filter(|pair| pair[0].0 == pair[1].0).map(|pair| (pair[1].1, pair[0].1));
+        let line = |entry: u128| entry as u32;
+        let repeats =
+            ids.windows(2).filter(|pair| pair[0] >> 32 == pair[1] >> 32).map(|pair| (line(pair[1]), line(pair[0])));
         let mut repeats: Vec<(u32, u32)> = repeats.collect();
         repeats.sort_unstable();
         for (line, first) in repeats {
@@ -830,7 +899,7 @@ fn read_deal(
     payees: &HashMap<String, usize>,
     last_owner: &mut Option<(String, usize)>,
     splits: &HashMap<String, u32>,
-) -> Result<Deal, RowError> {
+) -> Result<DealRow, RowError> {
     let id = file.text(c.id);
     if id.is_empty() {
         return Err((c.id, Code::DataInvalid, "deal id is empty".into()));
@@ -899,19 +968,17 @@ fn read_deal(
         }
         Some(date)
     };
-    Ok(Deal {
+    Ok(DealRow {
         amount,
         margin,
         close_date,
         cancelled,
         owner: owner.map_or(NO_OWNER, |o| o as u32),
         split: split.unwrap_or(NO_SPLIT),
-        id: (0, 0),
         kind,
     })
 }
 
-/// A 128-bit hash of a deal id, for duplicate detection without keeping the string.
 /// Whether an unknown column name is close enough to a known one to be a misspelling of it:
 /// at most two edits apart, or the same once case and separators are ignored.
 fn near_miss(name: &str, known: &str) -> bool {
@@ -919,11 +986,15 @@ fn near_miss(name: &str, known: &str) -> bool {
     squash(name) == squash(known) || (name.len() >= 4 && strsim::damerau_levenshtein(name, known) <= 2)
 }
 
+/// A 96-bit hash of a deal id, for duplicate detection without keeping the string (a
+/// collision chance below 10^-15 at 10 million deals), in the top 96 bits of a `u128` whose
+/// low 32 bits are free for the row's line.
 fn id_hash(id: &str) -> u128 {
     use std::hash::{Hash, Hasher};
-    // Two independent 64-bit hashes (SipHash and FNV-1a) of the id: one SipHash pass a row.
+    // Two independent hashes of the id: SipHash (64 bits) and FNV-1a (its 32 best-mixed, high
+    // bits); one SipHash pass a row.
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     id.hash(&mut hasher);
     let fnv = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    (u128::from(hasher.finish()) << 64) | u128::from(fnv)
+    (u128::from(hasher.finish()) << 64) | (u128::from(fnv >> 32) << 32)
 }

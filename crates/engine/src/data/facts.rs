@@ -164,7 +164,8 @@ impl Facts {
     pub fn read(sources: Arc<dyn Sources>, dir: &Path, plan: &PlanModel) -> Result<Facts, Diagnostics> {
         let (data, mut diagnostics) = DataSet::parse(sources, dir);
         if data.files.contains_key(ROSTER) && !diagnostics.iter().any(|d| d.is_error() && in_file(d, ROSTER)) {
-            match Facts::index(&data, plan, &Scales::default()) {
+            // The data set is dropped here: its ledger is built for this one index, not kept.
+            match Facts::index_with(&data, plan, &Scales::default(), false) {
                 Ok(facts) if !diagnostics.iter().any(Diagnostic::is_error) => return Ok(facts),
                 Ok(_) => {}
                 Err(more) => diagnostics.extend(more.0),
@@ -182,9 +183,17 @@ impl Facts {
     /// company rows. Rows that do not fit the plan (an unknown role, an undeclared measure, a
     /// period outside the plan year) are errors at their file, line and column.
     pub fn index(data: &DataSet, plan: &PlanModel, scales: &Scales) -> Result<Facts, Diagnostics> {
+        Facts::index_with(data, plan, scales, true)
+    }
+
+    /// [`Facts::index`]; `keep_ledger`: whether the data set keeps the ledger built for this
+    /// calendar (for the next index), or the facts take its sums (a data set read for one
+    /// index, as [`Facts::read`] does).
+    fn index_with(data: &DataSet, plan: &PlanModel, scales: &Scales, keep_ledger: bool) -> Result<Facts, Diagnostics> {
         let calendar = plan.calendar.clone();
         let n = calendar.n_periods();
-        let mut ix = Indexer { data, plan, calendar: &calendar, diagnostics: Vec::new(), warnings: Vec::new() };
+        let mut ix =
+            Indexer { data, plan, calendar: &calendar, keep_ledger, diagnostics: Vec::new(), warnings: Vec::new() };
         let payees = ix.payees();
         ix.warnings.extend(data.warnings.iter().cloned());
         ix.margin_column();
@@ -192,7 +201,8 @@ impl Facts {
             return Err(Diagnostics(ix.diagnostics).or_code(Code::DataInvalid));
         }
         let mut facts = Facts {
-            deal_totals: vec![vec![DealTotals::default(); n]; payees.len()],
+            // Filled by `Indexer::deals`.
+            deal_totals: Vec::new(),
             deal_prefix: Vec::new(),
             cancelled: vec![Vec::new(); payees.len()],
             credits: plan.needs_deal_list().then(|| vec![Vec::new(); payees.len()]),
@@ -406,6 +416,8 @@ struct Indexer<'a> {
     data: &'a DataSet,
     plan: &'a PlanModel,
     calendar: &'a Calendar,
+    /// Whether the data set keeps the ledger for the next index of this calendar.
+    keep_ledger: bool,
     diagnostics: Vec<Diagnostic>,
     warnings: Vec<String>,
 }
@@ -512,14 +524,21 @@ impl Indexer<'_> {
             let new = DealKind::New as usize;
             scales.owner_factors(p).is_none_or(|f| f.amount[new] == f.margin[new] && f.amount[new] >= Decimal::ZERO)
         });
-        let ledger = (facts.credits.is_none() && (shift.is_none() || shift_factors_alike))
-            .then(|| self.data.ledger(self.calendar, &facts.payees));
+        let ledger = (facts.credits.is_none() && (shift.is_none() || shift_factors_alike)).then(|| {
+            if self.keep_ledger {
+                self.data.ledger(self.calendar, &facts.payees)
+            } else {
+                Arc::new(Ledger::build(self.data, self.calendar, &facts.payees))
+            }
+        });
         let shifted = match (&ledger, shift) {
             (Some(ledger), Some(shift)) => ledger.shifted_margins(self.data, self.calendar, shift).map(Some),
             _ => Some(None),
         };
         let (Some(ledger), Some(shifted)) = (ledger, shifted) else {
             // Every credit kept, or a margin shift (not linear in the factors): deal by deal.
+            let n = self.calendar.n_periods();
+            facts.deal_totals = vec![vec![DealTotals::default(); n]; facts.payees.len()];
             let mut warnings = Vec::new();
             let overflow = credit_deals(self.data, self.calendar, facts, scales, shift, None, &mut warnings);
             self.finish_deals(overflow, warnings);
@@ -527,27 +546,53 @@ impl Indexer<'_> {
         };
         // Scale factors are linear: a payee's own simple deals (uncancelled, unsplit) are
         // summed once per data set and calendar, and scaled as sums; the rest go one by one.
+        let unscaled = shifted.is_none() && (0..facts.payees.len() as u32).all(|p| scales.owner_factors(p).is_none());
         let mut overflow = false;
+        let ledger = match Arc::try_unwrap(ledger) {
+            // A ledger built for this index alone: its sums are the facts', taken, not copied.
+            Ok(mut ledger) if unscaled => {
+                facts.deal_totals = std::mem::take(&mut ledger.sums);
+                Arc::new(ledger)
+            }
+            ledger => {
+                let ledger = ledger.map_or_else(|shared| shared, Arc::new);
+                let n = self.calendar.n_periods();
+                facts.deal_totals = vec![vec![DealTotals::default(); n]; facts.payees.len()];
+                self.add_sums(facts, scales, &ledger, shifted.as_deref(), &mut overflow);
+                ledger
+            }
+        };
+        let mut quiet = Vec::new();
+        let rest = ledger.rest.iter().map(|&i| (i as usize, &self.data.deals[i as usize]));
+        overflow |= credit_deals_from(self.data, self.calendar, facts, scales, shift, None, &mut quiet, rest);
+        self.finish_deals(overflow, ledger.warnings.clone());
+    }
+
+    /// The ledger's sums into the facts, scaled by their owners' factors.
+    fn add_sums(
+        &self,
+        facts: &mut Facts,
+        scales: &Scales,
+        ledger: &Ledger,
+        shifted: Option<&MarginSums>,
+        overflow: &mut bool,
+    ) {
         for (owner, periods) in ledger.sums.iter().enumerate() {
             let factors = scales.owner_factors(owner as u32).filter(|f| **f != OwnerFactors::ONE);
             for (k, sums) in periods.iter().enumerate() {
                 let mut sums = std::borrow::Cow::Borrowed(sums);
-                if let Some(margins) = &shifted {
+                if let Some(margins) = shifted {
                     sums.to_mut().gross_margin = margins[owner][k];
                 }
                 match factors {
                     None => facts.deal_totals[owner][k] = sums.into_owned(),
                     Some(f) => match scaled_totals(&sums, f) {
                         Some(totals) => facts.deal_totals[owner][k] = totals,
-                        None => overflow = true,
+                        None => *overflow = true,
                     },
                 }
             }
         }
-        let mut quiet = Vec::new();
-        let rest = ledger.rest.iter().map(|&i| (i as usize, &self.data.deals[i as usize]));
-        overflow |= credit_deals_from(self.data, self.calendar, facts, scales, shift, None, &mut quiet, rest);
-        self.finish_deals(overflow, ledger.warnings.clone());
     }
 
     /// A payee with bookings, a quota of 0 and a role that pays against the quota: `run`
@@ -733,9 +778,9 @@ impl Indexer<'_> {
 }
 
 /// A deal's amount and margin under the owner's scale factors (exact), `None` on overflow.
-fn scaled(deal: &Deal, scales: &Scales, shift: Option<Decimal>) -> Option<(Decimal, Decimal)> {
+fn scaled(data: &DataSet, deal: &Deal, scales: &Scales, shift: Option<Decimal>) -> Option<(Decimal, Decimal)> {
     let factors = if deal.owner == NO_OWNER { None } else { scales.owner_factors(deal.owner) };
-    let (mut amount, mut margin) = (deal.amount, deal.margin);
+    let (mut amount, mut margin) = (data.amount(deal), data.margin(deal));
     if let Some(f) = factors.filter(|f| **f != OwnerFactors::ONE) {
         let kind = deal.kind as usize;
         if f.amount[kind] != Decimal::ONE {
@@ -772,16 +817,17 @@ pub(crate) struct Ledger {
 }
 
 impl Ledger {
-    pub(crate) fn build(data: &DataSet, calendar: &Calendar, payees: &[Payee]) -> Ledger {
+    pub(crate) fn build(data: &DataSet, calendar: &Calendar, payees: &Arc<Vec<Payee>>) -> Ledger {
         let n = calendar.n_periods();
         let mut facts_like = LedgerSink { sums: vec![vec![DealTotals::default(); n]; payees.len()], rest: Vec::new() };
+        // With a ledger sink, crediting reads only the roster of the facts it is given.
         let mut scratch = Facts {
             calendar: calendar.clone(),
-            payees: Arc::new(payees.to_vec()),
+            payees: payees.clone(),
             index: Arc::new(HashMap::new()),
-            deal_totals: vec![vec![DealTotals::default(); n]; payees.len()],
+            deal_totals: Vec::new(),
             deal_prefix: Vec::new(),
-            cancelled: vec![Vec::new(); payees.len()],
+            cancelled: Vec::new(),
             credits: None,
             sources: Vec::new(),
             measures: Vec::new(),
@@ -822,7 +868,7 @@ impl Ledger {
                 continue;
             }
             let Some(k) = calendar.index_of(deal.close_date) else { continue };
-            let margin = deal.amount.checked_mul(shift)?.checked_add(deal.margin)?.max(Decimal::ZERO);
+            let margin = data.amount(deal).checked_mul(shift)?.checked_add(data.margin(deal))?.max(Decimal::ZERO);
             let slot = &mut sums[deal.owner as usize][k];
             *slot = slot.checked_add(margin)?;
         }
@@ -887,6 +933,8 @@ fn credit_deals_from<'d>(
     let mut overflow = false;
     // The period of the last close date: deals come in runs of nearby dates.
     let mut last_period: Option<(NaiveDate, Option<usize>)> = None;
+    // A credit kept only in the sums needs no id: one shared empty one, not one allocated a deal.
+    let no_id: Arc<str> = Arc::from("");
     for (index, deal) in deals {
         let period = match last_period {
             Some((date, period)) if date == deal.close_date => period,
@@ -899,11 +947,11 @@ fn credit_deals_from<'d>(
         let Some(period) = period else {
             outside_year += 1;
             if outside_examples.len() < 5 {
-                outside_examples.push(format!("{} ({})", data.deal_id(deal), deal.close_date));
+                outside_examples.push(format!("{} ({})", data.deal_id(index), deal.close_date));
             }
             continue;
         };
-        let Some((amount, margin)) = scaled(deal, scales, shift) else {
+        let Some((amount, margin)) = scaled(data, deal, scales, shift) else {
             overflow = true;
             continue;
         };
@@ -916,7 +964,7 @@ fn credit_deals_from<'d>(
             days_after_close: (date - deal.close_date).num_days(),
         });
         let keep_one_by_one = cancellation.is_some() || facts.credits.is_some();
-        let id: Arc<str> = if keep_one_by_one { Arc::from(data.deal_id(deal)) } else { Arc::from("") };
+        let id: Arc<str> = if keep_one_by_one { Arc::from(data.deal_id(index)) } else { no_id.clone() };
         if !simple {
             if let Some(sink) = ledger.as_deref_mut() {
                 sink.rest.push(index as u32);
@@ -928,7 +976,7 @@ fn credit_deals_from<'d>(
                 if share == Decimal::ONE { (amount, margin) } else { (amount * share, margin * share) };
             let employed = &facts.payees[payee];
             if deal.close_date < employed.start_date || employed.end_date.is_some_and(|e| deal.close_date > e) {
-                let example = format!("{} ({})", data.deal_id(deal), deal.close_date);
+                let example = format!("{} ({})", data.deal_id(index), deal.close_date);
                 outside_employment.entry(payee).or_default().push(example);
             }
             if ledger.is_some() && !simple {
