@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::json;
@@ -162,29 +163,49 @@ pub fn simulate(
         last = Some((name, position));
         role_of.push(position);
     }
-    let mut payees = Vec::with_capacity(data.payees().len());
-    for (i, payee) in data.payees().iter().enumerate() {
-        if !failed.is_empty() && failed.contains(payee.id.as_str()) {
-            continue;
-        }
-        let mut year = [Decimal::ZERO; 2];
-        for (run, totals) in [&before, &after].into_iter().enumerate() {
-            let tally = &mut sums[run];
-            for k in 0..periods.len() {
-                if let Some(amount) = totals.amount(i, k) {
-                    year[run] += amount;
-                    tally.by_period[k] += amount;
+    // Payees a block at a time in parallel, each block with its own sums; the blocks are
+    // joined in roster order, and the sums are exact, so the order of adding does not matter.
+    const BLOCK: usize = 2048;
+    let blocks: Vec<(Vec<PayeeDelta>, [Tally; 2])> = data
+        .payees()
+        .par_chunks(BLOCK)
+        .enumerate()
+        .map(|(b, block)| {
+            let mut part = [Tally::new(&roles, &periods), Tally::new(&roles, &periods)];
+            let mut deltas = Vec::with_capacity(block.len());
+            for (j, payee) in block.iter().enumerate() {
+                let i = b * BLOCK + j;
+                if !failed.is_empty() && failed.contains(payee.id.as_str()) {
+                    continue;
                 }
+                let mut year = [Decimal::ZERO; 2];
+                for (run, totals) in [&before, &after].into_iter().enumerate() {
+                    let tally = &mut part[run];
+                    for k in 0..periods.len() {
+                        if let Some(amount) = totals.amount(i, k) {
+                            year[run] += amount;
+                            tally.by_period[k] += amount;
+                        }
+                    }
+                    tally.add_year(role_of[i], year[run]);
+                }
+                deltas.push(PayeeDelta {
+                    payee: payee.id.clone(),
+                    role: payee.role.clone(),
+                    baseline: Money::new(year[0], minor),
+                    scenario: Money::new(year[1], minor),
+                    delta: Money::new(year[1] - year[0], minor),
+                });
             }
-            tally.add_year(role_of[i], year[run]);
+            (deltas, part)
+        })
+        .collect();
+    let mut payees = Vec::with_capacity(data.payees().len());
+    for (deltas, part) in blocks {
+        payees.extend(deltas);
+        for (sum, block) in sums.iter_mut().zip(&part) {
+            sum.merge(block);
         }
-        payees.push(PayeeDelta {
-            payee: payee.id.clone(),
-            role: payee.role.clone(),
-            baseline: Money::new(year[0], minor),
-            scenario: Money::new(year[1], minor),
-            delta: Money::new(year[1] - year[0], minor),
-        });
     }
     let winners = top(&payees, options.top, |delta| delta > Decimal::ZERO, std::cmp::Ordering::reverse);
     let losers = top(&payees, options.top, |delta| delta < Decimal::ZERO, |order| order);
@@ -339,6 +360,13 @@ impl<'a> Tally<'a> {
         if let Some(r) = role {
             self.by_role[r] += year;
         }
+    }
+
+    /// Adds another block's sums (same roles and periods).
+    fn merge(&mut self, other: &Tally<'a>) {
+        self.total += other.total;
+        self.by_role.iter_mut().zip(&other.by_role).for_each(|(a, b)| *a += b);
+        self.by_period.iter_mut().zip(&other.by_period).for_each(|(a, b)| *a += b);
     }
 
     fn minus(&self, other: &Tally<'a>) -> Tally<'a> {
