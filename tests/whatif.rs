@@ -39,7 +39,7 @@ fn simulate_msp_ae_base_rate_from_5_to_6_percent() {
     // past her 1,200,000 quota, so one more point on that slice is 12,000.00; Femi (p06)
     // left in August with 630,000 of bookings, all in the first tier: 6,300.00. Carol (p03)
     // is at her 2× TI cap either way: 0.00.
-    let delta = |id: &str| result.payees.iter().find(|p| p.payee == id).unwrap().delta.clone();
+    let delta = |id: &str| result.payees.iter().find(|p| p.payee == id).unwrap().delta.to_string();
     assert_eq!(delta("p01"), "12000.00");
     assert_eq!(delta("p06"), "6300.00");
     assert_eq!(delta("p03"), "0.00");

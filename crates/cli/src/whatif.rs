@@ -222,8 +222,8 @@ pub fn simulation_table(result: &Simulation, baseline: &Baseline, minor: u32) ->
     if cost.baseline.is_none() {
         let _ = writeln!(out, "  (no company revenue for the plan year: add `revenue` to company.csv)");
     }
-    let names: std::collections::HashMap<&str, (&str, &str)> =
-        result.payees.iter().map(|p| (p.payee.as_str(), (p.role.as_str(), p.delta.as_str()))).collect();
+    let names: std::collections::HashMap<&str, (&str, accrue_engine::Money)> =
+        result.payees.iter().map(|p| (p.payee.as_str(), (p.role.as_str(), p.delta))).collect();
     for (title, list) in [("Top winners", &result.winners), ("Top losers", &result.losers)] {
         if list.is_empty() {
             let _ = writeln!(out, "\n{title}: none");
@@ -231,8 +231,8 @@ pub fn simulation_table(result: &Simulation, baseline: &Baseline, minor: u32) ->
         }
         let _ = writeln!(out, "\n{title}");
         for id in list {
-            let (role, delta) = names.get(id.as_str()).copied().unwrap_or(("", "0"));
-            let _ = writeln!(out, "  {id:<12} {role:<12} {:>16}", signed(delta, minor));
+            let (role, delta) = names.get(id.as_str()).map_or(("", "0".to_string()), |(r, d)| (*r, d.to_string()));
+            let _ = writeln!(out, "  {id:<12} {role:<12} {:>16}", signed(&delta, minor));
         }
     }
     out

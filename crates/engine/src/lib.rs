@@ -29,7 +29,7 @@ mod yaml;
 
 pub use analysis::{
     AlignOptions, Alignment, AttainmentShare, Baseline, Bin, Change, ChangeReport, CostOfSales, Coverage, Distribution,
-    FactsRef, Finding, GridCell, MAX_DRAWS, MAX_FACTOR, MAX_MARGIN_STEPS, MAX_REVENUE_STEPS, MonteCarlo,
+    FactsRef, Finding, GridCell, MAX_DRAWS, MAX_FACTOR, MAX_MARGIN_STEPS, MAX_REVENUE_STEPS, Money, MonteCarlo,
     MonteCarloOptions, PayeeDelta, PlanInput, RunFailure, Scenario, ScenarioError, Selector, SimulateOptions,
     Simulation, Sums, Variant, align, apply, montecarlo, parse_list, parse_range, simulate,
 };

@@ -91,8 +91,8 @@ fn a_rate_from_10_to_11_percent_moves_cost_by_a_tenth_of_the_old_commission() {
     assert_eq!(result.delta.total, "2590.12");
     assert_eq!(result.scenario.total, "28491.32");
     assert_eq!(result.delta.by_role["ae"], "2590.12");
-    assert_eq!(result.payees[0].delta, "2034.57");
-    assert_eq!(result.payees[1].delta, "555.55");
+    assert_eq!(result.payees[0].delta.to_string(), "2034.57");
+    assert_eq!(result.payees[1].delta.to_string(), "555.55");
     assert_eq!(result.winners, vec!["p01", "p02"]);
     assert!(result.losers.is_empty());
     // 25,901.20 / 2,000,000 = 0.0129506 → 0.012951 (6 places, midpoint away from zero).
@@ -111,15 +111,15 @@ fn a_scale_equals_running_on_the_deals_edited_by_hand() {
     assert_eq!(scaled.scenario.total, by_hand.baseline.total);
     assert_eq!(scaled.scenario.by_period, by_hand.baseline.by_period);
     // Ben's deals are his own: the payee selector leaves them alone.
-    assert_eq!(scaled.payees[1].delta, "0.00");
+    assert_eq!(scaled.payees[1].delta.to_string(), "0.00");
 }
 
 #[test]
 fn selectors_pick_roles_teams_payees_and_the_company() {
     let case = one_payee();
     let team = case.simulate(vec![scale("team:west.bookings=2")]).unwrap();
-    assert_eq!(team.payees[0].delta, "0.00");
-    assert_eq!(team.payees[1].delta, "5555.50");
+    assert_eq!(team.payees[0].delta.to_string(), "0.00");
+    assert_eq!(team.payees[1].delta.to_string(), "5555.50");
     let role = case.simulate(vec![scale("ae.bookings=0")]).unwrap();
     assert_eq!(role.scenario.total, "0.00");
     assert_eq!(role.losers, vec!["p01", "p02"], "largest loss first");
@@ -263,7 +263,7 @@ proptest! {
         let case = Case::new(&ONE_PAYEE.replace("0.10", &format!("0.{rate:02}")), &[("roster.csv", ROSTER), ("deals.csv", DEALS)]);
         let result = case.simulate(vec![]).unwrap();
         prop_assert_eq!(result.delta.total, "0.00");
-        prop_assert!(result.payees.iter().all(|p| p.delta == "0.00"));
+        prop_assert!(result.payees.iter().all(|p| p.delta.to_string() == "0.00"));
         prop_assert!(result.delta.by_period.values().all(|v| v == "0.00"));
     }
 

@@ -453,11 +453,11 @@ pub struct PayeeDeltaBody {
 impl From<&PayeeDelta> for PayeeDeltaBody {
     fn from(p: &PayeeDelta) -> PayeeDeltaBody {
         PayeeDeltaBody {
-            payee: p.payee.clone(),
-            role: p.role.clone(),
-            baseline: p.baseline.clone(),
-            scenario: p.scenario.clone(),
-            delta: p.delta.clone(),
+            payee: p.payee.to_string(),
+            role: p.role.to_string(),
+            baseline: p.baseline.to_string(),
+            scenario: p.scenario.to_string(),
+            delta: p.delta.to_string(),
         }
     }
 }

@@ -9,8 +9,6 @@
 //! the profit-linked components see, NP' = GP' − X − C', and profit after comp = NP' − the
 //! cell's profit-linked comp. The centre cell (r = 1, Δm = 0) pays what `accrue run` pays.
 
-use std::collections::HashSet;
-
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -20,7 +18,7 @@ use super::scenario::{PlanInput, Scenario, ScenarioError, Variant, apply};
 use super::simulate::RunFailure;
 use super::{money, ratio};
 use crate::component::Detail;
-use crate::data::{DataSet, Facts};
+use crate::data::{DataSet, Facts, Scales};
 use crate::eval::{RunOptions, TotalsRun, run_totals};
 use crate::measure::DealKind;
 use crate::plan::PlanSource;
@@ -212,26 +210,46 @@ fn with_components(plan: &Plan, keep: &dyn Fn(&str, &str) -> bool) -> Plan {
     out
 }
 
-/// Per-period sums of a totals run over the payees that did not fail, and per role-year.
-fn sums(totals: &TotalsRun, facts: &Facts, roles: &[String], failed: &HashSet<String>) -> (Vec<Decimal>, Vec<Decimal>) {
+/// Per-period sums of a totals run over the payees that did not fail (`failed[payee]`; all
+/// of them when `failed` is empty), and per role-year (`role_of[payee]`, a position in the
+/// role list of `n_roles`).
+fn sums(
+    totals: &TotalsRun,
+    role_of: &[Option<usize>],
+    n_roles: usize,
+    failed: &[bool],
+) -> (Vec<Decimal>, Vec<Decimal>) {
     let n = totals.periods.len();
     let mut by_period = vec![Decimal::ZERO; n];
-    let mut by_role = vec![Decimal::ZERO; roles.len()];
-    for (i, payee) in facts.payees().iter().enumerate() {
-        if failed.contains(payee.id.as_str()) {
+    let mut by_role = vec![Decimal::ZERO; n_roles];
+    for (i, role) in role_of.iter().enumerate() {
+        if failed.get(i).copied().unwrap_or(false) {
             continue;
         }
-        let role = roles.iter().position(|r| r == payee.role.as_str());
+        let mut year = Decimal::ZERO;
         for (k, slot) in by_period.iter_mut().enumerate() {
             if let Some(amount) = totals.amount(i, k) {
                 *slot += amount;
-                if let Some(r) = role {
-                    by_role[r] += amount;
-                }
+                year += amount;
             }
+        }
+        if let Some(r) = role {
+            by_role[*r] += year;
         }
     }
     (by_period, by_role)
+}
+
+/// `failed[payee]` for the payees named by `errors` (a payee id the roster lacks marks none).
+fn failed_payees(facts: &Facts, errors: &[crate::statement::RunError], failed: &mut Vec<bool>) {
+    for payee in errors.iter().filter_map(|e| e.payee.as_deref()) {
+        if let Some(i) = facts.payee_index(payee) {
+            if failed.is_empty() {
+                failed.resize(facts.payees().len(), false);
+            }
+            failed[i] = true;
+        }
+    }
 }
 
 fn data_error(d: crate::diagnostic::Diagnostics) -> ScenarioError {
@@ -271,8 +289,26 @@ pub fn align(
     };
     let base_other = run_totals(&other_plan, &base_facts, &run_options);
     let mut errors = super::simulate::failures("baseline", &base_other);
-    let failed: HashSet<String> = errors.iter().filter_map(|e| e.payee.clone()).collect();
-    let (c0, _) = sums(&base_other, &base_facts, &roles, &failed);
+    // Each payee's role as a position in `roles`, looked up once per role name.
+    let role_of: Vec<Option<usize>> = {
+        let mut last: Option<(&str, Option<usize>)> = None;
+        base_facts
+            .payees()
+            .iter()
+            .map(|payee| {
+                let name = payee.role.as_str();
+                let position = match last {
+                    Some((previous, position)) if previous == name => position,
+                    _ => roles.iter().position(|r| r == name),
+                };
+                last = Some((name, position));
+                position
+            })
+            .collect()
+    };
+    let mut failed = Vec::new();
+    failed_payees(&base_facts, &base_other.errors, &mut failed);
+    let (c0, _) = sums(&base_other, &role_of, roles.len(), &failed);
     let n = plan.calendar.n_periods();
     let fixed: Vec<Decimal> = (0..n).map(|k| company.gross_profit[k] - company.net_profit[k] - c0[k]).collect();
     let follow: Vec<String> = match &options.follow {
@@ -285,71 +321,98 @@ pub fn align(
     };
     let pct_given = base_facts.company("net_profit_pct").is_some();
 
-    let mut cells = Vec::new();
+    // The revenue factor's deal scales, once per factor (every payee, every kind of deal).
     let payees = data.payees().len();
-    for &dm in &options.margin {
-        for &r in &options.revenue {
+    let by_revenue: Vec<Scales> = options
+        .revenue
+        .iter()
+        .map(|&r| {
             let mut scales = variant.scales.clone();
             for i in 0..payees {
                 for kind in DealKind::ALL {
                     scales.deals(i, payees, kind, r);
                 }
             }
-            if !dm.is_zero() {
-                scales.shift_margins(dm);
+            scales
+        })
+        .collect();
+    let minor = plan.minor_units;
+    // One cell: a re-index and two partial runs; its failures in the order they are met.
+    let cell = |m: usize, ri: usize| -> Result<(Cell, Vec<RunFailure>), ScenarioError> {
+        let (dm, r) = (options.margin[m], options.revenue[ri]);
+        let mut scales = by_revenue[ri].clone();
+        if !dm.is_zero() {
+            scales.shift_margins(dm);
+        }
+        let mut cell_plan = other_plan.clone();
+        let mut cell_profit_plan = profit_plan.clone();
+        for name in &follow {
+            // Revenue is set per period below, from the same figures the P&L uses.
+            if name != "revenue" {
+                scales.company(name, r);
             }
-            let mut cell_plan = other_plan.clone();
-            let mut cell_profit_plan = profit_plan.clone();
-            for name in &follow {
-                // Revenue is set per period below, from the same figures the P&L uses.
-                if name != "revenue" {
-                    scales.company(name, r);
+            for p in [&mut cell_plan, &mut cell_profit_plan] {
+                if let Some(value) = p.model_mut().company.get_mut(name) {
+                    *value = value.checked_mul(r).ok_or_else(|| overflow(name))?;
                 }
-                for p in [&mut cell_plan, &mut cell_profit_plan] {
-                    if let Some(value) = p.model_mut().company.get_mut(name) {
-                        *value = value.checked_mul(r).ok_or_else(|| overflow(name))?;
-                    }
-                }
             }
-            let revenue: Vec<Decimal> = company.revenue.iter().map(|v| v * r).collect();
-            let gross: Vec<Decimal> = (0..n).map(|k| company.gross_profit[k] * r + revenue[k] * dm).collect();
-            scales.set_company("revenue", revenue.clone());
-            scales.set_company("gross_profit", gross.clone());
-            let mut facts = Facts::index(data, &cell_plan, &scales).map_err(data_error)?;
-            let other = run_totals(&cell_plan, &facts, &run_options);
-            let mut cell_failed: HashSet<String> = other.errors.iter().filter_map(|e| e.payee.clone()).collect();
-            let (c_other, _) = sums(&other, &facts, &roles, &HashSet::new());
-            let net: Vec<Decimal> = (0..n).map(|k| gross[k] - fixed[k] - c_other[k]).collect();
-            facts.set_company("net_profit", &net);
-            if pct_given {
-                let pct: Vec<Decimal> =
-                    (0..n).map(|k| net[k].checked_div(revenue[k]).unwrap_or(Decimal::ZERO)).collect();
-                facts.set_company("net_profit_pct", &pct);
+        }
+        let revenue: Vec<Decimal> = company.revenue.iter().map(|v| v * r).collect();
+        let gross: Vec<Decimal> = (0..n).map(|k| company.gross_profit[k] * r + revenue[k] * dm).collect();
+        scales.set_company("revenue", revenue.clone());
+        scales.set_company("gross_profit", gross.clone());
+        let mut facts = Facts::index(data, &cell_plan, &scales).map_err(data_error)?;
+        let other = run_totals(&cell_plan, &facts, &run_options);
+        let (c_other, _) = sums(&other, &role_of, roles.len(), &[]);
+        let net: Vec<Decimal> = (0..n).map(|k| gross[k] - fixed[k] - c_other[k]).collect();
+        facts.set_company("net_profit", &net);
+        if pct_given {
+            let pct: Vec<Decimal> = (0..n).map(|k| net[k].checked_div(revenue[k]).unwrap_or(Decimal::ZERO)).collect();
+            facts.set_company("net_profit_pct", &pct);
+        }
+        let linked_run = run_totals(&cell_profit_plan, &facts, &run_options);
+        let mut cell_failed = Vec::new();
+        failed_payees(&facts, &other.errors, &mut cell_failed);
+        failed_payees(&facts, &linked_run.errors, &mut cell_failed);
+        let mut failures = super::simulate::failures("cell", &other);
+        failures.extend(super::simulate::failures("cell", &linked_run));
+        let (_, other_roles) = sums(&other, &role_of, roles.len(), &cell_failed);
+        let (linked_periods, linked_roles) = sums(&linked_run, &role_of, roles.len(), &cell_failed);
+        let by_role: Vec<Decimal> = other_roles.iter().zip(&linked_roles).map(|(a, b)| a + b).collect();
+        let profit: Decimal = (0..n).map(|k| net[k] - linked_periods[k]).sum();
+        let cell = Cell {
+            r: r.normalize().to_string(),
+            dm: dm.normalize().to_string(),
+            by_role: roles.iter().zip(&by_role).map(|(role, v)| (role.clone(), money(*v, minor))).collect(),
+            total_comp: money(by_role.iter().sum(), minor),
+            profit_after_comp: money(profit, minor),
+            values: CellValues { by_role, profit },
+        };
+        Ok((cell, failures))
+    };
+    // Two cells at a time: one's re-index and serial sums overlap the other's runs, and no
+    // more than two cells' facts are held at once.
+    let grid: Vec<(usize, usize)> =
+        (0..options.margin.len()).flat_map(|m| (0..options.revenue.len()).map(move |ri| (m, ri))).collect();
+    let mut cells = Vec::with_capacity(grid.len());
+    for pair in grid.chunks(2) {
+        let [(m, ri), ref rest @ ..] = *pair else { continue };
+        let (first, second) = match rest.first() {
+            Some(&(m2, ri2)) => {
+                let (a, b) = rayon::join(|| cell(m, ri), || cell(m2, ri2));
+                (a, Some(b))
             }
-            let linked_run = run_totals(&cell_profit_plan, &facts, &run_options);
-            cell_failed.extend(linked_run.errors.iter().filter_map(|e| e.payee.clone()));
-            for failure in super::simulate::failures("cell", &other)
-                .into_iter()
-                .chain(super::simulate::failures("cell", &linked_run))
-            {
+            None => (cell(m, ri), None),
+        };
+        for outcome in std::iter::once(first).chain(second) {
+            let (cell, failures) = outcome?;
+            for failure in failures {
                 if errors.len() < 20 && !errors.iter().any(|e| e.payee == failure.payee && e.message == failure.message)
                 {
                     errors.push(failure);
                 }
             }
-            let (_, other_roles) = sums(&other, &facts, &roles, &cell_failed);
-            let (linked_periods, linked_roles) = sums(&linked_run, &facts, &roles, &cell_failed);
-            let by_role: Vec<Decimal> = other_roles.iter().zip(&linked_roles).map(|(a, b)| a + b).collect();
-            let profit: Decimal = (0..n).map(|k| net[k] - linked_periods[k]).sum();
-            let minor = plan.minor_units;
-            cells.push(Cell {
-                r: r.normalize().to_string(),
-                dm: dm.normalize().to_string(),
-                by_role: roles.iter().zip(&by_role).map(|(role, v)| (role.clone(), money(*v, minor))).collect(),
-                total_comp: money(by_role.iter().sum(), minor),
-                profit_after_comp: money(profit, minor),
-                values: CellValues { by_role, profit },
-            });
+            cells.push(cell);
         }
     }
 

@@ -21,6 +21,36 @@ pub use simulate::{
     Baseline, ChangeReport, CostOfSales, PayeeDelta, RunFailure, SimulateOptions, Simulation, Sums, simulate,
 };
 
+/// An exact amount with the minor units it is written in: [`money`]'s text when displayed or
+/// serialized (a JSON string), so a result of thousands of amounts formats none of them until
+/// it is written out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money {
+    /// The exact amount, not rounded.
+    pub value: Decimal,
+    pub minor_units: u32,
+}
+
+impl Money {
+    pub fn new(value: Decimal, minor_units: u32) -> Money {
+        Money { value, minor_units }
+    }
+}
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut rounded = crate::number::round_money(self.value, self.minor_units);
+        rounded.rescale(self.minor_units);
+        std::fmt::Display::fmt(&rounded, f)
+    }
+}
+
+impl serde::Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// Money as §12 writes it: rounded to the currency's minor unit (midpoint away from zero),
 /// exactly that many places, never `-0.00`.
 pub(crate) fn money(value: Decimal, minor_units: u32) -> String {

@@ -4,16 +4,18 @@
 use std::collections::HashSet;
 
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::json;
 
 use super::scenario::{Change, PlanInput, Scenario, ScenarioError, apply};
-use super::{money, ratio};
+use super::{Money, money, ratio};
 use crate::component::Detail;
 use crate::data::{DataSet, Facts, Scales};
 use crate::eval::{RunOptions, TotalsRun, run_totals};
 use crate::registry::Plan;
+use crate::statement::Name;
 
 /// A plan compiled as written and its data indexed without scales: what every scenario is
 /// compared with. Build it once and reuse it across scenarios.
@@ -74,16 +76,15 @@ pub struct CostOfSales {
     pub scenario: Option<String>,
 }
 
-/// One payee's year in both runs.
+/// One payee's year in both runs: the roster's shared names and exact amounts, written as
+/// §12's strings only when serialized.
 #[derive(Debug, Clone, Serialize)]
 pub struct PayeeDelta {
-    pub payee: String,
-    pub role: String,
-    pub baseline: String,
-    pub scenario: String,
-    pub delta: String,
-    #[serde(skip)]
-    pub delta_value: Decimal,
+    pub payee: Name,
+    pub role: Name,
+    pub baseline: Money,
+    pub scenario: Money,
+    pub delta: Money,
 }
 
 /// A payee's error in one of the runs.
@@ -126,9 +127,18 @@ pub fn simulate(
 ) -> Result<Simulation, ScenarioError> {
     let run_options = RunOptions { detail: Detail::Amounts, ..RunOptions::default() };
     let variant = apply(input, data, scenario)?;
-    let facts = variant.facts(data, &baseline.facts)?;
-    let before = run_totals(&baseline.plan, &baseline.facts, &run_options);
-    let after = run_totals(&variant.plan, &facts, &run_options);
+    // The two runs at once (each also spreads its payees over the pool): the scenario's
+    // re-index, when it needs one, overlaps the baseline's run, and neither run waits for the
+    // other's last payees.
+    let (before, scenario_run) = rayon::join(
+        || run_totals(&baseline.plan, &baseline.facts, &run_options),
+        || {
+            let facts = variant.facts(data, &baseline.facts)?;
+            let after = run_totals(&variant.plan, &facts, &run_options);
+            Ok::<_, ScenarioError>((after, facts))
+        },
+    );
+    let (after, facts) = scenario_run?;
 
     let plan = &baseline.plan;
     let minor = plan.minor_units;
@@ -153,35 +163,52 @@ pub fn simulate(
         last = Some((name, position));
         role_of.push(position);
     }
-    let mut payees = Vec::with_capacity(data.payees().len());
-    for (i, payee) in data.payees().iter().enumerate() {
-        if !failed.is_empty() && failed.contains(payee.id.as_str()) {
-            continue;
-        }
-        let mut year = [Decimal::ZERO; 2];
-        for (run, totals) in [&before, &after].into_iter().enumerate() {
-            for k in 0..periods.len() {
-                if let Some(amount) = totals.amount(i, k) {
-                    year[run] += amount;
-                    sums[run].add(role_of[i], k, amount);
+    // Payees a block at a time in parallel, each block with its own sums; the blocks are
+    // joined in roster order, and the sums are exact, so the order of adding does not matter.
+    const BLOCK: usize = 2048;
+    let blocks: Vec<(Vec<PayeeDelta>, [Tally; 2])> = data
+        .payees()
+        .par_chunks(BLOCK)
+        .enumerate()
+        .map(|(b, block)| {
+            let mut part = [Tally::new(&roles, &periods), Tally::new(&roles, &periods)];
+            let mut deltas = Vec::with_capacity(block.len());
+            for (j, payee) in block.iter().enumerate() {
+                let i = b * BLOCK + j;
+                if !failed.is_empty() && failed.contains(payee.id.as_str()) {
+                    continue;
                 }
+                let mut year = [Decimal::ZERO; 2];
+                for (run, totals) in [&before, &after].into_iter().enumerate() {
+                    let tally = &mut part[run];
+                    for k in 0..periods.len() {
+                        if let Some(amount) = totals.amount(i, k) {
+                            year[run] += amount;
+                            tally.by_period[k] += amount;
+                        }
+                    }
+                    tally.add_year(role_of[i], year[run]);
+                }
+                deltas.push(PayeeDelta {
+                    payee: payee.id.clone(),
+                    role: payee.role.clone(),
+                    baseline: Money::new(year[0], minor),
+                    scenario: Money::new(year[1], minor),
+                    delta: Money::new(year[1] - year[0], minor),
+                });
             }
+            (deltas, part)
+        })
+        .collect();
+    let mut payees = Vec::with_capacity(data.payees().len());
+    for (deltas, part) in blocks {
+        payees.extend(deltas);
+        for (sum, block) in sums.iter_mut().zip(&part) {
+            sum.merge(block);
         }
-        let delta = year[1] - year[0];
-        payees.push(PayeeDelta {
-            payee: payee.id.to_string(),
-            role: payee.role.to_string(),
-            baseline: money(year[0], minor),
-            scenario: money(year[1], minor),
-            delta: money(delta, minor),
-            delta_value: delta,
-        });
     }
-    let mut winners: Vec<&PayeeDelta> = payees.iter().filter(|p| p.delta_value > Decimal::ZERO).collect();
-    winners.sort_by_key(|p| std::cmp::Reverse(p.delta_value));
-    let mut losers: Vec<&PayeeDelta> = payees.iter().filter(|p| p.delta_value < Decimal::ZERO).collect();
-    losers.sort_by_key(|p| p.delta_value);
-    let top = |list: Vec<&PayeeDelta>| list.into_iter().take(options.top).map(|p| p.payee.clone()).collect();
+    let winners = top(&payees, options.top, |delta| delta > Decimal::ZERO, std::cmp::Ordering::reverse);
+    let losers = top(&payees, options.top, |delta| delta < Decimal::ZERO, |order| order);
 
     let revenue = [year_revenue(plan, &baseline.facts), year_revenue(&variant.plan, &facts)];
     let cost =
@@ -209,8 +236,8 @@ pub fn simulate(
             baseline: cost(0),
             scenario: cost(1),
         },
-        winners: top(winners),
-        losers: top(losers),
+        winners,
+        losers,
         payees,
         warnings,
         errors,
@@ -222,6 +249,29 @@ impl Simulation {
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty()
     }
+}
+
+/// The ids of the first `n` payees whose delta `keep` accepts, largest first for
+/// `Ordering::reverse` (smallest first for the identity), ties in roster order: what a stable
+/// sort of all of them would list first, without sorting them all.
+fn top(
+    payees: &[PayeeDelta],
+    n: usize,
+    keep: impl Fn(Decimal) -> bool,
+    direction: fn(std::cmp::Ordering) -> std::cmp::Ordering,
+) -> Vec<String> {
+    let mut list: Vec<(usize, Decimal)> =
+        payees.iter().enumerate().filter(|(_, p)| keep(p.delta.value)).map(|(i, p)| (i, p.delta.value)).collect();
+    let order = |a: &(usize, Decimal), b: &(usize, Decimal)| direction(a.1.cmp(&b.1)).then(a.0.cmp(&b.0));
+    if n < list.len() {
+        if n == 0 {
+            return Vec::new();
+        }
+        list.select_nth_unstable_by(n - 1, order);
+        list.truncate(n);
+    }
+    list.sort_unstable_by(order);
+    list.into_iter().map(|(i, _)| payees[i].payee.to_string()).collect()
 }
 
 pub(crate) fn failures(run: &'static str, totals: &TotalsRun) -> Vec<RunFailure> {
@@ -304,12 +354,19 @@ impl<'a> Tally<'a> {
         }
     }
 
-    fn add(&mut self, role: Option<usize>, period: usize, amount: Decimal) {
-        self.total += amount;
+    /// Adds a payee's year (its periods are added to `by_period` one by one).
+    fn add_year(&mut self, role: Option<usize>, year: Decimal) {
+        self.total += year;
         if let Some(r) = role {
-            self.by_role[r] += amount;
+            self.by_role[r] += year;
         }
-        self.by_period[period] += amount;
+    }
+
+    /// Adds another block's sums (same roles and periods).
+    fn merge(&mut self, other: &Tally<'a>) {
+        self.total += other.total;
+        self.by_role.iter_mut().zip(&other.by_role).for_each(|(a, b)| *a += b);
+        self.by_period.iter_mut().zip(&other.by_period).for_each(|(a, b)| *a += b);
     }
 
     fn minus(&self, other: &Tally<'a>) -> Tally<'a> {
@@ -326,6 +383,53 @@ impl<'a> Tally<'a> {
             total: money(self.total, minor),
             by_role: self.roles.iter().zip(&self.by_role).map(|(r, v)| (r.clone(), money(*v, minor))).collect(),
             by_period: self.periods.iter().zip(&self.by_period).map(|(p, v)| (p.clone(), money(*v, minor))).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn delta(i: usize, cents: i64) -> PayeeDelta {
+        let zero = Money::new(Decimal::ZERO, 2);
+        PayeeDelta {
+            payee: Name::from(format!("p{i}")),
+            role: Name::from("ae"),
+            baseline: zero,
+            scenario: zero,
+            delta: Money::new(Decimal::new(cents, 2), 2),
+        }
+    }
+
+    proptest! {
+        /// The partial selection lists what a stable sort of every winner (loser) lists first:
+        /// ties in roster order.
+        #[test]
+        fn top_is_the_head_of_a_stable_sort(cents in prop::collection::vec(-5i64..5, 0..40), n in 0usize..12) {
+            let payees: Vec<PayeeDelta> = cents.iter().enumerate().map(|(i, c)| delta(i, *c)).collect();
+            let mut winners: Vec<&PayeeDelta> = payees.iter().filter(|p| p.delta.value > Decimal::ZERO).collect();
+            winners.sort_by_key(|p| std::cmp::Reverse(p.delta.value));
+            let mut losers: Vec<&PayeeDelta> = payees.iter().filter(|p| p.delta.value < Decimal::ZERO).collect();
+            losers.sort_by_key(|p| p.delta.value);
+            let head = |list: Vec<&PayeeDelta>| list.iter().take(n).map(|p| p.payee.to_string()).collect::<Vec<_>>();
+            prop_assert_eq!(top(&payees, n, |d| d > Decimal::ZERO, std::cmp::Ordering::reverse), head(winners));
+            prop_assert_eq!(top(&payees, n, |d| d < Decimal::ZERO, |o| o), head(losers));
+        }
+    }
+
+    #[test]
+    fn money_is_written_as_section_12_writes_it() {
+        for (value, minor, text) in
+            [("2034.565", 2, "2034.57"), ("-0.004", 2, "0.00"), ("-1.5", 0, "-2"), ("7", 3, "7.000")]
+        {
+            let value: Decimal = value.parse().unwrap();
+            let amount = Money::new(value, minor);
+            assert_eq!(amount.to_string(), text);
+            assert_eq!(amount.to_string(), money(value, minor));
+            assert_eq!(serde_json::to_string(&amount).unwrap(), format!("\"{text}\""));
         }
     }
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::dataset::{COMPANY, DATA_FILES, DEALS, DataSet, Deal, MEASURES, NO_OWNER, NO_SPLIT, Payee, RELIEF, ROSTER};
@@ -228,7 +229,7 @@ impl Facts {
             return Err(Diagnostics(ix.diagnostics).or_code(Code::DataInvalid));
         }
         facts.warnings = ix.warnings;
-        facts.deal_prefix = facts.deal_totals.iter().map(|periods| running_sums(periods)).collect();
+        facts.deal_prefix = facts.deal_totals.par_iter().map(|periods| running_sums(periods)).collect();
         facts.measure_prefix = measure_running_sums(&facts.measures, n);
         Ok(facts)
     }
@@ -577,22 +578,31 @@ impl Indexer<'_> {
         shifted: Option<&MarginSums>,
         overflow: &mut bool,
     ) {
-        for (owner, periods) in ledger.sums.iter().enumerate() {
-            let factors = scales.owner_factors(owner as u32).filter(|f| **f != OwnerFactors::ONE);
-            for (k, sums) in periods.iter().enumerate() {
-                let mut sums = std::borrow::Cow::Borrowed(sums);
-                if let Some(margins) = shifted {
-                    sums.to_mut().gross_margin = margins[owner][k];
+        // Owners in parallel: a re-index (a scale scenario, a grid cell) is mostly this loop.
+        *overflow |= facts
+            .deal_totals
+            .par_iter_mut()
+            .zip(ledger.sums.par_iter())
+            .enumerate()
+            .map(|(owner, (totals, periods))| {
+                let factors = scales.owner_factors(owner as u32).filter(|f| **f != OwnerFactors::ONE);
+                let mut overflow = false;
+                for (k, sums) in periods.iter().enumerate() {
+                    let mut sums = std::borrow::Cow::Borrowed(sums);
+                    if let Some(margins) = shifted {
+                        sums.to_mut().gross_margin = margins[owner][k];
+                    }
+                    match factors {
+                        None => totals[k] = sums.into_owned(),
+                        Some(f) => match scaled_totals(&sums, f) {
+                            Some(scaled) => totals[k] = scaled,
+                            None => overflow = true,
+                        },
+                    }
                 }
-                match factors {
-                    None => facts.deal_totals[owner][k] = sums.into_owned(),
-                    Some(f) => match scaled_totals(&sums, f) {
-                        Some(totals) => facts.deal_totals[owner][k] = totals,
-                        None => *overflow = true,
-                    },
-                }
-            }
-        }
+                overflow
+            })
+            .reduce(|| false, |a, b| a || b);
     }
 
     /// A payee with bookings, a quota of 0 and a role that pays against the quota: `run`
