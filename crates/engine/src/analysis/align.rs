@@ -16,11 +16,12 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::json;
 
-use super::scenario::{PlanInput, Scenario, ScenarioError, Variant, apply};
+use super::scenario::{PlanInput, Scenario, ScenarioError, Variant, apply, finished};
 use super::simulate::RunFailure;
 use super::{money, ratio};
 use crate::component::Detail;
 use crate::data::{DataSet, Facts};
+use crate::deadline::Deadline;
 use crate::eval::{RunOptions, TotalsRun, run_totals};
 use crate::measure::DealKind;
 use crate::plan::PlanSource;
@@ -44,6 +45,8 @@ pub struct AlignOptions {
     pub margin: Vec<Decimal>,
     /// Company measures scaled by r; `None` for SPEC's default.
     pub follow: Option<Vec<String>>,
+    /// When the sweep must stop ([`ScenarioError::TimeLimit`], [`ScenarioError::Cancelled`]).
+    pub deadline: Deadline,
 }
 
 impl Default for AlignOptions {
@@ -52,6 +55,7 @@ impl Default for AlignOptions {
             revenue: parse_range("0.5:1.5:0.1").unwrap_or_default(),
             margin: parse_list("-0.10,0,0.10").unwrap_or_default(),
             follow: None,
+            deadline: Deadline::none(),
         }
     }
 }
@@ -235,7 +239,7 @@ fn sums(totals: &TotalsRun, facts: &Facts, roles: &[String], failed: &HashSet<St
 }
 
 fn data_error(d: crate::diagnostic::Diagnostics) -> ScenarioError {
-    ScenarioError::Plan { message: "the data does not fit the plan".into(), diagnostics: d.0 }
+    ScenarioError::data("the data does not fit the plan", d)
 }
 
 /// Sweeps the grid for `scenario` applied to the plan and data.
@@ -260,7 +264,8 @@ pub fn align(
     let other_plan = with_components(plan, &|role, id| !is_linked(role, id));
     let profit_plan = with_components(plan, &|role, id| is_linked(role, id));
     let roles: Vec<String> = plan.roles.keys().cloned().collect();
-    let run_options = RunOptions { detail: Detail::Amounts, ..RunOptions::default() };
+    let deadline = &options.deadline;
+    let run_options = RunOptions { detail: Detail::Amounts, deadline: deadline.clone(), ..RunOptions::default() };
 
     // The baseline: company outcomes and fixed costs per period.
     let base_facts = Facts::index(data, plan, &variant.scales).map_err(data_error)?;
@@ -269,7 +274,7 @@ pub fn align(
         gross_profit: per_period(plan, &base_facts, "gross_profit")?,
         net_profit: per_period(plan, &base_facts, "net_profit")?,
     };
-    let base_other = run_totals(&other_plan, &base_facts, &run_options);
+    let base_other = finished(run_totals(&other_plan, &base_facts, &run_options), deadline)?;
     let mut errors = super::simulate::failures("baseline", &base_other);
     let failed: HashSet<String> = errors.iter().filter_map(|e| e.payee.clone()).collect();
     let (c0, _) = sums(&base_other, &base_facts, &roles, &failed);
@@ -289,6 +294,7 @@ pub fn align(
     let payees = data.payees().len();
     for &dm in &options.margin {
         for &r in &options.revenue {
+            deadline.check()?;
             let mut scales = variant.scales.clone();
             for i in 0..payees {
                 for kind in DealKind::ALL {
@@ -316,7 +322,7 @@ pub fn align(
             scales.set_company("revenue", revenue.clone());
             scales.set_company("gross_profit", gross.clone());
             let mut facts = Facts::index(data, &cell_plan, &scales).map_err(data_error)?;
-            let other = run_totals(&cell_plan, &facts, &run_options);
+            let other = finished(run_totals(&cell_plan, &facts, &run_options), deadline)?;
             let mut cell_failed: HashSet<String> = other.errors.iter().filter_map(|e| e.payee.clone()).collect();
             let (c_other, _) = sums(&other, &facts, &roles, &HashSet::new());
             let net: Vec<Decimal> = (0..n).map(|k| gross[k] - fixed[k] - c_other[k]).collect();
@@ -326,7 +332,7 @@ pub fn align(
                     (0..n).map(|k| net[k].checked_div(revenue[k]).unwrap_or(Decimal::ZERO)).collect();
                 facts.set_company("net_profit_pct", &pct);
             }
-            let linked_run = run_totals(&cell_profit_plan, &facts, &run_options);
+            let linked_run = finished(run_totals(&cell_profit_plan, &facts, &run_options), deadline)?;
             cell_failed.extend(linked_run.errors.iter().filter_map(|e| e.payee.clone()));
             for failure in super::simulate::failures("cell", &other)
                 .into_iter()
