@@ -222,12 +222,9 @@ fn simulate_loaded(
 
 /// Appends an audit row off the runtime; a failure is logged, never shown to the caller.
 async fn audit(state: &AppState, entry: AuditEntry) {
-    let store = state.store().clone();
-    let written = tokio::task::spawn_blocking(move || store.audit(&entry)).await;
-    match written {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => tracing::error!(error = %err, "cannot write the audit row"),
-        Err(err) => tracing::error!(error = %err, "cannot write the audit row"),
+    // On the audit writer's own thread (`AuditWriter`), not one blocking thread per request.
+    if let Err(err) = state.audit().write(entry).await {
+        tracing::error!(error = %err, "cannot write the audit row");
     }
 }
 
