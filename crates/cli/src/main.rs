@@ -87,6 +87,8 @@ enum Command {
         /// Start the CSV with a UTF-8 byte-order mark, so Excel shows accents and arrows (with --format csv).
         #[arg(long, alias = "excel")]
         bom: bool,
+        #[command(flatten)]
+        limit: whatif::TimeLimitArg,
     },
     /// A role's payout as a function of quota attainment: a table, and an SVG chart.
     Curve {
@@ -148,6 +150,8 @@ enum Command {
         /// How many winners and losers to list.
         #[arg(long, default_value_t = 10)]
         top: usize,
+        #[command(flatten)]
+        limit: whatif::TimeLimitArg,
         /// `table` for a person, `json` for a program.
         #[arg(long, value_enum, default_value_t = whatif::Format::Table)]
         format: whatif::Format,
@@ -166,6 +170,8 @@ enum Command {
         changes: whatif::ChangeArgs,
         #[command(flatten)]
         options: whatif::MonteCarloArgs,
+        #[command(flatten)]
+        limit: whatif::TimeLimitArg,
         /// `table` for a person, `json` for a program.
         #[arg(long, value_enum, default_value_t = whatif::Format::Table)]
         format: whatif::Format,
@@ -183,6 +189,8 @@ enum Command {
         changes: whatif::ChangeArgs,
         #[command(flatten)]
         options: whatif::AlignArgs,
+        #[command(flatten)]
+        limit: whatif::TimeLimitArg,
         /// `table` for a person, `json` for a program.
         #[arg(long, value_enum, default_value_t = whatif::Format::Table)]
         format: whatif::Format,
@@ -287,19 +295,19 @@ fn main() -> ExitCode {
     };
     let sub = matches.subcommand().map(|(_, m)| m);
     let outcome = match cli.command {
-        Command::Align { plan, data, changes, options, format } => {
-            whatif::align(&plan, &data, &changes, sub, &options, format)
+        Command::Align { plan, data, changes, options, limit, format } => {
+            whatif::align(&plan, &data, &changes, sub, &options, limit, format)
         }
-        Command::Montecarlo { plan, data, changes, options, format } => {
-            whatif::montecarlo(&plan, &data, &changes, sub, &options, format)
+        Command::Montecarlo { plan, data, changes, options, limit, format } => {
+            whatif::montecarlo(&plan, &data, &changes, sub, &options, limit, format)
         }
-        Command::Simulate { plan, data, changes, top, format } => {
-            whatif::simulate(&plan, &data, &changes, sub, top, format)
+        Command::Simulate { plan, data, changes, top, limit, format } => {
+            whatif::simulate(&plan, &data, &changes, sub, top, limit, format)
         }
         Command::Serve { addr, plans, config, db } => serve(accrue_server::ServeOptions { addr, plans, config, db }),
         Command::Check { plan, data, format } => check(&plan, data.as_deref(), format),
-        Command::Run { plan, data, period, format, out, explain, bom } => {
-            run(&plan, &data, period.as_deref(), format, out.as_deref(), RunExtras { explain, bom })
+        Command::Run { plan, data, period, format, out, explain, bom, limit } => {
+            run(&plan, &data, period.as_deref(), format, out.as_deref(), RunExtras { explain, bom, limit })
         }
         Command::Components { plan, format } => components(plan.as_deref(), format),
         Command::Test { paths } => test_command::run(&paths),
@@ -431,6 +439,8 @@ struct RunExtras {
     explain: bool,
     /// The CSV starts with a UTF-8 byte-order mark.
     bom: bool,
+    /// The run's time limit.
+    limit: whatif::TimeLimitArg,
 }
 
 fn run(
@@ -479,7 +489,7 @@ fn run(
         None => Box::new(std::io::stdout().lock()),
     };
     let mut sink = std::io::BufWriter::with_capacity(1 << 16, sink);
-    let options = RunOptions::default();
+    let options = RunOptions { deadline: extras.limit.deadline(), ..RunOptions::default() };
     let view = render::PlanView::of(&plan);
     let (written, summary, count) = match format {
         RunFormat::Json => {
@@ -516,7 +526,12 @@ fn run(
             if let Some(label) = period {
                 result.retain_period(label);
             }
-            let written = sink.write_all(render::table(&result, &plan.name, &view, extras.explain).as_bytes());
+            // A run stopped at its time limit prints no table: its totals would be partial.
+            let written = if result.stopped().is_some() {
+                Ok(())
+            } else {
+                sink.write_all(render::table(&result, &plan.name, &view, extras.explain).as_bytes())
+            };
             let summary =
                 RunSummary { totals: result.totals.clone(), warnings: result.warnings, errors: result.errors };
             (written, Some(summary), result.statements.len())
@@ -536,12 +551,16 @@ fn run(
         }
         None => summary.warnings,
     };
-    let messages = render::run_messages(&warnings, &summary.errors);
+    let (stops, payee_errors): (Vec<_>, Vec<_>) = summary.errors.iter().cloned().partition(|e| e.is_stop());
+    let messages = render::run_messages(&warnings, &payee_errors);
     if !messages.is_empty() {
         eprint!("{messages}");
     }
+    for stop in &stops {
+        eprintln!("error: {}\n  help: {}", stop.message, whatif::TIME_LIMIT_HINT);
+    }
     if let Some(file) = out {
-        eprintln!("wrote {count} statements ({} payee errors) to {}", summary.errors.len(), file.display());
+        eprintln!("wrote {count} statements ({} payee errors) to {}", payee_errors.len(), file.display());
     }
     Ok(if summary.errors.is_empty() { Ok(()) } else { Err(Failure::Input) })
 }

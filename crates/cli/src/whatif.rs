@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use accrue_engine::{
-    Baseline, Change, DataSet, FileSystem, PlanInput, Scenario, ScenarioError, ScriptLimits, SimulateOptions,
+    Baseline, Change, DataSet, Deadline, FileSystem, PlanInput, Scenario, ScenarioError, ScriptLimits, SimulateOptions,
     Simulation, format_money_grouped, parse_decimal,
 };
 use anyhow::Result;
@@ -33,6 +33,43 @@ pub struct ChangeArgs {
     #[arg(long = "plan-b", value_name = "FILE")]
     pub plan_b: Option<PathBuf>,
 }
+
+/// `--time-limit`: the run's overall budget (SPEC §8's exit 1 when it passes).
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct TimeLimitArg {
+    /// Stop the run when it takes longer than this, with an error and exit code 1: 500ms,
+    /// 30s, 10m, 2h (a bare number is seconds), or `none`.
+    #[arg(long = "time-limit", value_name = "DURATION", default_value = "1h", value_parser = time_limit)]
+    pub time_limit: TimeLimit,
+}
+
+/// A time limit, or none.
+#[derive(Clone, Copy, Debug)]
+pub struct TimeLimit(pub Option<std::time::Duration>);
+
+impl TimeLimitArg {
+    /// The deadline of a run starting now.
+    pub fn deadline(&self) -> Deadline {
+        match self.time_limit.0 {
+            Some(limit) => Deadline::after(limit),
+            None => Deadline::none(),
+        }
+    }
+}
+
+fn time_limit(text: &str) -> Result<TimeLimit, String> {
+    if text.trim() == "none" {
+        return Ok(TimeLimit(None));
+    }
+    match accrue_engine::parse_duration(text) {
+        Some(limit) if !limit.is_zero() => Ok(TimeLimit(Some(limit))),
+        _ => Err(format!("`{text}` is not a time limit: write 500ms, 30s, 10m, 2h, or none")),
+    }
+}
+
+/// The hint under a run stopped at its time limit.
+pub const TIME_LIMIT_HINT: &str =
+    "the run stopped before its end: raise --time-limit (or `--time-limit none`), or look for a slow script";
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
@@ -90,6 +127,10 @@ pub fn load(plan: &Path, data: &Path) -> Option<Inputs> {
 pub fn report(error: ScenarioError) -> Outcome {
     match error {
         ScenarioError::Usage { message } => Ok(Err(Failure::Usage(message))),
+        ScenarioError::TimeLimit { .. } => {
+            eprintln!("error: {error}\n  help: {TIME_LIMIT_HINT}");
+            Ok(Err(Failure::Input))
+        }
         other => {
             if other.diagnostics().is_empty() {
                 eprintln!("error: {other}");
@@ -108,6 +149,7 @@ pub fn simulate(
     changes: &ChangeArgs,
     matches: Option<&ArgMatches>,
     top: usize,
+    limit: TimeLimitArg,
     format: Format,
 ) -> Outcome {
     let scenario = match scenario(changes, matches) {
@@ -121,7 +163,7 @@ pub fn simulate(
         Ok(baseline) => baseline,
         Err(err) => return report(err),
     };
-    let options = SimulateOptions { top };
+    let options = SimulateOptions { top, deadline: limit.deadline() };
     let result = match accrue_engine::simulate(&inputs.plan, &inputs.data, &baseline, &scenario, &options) {
         Ok(result) => result,
         Err(err) => return report(err),
@@ -290,19 +332,21 @@ pub fn montecarlo(
     changes: &ChangeArgs,
     matches: Option<&ArgMatches>,
     args: &MonteCarloArgs,
+    limit: TimeLimitArg,
     format: Format,
 ) -> Outcome {
     let scenario = match scenario(changes, matches) {
         Ok(scenario) => scenario,
         Err(err) => return report(err),
     };
-    let options = match montecarlo_options(args) {
+    let mut options = match montecarlo_options(args) {
         Ok(options) => options,
         Err(message) => return Ok(Err(Failure::Usage(message))),
     };
     let Some(inputs) = load(plan, data) else {
         return Ok(Err(Failure::Input));
     };
+    options.deadline = limit.deadline();
     // A progress bar for a person watching; nothing when stderr is a file or a pipe.
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let bar = indicatif::ProgressBar::new(u64::from(args.draws));
@@ -452,6 +496,7 @@ pub fn align(
     changes: &ChangeArgs,
     matches: Option<&ArgMatches>,
     args: &AlignArgs,
+    limit: TimeLimitArg,
     format: Format,
 ) -> Outcome {
     let scenario = match scenario(changes, matches) {
@@ -463,15 +508,17 @@ pub fn align(
             revenue,
             margin: accrue_engine::parse_list(&args.margin)?,
             follow: (!args.follow.is_empty()).then(|| args.follow.clone()),
+            deadline: accrue_engine::Deadline::none(),
         })
     });
-    let options = match grid {
+    let mut options = match grid {
         Ok(options) => options,
         Err(err) => return report(err),
     };
     let Some(inputs) = load(plan, data) else {
         return Ok(Err(Failure::Input));
     };
+    options.deadline = limit.deadline();
     let result = match accrue_engine::align(&inputs.plan, &inputs.data, &scenario, &options) {
         Ok(result) => result,
         Err(err) => return report(err),

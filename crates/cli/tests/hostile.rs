@@ -250,3 +250,77 @@ fn a_fifo_or_dev_zero_as_a_data_file_fails_at_once() {
         std::os::unix::fs::symlink("/dev/zero", &deals).unwrap();
     }
 }
+
+// 7. A run's overall budget: `--time-limit` stops a run that would take many minutes, with
+// its message and exit code 1 (SPEC §8: the run failed), never a partial table.
+
+/// A plan whose one script burns 200,000 operations a call (under the limit) for `payees`
+/// payees: many minutes for the whole run.
+fn slow_plan(payees: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = "plan: slow\nyear: 2027\nperiods: quarter\nparams: {x: 1}\ncompany: {revenue: 1000000, gross_profit: 500000, net_profit: 100000}\nroles:\n  ae:\n    motion: hunter\n    components:\n      - {id: s, type: script, file: s.rhai}\n";
+    std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
+    std::fs::write(dir.path().join("s.rhai"), "fn payout(ctx) { let x = 0; for i in 0..200000 { x += 1; } 0 }")
+        .unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let mut roster = String::from("id,name,role,quota\n");
+    for i in 0..payees {
+        roster.push_str(&format!("p{i},P {i},ae,100000\n"));
+    }
+    std::fs::write(dir.path().join("data/roster.csv"), roster).unwrap();
+    std::fs::write(dir.path().join("data/deals.csv"), "id,owner,close_date,kind,amount,gross_margin\n").unwrap();
+    let (plan, data) = (dir.path().join("plan.yaml"), dir.path().join("data"));
+    (dir, plan, data)
+}
+
+#[test]
+fn a_run_past_its_time_limit_stops_with_its_message_and_exit_1() {
+    let (_dir, plan, data) = slow_plan(3000);
+    for (command, extra) in [
+        ("run", &[][..]),
+        ("run", &["--format", "json"][..]),
+        ("simulate", &["--set", "x=2"][..]),
+        ("montecarlo", &["--draws", "20"][..]),
+        ("align", &[][..]),
+    ] {
+        let started = std::time::Instant::now();
+        // Under the memory cap like every run here.
+        let out = Command::new("prlimit")
+            .env("RAYON_NUM_THREADS", THREADS)
+            .arg(format!("--as={MEMORY_CAP}"))
+            .arg("--")
+            .arg(assert_cmd::cargo::cargo_bin("accrue"))
+            .arg(command)
+            .arg(&plan)
+            .arg("--data")
+            .arg(&data)
+            .args(["--time-limit", "500ms"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command} {extra:?}: {stderr}");
+        assert!(stderr.contains("time limit of 500 ms") && stderr.contains("--time-limit"), "{command}: {stderr}");
+        assert!(took < std::time::Duration::from_secs(20), "{command} stopped after {took:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if extra.is_empty() && command == "run" {
+            assert!(stdout.trim().is_empty(), "a stopped run prints no table: {stdout}");
+        }
+        if extra.contains(&"json") {
+            let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            assert!(json["errors"].as_array().unwrap().iter().any(|e| e["code"] == "run.time_limit"), "{json}");
+        }
+    }
+    // A bad limit is a usage error.
+    let (code, stderr) = accrue(&[
+        "run".as_ref(),
+        plan.as_os_str(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--time-limit".as_ref(),
+        "soon".as_ref(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a time limit"), "{stderr}");
+}

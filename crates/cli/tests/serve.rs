@@ -287,6 +287,49 @@ async fn a_request_past_its_deadline_is_503_while_healthz_answers_fast() {
     assert!(json(&answer.1)["error"]["message"].as_str().unwrap().contains("300 ms"));
 }
 
+/// An alignment whose one script burns 200,000 operations a call (under the operation
+/// limit), over 200 payees: many minutes of engine work for the default grid.
+fn hostile_alignment() -> Value {
+    let plan = "plan: slow\nname: Slow\ncurrency: USD\nyear: 2027\nperiods: quarter\ncompany: {revenue: 1000000, gross_profit: 500000, net_profit: 100000}\nroles:\n  ae:\n    title: AE\n    motion: hunter\n    quota: { source: roster }\n    components:\n      - id: busy\n        type: script\n        file: scripts/busy.rhai\n";
+    let mut roster = String::from("id,name,role,quota\n");
+    for i in 0..200 {
+        roster.push_str(&format!("p{i},Payee {i},ae,100000\n"));
+    }
+    json!({"plan_yaml": plan,
+           "scripts": {"scripts/busy.rhai": "fn payout(ctx) { let x = 0; for i in 0..200000 { x += 1; } 0 }"},
+           "data_inline": {"roster.csv": roster, "deals.csv": "id,owner,close_date,kind,amount,gross_margin\n"}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alignment_past_its_deadline_frees_its_slot_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    // One expensive run at a time: while the hostile one holds the slot, others get 429.
+    std::fs::write(&config, r#"{"deadline_ms": 1000, "max_concurrent_analyses": 1}"#).unwrap();
+    let server = Arc::new(Server::start(&repo().join("plans"), &dir.path().join("accrue.db"), Some(&config)));
+    let hostile = tokio::spawn({
+        let server = server.clone();
+        async move { server.post("/v1/alignment", EXEC, hostile_alignment()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let cheap = json!({"plan": "msp-fy2027", "draws": 10, "seed": 1});
+    error_code(&server.post("/v1/montecarlo", HR, cheap.clone()).await, 429, "too_many_requests");
+    let answer = hostile.await.unwrap();
+    error_code(&answer, 503, "deadline_exceeded");
+    // The engine stopped at the deadline and gave its slot back: the next expensive request
+    // is admitted within moments (unstopped, the alignment would hold it for minutes).
+    let stopped = Instant::now();
+    let (status, text) = loop {
+        let (status, text) = server.post("/v1/montecarlo", HR, cheap.clone()).await;
+        if status != 429 || stopped.elapsed() > Duration::from_secs(3) {
+            break (status, text);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(status, 200, "after {:?}: {text}", stopped.elapsed());
+    assert_eq!(json(&text)["draws"], 10);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_script_fails_its_payee_and_the_server_stays_healthy() {
     let dir = tempfile::tempdir().unwrap();

@@ -157,7 +157,7 @@ pub fn payout_curve(plan: &Plan, role_id: &str, options: &CurveOptions) -> Resul
     let plan = &swept;
     let n = plan.calendar.n_decimal();
     let step = (options.to - options.from) / Decimal::from(options.steps as u64);
-    let run_options = RunOptions { detail: Detail::Amounts, neutral_shaping: true };
+    let run_options = RunOptions { detail: Detail::Amounts, neutral_shaping: true, ..RunOptions::default() };
     let mut attainments: Vec<Decimal> =
         (0..=options.steps).map(|i| options.from + step * Decimal::from(i as u64)).collect();
     if options.breakpoints {

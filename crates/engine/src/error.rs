@@ -124,6 +124,12 @@ codes! {
     EvalInvalid = "eval.invalid",
     /// A bug in Accrue while evaluating a payee (a panic caught at the payee).
     EvalInternal = "eval.internal",
+    /// The run was cancelled by its caller (a server request past its deadline, its client
+    /// gone): its results are incomplete and are not shown as a run.
+    RunCancelled = "run.cancelled",
+    /// The run went past its time limit (`--time-limit`, a server's per-request deadline):
+    /// the payees not yet evaluated have no results.
+    RunTimeLimit = "run.time_limit",
     /// A plan test case (`tests/*.yaml`) that is malformed.
     TestInvalid = "test.invalid",
 }

@@ -11,6 +11,7 @@ mod component;
 mod csvfile;
 mod curve;
 mod data;
+mod deadline;
 mod diagnostic;
 mod error;
 mod eval;
@@ -46,6 +47,7 @@ pub use data::{
     Cancellation, Credit, DATA_COLUMNS, DATA_FILES, DataSet, DealTotals, Facts, OwnerFactors, Payee, ReliefEntry,
     Scales,
 };
+pub use deadline::{Deadline, Stop, format_duration, parse_duration};
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity, Span};
 pub use error::Code;
 pub use eval::{RunOptions, RunSummary, StreamedRun, TotalsRun, run, run_chunked, run_totals, run_with};

@@ -135,6 +135,14 @@ pub struct RunError {
     pub message: String,
 }
 
+impl RunError {
+    /// Whether this is the error of a run that stopped before its end (`run.cancelled`,
+    /// `run.time_limit`) rather than a payee's.
+    pub fn is_stop(&self) -> bool {
+        matches!(self.code, Code::RunCancelled | Code::RunTimeLimit)
+    }
+}
+
 impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut place = Vec::new();
@@ -265,6 +273,12 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// The error of a run that stopped before its end, if it did: its statements and totals
+    /// are then those of the payees before the stop only.
+    pub fn stopped(&self) -> Option<&RunError> {
+        self.errors.iter().find(|e| e.is_stop())
+    }
+
     /// Keeps only the statements of one period (totals follow).
     pub fn retain_period(&mut self, period: &str) {
         self.statements.retain(|s| s.period == *period);

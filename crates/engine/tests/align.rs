@@ -131,8 +131,12 @@ fn a_thin_margin_grid_worked_by_hand() {
     );
     let input = PlanInput::read(memory.clone(), Path::new("t/plan.yaml"), Default::default()).unwrap();
     let data = DataSet::read(memory, Path::new("t/data")).unwrap();
-    let options =
-        AlignOptions { revenue: vec![Decimal::ONE, Decimal::new(11, 1)], margin: vec![Decimal::ZERO], follow: None };
+    let options = AlignOptions {
+        revenue: vec![Decimal::ONE, Decimal::new(11, 1)],
+        margin: vec![Decimal::ZERO],
+        follow: None,
+        ..Default::default()
+    };
     let result = align(&input, &data, &Scenario::default(), &options).unwrap();
     // r = 1: the AE earns 20,000 (other comp C₀); fixed costs X = 100,000 − 40,000 − 20,000
     // = 40,000. The CEO: 10,000 × 40,000 / 40,000 = 10,000. Profit after comp = 40,000 −

@@ -496,3 +496,141 @@ fn a_syntax_error_quotes_at_most_two_hundred_characters() {
     assert!(error.message.starts_with("script syntax error: Invalid character: 'aaa"), "{}", error.message);
     assert!(error.message.chars().count() <= 200 + "script syntax error: …".len(), "{}", error.message);
 }
+
+// 7. A run's overall budget: a script just under its operation limit at every call made a
+// 10,000-payee run take about 20 minutes. A run (and every analysis) carries a `Deadline`;
+// past it the run fails with `run.time_limit`, within a payee's time or a script call's.
+
+mod budget {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use accrue_engine::{
+        AlignOptions, Baseline, Code, DataSet, Deadline, Detail, Facts, Memory, MonteCarloOptions, PlanInput,
+        RunOptions, Scales, Scenario, ScenarioError, ScriptLimits, SimulateOptions,
+    };
+
+    /// A plan whose one component is a script of `body`, `payees` payees, and the limits.
+    fn slow(payees: usize, body: &str, limits: ScriptLimits) -> (PlanInput, DataSet) {
+        let plan = "plan: slow\nyear: 2027\nperiods: quarter\nparams: {x: 1}\ncompany: {revenue: 1000000, gross_profit: 500000, net_profit: 100000}\nroles:\n  ae:\n    motion: hunter\n    components:\n      - {id: s, type: script, file: s.rhai}\n";
+        let mut roster = String::from("id,name,role,quota\n");
+        for i in 0..payees {
+            roster.push_str(&format!("p{i},P {i},ae,100000\n"));
+        }
+        let memory = Arc::new(
+            Memory::new()
+                .with("t/plan.yaml", plan)
+                .with("t/s.rhai", body)
+                .with("t/data/roster.csv", roster.as_str())
+                .with("t/data/deals.csv", "id,owner,close_date,kind,amount,gross_margin\n"),
+        );
+        let input = PlanInput::read(memory.clone(), Path::new("t/plan.yaml"), limits).unwrap();
+        (input, DataSet::read(memory, Path::new("t/data")).unwrap())
+    }
+
+    /// Every call burns 200,000 operations (under the limit): seconds per hundred payees.
+    const BUSY: &str = "fn payout(ctx) { let x = 0; for i in 0..200000 { x += 1; } 0 }";
+
+    fn run_totals(input: &PlanInput, data: &DataSet, deadline: Deadline) -> accrue_engine::TotalsRun {
+        let plan = input.compile().unwrap();
+        let facts = Facts::index(data, &plan, &Scales::new()).unwrap();
+        accrue_engine::run_totals(
+            &plan,
+            &facts,
+            &RunOptions { detail: Detail::Amounts, deadline, ..Default::default() },
+        )
+    }
+
+    #[test]
+    fn a_run_past_its_time_limit_fails_with_run_time_limit_and_nothing_else() {
+        let (input, data) = slow(5000, BUSY, ScriptLimits::default());
+        let started = Instant::now();
+        let totals = run_totals(&input, &data, Deadline::after(Duration::from_millis(300)));
+        let took = started.elapsed();
+        // 5,000 payees × 4 calls of 200,000 operations run for many minutes unbounded.
+        assert!(took < Duration::from_secs(10), "stopped after {took:?}");
+        let stop = totals.stopped().expect("the run stopped");
+        assert_eq!(stop.code, Code::RunTimeLimit);
+        assert!(stop.message.contains("time limit of 300 ms") && stop.message.contains("incomplete"), "{stop}");
+        // The script calls cut short by the stop are not reported as the payees' errors.
+        assert_eq!(totals.errors.len(), 1, "{:?}", totals.errors);
+        // ...and the statement run says the same.
+        let plan = input.compile().unwrap();
+        let facts = Facts::index(&data, &plan, &Scales::new()).unwrap();
+        let options = RunOptions { deadline: Deadline::after(Duration::from_millis(300)), ..Default::default() };
+        let result = accrue_engine::run_with(&plan, &facts, &options);
+        assert_eq!(result.stopped().map(|e| e.code), Some(Code::RunTimeLimit));
+    }
+
+    #[test]
+    fn a_single_long_script_call_stops_at_the_run_deadline() {
+        // No operation limit and an hour per call: only the run's deadline can stop it.
+        let limits =
+            ScriptLimits { max_operations: u64::MAX, max_call_time: Duration::from_secs(3600), ..Default::default() };
+        let (input, data) = slow(1, "fn payout(ctx) { loop {} }", limits);
+        let started = Instant::now();
+        let totals = run_totals(&input, &data, Deadline::after(Duration::from_millis(200)));
+        assert!(started.elapsed() < Duration::from_secs(10), "stopped after {:?}", started.elapsed());
+        assert_eq!(totals.stopped().map(|e| e.code), Some(Code::RunTimeLimit));
+    }
+
+    #[test]
+    fn cancelling_from_another_thread_stops_the_run() {
+        let (input, data) = slow(5000, BUSY, ScriptLimits::default());
+        let deadline = Deadline::cancellable();
+        let canceller = deadline.clone();
+        let cancel = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            canceller.cancel();
+        });
+        let started = Instant::now();
+        let totals = run_totals(&input, &data, deadline);
+        cancel.join().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10), "stopped after {:?}", started.elapsed());
+        assert_eq!(totals.stopped().map(|e| e.code), Some(Code::RunCancelled));
+    }
+
+    #[test]
+    fn a_run_within_its_limit_is_unchanged() {
+        let (input, data) = slow(3, "fn payout(ctx) { 7 }", ScriptLimits::default());
+        let limited = run_totals(&input, &data, Deadline::after(Duration::from_secs(3600)));
+        let unlimited = run_totals(&input, &data, Deadline::none());
+        assert!(limited.stopped().is_none() && limited.errors.is_empty(), "{:?}", limited.errors);
+        assert_eq!(serde_json::to_string(&limited.totals).unwrap(), serde_json::to_string(&unlimited.totals).unwrap());
+        // The script pays 7 for the year to date: all of it in the first quarter.
+        assert_eq!(limited.amount(2, 0), Some(rust_decimal::Decimal::from(7)));
+    }
+
+    #[track_caller]
+    fn expect_time_limit(result: Result<impl std::fmt::Debug, ScenarioError>, started: Instant) {
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(10), "stopped after {took:?}");
+        match result {
+            Err(err @ ScenarioError::TimeLimit { .. }) => {
+                assert_eq!(err.to_string(), "the run went past its time limit of 300 ms");
+            }
+            other => panic!("expected the time limit, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn simulate_montecarlo_and_align_stop_at_their_deadline() {
+        let (input, data) = slow(2000, BUSY, ScriptLimits::default());
+        let limit = || Deadline::after(Duration::from_millis(300));
+        let changes = Scenario::new(vec![accrue_engine::Change::Set { name: "x".into(), value: 2.into() }]);
+
+        let baseline = Baseline::new(&input, &data).unwrap();
+        let started = Instant::now();
+        let options = SimulateOptions { deadline: limit(), ..Default::default() };
+        expect_time_limit(accrue_engine::simulate(&input, &data, &baseline, &changes, &options), started);
+
+        let started = Instant::now();
+        let options = MonteCarloOptions { draws: 50, deadline: limit(), ..Default::default() };
+        expect_time_limit(accrue_engine::montecarlo(&input, &data, &changes, &options, &|_| true), started);
+
+        let started = Instant::now();
+        let options = AlignOptions { deadline: limit(), ..Default::default() };
+        expect_time_limit(accrue_engine::align(&input, &data, &changes, &options), started);
+    }
+}

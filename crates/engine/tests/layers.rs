@@ -23,6 +23,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "csvfile",
             "statement",
             "script",
+            "deadline",
         ],
     ),
     ("plan model", &["spec", "plan", "testcase"]),

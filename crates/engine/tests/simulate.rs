@@ -279,3 +279,22 @@ proptest! {
         prop_assert_eq!(result.delta.total, "0.00");
     }
 }
+
+#[test]
+fn an_invalid_plan_and_data_that_do_not_fit_are_different_errors() {
+    // The plan does not compile: `Plan`, whatever its message says.
+    let memory: Arc<dyn accrue_engine::Sources> =
+        Arc::new(Memory::new().with("b.yaml", "plan: b\nyear: 2027\nperiods: quarter\nroles: {}\n"));
+    let error = one_payee().simulate(vec![Change::plan_b(memory, Path::new("b.yaml")).unwrap()]).unwrap_err();
+    assert!(matches!(error, ScenarioError::Plan { .. }), "{error:?}");
+    // A valid plan B without the data's role: the data does not fit it.
+    let memory: Arc<dyn accrue_engine::Sources> =
+        Arc::new(Memory::new().with("b.yaml", &*ONE_PAYEE.replace("  ae:", "  se:")));
+    let error = one_payee().simulate(vec![Change::plan_b(memory, Path::new("b.yaml")).unwrap()]).unwrap_err();
+    assert!(matches!(error, ScenarioError::Data { .. }), "{error:?}");
+    assert!(error.diagnostics().iter().any(|d| d.code == Some(accrue_engine::Code::DataUnknownRole)), "{error:?}");
+    // The same for the baseline itself.
+    let case = Case::new(ONE_PAYEE, &[("roster.csv", &*ROSTER.replace(",ae,", ",se,")), ("deals.csv", DEALS)]);
+    let error = Baseline::new(&case.input, &case.data).unwrap_err();
+    assert!(matches!(error, ScenarioError::Data { .. }), "{error:?}");
+}

@@ -1,6 +1,7 @@
 //! The server's load benchmark: simulate latency (p50, p99) and throughput at 1 and 32
 //! concurrent connections, on the sample plan and on a generated 10,000-payee plan, against
-//! the engine's own simulate time, and the process's RSS as requests pile up.
+//! the engine's own simulate time, and the process's RSS as requests pile up (a leak check:
+//! after the first 100 requests and after 10,000, all at 32 connections).
 //!
 //! `cargo run --release -p accrue-server --example load` (loopback only, bounded counts).
 
@@ -17,13 +18,20 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const TOKEN: &str = "bench-token";
 
-fn rss_kib() -> u64 {
+/// A number from /proc/self/status (`VmRSS` in KiB, `Threads`).
+fn status(key: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// RSS and threads now, as a table cell.
+fn memory() -> String {
+    let kib = status("VmRSS");
+    format!("{}.{} MB, {} threads", kib / 1024, kib % 1024 * 10 / 1024, status("Threads"))
 }
 
 fn copy(from: &Path, to: &Path) {
@@ -67,9 +75,10 @@ struct Row {
 
 async fn load(client: &reqwest::Client, url: &str, body: &str, connections: usize, requests: usize) -> Row {
     let started = Instant::now();
-    let per_worker = requests / connections;
     let workers: Vec<_> = (0..connections)
-        .map(|_| {
+        .map(|worker| {
+            // `requests` in all: the first `requests % connections` workers send one more.
+            let per_worker = requests / connections + usize::from(worker < requests % connections);
             let (client, url, body) = (client.clone(), url.to_string(), body.to_string());
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(per_worker);
@@ -132,29 +141,28 @@ async fn main() {
 
     let sample = r#"{"plan":"msp-fy2027","changes":[{"set":{"name":"ae_base_rate","value":"0.06"}}]}"#;
     let large = r#"{"plan":"bench","changes":[{"set":{"name":"base_rate","value":"0.06"}}]}"#;
-    // RSS over 10,000 sample requests: after the first 100, then after all of them.
-    let rss_start = rss_kib();
-    load(&client, &url, sample, 1, 100).await;
-    let rss_100 = rss_kib();
+    // The leak check, first, on a fresh server: 10,000 sample requests all at 32 connections,
+    // RSS after the first 100 and then as they pile up. A process's memory rises
+    // once with its concurrency (threads, their allocator caches, connections); the target
+    // compares like with like, so the growth it measures is growth per request.
+    let mut leak = vec![("start".to_string(), memory())];
+    let mut done = 0;
+    for upto in [100, 1_000, 2_500, 5_000, 10_000] {
+        done += load(&client, &url, sample, 32, upto - done).await.requests;
+        leak.push((format!("after {done}"), memory()));
+    }
     let mut rows = Vec::new();
-    for (label, body, connections, requests) in
-        [("sample (msp-fy2027)", sample, 1, 500), ("sample (msp-fy2027)", sample, 32, 2_016)]
-    {
+    for (label, body, connections, requests) in [
+        ("sample (msp-fy2027)", sample, 1, 500),
+        ("sample (msp-fy2027)", sample, 32, 2_016),
+        ("10,000 payees", large, 1, 20),
+        ("10,000 payees", large, 32, 64),
+    ] {
         let mut row = load(&client, &url, body, connections, requests).await;
         row.label = label.to_string();
         rows.push(row);
     }
-    let rss_2616 = rss_kib();
-    load(&client, &url, sample, 32, 5_000 - 2_616).await;
-    let rss_5000 = rss_kib();
-    load(&client, &url, sample, 32, 5_000).await;
-    let rss_10000 = rss_kib();
-    for (label, body, connections, requests) in [("10,000 payees", large, 1, 20), ("10,000 payees", large, 32, 64)] {
-        let mut row = load(&client, &url, body, connections, requests).await;
-        row.label = label.to_string();
-        rows.push(row);
-    }
-    let rss_large = rss_kib();
+    let after_large = memory();
 
     println!("engine simulate (median): sample {} ms, 10,000 payees {} ms", ms(engine_sample), ms(engine_large));
     println!("| plan | connections | requests | p50 ms | p99 ms | requests/s |");
@@ -170,9 +178,9 @@ async fn main() {
             r.per_second
         );
     }
-    println!(
-        "RSS: at start {rss_start} KiB; after 100 requests {rss_100}, 2,616 {rss_2616}, 5,000 {rss_5000}, \
-         10,000 {rss_10000} KiB"
-    );
-    println!("RSS after the 10,000-payee rows: {rss_large} KiB");
+    println!("leak check, sample simulate at 32 connections:");
+    for (when, memory) in &leak {
+        println!("  {when}: {memory}");
+    }
+    println!("after the latency rows (10,000-payee rows last): {after_large}");
 }

@@ -141,7 +141,7 @@ pub async fn validate(
         (_, yaml) => yaml,
     };
     let limits = state.script_limits();
-    run_blocking(state.simulations(), state.limits().deadline, move || {
+    run_blocking(state.simulations(), state.limits().deadline, move |_deadline| {
         let input = match (&named_plan, &inline_yaml) {
             (Some(served), _) => (*served.input).clone(),
             (None, yaml) => {
@@ -208,9 +208,13 @@ fn simulate_loaded(
     loaded: &Loaded,
     changes: &[crate::wire::ChangeBody],
     top: Option<u64>,
+    deadline: &accrue_engine::Deadline,
 ) -> Result<SimulationBody, ApiError> {
     let scenario = scenario(changes, &loaded.input)?;
-    let options = SimulateOptions { top: top.map_or(10, |t| usize::try_from(t).unwrap_or(usize::MAX)) };
+    let options = SimulateOptions {
+        top: top.map_or(10, |t| usize::try_from(t).unwrap_or(usize::MAX)),
+        deadline: deadline.clone(),
+    };
     let result = accrue_engine::simulate(&loaded.input, &loaded.data, &loaded.baseline, &scenario, &options)
         .map_err(scenario_error)?;
     Ok(SimulationBody::from(&result))
@@ -218,12 +222,9 @@ fn simulate_loaded(
 
 /// Appends an audit row off the runtime; a failure is logged, never shown to the caller.
 async fn audit(state: &AppState, entry: AuditEntry) {
-    let store = state.store().clone();
-    let written = tokio::task::spawn_blocking(move || store.audit(&entry)).await;
-    match written {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => tracing::error!(error = %err, "cannot write the audit row"),
-        Err(err) => tracing::error!(error = %err, "cannot write the audit row"),
+    // On the audit writer's own thread (`AuditWriter`), not one blocking thread per request.
+    if let Err(err) = state.audit().write(entry).await {
+        tracing::error!(error = %err, "cannot write the audit row");
     }
 }
 
@@ -271,9 +272,9 @@ async fn simulate_request(state: &AppState, request: &SimulateRequest) -> Result
     let limits = state.script_limits();
     let changes = request.changes.clone();
     let top = request.top;
-    run_blocking(state.simulations(), state.limits().deadline, move || {
+    run_blocking(state.simulations(), state.limits().deadline, move |deadline| {
         let loaded = lookup.load(limits)?;
-        simulate_loaded(&loaded, &changes, top)
+        simulate_loaded(&loaded, &changes, top, deadline)
     })
     .await
 }
@@ -334,12 +335,12 @@ async fn montecarlo_request(state: &AppState, request: MonteCarloRequest) -> Res
     let lookup = Lookup::new(&state.catalog(), &request.target())?;
     let limits = state.script_limits();
     let changes = request.changes;
-    run_expensive(state.analyses(), state.limits().deadline, move |cancelled| {
+    run_expensive(state.analyses(), state.limits().deadline, move |deadline| {
         let loaded = lookup.load(limits)?;
         let scenario = scenario(&changes, &loaded.input)?;
-        // The engine asks after every draw whether to go on: the deadline stops it there.
-        let progress = |_done: u32| !cancelled.load(std::sync::atomic::Ordering::Relaxed);
-        let result = accrue_engine::montecarlo(&loaded.input, &loaded.data, &scenario, &options, &progress)
+        // The engine checks the deadline between draws, between payees and in script calls.
+        options.deadline = deadline.clone();
+        let result = accrue_engine::montecarlo(&loaded.input, &loaded.data, &scenario, &options, &|_| true)
             .map_err(scenario_error)?;
         Ok(MonteCarloBody::from(&result))
     })
@@ -415,9 +416,9 @@ async fn alignment_request(state: &AppState, request: AlignmentRequest) -> Resul
     let lookup = Lookup::new(&state.catalog(), &request.target())?;
     let limits = state.script_limits();
     let changes = request.changes;
-    // The engine's align has no cancellation hook: past its deadline it runs to its end on
-    // its blocking thread, holding its permit.
-    run_expensive(state.analyses(), state.limits().deadline, move |_cancelled| {
+    // The engine checks the deadline between cells, between payees and in script calls.
+    run_expensive(state.analyses(), state.limits().deadline, move |deadline| {
+        options.deadline = deadline.clone();
         let loaded = lookup.load(limits)?;
         let scenario = scenario(&changes, &loaded.input)?;
         let result = accrue_engine::align(&loaded.input, &loaded.data, &scenario, &options).map_err(scenario_error)?;
@@ -466,7 +467,7 @@ pub async fn curve(
         breakpoints: false,
     };
     let plan_id = id.clone();
-    run_blocking(state.simulations(), state.limits().deadline, move || {
+    run_blocking(state.simulations(), state.limits().deadline, move |_deadline| {
         let plan = &served.baseline.plan;
         if plan.role(&q.role).is_none() {
             return Err(unknown_role(plan, &q.role));
@@ -503,7 +504,7 @@ pub async fn explain(
     };
     let html =
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
-    run_blocking(state.simulations(), state.limits().deadline, move || {
+    run_blocking(state.simulations(), state.limits().deadline, move |_deadline| {
         let plan = &served.baseline.plan;
         if plan.role(&q.role).is_none() {
             return Err(unknown_role(plan, &q.role));
@@ -539,10 +540,10 @@ pub async fn save_scenario(
     let lookup = Lookup::new(&state.catalog(), &target)?;
     let limits = state.script_limits();
     let store = state.store().clone();
-    run_blocking(state.simulations(), state.limits().deadline, move || {
+    run_blocking(state.simulations(), state.limits().deadline, move |deadline| {
         // Simulated once: the changes are checked against the plan and the hashes recorded.
         let loaded = lookup.load(limits)?;
-        let result = simulate_loaded(&loaded, &request.changes, request.top)?;
+        let result = simulate_loaded(&loaded, &request.changes, request.top, deadline)?;
         let saved = store
             .save(&NewScenario {
                 name: request.name.trim().to_string(),
@@ -610,9 +611,9 @@ pub async fn run_scenario(
     let limits = state.script_limits();
     let changes = saved.changes.clone();
     let top = saved.top;
-    let result = run_blocking(state.simulations(), state.limits().deadline, move || {
+    let result = run_blocking(state.simulations(), state.limits().deadline, move |deadline| {
         let loaded = lookup.load(limits)?;
-        simulate_loaded(&loaded, &changes, top)
+        simulate_loaded(&loaded, &changes, top, deadline)
     })
     .await;
     audit(

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use crate::auth::Tokens;
 use crate::catalog::Catalog;
 use crate::config::Limits;
-use crate::store::Store;
+use crate::store::{AuditWriter, Store};
 use crate::wire::ReloadReport;
 
 /// Everything a handler needs; cheap to clone.
@@ -27,6 +27,7 @@ struct Inner {
     /// One reload at a time.
     reloading: tokio::sync::Mutex<()>,
     store: Store,
+    audit: AuditWriter,
     limits: Limits,
     script_limits: ScriptLimits,
     simulations: Arc<Semaphore>,
@@ -41,6 +42,7 @@ impl AppState {
                 plans_root,
                 catalog: RwLock::new(Arc::new(catalog)),
                 reloading: tokio::sync::Mutex::new(()),
+                audit: AuditWriter::start(store.clone()).expect("a thread for the audit writer"),
                 store,
                 simulations: Arc::new(Semaphore::new(limits.simulations)),
                 analyses: Arc::new(Semaphore::new(limits.analyses)),
@@ -61,6 +63,10 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    pub fn audit(&self) -> &AuditWriter {
+        &self.inner.audit
     }
 
     pub fn limits(&self) -> &Limits {

@@ -193,3 +193,37 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     };
     Ok(serde_json::from_str::<Vec<ChangeBody>>(&changes).map(|changes| SavedScenario { changes, ..saved }))
 }
+
+/// Writes audit rows on one thread of its own, fed by a channel: a burst of requests makes
+/// no burst of blocking threads (each with its allocator's caches, the memory the load
+/// benchmark saw grow with the thread count), and rows are written one after another as the
+/// audit connection's mutex would have had them anyway.
+#[derive(Debug, Clone)]
+pub struct AuditWriter {
+    queue: std::sync::mpsc::Sender<(AuditEntry, tokio::sync::oneshot::Sender<anyhow::Result<()>>)>,
+}
+
+impl AuditWriter {
+    /// Starts the writer thread; it ends when the last clone of the writer is dropped.
+    pub fn start(store: Store) -> anyhow::Result<AuditWriter> {
+        let (queue, rows) =
+            std::sync::mpsc::channel::<(AuditEntry, tokio::sync::oneshot::Sender<anyhow::Result<()>>)>();
+        std::thread::Builder::new()
+            .name("accrue-audit".into())
+            .spawn(move || {
+                for (entry, done) in rows {
+                    // The caller may have gone (its request was dropped): nothing to tell.
+                    let _ = done.send(store.audit(&entry));
+                }
+            })
+            .context("cannot start the audit writer")?;
+        Ok(AuditWriter { queue })
+    }
+
+    /// Appends `entry` and waits until it is committed.
+    pub async fn write(&self, entry: AuditEntry) -> anyhow::Result<()> {
+        let (done, written) = tokio::sync::oneshot::channel();
+        self.queue.send((entry, done)).map_err(|_| anyhow::anyhow!("the audit writer has stopped"))?;
+        written.await.map_err(|_| anyhow::anyhow!("the audit writer has stopped"))?
+    }
+}

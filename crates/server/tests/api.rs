@@ -183,7 +183,9 @@ async fn simulate_answers_what_the_engine_computes() {
         Change::parse_set("ae_base_rate=0.06").unwrap(),
         Change::parse_scale("ae.bookings=1").unwrap(),
     ]);
-    let expected = accrue_engine::simulate(&input, &data, &baseline, &scenario, &SimulateOptions { top: 3 }).unwrap();
+    let expected =
+        accrue_engine::simulate(&input, &data, &baseline, &scenario, &SimulateOptions { top: 3, ..Default::default() })
+            .unwrap();
     assert_eq!(answer.text, serde_json::to_string(&expected).unwrap());
 }
 
@@ -228,6 +230,7 @@ async fn alignment_answers_what_the_engine_computes_and_bounds_its_grid() {
         revenue: accrue_engine::parse_range("1:1.5:0.1").unwrap(),
         margin: accrue_engine::parse_list("-0.10,0").unwrap(),
         follow: None,
+        ..Default::default()
     };
     let expected = accrue_engine::align(&input, &data, &Scenario::new(Vec::new()), &options).unwrap();
     assert_eq!(answer.text, serde_json::to_string(&expected).unwrap());

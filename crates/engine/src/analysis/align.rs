@@ -14,11 +14,12 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::json;
 
-use super::scenario::{PlanInput, Scenario, ScenarioError, Variant, apply};
+use super::scenario::{PlanInput, Scenario, ScenarioError, Variant, apply, finished};
 use super::simulate::RunFailure;
 use super::{money, ratio};
 use crate::component::Detail;
 use crate::data::{DataSet, Facts, Scales};
+use crate::deadline::Deadline;
 use crate::eval::{RunOptions, TotalsRun, run_totals};
 use crate::measure::DealKind;
 use crate::plan::PlanSource;
@@ -42,6 +43,8 @@ pub struct AlignOptions {
     pub margin: Vec<Decimal>,
     /// Company measures scaled by r; `None` for SPEC's default.
     pub follow: Option<Vec<String>>,
+    /// When the sweep must stop ([`ScenarioError::TimeLimit`], [`ScenarioError::Cancelled`]).
+    pub deadline: Deadline,
 }
 
 impl Default for AlignOptions {
@@ -50,6 +53,7 @@ impl Default for AlignOptions {
             revenue: parse_range("0.5:1.5:0.1").unwrap_or_default(),
             margin: parse_list("-0.10,0,0.10").unwrap_or_default(),
             follow: None,
+            deadline: Deadline::none(),
         }
     }
 }
@@ -65,18 +69,23 @@ pub fn parse_range(text: &str) -> Result<Vec<Decimal>, ScenarioError> {
     let [from, to, step] = parts.as_slice() else {
         return Err(ScenarioError::usage(format!("the revenue grid `{text}` needs FROM:TO:STEP, e.g. 0.5:1.5:0.1")));
     };
-    let (from, to, step) = (number(from, "the revenue grid")?, number(to, "the revenue grid")?, number(step, "the revenue grid")?);
+    let (from, to, step) =
+        (number(from, "the revenue grid")?, number(to, "the revenue grid")?, number(step, "the revenue grid")?);
     if step <= Decimal::ZERO {
         return Err(ScenarioError::usage(format!("the revenue grid `{text}`: the step must be above 0")));
     }
     if from < Decimal::ZERO || to < from {
-        return Err(ScenarioError::usage(format!("the revenue grid `{text}`: FROM ≥ 0 and TO ≥ FROM (factors of revenue)")));
+        return Err(ScenarioError::usage(format!(
+            "the revenue grid `{text}`: FROM ≥ 0 and TO ≥ FROM (factors of revenue)"
+        )));
     }
     let mut values = Vec::new();
     let mut value = from;
     while value <= to {
         if values.len() == MAX_REVENUE_STEPS {
-            return Err(ScenarioError::usage(format!("the revenue grid `{text}` makes more than {MAX_REVENUE_STEPS} steps")));
+            return Err(ScenarioError::usage(format!(
+                "the revenue grid `{text}` makes more than {MAX_REVENUE_STEPS} steps"
+            )));
         }
         values.push(value);
         value += step;
@@ -253,7 +262,7 @@ fn failed_payees(facts: &Facts, errors: &[crate::statement::RunError], failed: &
 }
 
 fn data_error(d: crate::diagnostic::Diagnostics) -> ScenarioError {
-    ScenarioError::Plan { message: "the data does not fit the plan".into(), diagnostics: d.0 }
+    ScenarioError::data("the data does not fit the plan", d)
 }
 
 /// Sweeps the grid for `scenario` applied to the plan and data.
@@ -278,7 +287,8 @@ pub fn align(
     let other_plan = with_components(plan, &|role, id| !is_linked(role, id));
     let profit_plan = with_components(plan, &|role, id| is_linked(role, id));
     let roles: Vec<String> = plan.roles.keys().cloned().collect();
-    let run_options = RunOptions { detail: Detail::Amounts, ..RunOptions::default() };
+    let deadline = &options.deadline;
+    let run_options = RunOptions { detail: Detail::Amounts, deadline: deadline.clone(), ..RunOptions::default() };
 
     // The baseline: company outcomes and fixed costs per period.
     let base_facts = Facts::index(data, plan, &variant.scales).map_err(data_error)?;
@@ -287,7 +297,7 @@ pub fn align(
         gross_profit: per_period(plan, &base_facts, "gross_profit")?,
         net_profit: per_period(plan, &base_facts, "net_profit")?,
     };
-    let base_other = run_totals(&other_plan, &base_facts, &run_options);
+    let base_other = finished(run_totals(&other_plan, &base_facts, &run_options), deadline)?;
     let mut errors = super::simulate::failures("baseline", &base_other);
     // Each payee's role as a position in `roles`, looked up once per role name.
     let role_of: Vec<Option<usize>> = {
@@ -339,6 +349,7 @@ pub fn align(
     let minor = plan.minor_units;
     // One cell: a re-index and two partial runs; its failures in the order they are met.
     let cell = |m: usize, ri: usize| -> Result<(Cell, Vec<RunFailure>), ScenarioError> {
+        deadline.check()?;
         let (dm, r) = (options.margin[m], options.revenue[ri]);
         let mut scales = by_revenue[ri].clone();
         if !dm.is_zero() {
@@ -362,7 +373,7 @@ pub fn align(
         scales.set_company("revenue", revenue.clone());
         scales.set_company("gross_profit", gross.clone());
         let mut facts = Facts::index(data, &cell_plan, &scales).map_err(data_error)?;
-        let other = run_totals(&cell_plan, &facts, &run_options);
+        let other = finished(run_totals(&cell_plan, &facts, &run_options), deadline)?;
         let (c_other, _) = sums(&other, &role_of, roles.len(), &[]);
         let net: Vec<Decimal> = (0..n).map(|k| gross[k] - fixed[k] - c_other[k]).collect();
         facts.set_company("net_profit", &net);
@@ -370,7 +381,7 @@ pub fn align(
             let pct: Vec<Decimal> = (0..n).map(|k| net[k].checked_div(revenue[k]).unwrap_or(Decimal::ZERO)).collect();
             facts.set_company("net_profit_pct", &pct);
         }
-        let linked_run = run_totals(&cell_profit_plan, &facts, &run_options);
+        let linked_run = finished(run_totals(&cell_profit_plan, &facts, &run_options), deadline)?;
         let mut cell_failed = Vec::new();
         failed_payees(&facts, &other.errors, &mut cell_failed);
         failed_payees(&facts, &linked_run.errors, &mut cell_failed);

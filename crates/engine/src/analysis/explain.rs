@@ -341,7 +341,7 @@ impl Sweep<'_> {
 
     /// The year's pay per line of `plan` on `facts`: `(line name, amount)` in line order.
     fn year(&self, plan: &Plan, facts: &Facts) -> Result<IndexMap<String, Decimal>, ExplainError> {
-        let options = RunOptions { detail: Detail::Amounts, neutral_shaping: true };
+        let options = RunOptions { detail: Detail::Amounts, neutral_shaping: true, ..RunOptions::default() };
         let result = run_with(plan, facts, &options);
         if let Some(error) = result.errors.first() {
             return Err(self.error(error.to_string()));

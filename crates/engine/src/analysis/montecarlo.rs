@@ -19,11 +19,12 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 use serde_json::json;
 
-use super::scenario::{PlanInput, Scenario, ScenarioError, apply};
+use super::scenario::{PlanInput, Scenario, ScenarioError, apply, finished};
 use super::simulate::RunFailure;
 use super::{money, ratio};
 use crate::component::Detail;
 use crate::data::{DataSet, Facts, Scales};
+use crate::deadline::Deadline;
 use crate::eval::{RunOptions, run_totals};
 use crate::measure::DealKind;
 use crate::registry::Plan;
@@ -48,6 +49,8 @@ pub struct MonteCarloOptions {
     /// The comp budget; default Σ `budget_comp` rows of company.csv, else the plan's
     /// `company.budget_comp`.
     pub budget: Option<Decimal>,
+    /// When the draws must stop ([`ScenarioError::TimeLimit`], [`ScenarioError::Cancelled`]).
+    pub deadline: Deadline,
 }
 
 impl Default for MonteCarloOptions {
@@ -59,6 +62,7 @@ impl Default for MonteCarloOptions {
             company_spread: None,
             correlation: None,
             budget: None,
+            deadline: Deadline::none(),
         }
     }
 }
@@ -213,13 +217,15 @@ pub fn montecarlo(
 
     let done = AtomicU32::new(0);
     let cancelled = AtomicBool::new(false);
-    let run_options = RunOptions { detail: Detail::Amounts, ..RunOptions::default() };
+    let deadline = &options.deadline;
+    let run_options = RunOptions { detail: Detail::Amounts, deadline: deadline.clone(), ..RunOptions::default() };
     let draws: Vec<Result<Draw, ScenarioError>> = (0..options.draws)
         .into_par_iter()
         .map(|d| {
             if cancelled.load(Ordering::Relaxed) {
                 return Err(ScenarioError::Cancelled);
             }
+            deadline.check()?;
             let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
             rng.set_stream(u64::from(d));
             let z_c: f64 = rng.sample(StandardNormal);
@@ -240,11 +246,9 @@ pub fn montecarlo(
                     *value = value.checked_mul(company).ok_or_else(|| too_large(d))?;
                 }
             }
-            let facts = Facts::index(data, &draw_plan, &scales).map_err(|d| ScenarioError::Plan {
-                message: "the data does not fit the plan".into(),
-                diagnostics: d.0,
-            })?;
-            let totals = run_totals(&draw_plan, &facts, &run_options);
+            let facts = Facts::index(data, &draw_plan, &scales)
+                .map_err(|d| ScenarioError::data("the data does not fit the plan", d))?;
+            let totals = finished(run_totals(&draw_plan, &facts, &run_options), deadline)?;
             let failed: Vec<&str> = totals.errors.iter().filter_map(|e| e.payee.as_deref()).collect();
             let n = draw_plan.calendar.n_periods();
             let mut draw = Draw {

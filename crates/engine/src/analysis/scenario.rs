@@ -14,7 +14,9 @@ use sha2::{Digest, Sha256};
 
 use crate::csvfile::hex;
 use crate::data::{DataSet, Facts, Scales};
+use crate::deadline::{Deadline, Stop};
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::eval::TotalsRun;
 use crate::measure::DealKind;
 use crate::number::{NumberStyle, parse_input};
 use crate::plan::PlanSource;
@@ -200,12 +202,36 @@ pub enum ScenarioError {
     /// or measure; an overlay with an unknown key.
     #[error("{message}")]
     Invalid { message: String, diagnostics: Vec<Diagnostic> },
-    /// The changed plan (or plan B) does not compile, or the data does not fit it.
+    /// The plan, the changed plan or plan B does not parse or compile.
     #[error("{message}")]
     Plan { message: String, diagnostics: Vec<Diagnostic> },
-    /// The caller cancelled the run (a deadline passed, a user pressed Ctrl-C).
+    /// The data does not fit the plan (or the changed plan): indexing it failed.
+    #[error("{message}")]
+    Data { message: String, diagnostics: Vec<Diagnostic> },
+    /// The caller cancelled the run (a server request past its deadline, its client gone, a
+    /// progress callback that said stop).
     #[error("the run was cancelled")]
     Cancelled,
+    /// The run went past its time limit (the options' `deadline`).
+    #[error("{}", Stop::TimeLimit(*limit))]
+    TimeLimit { limit: std::time::Duration },
+}
+
+impl From<Stop> for ScenarioError {
+    fn from(stop: Stop) -> ScenarioError {
+        match stop {
+            Stop::Cancelled => ScenarioError::Cancelled,
+            Stop::TimeLimit(limit) => ScenarioError::TimeLimit { limit },
+        }
+    }
+}
+
+/// A totals run that stopped at its deadline is the analysis's error, never a result.
+pub(crate) fn finished(totals: TotalsRun, deadline: &Deadline) -> Result<TotalsRun, ScenarioError> {
+    match totals.stopped() {
+        None => Ok(totals),
+        Some(_) => Err(deadline.check().err().unwrap_or(Stop::Cancelled).into()),
+    }
 }
 
 impl ScenarioError {
@@ -221,15 +247,21 @@ impl ScenarioError {
         ScenarioError::Invalid { message: diagnostic.message.clone(), diagnostics: vec![diagnostic] }
     }
 
-    fn plan(message: impl Into<String>, diagnostics: Diagnostics) -> ScenarioError {
+    pub(crate) fn plan(message: impl Into<String>, diagnostics: Diagnostics) -> ScenarioError {
         ScenarioError::Plan { message: message.into(), diagnostics: diagnostics.0 }
+    }
+
+    pub(crate) fn data(message: impl Into<String>, diagnostics: Diagnostics) -> ScenarioError {
+        ScenarioError::Data { message: message.into(), diagnostics: diagnostics.0 }
     }
 
     /// The located problems behind the error, if any.
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
-            ScenarioError::Usage { .. } | ScenarioError::Cancelled => &[],
-            ScenarioError::Invalid { diagnostics, .. } | ScenarioError::Plan { diagnostics, .. } => diagnostics,
+            ScenarioError::Usage { .. } | ScenarioError::Cancelled | ScenarioError::TimeLimit { .. } => &[],
+            ScenarioError::Invalid { diagnostics, .. }
+            | ScenarioError::Plan { diagnostics, .. }
+            | ScenarioError::Data { diagnostics, .. } => diagnostics,
         }
     }
 }
@@ -318,7 +350,7 @@ impl Variant {
         }
         Facts::index(data, &self.plan, &self.scales)
             .map(|facts| FactsRef::Owned(Box::new(facts)))
-            .map_err(|d| ScenarioError::plan("the data does not fit the scenario's plan", d))
+            .map_err(|d| ScenarioError::data("the data does not fit the scenario's plan", d))
     }
 }
 

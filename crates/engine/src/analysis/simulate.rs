@@ -9,10 +9,11 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::json;
 
-use super::scenario::{Change, PlanInput, Scenario, ScenarioError, apply};
+use super::scenario::{Change, PlanInput, Scenario, ScenarioError, apply, finished};
 use super::{Money, money, ratio};
 use crate::component::Detail;
 use crate::data::{DataSet, Facts, Scales};
+use crate::deadline::Deadline;
 use crate::eval::{RunOptions, TotalsRun, run_totals};
 use crate::registry::Plan;
 use crate::statement::Name;
@@ -27,25 +28,25 @@ pub struct Baseline {
 
 impl Baseline {
     pub fn new(input: &PlanInput, data: &DataSet) -> Result<Baseline, ScenarioError> {
-        let plan = input
-            .compile()
-            .map_err(|d| ScenarioError::Plan { message: "the plan is not valid".into(), diagnostics: d.0 })?;
+        let plan = input.compile().map_err(|d| ScenarioError::plan("the plan is not valid", d))?;
         let facts = Facts::index(data, &plan, &Scales::new())
-            .map_err(|d| ScenarioError::Plan { message: "the data does not fit the plan".into(), diagnostics: d.0 })?;
+            .map_err(|d| ScenarioError::data("the data does not fit the plan", d))?;
         Ok(Baseline { plan, facts })
     }
 }
 
 /// Options of `simulate`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SimulateOptions {
     /// How many winners and losers to list.
     pub top: usize,
+    /// When the two runs must stop ([`ScenarioError::TimeLimit`], [`ScenarioError::Cancelled`]).
+    pub deadline: Deadline,
 }
 
 impl Default for SimulateOptions {
     fn default() -> Self {
-        SimulateOptions { top: 10 }
+        SimulateOptions { top: 10, deadline: Deadline::none() }
     }
 }
 
@@ -125,7 +126,8 @@ pub fn simulate(
     scenario: &Scenario,
     options: &SimulateOptions,
 ) -> Result<Simulation, ScenarioError> {
-    let run_options = RunOptions { detail: Detail::Amounts, ..RunOptions::default() };
+    let deadline = &options.deadline;
+    let run_options = RunOptions { detail: Detail::Amounts, deadline: deadline.clone(), ..RunOptions::default() };
     let variant = apply(input, data, scenario)?;
     // The two runs at once (each also spreads its payees over the pool): the scenario's
     // re-index, when it needs one, overlaps the baseline's run, and neither run waits for the
@@ -139,6 +141,8 @@ pub fn simulate(
         },
     );
     let (after, facts) = scenario_run?;
+    let before = finished(before, deadline)?;
+    let after = finished(after, deadline)?;
 
     let plan = &baseline.plan;
     let minor = plan.minor_units;

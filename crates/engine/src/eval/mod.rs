@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 
 use crate::component::{Detail, PayeeState, RunContext};
 use crate::data::Facts;
+use crate::deadline::{Deadline, Stop};
 use crate::error::Code;
 use crate::registry::Plan;
 use crate::statement::{Name, RunError, RunResult, Statement, Totals, TotalsBuilder};
@@ -25,12 +26,16 @@ use quota::payee_state;
 pub use stream::StreamedRun;
 
 /// Options of a run.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     pub detail: Detail,
     /// Skip modifiers and gates (a payout curve shows the plan's design, not one payee's
     /// CSAT or margin).
     pub neutral_shaping: bool,
+    /// When the run must stop (checked between payees and inside script calls): a stopped
+    /// run ends with one error of code `run.time_limit` or `run.cancelled` and no payee
+    /// after it ([`RunSummary::stopped`]).
+    pub deadline: Deadline,
 }
 
 /// Evaluates every payee of `facts` under `plan` for the whole plan year, explained.
@@ -62,6 +67,32 @@ pub struct RunSummary {
     pub totals: Totals,
     pub warnings: Vec<String>,
     pub errors: Vec<RunError>,
+}
+
+impl RunSummary {
+    /// The error of a run that stopped before its end (its deadline), if it did: its
+    /// statements and totals are then those of the payees before the stop only.
+    pub fn stopped(&self) -> Option<&RunError> {
+        stopped(&self.errors)
+    }
+}
+
+/// The run-level error of a stopped run among `errors`.
+fn stopped(errors: &[RunError]) -> Option<&RunError> {
+    errors.iter().find(|e| e.is_stop())
+}
+
+/// Why a run stopped, as its error.
+fn stop_error(stop: Stop, done: usize, payees: usize) -> RunError {
+    RunError {
+        payee: None,
+        period: None,
+        component: None,
+        code: stop.code(),
+        message: format!(
+            "{stop}: stopped with {done} of {payees} payees evaluated; the statements and totals are incomplete"
+        ),
+    }
 }
 
 /// Payees evaluated together (in parallel) before their statements are handed on.
@@ -106,6 +137,11 @@ impl TotalsRun {
     /// `k`; `None` without a statement.
     pub fn amount(&self, payee: usize, k: usize) -> Option<Decimal> {
         self.amounts.get(payee * self.periods.len() + k).copied().flatten()
+    }
+
+    /// The error of a run that stopped before its end, if it did (see [`RunSummary::stopped`]).
+    pub fn stopped(&self) -> Option<&RunError> {
+        stopped(&self.errors)
     }
 }
 
@@ -178,27 +214,41 @@ fn run_payees(
         n_decimal: plan.calendar.n_decimal(),
     };
 
+    let deadline = &options.deadline;
     let mut start = 0;
     while start < payees.len() {
+        if let Err(stop) = deadline.check() {
+            summary.errors.push(stop_error(stop, start, payees.len()));
+            break;
+        }
         let end = (start + CHUNK).min(payees.len());
         let outcomes: Vec<PayeeOutcome> = (start..end)
             .into_par_iter()
             .map(|i| {
-                catch_unwind(AssertUnwindSafe(|| evaluate_payee(plan, &run, i, options, keep_lines))).unwrap_or_else(
-                    |_| PayeeOutcome {
-                        errors: vec![RunError {
-                            payee: Some(payees[i].id.to_string()),
-                            period: None,
-                            component: None,
-                            code: Code::EvalInternal,
-                            message: "internal error while evaluating this payee (a bug in Accrue: please report it)"
-                                .into(),
-                        }],
-                        ..PayeeOutcome::default()
-                    },
-                )
+                if deadline.check().is_err() {
+                    // Not evaluated: the chunk is dropped below.
+                    return PayeeOutcome::default();
+                }
+                let evaluate = || evaluate_payee(plan, &run, i, options, keep_lines);
+                catch_unwind(AssertUnwindSafe(|| deadline.enter(evaluate))).unwrap_or_else(|_| PayeeOutcome {
+                    errors: vec![RunError {
+                        payee: Some(payees[i].id.to_string()),
+                        period: None,
+                        component: None,
+                        code: Code::EvalInternal,
+                        message: "internal error while evaluating this payee (a bug in Accrue: please report it)"
+                            .into(),
+                    }],
+                    ..PayeeOutcome::default()
+                })
             })
             .collect();
+        if let Err(stop) = deadline.check() {
+            // Stopped within the chunk: some of its payees were not evaluated, or stopped in
+            // a script call. None of the chunk is kept.
+            summary.errors.push(stop_error(stop, start, payees.len()));
+            break;
+        }
         let mut kept = Vec::with_capacity(outcomes.len());
         for (i, mut outcome) in (start..end).zip(outcomes) {
             summary.warnings.append(&mut outcome.warnings);

@@ -126,13 +126,17 @@ impl ScriptHost {
         engine.set_max_map_size(limits.max_map_size);
         engine.set_max_variables(1_000);
         engine.set_max_functions(256);
-        // The deadline of the call running on this thread, checked every 256 operations.
+        // The deadline of the call running on this thread, and that of the run it is part of
+        // (`Deadline::enter`), checked every 256 operations.
         engine.on_progress(|operations| {
             if operations % 256 != 0 {
                 return None;
             }
             let late = DEADLINE.with(|d| d.get().is_some_and(|deadline| std::time::Instant::now() > deadline));
-            late.then(|| Dynamic::from("time budget"))
+            if late {
+                return Some(Dynamic::from("time budget"));
+            }
+            crate::deadline::current().err().map(|stop| Dynamic::from(stop.to_string()))
         });
         helpers::register(&mut engine);
         nesting::register(&mut engine);
