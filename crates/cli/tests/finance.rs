@@ -171,6 +171,32 @@ fn svg_curves(svg: &str) -> Vec<Vec<(i64, i64)>> {
         .collect()
 }
 
+/// Renders `svg` as a PNG through resvg (what an image viewer or a slide would show), into
+/// `target/screenshots/NAME` for a person to look at, and checks that the picture holds a
+/// drawing: the SVG parses, has the size it declares, its font is there, and it is not blank.
+fn render_png(svg: &str, name: &str) {
+    let mut options = resvg::usvg::Options::default();
+    let fonts = options.fontdb_mut();
+    fonts.load_system_fonts();
+    // The chart asks for `sans-serif`; resvg maps it to Arial unless told otherwise.
+    fonts.set_sans_serif_family("DejaVu Sans");
+    assert!(
+        fonts.faces().any(|face| face.families.iter().any(|(name, _)| name == "DejaVu Sans")),
+        "the chart's text is drawn in DejaVu Sans: install it (Debian: fonts-dejavu-core; .ci/run does)"
+    );
+    let tree = resvg::usvg::Tree::from_str(svg, &options).expect("the chart is an SVG resvg reads");
+    let size = tree.size().to_int_size();
+    assert!(size.width() >= 600 && size.height() >= 300, "a chart of {size:?}");
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).unwrap();
+    resvg::render(&tree, resvg::tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    let inked = pixmap.pixels().iter().filter(|p| p.alpha() > 0 && (p.red() < 200 || p.green() < 200)).count();
+    let share = inked as f64 / pixmap.pixels().len() as f64;
+    assert!(share > 0.005 && share < 0.5, "{:.2} % of the picture is drawn", share * 100.0);
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../screenshots");
+    std::fs::create_dir_all(&folder).unwrap();
+    pixmap.save_png(folder.join(name)).unwrap();
+}
+
 #[test]
 fn the_curve_chart_reads_like_a_cfo_chart() {
     let dir = tempfile::tempdir().unwrap();
@@ -194,6 +220,7 @@ fn the_curve_chart_reads_like_a_cfo_chart() {
     // Title with the role's title and the plan; components by name; every breakpoint
     // labelled; the pay at target; the y axis in dollars.
     insta::assert_snapshot!("curve_svg_texts", svg_texts(&svg).join("\n"));
+    render_png(&svg, "curve_enterprise_ae.png");
     // Retroactive tiers jump at 80 % and 120 %, the threshold at 25 %: with the breakpoints
     // sampled, each jump is a vertical segment of the total, not a slope across 5 %.
     let total = svg_curves(&svg).into_iter().max_by_key(|c| c.iter().map(|p| -p.1).max()).unwrap();
