@@ -190,8 +190,9 @@ fn render_png(svg: &str, name: &str) {
     let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).unwrap();
     resvg::render(&tree, resvg::tiny_skia::Transform::default(), &mut pixmap.as_mut());
     let inked = pixmap.pixels().iter().filter(|p| p.alpha() > 0 && (p.red() < 200 || p.green() < 200)).count();
-    let share = inked as f64 / pixmap.pixels().len() as f64;
-    assert!(share > 0.005 && share < 0.5, "{:.2} % of the picture is drawn", share * 100.0);
+    let all = pixmap.pixels().len();
+    // Between 0.5 % and half of the picture: neither blank nor a smear.
+    assert!(inked * 200 > all && inked * 2 < all, "{inked} of {all} pixels drawn");
     let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../screenshots");
     std::fs::create_dir_all(&folder).unwrap();
     pixmap.save_png(folder.join(name)).unwrap();
