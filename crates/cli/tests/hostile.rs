@@ -39,14 +39,22 @@ fn sample_copy() -> (tempfile::TempDir, PathBuf, PathBuf) {
     (dir, plan, data)
 }
 
-/// Runs `accrue` under an address-space cap of `cap` bytes: (exit code, stdout, stderr). A
-/// process killed by a signal (an abort on a failed allocation) has code -1.
-fn accrue_capped(cap: u64, args: &[&std::ffi::OsStr]) -> (i32, Vec<u8>, String) {
-    let out = Command::new("prlimit")
+/// `accrue` under an address-space cap of `cap` bytes and [`THREADS`] evaluation threads,
+/// arguments still to add.
+fn capped(cap: u64) -> Command {
+    let mut command = Command::new("prlimit");
+    command
         .env("RAYON_NUM_THREADS", THREADS)
         .arg(format!("--as={cap}"))
         .arg("--")
-        .arg(assert_cmd::cargo::cargo_bin("accrue"))
+        .arg(assert_cmd::cargo::cargo_bin("accrue"));
+    command
+}
+
+/// Runs `accrue` under an address-space cap of `cap` bytes: (exit code, stdout, stderr). A
+/// process killed by a signal (an abort on a failed allocation) has code -1.
+fn accrue_capped(cap: u64, args: &[&std::ffi::OsStr]) -> (i32, Vec<u8>, String) {
+    let out = capped(cap)
         .args(args)
         .output()
         .expect("the hostile tests run `accrue` under `prlimit` (util-linux): install it");
@@ -232,11 +240,7 @@ fn a_fifo_or_dev_zero_as_a_data_file_fails_at_once() {
     assert!(std::process::Command::new("mkfifo").arg(&deals).status().unwrap().success());
     for expected in ["deals.csv: a FIFO (named pipe), not a regular file", "deals.csv: a device, not a regular file"] {
         // Under the memory cap like every run here, and with a timeout: a FIFO must not hang.
-        let out = assert_cmd::Command::new("prlimit")
-            .env("RAYON_NUM_THREADS", THREADS)
-            .arg(format!("--as={MEMORY_CAP}"))
-            .arg("--")
-            .arg(assert_cmd::cargo::cargo_bin("accrue"))
+        let out = assert_cmd::Command::from_std(capped(MEMORY_CAP))
             .args(["run".as_ref(), plan.as_os_str(), "--data".as_ref(), data.as_os_str()])
             .timeout(std::time::Duration::from_secs(30))
             .output()
@@ -285,11 +289,7 @@ fn a_run_past_its_time_limit_stops_with_its_message_and_exit_1() {
     ] {
         let started = std::time::Instant::now();
         // Under the memory cap like every run here.
-        let out = Command::new("prlimit")
-            .env("RAYON_NUM_THREADS", THREADS)
-            .arg(format!("--as={MEMORY_CAP}"))
-            .arg("--")
-            .arg(assert_cmd::cargo::cargo_bin("accrue"))
+        let out = capped(MEMORY_CAP)
             .arg(command)
             .arg(&plan)
             .arg("--data")
