@@ -161,13 +161,13 @@ pub fn baseline(facts: &Facts, base_rate: Decimal) -> Decimal {
     let half = Decimal::new(5, 1);
     let mut total = Decimal::ZERO;
     for (index, payee) in facts.payees().iter().enumerate() {
-        let totals = facts.deal_totals(index);
-        let (mut bookings, mut margin, mut csat_sum, mut csat_count) =
-            (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, 0u32);
+        // The year so far's sums, as the engine keeps them (running sums from the start).
+        let ytd = facts.deal_prefix(index);
+        let (mut csat_sum, mut csat_count) = (Decimal::ZERO, 0u32);
         let mut paid = Decimal::ZERO;
-        for (k, period) in totals.iter().enumerate() {
-            bookings += period.amount[DealKind::New as usize];
-            margin += period.gross_margin;
+        for (k, so_far) in ytd.iter().enumerate() {
+            let bookings = so_far.amount[DealKind::New as usize];
+            let margin = so_far.gross_margin;
             if let Some(csat) = facts.measure(index, 0, k) {
                 csat_sum += csat;
                 csat_count += 1;

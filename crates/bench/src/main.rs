@@ -52,7 +52,8 @@ struct Args {
     /// Only evaluate (amounts, one thread) this many times and print nothing: for profilers.
     #[arg(long, hide = true)]
     profile: Option<usize>,
-    /// What `--profile` evaluates: engine (totals), statements, rhai (totals) or baseline.
+    /// What `--profile` evaluates: engine (totals), statements, rhai (totals), baseline, or
+    /// `simulate-set` / `simulate-scale` (the what-if rows' scenarios, one thread).
     #[arg(long, hide = true, default_value = "engine")]
     profile_what: String,
 }
@@ -111,6 +112,9 @@ fn main() -> Result<()> {
         });
 
         if let Some(times) = args.profile {
+            if let Some(change) = args.profile_what.strip_prefix("simulate-") {
+                return profile_simulate(&files, change, times);
+            }
             let options = RunOptions { detail: Detail::Amounts, ..RunOptions::default() };
             let plan = if args.profile_what == "rhai" { load(&files.script_plan, &[])? } else { plan };
             for _ in 0..times {
@@ -273,6 +277,27 @@ fn end_to_end(files: &Files) -> Result<Row> {
         time: elapsed,
         note: format!("{rss}; output {} MB", std::fs::metadata(&out).map_or(0, |m| m.len()) / 1_000_000),
     })
+}
+
+/// `--profile N --profile-what simulate-set|simulate-scale`: N simulations of the what-if
+/// rows' scenario on one thread, for a profiler.
+fn profile_simulate(files: &Files, change: &str, times: usize) -> Result<()> {
+    let data = DataSet::load(&files.data).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let input = PlanInput::read(std::sync::Arc::new(FileSystem), &files.plan, ScriptLimits::default())
+        .map_err(|d| anyhow::anyhow!("{d}"))?;
+    let baseline = Baseline::new(&input, &data).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let change = match change {
+        "set" => Change::parse_set("base_rate=0.06"),
+        "scale" => Change::parse_scale("ae.bookings=1.1"),
+        other => bail!("--profile-what simulate-{other}: expected simulate-set or simulate-scale"),
+    };
+    let scenario = Scenario::new(vec![change.map_err(|e| anyhow::anyhow!("{e}"))?]);
+    let options = SimulateOptions::default();
+    for _ in 0..times {
+        let result = in_pool(1, || accrue_engine::simulate(&input, &data, &baseline, &scenario, &options));
+        drop(std::hint::black_box(result.map_err(|e| anyhow::anyhow!("{e}"))?));
+    }
+    Ok(())
 }
 
 /// The what-if rows: each a ratio against one totals run on the same facts, in the same

@@ -217,12 +217,11 @@ pub fn simulate(
     let revenue = [year_revenue(plan, &baseline.facts), year_revenue(&variant.plan, &facts)];
     let cost =
         |run: usize| revenue[run].filter(|r| !r.is_zero()).and_then(|r| sums[run].total.checked_div(r)).map(ratio);
+    // The baseline's warnings, then the scenario's new ones (a data set can warn of every
+    // payee: a set, not a scan of the list for each).
+    let mut seen: HashSet<&str> = before.warnings.iter().map(String::as_str).collect();
     let mut warnings = before.warnings.clone();
-    for warning in &after.warnings {
-        if !warnings.contains(warning) {
-            warnings.push(warning.clone());
-        }
-    }
+    warnings.extend(after.warnings.iter().filter(|w| seen.insert(w.as_str())).cloned());
     let options_json = json!({"command": "simulate", "top": options.top});
     Ok(Simulation {
         plan: plan.id.clone(),

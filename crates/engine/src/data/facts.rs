@@ -37,6 +37,15 @@ pub struct DealTotals {
 }
 
 impl DealTotals {
+    /// `self − other`, kind by kind: one period's sums from two running sums.
+    fn minus(&self, other: &DealTotals) -> DealTotals {
+        DealTotals {
+            amount: std::array::from_fn(|i| self.amount[i] - other.amount[i]),
+            gross_margin: self.gross_margin - other.gross_margin,
+            units: std::array::from_fn(|i| self.units[i] - other.units[i]),
+        }
+    }
+
     fn plus(&self, other: &DealTotals) -> DealTotals {
         DealTotals {
             amount: std::array::from_fn(|i| self.amount[i] + other.amount[i]),
@@ -60,6 +69,14 @@ fn measure_running_sums(values: &[Option<Decimal>], n: usize) -> Vec<(Decimal, u
         }
     }
     out
+}
+
+/// Each period's sums made running sums from the start of the year, in place.
+fn running_sums_in_place(periods: &mut [DealTotals]) {
+    for k in 1..periods.len() {
+        let (before, rest) = periods.split_at_mut(k);
+        rest[0] = before[k - 1].plus(&rest[0]);
+    }
 }
 
 fn running_sums(periods: &[DealTotals]) -> Vec<DealTotals> {
@@ -127,10 +144,11 @@ pub struct Facts {
     /// Shared with the data set's roster for this calendar: indexing again copies nothing.
     payees: Arc<Vec<Payee>>,
     index: Arc<HashMap<String, usize>>,
-    /// `[payee][period]` sums of uncancelled credits.
-    deal_totals: Vec<Vec<DealTotals>>,
-    /// `[payee][period]` running sums of `deal_totals` from the start of the year, so that a
-    /// window's sum is one subtraction (exact for decimals).
+    /// `[payee][period]` running sums of uncancelled credits from the start of the year, so that a
+    /// window's sum is one subtraction (exact for decimals). Built from the ledger's running
+    /// sums (scaled as they are: the factors distribute) with the rest of the deals added to
+    /// their period and every later one; the per-period sums are not kept beside them (a
+    /// re-index writes half the memory, and no second pass).
     deal_prefix: Vec<Vec<DealTotals>>,
     /// `[payee]` credits of cancelled deals.
     cancelled: Vec<Vec<Credit>>,
@@ -202,8 +220,7 @@ impl Facts {
             return Err(Diagnostics(ix.diagnostics).or_code(Code::DataInvalid));
         }
         let mut facts = Facts {
-            // Filled by `Indexer::deals`.
-            deal_totals: Vec::new(),
+            // Filled by `Indexer::deals` (per-period sums, made running sums below).
             deal_prefix: Vec::new(),
             cancelled: vec![Vec::new(); payees.len()],
             credits: plan.needs_deal_list().then(|| vec![Vec::new(); payees.len()]),
@@ -229,7 +246,6 @@ impl Facts {
             return Err(Diagnostics(ix.diagnostics).or_code(Code::DataInvalid));
         }
         facts.warnings = ix.warnings;
-        facts.deal_prefix = facts.deal_totals.par_iter().map(|periods| running_sums(periods)).collect();
         facts.measure_prefix = measure_running_sums(&facts.measures, n);
         Ok(facts)
     }
@@ -262,7 +278,6 @@ impl Facts {
             calendar: plan.calendar.clone(),
             index: Arc::new(HashMap::from([("curve".to_string(), 0)])),
             deal_prefix: vec![running_sums(&periods)],
-            deal_totals: vec![periods],
             cancelled: vec![Vec::new()],
             credits: plan.needs_deal_list().then(|| vec![Vec::new()]),
             sources: vec![vec![0]],
@@ -293,8 +308,9 @@ impl Facts {
         let mut facts = Facts::synthetic(plan, role, quota, Decimal::ZERO);
         let n = plan.calendar.n_periods();
         Arc::make_mut(&mut facts.payees)[0].book_start = book_start;
+        let mut periods: Vec<DealTotals> = facts.deal_totals(0);
         for (kind, amounts) in deals {
-            for (totals, amount) in facts.deal_totals[0].iter_mut().zip(amounts) {
+            for (totals, amount) in periods.iter_mut().zip(amounts) {
                 totals.amount[*kind as usize] = *amount;
                 totals.units[*kind as usize] = if amount.is_zero() { Decimal::ZERO } else { Decimal::ONE };
                 if *kind == DealKind::New {
@@ -302,7 +318,7 @@ impl Facts {
                 }
             }
         }
-        facts.deal_prefix = vec![running_sums(&facts.deal_totals[0])];
+        facts.deal_prefix = vec![running_sums(&periods)];
         for (name, value) in declared {
             if let Some(index) = plan.measures.get_index_of(name) {
                 facts.measures[index * n..(index + 1) * n].fill(Some(*value));
@@ -327,8 +343,11 @@ impl Facts {
         self.index.get(id).copied()
     }
 
-    pub fn deal_totals(&self, payee: usize) -> &[DealTotals] {
-        &self.deal_totals[payee]
+    /// Each period's sums of a payee's uncancelled credits (the differences of
+    /// [`Facts::deal_prefix`]: exact for decimals).
+    pub fn deal_totals(&self, payee: usize) -> Vec<DealTotals> {
+        let prefix = &self.deal_prefix[payee];
+        (0..prefix.len()).map(|k| if k == 0 { prefix[0].clone() } else { prefix[k].minus(&prefix[k - 1]) }).collect()
     }
 
     /// Running sums of a payee's uncancelled credits: `[k]` covers periods `0..=k`.
@@ -539,9 +558,10 @@ impl Indexer<'_> {
         let (Some(ledger), Some(shifted)) = (ledger, shifted) else {
             // Every credit kept, or a margin shift (not linear in the factors): deal by deal.
             let n = self.calendar.n_periods();
-            facts.deal_totals = vec![vec![DealTotals::default(); n]; facts.payees.len()];
+            facts.deal_prefix = vec![vec![DealTotals::default(); n]; facts.payees.len()];
             let mut warnings = Vec::new();
-            let overflow = credit_deals(self.data, self.calendar, facts, scales, shift, None, &mut warnings);
+            let overflow = credit_deals(self.data, self.calendar, facts, scales, shift, Sums::Periods, &mut warnings);
+            facts.deal_prefix.par_iter_mut().for_each(|periods| running_sums_in_place(periods));
             self.finish_deals(overflow, warnings);
             return;
         };
@@ -552,20 +572,19 @@ impl Indexer<'_> {
         let ledger = match Arc::try_unwrap(ledger) {
             // A ledger built for this index alone: its sums are the facts', taken, not copied.
             Ok(mut ledger) if unscaled => {
-                facts.deal_totals = std::mem::take(&mut ledger.sums);
+                facts.deal_prefix = std::mem::take(&mut ledger.sums);
                 Arc::new(ledger)
             }
             ledger => {
                 let ledger = ledger.map_or_else(|shared| shared, Arc::new);
-                let n = self.calendar.n_periods();
-                facts.deal_totals = vec![vec![DealTotals::default(); n]; facts.payees.len()];
                 self.add_sums(facts, scales, &ledger, shifted.as_deref(), &mut overflow);
                 ledger
             }
         };
         let mut quiet = Vec::new();
         let rest = ledger.rest.iter().map(|&i| (i as usize, &self.data.deals[i as usize]));
-        overflow |= credit_deals_from(self.data, self.calendar, facts, scales, shift, None, &mut quiet, rest);
+        // The ledger's sums are running sums: so are the facts' now, and the rest go into them.
+        overflow |= credit_deals_from(self.data, self.calendar, facts, scales, shift, Sums::Running, &mut quiet, rest);
         self.finish_deals(overflow, ledger.warnings.clone());
     }
 
@@ -579,38 +598,49 @@ impl Indexer<'_> {
         overflow: &mut bool,
     ) {
         // Owners in parallel: a re-index (a scale scenario, a grid cell) is mostly this loop.
-        *overflow |= facts
-            .deal_totals
-            .par_iter_mut()
-            .zip(ledger.sums.par_iter())
+        // Each owner's periods are collected, not written over a zeroed array: fresh memory
+        // is written once.
+        let owners: Vec<(Vec<DealTotals>, bool)> = ledger
+            .sums
+            .par_iter()
             .enumerate()
-            .map(|(owner, (totals, periods))| {
+            .map(|(owner, periods)| {
                 let factors = scales.owner_factors(owner as u32).filter(|f| **f != OwnerFactors::ONE);
                 let mut overflow = false;
-                for (k, sums) in periods.iter().enumerate() {
-                    let mut sums = std::borrow::Cow::Borrowed(sums);
-                    if let Some(margins) = shifted {
-                        sums.to_mut().gross_margin = margins[owner][k];
-                    }
-                    match factors {
-                        None => totals[k] = sums.into_owned(),
-                        Some(f) => match scaled_totals(&sums, f) {
-                            Some(scaled) => totals[k] = scaled,
-                            None => overflow = true,
-                        },
-                    }
-                }
-                overflow
+                let totals = periods
+                    .iter()
+                    .enumerate()
+                    .map(|(k, sums)| {
+                        let mut sums = std::borrow::Cow::Borrowed(sums);
+                        if let Some(margins) = shifted {
+                            sums.to_mut().gross_margin = margins[owner][k];
+                        }
+                        match factors {
+                            None => sums.into_owned(),
+                            Some(f) => scaled_totals(&sums, f).unwrap_or_else(|| {
+                                overflow = true;
+                                DealTotals::default()
+                            }),
+                        }
+                    })
+                    .collect();
+                (totals, overflow)
             })
-            .reduce(|| false, |a, b| a || b);
+            .collect();
+        *overflow |= owners.iter().any(|(_, overflow)| *overflow);
+        facts.deal_prefix = owners.into_iter().map(|(totals, _)| totals).collect();
     }
 
     /// A payee with bookings, a quota of 0 and a role that pays against the quota: `run`
     /// fails that payee ("on a zero quota"), so `check --data` says so first.
     fn zero_quotas(&mut self, facts: &Facts) {
-        for (payee, periods) in facts.payees.iter().zip(&facts.deal_totals) {
+        // Running sums: some period is not zero exactly when some running sum is not.
+        for (payee, periods) in facts.payees.iter().zip(&facts.deal_prefix) {
+            if !payee.quota.is_zero() {
+                continue;
+            }
             let booked = periods.iter().any(|t| t.amount.iter().any(|a| !a.is_zero()));
-            if booked && payee.quota.is_zero() && self.plan.quota_roles.iter().any(|r| **r == *payee.role) {
+            if booked && self.plan.quota_roles.iter().any(|r| **r == *payee.role) {
                 self.warnings.push(format!(
                     "payee {}: has bookings but a quota of 0 in roster.csv; `run` fails this payee's quota-based \
                      components (role {})",
@@ -815,14 +845,15 @@ fn scaled(data: &DataSet, deal: &Deal, scales: &Scales, shift: Option<Decimal>) 
 pub(crate) struct Ledger {
     /// The plan year's first day and its number of periods: the calendar it was built for.
     pub key: (NaiveDate, usize),
-    /// `[owner][period]` sums of the owner's uncancelled, unsplit deals.
+    /// `[owner][period]` running sums, from the start of the year, of the owner's
+    /// uncancelled, unsplit deals.
     pub sums: Vec<Vec<DealTotals>>,
     /// Deals credited one by one: split, cancelled, or of an owner outside the roster.
     pub rest: Vec<u32>,
     /// The deals' warnings (outside the plan year, outside employment).
     pub warnings: Vec<String>,
-    /// Per margin shift Δm, `[owner][period]` Σ max(0, margin + amount × Δm) of the simple
-    /// new deals (the alignment grid's margin axis), built on first use.
+    /// Per margin shift Δm, `[owner][period]` running sums of max(0, margin + amount × Δm)
+    /// of the simple new deals (the alignment grid's margin axis), built on first use.
     shifted: Mutex<Vec<(Decimal, Arc<MarginSums>)>>,
 }
 
@@ -835,7 +866,6 @@ impl Ledger {
             calendar: calendar.clone(),
             payees: payees.clone(),
             index: Arc::new(HashMap::new()),
-            deal_totals: Vec::new(),
             deal_prefix: Vec::new(),
             cancelled: Vec::new(),
             credits: None,
@@ -849,7 +879,18 @@ impl Ledger {
             hash: String::new(),
         };
         let mut warnings = Vec::new();
-        credit_deals(data, calendar, &mut scratch, &Scales::default(), None, Some(&mut facts_like), &mut warnings);
+        credit_deals(
+            data,
+            calendar,
+            &mut scratch,
+            &Scales::default(),
+            None,
+            Sums::Ledger(&mut facts_like),
+            &mut warnings,
+        );
+        // Kept as running sums: an index scales them as they are (the factors distribute over
+        // sums), and the rest of the deals go into them.
+        facts_like.sums.par_iter_mut().for_each(|periods| running_sums_in_place(periods));
         Ledger {
             key: (calendar.start(), n),
             sums: facts_like.sums,
@@ -859,7 +900,7 @@ impl Ledger {
         }
     }
 
-    /// Σ max(0, margin + amount × `shift`) of each owner's simple new deals per period.
+    /// Running sums of max(0, margin + amount × `shift`) of each owner's simple new deals by period.
     /// `None` when a sum overflows (the deal-by-deal path then reports it).
     pub(crate) fn shifted_margins(
         &self,
@@ -882,13 +923,19 @@ impl Ledger {
             let slot = &mut sums[deal.owner as usize][k];
             *slot = slot.checked_add(margin)?;
         }
+        // Running sums, as the ledger's.
+        for periods in &mut sums {
+            for k in 1..periods.len() {
+                periods[k] = periods[k].checked_add(periods[k - 1])?;
+            }
+        }
         let sums = Arc::new(sums);
         cache.push((shift, sums.clone()));
         Some(sums)
     }
 }
 
-/// `[owner][period]` margin sums.
+/// `[owner][period]` running sums of margins.
 type MarginSums = Vec<Vec<Decimal>>;
 
 /// Where the ledger's build puts the simple deals, and the others' indices.
@@ -911,21 +958,32 @@ fn scaled_totals(sums: &DealTotals, f: &OwnerFactors) -> Option<DealTotals> {
     Some(out)
 }
 
+/// Where [`credit_deals_from`] adds an uncancelled credit.
+enum Sums<'a> {
+    /// A simple deal into the ledger's per-period sums; the others are only listed.
+    Ledger(&'a mut LedgerSink),
+    /// Into the facts' `deal_prefix` holding each period's own sums.
+    Periods,
+    /// Into the facts' `deal_prefix` holding running sums: the credit's period and every
+    /// later one.
+    Running,
+}
+
 fn credit_deals(
     data: &DataSet,
     calendar: &Calendar,
     facts: &mut Facts,
     scales: &Scales,
     shift: Option<Decimal>,
-    ledger: Option<&mut LedgerSink>,
+    sums: Sums<'_>,
     warnings: &mut Vec<String>,
 ) -> bool {
-    credit_deals_from(data, calendar, facts, scales, shift, ledger, warnings, data.deals.iter().enumerate())
+    credit_deals_from(data, calendar, facts, scales, shift, sums, warnings, data.deals.iter().enumerate())
 }
 
-/// Credits `deals` to their payees (by share when split) under `scales`; with `ledger`, a
-/// simple deal's credit goes to the ledger's sums instead. Returns whether a scaled amount
-/// overflowed; pushes the deals' warnings.
+/// Credits `deals` to their payees (by share when split) under `scales`; into the ledger
+/// (`Sums::Ledger`), a simple deal's credit goes to the ledger's sums instead. Returns
+/// whether a scaled amount overflowed; pushes the deals' warnings.
 #[allow(clippy::too_many_arguments)]
 fn credit_deals_from<'d>(
     data: &DataSet,
@@ -933,7 +991,7 @@ fn credit_deals_from<'d>(
     facts: &mut Facts,
     scales: &Scales,
     shift: Option<Decimal>,
-    mut ledger: Option<&mut LedgerSink>,
+    mut sums: Sums<'_>,
     warnings: &mut Vec<String>,
     deals: impl Iterator<Item = (usize, &'d Deal)>,
 ) -> bool {
@@ -976,7 +1034,7 @@ fn credit_deals_from<'d>(
         let keep_one_by_one = cancellation.is_some() || facts.credits.is_some();
         let id: Arc<str> = if keep_one_by_one { Arc::from(data.deal_id(index)) } else { no_id.clone() };
         if !simple {
-            if let Some(sink) = ledger.as_deref_mut() {
+            if let Sums::Ledger(sink) = &mut sums {
                 sink.rest.push(index as u32);
             }
         }
@@ -989,18 +1047,21 @@ fn credit_deals_from<'d>(
                 let example = format!("{} ({})", data.deal_id(index), deal.close_date);
                 outside_employment.entry(payee).or_default().push(example);
             }
-            if ledger.is_some() && !simple {
+            if matches!(sums, Sums::Ledger(_)) && !simple {
                 continue;
             }
             if cancellation.is_none() {
-                let totals = match ledger.as_deref_mut() {
-                    Some(sink) => &mut sink.sums[payee][period],
-                    None => &mut facts.deal_totals[payee][period],
+                let totals = match &mut sums {
+                    Sums::Ledger(sink) => std::slice::from_mut(&mut sink.sums[payee][period]),
+                    Sums::Periods => std::slice::from_mut(&mut facts.deal_prefix[payee][period]),
+                    Sums::Running => &mut facts.deal_prefix[payee][period..],
                 };
-                totals.amount[deal.kind as usize] += amount;
-                totals.units[deal.kind as usize] += share;
-                if deal.kind == DealKind::New {
-                    totals.gross_margin += margin;
+                for totals in totals {
+                    totals.amount[deal.kind as usize] += amount;
+                    totals.units[deal.kind as usize] += share;
+                    if deal.kind == DealKind::New {
+                        totals.gross_margin += margin;
+                    }
                 }
             }
             if keep_one_by_one {
