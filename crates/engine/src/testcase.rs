@@ -31,13 +31,14 @@ use crate::statement::{RunError, RunResult};
 use crate::yaml::{self, DeContext};
 
 /// The tables a case may give inline, with their file names.
-pub const TABLES: [(&str, &str); 6] = [
+pub const TABLES: [(&str, &str); 7] = [
     ("roster", "roster.csv"),
     ("deals", "deals.csv"),
     ("splits", "splits.csv"),
     ("measures", "measures.csv"),
     ("company", "company.csv"),
     ("relief", "relief.csv"),
+    ("quotas", "quotas.csv"),
 ];
 
 /// A test file: a plan and its cases.
@@ -76,6 +77,8 @@ struct CaseSpec {
     company: Option<Rows>,
     #[serde(default)]
     relief: Option<Rows>,
+    #[serde(default)]
+    quotas: Option<Rows>,
     #[serde(default)]
     set: IndexMap<String, Num>,
     expect: Vec<ExpectSpec>,
@@ -164,6 +167,7 @@ impl TestFile {
                     ("measures.csv", case.measures),
                     ("company.csv", case.company),
                     ("relief.csv", case.relief),
+                    ("quotas.csv", case.quotas),
                 ]
                 .into_iter()
                 .filter_map(|(name, rows)| rows.map(|rows| (name.to_string(), to_csv(name, &rows))))

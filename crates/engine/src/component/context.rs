@@ -327,6 +327,17 @@ impl<'a> EvalContext<'a> {
         if w.is_annualised() {
             let annual = self.quota(w).value().unwrap_or_default();
             parts.push(format!("{} for the whole year, against the year so far", money(annual)));
+        } else if let Some(rows) = self.run.facts.period_quotas(self.payee) {
+            let year: Decimal = rows.iter().sum();
+            if !year.is_zero() {
+                let window: Decimal = w.periods().map(|k| rows[k]).sum();
+                let share = arith::div(window, year).unwrap_or_default();
+                parts.push(format!(
+                    "from quotas.csv: {} of the annual quota in {}",
+                    format_percent(share),
+                    self.window_label(w)
+                ));
+            }
         } else if let Some(shares) = &self.role.quota.phasing {
             let share: Decimal = w.periods().map(|k| shares[k]).sum();
             parts.push(format!("phased: {} of the annual quota in {}", format_percent(share), self.window_label(w)));
@@ -643,8 +654,9 @@ impl<'a> EvalContext<'a> {
         let Some((over, multiplier)) = self.role.quota.kicker else { return Ok(None) };
         let Some(goal) = self.payee().self_goal else { return Ok(None) };
         let mut goal_scaled = Decimal::ZERO;
+        let rows = self.run.facts.period_quotas(self.payee);
         for k in w.base().periods() {
-            let phased = self.role.quota.phased_scaled(goal, k).ok_or(ArithError::Overflow)?;
+            let phased = crate::data::spread_scaled(&self.role.quota, rows, goal, k).ok_or(ArithError::Overflow)?;
             goal_scaled = arith::add(goal_scaled, self.state().prorate(phased, k)?)?;
         }
         let n = self.run.plan.calendar.n_decimal();

@@ -1,6 +1,6 @@
 //! The data set (SPEC §5) parsed once, independent of any plan: the roster, a compact ledger
-//! of deals by owner, splits, and the rows of `measures.csv`, `company.csv` and `relief.csv`
-//! with their period labels and measure names still unresolved.
+//! of deals by owner, splits, and the rows of `measures.csv`, `company.csv`, `relief.csv` and
+//! `quotas.csv` with their period labels and measure names still unresolved.
 //!
 //! What depends on a plan — which periods the dates and labels fall in, which roles exist and
 //! roll up, which measures are declared — is decided when the data set is indexed for a plan
@@ -18,6 +18,7 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
 use super::facts::Ledger;
+use super::quotas::{QUOTA_COLUMNS, QUOTAS, QuotaRow};
 use crate::calendar::{Calendar, parse_date};
 use crate::csvfile::{Cell, CsvFile, FileInfo, hex};
 use crate::diagnostic::{Diagnostic, Diagnostics, Span, did_you_mean};
@@ -35,12 +36,12 @@ pub(crate) const COMPANY: &str = "company.csv";
 pub(crate) const RELIEF: &str = "relief.csv";
 
 /// The data files, in the order they are read and their problems reported.
-pub const DATA_FILES: [&str; 6] = [ROSTER, SPLITS, DEALS, MEASURES, COMPANY, RELIEF];
+pub const DATA_FILES: [&str; 7] = [ROSTER, SPLITS, DEALS, MEASURES, COMPANY, RELIEF, QUOTAS];
 
 /// Every column the loader reads, per file: `(file, required, optional)`. The user guide
 /// (`docs/data.md`) documents each, and a test holds it to that. In `relief.csv` one of
 /// `amount` and `fraction` is required per row.
-pub const DATA_COLUMNS: [(&str, &[&str], &[&str]); 6] = [
+pub const DATA_COLUMNS: [(&str, &[&str], &[&str]); 7] = [
     (
         ROSTER,
         &["id", "name", "role"],
@@ -51,6 +52,7 @@ pub const DATA_COLUMNS: [(&str, &[&str], &[&str]); 6] = [
     (MEASURES, &["payee", "period", "measure", "value"], &[]),
     (COMPANY, &["period", "measure", "value"], &[]),
     (RELIEF, &["payee", "period", "kind", "reason", "approved_by"], &["amount", "fraction"]),
+    (QUOTAS, &QUOTA_COLUMNS, &[]),
 ];
 
 /// One row of `roster.csv`.
@@ -63,7 +65,8 @@ pub struct Payee {
     pub manager: Option<String>,
     pub start_date: NaiveDate,
     pub end_date: Option<NaiveDate>,
-    /// Assigned annual quota (0 when the roster leaves it empty).
+    /// Assigned annual quota: the roster's, or the sum of the payee's `quotas.csv` rows (0
+    /// when neither gives one).
     pub quota: Decimal,
     pub self_goal: Option<Decimal>,
     pub book_start: Option<Decimal>,
@@ -187,12 +190,15 @@ pub struct DataSet {
     wide: Vec<Decimal>,
     /// `[split]` the payees a split deal credits, with their shares (summing to 1).
     pub(crate) splits: Vec<Vec<(u32, Decimal)>>,
-    /// Period labels as written in measures, company and relief rows.
+    /// Period labels as written in measures, company, relief and quota rows.
     pub(crate) labels: Vec<String>,
     pub(crate) measure_names: Vec<String>,
     pub(crate) measure_rows: Vec<MeasureRow>,
     pub(crate) company_rows: Vec<CompanyRow>,
     pub(crate) relief_rows: Vec<ReliefRow>,
+    pub(crate) quota_rows: Vec<QuotaRow>,
+    /// `[payee]` whether the roster's `quota` cell is written (`quotas.csv` must then agree).
+    pub(crate) quota_written: Vec<bool>,
     /// The files read, for index-time errors.
     pub(crate) files: HashMap<&'static str, FileInfo>,
     /// Warnings found while reading (a roster column that looks like a misspelt known one).
@@ -254,6 +260,8 @@ impl DataSet {
             measure_rows: Vec::new(),
             company_rows: Vec::new(),
             relief_rows: Vec::new(),
+            quota_rows: Vec::new(),
+            quota_written: Vec::new(),
             files: HashMap::new(),
             warnings: Vec::new(),
             columns: HashMap::new(),
@@ -274,6 +282,7 @@ impl DataSet {
             reader.measures(&mut data, &mut labels);
             reader.company(&mut data, &mut labels);
             reader.relief(&mut data, &mut labels);
+            reader.quotas(&mut data, &mut labels);
         }
         data.labels = labels.names;
         let mut hasher = Sha256::new();
@@ -536,6 +545,7 @@ impl<'s> Reader<'s> {
             let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
             seen.insert(id.clone(), line);
             data.role_cells.push(file.cell(c_role));
+            data.quota_written.push(quota.is_some());
             payees.push(Payee {
                 id: id.into(),
                 name: file.text(c_name).into(),
@@ -803,6 +813,14 @@ impl<'s> Reader<'s> {
             data.company_rows.push(CompanyRow { label, measure, value, cell: file.cell(None) });
         }
         self.close(data, file, COMPANY);
+    }
+
+    fn quotas(&mut self, data: &mut DataSet, labels: &mut Interner) {
+        let Some(mut file) = self.open(QUOTAS, false) else {
+            return;
+        };
+        super::quotas::read(&mut file, data, &mut |label| labels.get(label));
+        self.close(data, file, QUOTAS);
     }
 
     fn relief(&mut self, data: &mut DataSet, labels: &mut Interner) {

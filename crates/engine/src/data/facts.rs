@@ -166,6 +166,9 @@ pub struct Facts {
     /// Company measures per period.
     company: IndexMap<String, Vec<Option<Decimal>>>,
     relief: Vec<Vec<ReliefEntry>>,
+    /// `[payee][period]` quotas from `quotas.csv`; an empty list for a payee without rows, and
+    /// none at all when the data set has none.
+    period_quotas: Vec<Vec<Decimal>>,
     pub warnings: Vec<String>,
     /// SHA-256 over the data files read, by name.
     pub hash: String,
@@ -216,6 +219,7 @@ impl Facts {
         let payees = ix.payees();
         ix.warnings.extend(data.warnings.iter().cloned());
         ix.margin_column();
+        let period_quotas = super::quotas::index(data, &calendar, &payees, &mut ix.diagnostics);
         if ix.diagnostics.iter().any(Diagnostic::is_error) {
             return Err(Diagnostics(ix.diagnostics).or_code(Code::DataInvalid));
         }
@@ -230,6 +234,7 @@ impl Facts {
             measure_count: plan.measures.len(),
             company: IndexMap::new(),
             relief: vec![Vec::new(); payees.len()],
+            period_quotas,
             index: data.index.clone(),
             payees,
             warnings: Vec::new(),
@@ -286,6 +291,7 @@ impl Facts {
             measure_count: plan.measures.len(),
             company: IndexMap::new(),
             relief: vec![Vec::new()],
+            period_quotas: Vec::new(),
             payees: Arc::new(vec![payee]),
             warnings: Vec::new(),
             hash: String::new(),
@@ -405,6 +411,12 @@ impl Facts {
 
     pub fn relief(&self, payee: usize) -> &[ReliefEntry] {
         &self.relief[payee]
+    }
+
+    /// A payee's quota for each period of the plan year from `quotas.csv` (before proration
+    /// and relief), when the file gives them.
+    pub(crate) fn period_quotas(&self, payee: usize) -> Option<&[Decimal]> {
+        self.period_quotas.get(payee).filter(|q| !q.is_empty()).map(Vec::as_slice)
     }
 
     /// The annual quota a payee's plan uses before proration and relief (SPEC §6).
@@ -875,6 +887,7 @@ impl Ledger {
             measure_count: 0,
             company: IndexMap::new(),
             relief: Vec::new(),
+            period_quotas: Vec::new(),
             warnings: Vec::new(),
             hash: String::new(),
         };

@@ -3,9 +3,11 @@
 
 mod dataset;
 mod facts;
+mod quotas;
 mod scale;
 
 pub use dataset::{DATA_COLUMNS, DATA_FILES, DataSet, Payee};
 pub(crate) use facts::effective_quota;
 pub use facts::{Cancellation, Credit, DealTotals, Facts, ReliefEntry};
+pub(crate) use quotas::spread_scaled;
 pub use scale::{OwnerFactors, Scales};

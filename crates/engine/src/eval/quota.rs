@@ -1,5 +1,6 @@
-//! Quota schedules (SPEC §6): each payee's employment, proration, self-set goal and relief
-//! with its yearly cap, computed into a [`PayeeState`] before any component runs.
+//! Quota schedules (SPEC §6): each payee's employment, per-period quotas (quotas.csv, the
+//! role's phasing or the even split), proration, self-set goal and relief with its yearly cap,
+//! computed into a [`PayeeState`] before any component runs.
 
 use rust_decimal::Decimal;
 
@@ -55,8 +56,11 @@ pub(super) fn fill_payee_state(
     state.quota_scaled.clear();
     state.quota_prefix.clear();
     state.adjustments.clear();
+    // Each period's part of the year: the payee's quotas.csv amounts, else the role's phasing
+    // or the even split.
+    let rows = facts.period_quotas(payee_index);
     for k in 0..n {
-        let phased = rules.phased_scaled(effective_quota, k).ok_or(ArithError::Overflow)?;
+        let phased = crate::data::spread_scaled(rules, rows, effective_quota, k).ok_or(ArithError::Overflow)?;
         let prorated = state.prorate(phased, k)?;
         state.quota_scaled.push(prorated);
         if state.active(k) && state.employment[k].0 < state.employment[k].1 {
