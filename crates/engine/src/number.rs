@@ -243,7 +243,19 @@ pub fn format_money_grouped(value: Decimal, minor_units: u32) -> String {
 /// Formats a fraction as a percentage for people: `0.08` → `8%`, `1.125` → `112.5%`.
 pub fn format_percent(value: Decimal) -> String {
     match value.checked_mul(Decimal::ONE_HUNDRED) {
-        Some(pct) => format!("{}%", pct.round_dp(2).normalize()),
+        Some(pct) => {
+            // Two decimals, unless rounding lands a value that is not whole on a whole percent:
+            // 99.999 % is not written "100%" beside "below 100%" (thresholds are whole or
+            // simple percents), so it gets the digits that show which side it is on.
+            let mut shown = pct.round_dp(2);
+            for dp in [4, 6, 8, 10] {
+                if shown == pct || !shown.fract().is_zero() {
+                    break;
+                }
+                shown = pct.round_dp(dp);
+            }
+            format!("{}%", shown.normalize())
+        }
         // Past the decimal range as a percentage: say it as a multiple instead of panicking.
         None => format!("{}×", value.round_dp(2).normalize()),
     }
@@ -258,6 +270,21 @@ mod tests {
     fn format_percent_of_a_huge_value_does_not_panic() {
         assert_eq!(format_percent(Decimal::MAX), "79228162514264337593543950335×");
         assert_eq!(format_percent(Decimal::from_str("0.125").unwrap()), "12.5%");
+    }
+
+    #[test]
+    fn a_percent_just_off_a_whole_one_shows_which_side_it_is_on() {
+        for (value, text) in [
+            ("0.99999", "99.999%"),
+            ("1.00004", "100.004%"),
+            ("0.9999999", "99.99999%"),
+            ("0.666666", "66.67%"),
+            ("1", "100%"),
+            ("0.5", "50%"),
+            ("0.999949", "99.99%"),
+        ] {
+            assert_eq!(format_percent(Decimal::from_str(value).unwrap()), text, "{value}");
+        }
     }
 
     #[track_caller]
