@@ -221,6 +221,21 @@ impl<'s> CsvFile<'s> {
         self.push_error(Diagnostic::error(message).with_code(code), col);
     }
 
+    /// [`CsvFile::error_code_at`] at a cell of an earlier row (its column found by reading
+    /// that row's line again), for checks that need the whole file first; counted against the
+    /// file's limit on errors like any other.
+    pub fn error_code_at_cell(&mut self, cell: Cell, code: Code, message: impl Into<String>) {
+        let column = cell.column.map(|c| c as usize);
+        let col =
+            column.map_or(1, |c| field_column(&self.sources.line_at(&self.path, cell.byte).unwrap_or_default(), c));
+        let message = with_column_name(message.into(), column.and_then(|c| self.headers.get(c)));
+        self.errors += 1;
+        if self.errors <= MAX_ERRORS_PER_FILE {
+            let diag = Diagnostic::error(message).with_code(code);
+            self.diagnostics.push(diag.at(&self.name, Span { line: cell.line, col, len: 1 }));
+        }
+    }
+
     /// Where a cell of this file is, to report an error about it later (after the file is
     /// read, e.g. when a data set is indexed for a plan).
     pub fn cell(&self, column: Option<usize>) -> Cell {

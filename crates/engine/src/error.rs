@@ -83,6 +83,8 @@ codes! {
     DataBadDate = "data.bad_date",
     /// A row naming a payee that is not in the roster.
     DataUnknownPayee = "data.unknown_payee",
+    /// A row naming a deal that is not in deals.csv (a payment).
+    DataUnknownDeal = "data.unknown_deal",
     /// A payee whose role the plan does not define.
     DataUnknownRole = "data.unknown_role",
     /// A measures.csv measure that the plan does not declare.

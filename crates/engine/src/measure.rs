@@ -48,6 +48,22 @@ impl DealKind {
         })
     }
 
+    /// The payee measure that sums the cash collected on deals of this kind (`payments.csv`),
+    /// for the kinds that bring cash in.
+    pub fn collected_name(self) -> Option<&'static str> {
+        match self {
+            DealKind::New => Some("collected"),
+            DealKind::Expansion => Some("collected_expansion"),
+            DealKind::Renewal => Some("collected_renewals"),
+            DealKind::Contraction | DealKind::Churn => None,
+        }
+    }
+
+    /// Whether a deal of this kind takes payments: contraction and churn record revenue lost.
+    pub fn takes_payments(self) -> bool {
+        self.collected_name().is_some()
+    }
+
     /// The payee measure that sums deals of this kind.
     pub fn measure_name(self) -> &'static str {
         match self {
@@ -60,9 +76,24 @@ impl DealKind {
     }
 }
 
-/// The deal-derived payee measures, in the order SPEC §5 lists them.
-pub const DERIVED_MEASURES: [&str; 7] =
-    ["bookings", "expansion", "renewals", "contraction", "churn", "gross_margin", "gross_margin_pct"];
+/// The deal-derived payee measures, in the order SPEC §5 lists them, then the cash collected
+/// on deals (`payments.csv`).
+pub const DERIVED_MEASURES: [&str; 10] = [
+    "bookings",
+    "expansion",
+    "renewals",
+    "contraction",
+    "churn",
+    "gross_margin",
+    "gross_margin_pct",
+    "collected",
+    "collected_expansion",
+    "collected_renewals",
+];
+
+/// The deal kinds that take payments, in the order of [`DealKind`]: a kind's place in a
+/// collected-cash array is `kind as usize`.
+pub const COLLECTED_KINDS: usize = 3;
 
 /// What a measure name in a plan refers to, resolved once at plan load.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +104,9 @@ pub enum MeasureRef {
     GrossMargin,
     /// Gross margin / bookings over the window (a ratio of sums).
     GrossMarginPct,
+    /// The cash collected (`payments.csv`) on deals of one kind that brings cash in (new,
+    /// expansion, renewal), in the periods of the payment dates.
+    Collected(DealKind),
     /// A `measures.csv` measure, by its index in the plan's `measures:` block.
     Declared { index: usize, name: String, aggregate: Aggregate },
     /// A company measure (`company.net_profit`), by the name after `company.`.
@@ -88,6 +122,9 @@ impl MeasureRef {
         for kind in DealKind::ALL {
             if kind.measure_name() == name {
                 return Some(MeasureRef::Deals(kind));
+            }
+            if kind.collected_name() == Some(name) {
+                return Some(MeasureRef::Collected(kind));
             }
         }
         match name {
@@ -116,9 +153,13 @@ impl MeasureRef {
         matches!(self, MeasureRef::GrossMargin | MeasureRef::GrossMarginPct)
     }
 
-    /// Whether the measure comes from deals (and so rolls up and can be cancelled).
+    /// Whether the measure comes from deals (and so rolls up). Collected cash does too, but a
+    /// cancellation does not remove it: a refund is a negative payment.
     pub fn is_deal_derived(&self) -> bool {
-        matches!(self, MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::GrossMarginPct)
+        matches!(
+            self,
+            MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::GrossMarginPct | MeasureRef::Collected(_)
+        )
     }
 }
 
@@ -128,6 +169,7 @@ impl fmt::Display for MeasureRef {
             MeasureRef::Deals(kind) => f.write_str(kind.measure_name()),
             MeasureRef::GrossMargin => f.write_str("gross_margin"),
             MeasureRef::GrossMarginPct => f.write_str("gross_margin_pct"),
+            MeasureRef::Collected(kind) => f.write_str(kind.collected_name().unwrap_or("collected")),
             MeasureRef::Declared { name, .. } => f.write_str(name),
             MeasureRef::Company(name) => write!(f, "company.{name}"),
         }

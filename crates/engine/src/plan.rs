@@ -49,6 +49,9 @@ pub struct PlanModel {
     /// Whether a component or the attainment blend reads gross margin: then `deals.csv` must
     /// have a `gross_margin` column, or every margin would read as 0.
     pub(crate) reads_margin: bool,
+    /// The roles with a component that reads cash collected (`collected`, …): without
+    /// `payments.csv` their payees' collections are 0, which indexing warns of.
+    pub(crate) collected_roles: Vec<String>,
     /// Every `company.NAME` the plan's components and attainment blends read, where it is
     /// read (set by the compiler; the names the engine reads by itself are
     /// [`ENGINE_COMPANY_READS`](crate::registry::ENGINE_COMPANY_READS)).
@@ -329,6 +332,7 @@ impl PlanSource {
             warnings: Vec::new(),
             needs_deal_list: false,
             reads_margin: false,
+            collected_roles: Vec::new(),
             company_reads: Vec::new(),
             quota_roles: Vec::new(),
         };

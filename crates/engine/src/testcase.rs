@@ -31,10 +31,11 @@ use crate::statement::{RunError, RunResult};
 use crate::yaml::{self, DeContext};
 
 /// The tables a case may give inline, with their file names.
-pub const TABLES: [(&str, &str); 7] = [
+pub const TABLES: [(&str, &str); 8] = [
     ("roster", "roster.csv"),
     ("deals", "deals.csv"),
     ("splits", "splits.csv"),
+    ("payments", "payments.csv"),
     ("measures", "measures.csv"),
     ("company", "company.csv"),
     ("relief", "relief.csv"),
@@ -71,6 +72,8 @@ struct CaseSpec {
     deals: Option<Rows>,
     #[serde(default)]
     splits: Option<Rows>,
+    #[serde(default)]
+    payments: Option<Rows>,
     #[serde(default)]
     measures: Option<Rows>,
     #[serde(default)]
@@ -164,6 +167,7 @@ impl TestFile {
                     ("roster.csv", case.roster),
                     ("deals.csv", case.deals),
                     ("splits.csv", case.splits),
+                    ("payments.csv", case.payments),
                     ("measures.csv", case.measures),
                     ("company.csv", case.company),
                     ("relief.csv", case.relief),

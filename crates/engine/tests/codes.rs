@@ -71,6 +71,10 @@ fn data_problems_carry_their_code() {
     check_data(&[("roster.csv", ROSTER_ONE), ("deals.csv", DEALS), ("measures.csv", measures)], "data.unknown_payee");
     let roster = format!("{ROSTER_ONE}p01,Alice,ae,1000000\n");
     check_data(&[("roster.csv", &roster), ("deals.csv", DEALS)], "data.duplicate_id");
+    let payments = "deal_id,payment_date,amount\nd2,2027-03-01,100\n";
+    check_data(&[("roster.csv", ROSTER_ONE), ("deals.csv", DEALS), ("payments.csv", payments)], "data.unknown_deal");
+    let payments = "deal_id,payment_date,amount\nd1,2027-03-01,250000.01\n";
+    check_data(&[("roster.csv", ROSTER_ONE), ("deals.csv", DEALS), ("payments.csv", payments)], "data.invalid");
 }
 
 #[test]

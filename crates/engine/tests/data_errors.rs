@@ -196,3 +196,119 @@ fn the_data_hash_names_the_data() {
     assert_ne!(hash(&a), hash(&b));
     assert_eq!(hash(&a).len(), 64);
 }
+
+// ---- payments.csv (pay on collection) ---------------------------------------------------
+// deals.csv holds d1: a new deal of 1,000 owned by p01, closed 2027-02-01.
+
+#[test]
+fn payment_for_an_unknown_deal() {
+    check(
+        "payments.csv",
+        "deal_id,payment_date,amount\nd9,2027-03-01,100\n",
+        "deal `d9`, which is not in deals.csv",
+        2,
+        1,
+    );
+}
+
+#[test]
+fn payments_above_the_deal_amount() {
+    // 600 + 400.01 = 1,000.01 by 1 May: the row that passes the amount is the one reported.
+    check(
+        "payments.csv",
+        "deal_id,payment_date,amount\nd1,2027-03-01,600\nd1,2027-05-01,400.01\n",
+        "the payments of deal `d1` come to 1000.01 by 2027-05-01, more than its amount of 1000",
+        3,
+        15,
+    );
+}
+
+#[test]
+fn payment_dated_before_the_deal_closed() {
+    check(
+        "payments.csv",
+        "deal_id,payment_date,amount\nd1,2027-01-31,100\n",
+        "deal `d1` is paid on 2027-01-31, before it closed on 2027-02-01",
+        2,
+        4,
+    );
+}
+
+#[test]
+fn refunds_of_more_than_was_paid() {
+    check(
+        "payments.csv",
+        "deal_id,payment_date,amount\nd1,2027-03-01,100\nd1,2027-04-01,-150\n",
+        "the refunds of deal `d1` come to more than was paid for it: -50 by 2027-04-01",
+        3,
+        15,
+    );
+}
+
+#[test]
+fn payment_with_a_bad_date_or_amount() {
+    check(
+        "payments.csv",
+        "deal_id,payment_date,amount\nd1,2027-02-30,100\n",
+        "payment_date `2027-02-30` is not a date",
+        2,
+        4,
+    );
+    check("payments.csv", "deal_id,payment_date,amount\nd1,2027-03-01,1e3x\n", "amount: `1e3x` is not a number", 2, 15);
+}
+
+#[test]
+fn payment_on_a_deal_that_brings_no_cash_in() {
+    let deals = "id,owner,close_date,kind,amount\nd1,p01,2027-02-01,churn,1000\n";
+    let payments = "deal_id,payment_date,amount\nd1,2027-03-01,100\n";
+    let scenario = Scenario::new(PLAN, &[("roster.csv", ROSTER), ("deals.csv", deals), ("payments.csv", payments)]);
+    let diagnostics = scenario.facts().expect_err("fails");
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    assert!(diagnostics[0].message.contains("deal `d1` is a `churn` deal (revenue lost), which takes no payments"));
+    let span = diagnostics[0].location.as_ref().unwrap().span;
+    assert_eq!((span.line, span.col), (2, 1));
+}
+
+#[test]
+fn a_payment_and_its_refund_on_one_day_net_out_before_the_check() {
+    // Written refund first: 1,000 paid and 200 refunded on 1 March is 800, within the deal.
+    let payments = "deal_id,payment_date,amount\nd1,2027-03-01,-200\nd1,2027-03-01,1000\n";
+    let scenario = Scenario::new(PLAN, &[("roster.csv", ROSTER), ("deals.csv", DEALS), ("payments.csv", payments)]);
+    scenario.facts().unwrap_or_else(|d| panic!("{d:#?}"));
+    let data = accrue_engine::DataSet::load(&scenario.dir.path().join("data")).unwrap();
+    assert_eq!(data.payment_count(), 2);
+}
+
+#[test]
+fn a_misspelt_payments_column_is_named_with_the_right_one() {
+    let payments = "deal_id,paymnet_date,amount\nd1,2027-03-01,100\n";
+    let scenario = Scenario::new(PLAN, &[("roster.csv", ROSTER), ("deals.csv", DEALS), ("payments.csv", payments)]);
+    let diagnostics = scenario.facts().expect_err("fails");
+    let unknown = diagnostics.iter().find(|d| d.message.contains("unknown column `paymnet_date`")).expect("named");
+    assert_eq!(unknown.help.as_deref(), Some("did you mean `payment_date`?"));
+    assert!(diagnostics.iter().any(|d| d.message.contains("missing column `payment_date`")));
+}
+
+#[test]
+fn every_bad_payment_is_reported_in_line_order() {
+    // Checks made after the file is read (deal, close date, running total) and checks of a
+    // row's own cells (its date) come out in the order of the lines.
+    let payments =
+        "deal_id,payment_date,amount\nd9,2027-03-01,1\nd1,2027-13-01,1\nd1,2027-01-01,1\nd1,2027-03-01,2000\n";
+    let scenario = Scenario::new(PLAN, &[("roster.csv", ROSTER), ("deals.csv", DEALS), ("payments.csv", payments)]);
+    let diagnostics = scenario.facts().expect_err("fails");
+    let lines: Vec<u32> = diagnostics.iter().map(|d| d.location.as_ref().unwrap().span.line).collect();
+    assert_eq!(lines, [2, 3, 4, 5]);
+}
+
+#[test]
+fn payments_are_part_of_the_data_hash() {
+    let files = |amount: &str| {
+        let payments = format!("deal_id,payment_date,amount\nd1,2027-03-01,{amount}\n");
+        Scenario::new(PLAN, &[("roster.csv", ROSTER), ("deals.csv", DEALS), ("payments.csv", &payments)])
+    };
+    let hash = |s: &Scenario| s.facts().unwrap().1.hash;
+    let without = Scenario::new(PLAN, &[("roster.csv", ROSTER), ("deals.csv", DEALS)]);
+    assert_ne!(hash(&files("100")), hash(&files("101")));
+    assert_ne!(hash(&files("100")), hash(&without));
+}

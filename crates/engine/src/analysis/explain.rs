@@ -409,9 +409,11 @@ impl Sweep<'_> {
         } else {
             "; the scores of the attainment blend are on target and the team does as well as the payee"
         };
+        // Pay on collection: the made-up customers pay as they buy (see `Facts::synthetic`).
+        let paid = if self.plan.collected_roles.contains(&self.role.id) { ", whose customers pay at once" } else { "" };
         let note = format!(
             "Worked out by the engine for a made-up payee with a quota of {} who books evenly through the year at \
-             full margin; gates and multipliers are left neutral{scores}; caps apply.",
+             full margin{paid}; gates and multipliers are left neutral{scores}; caps apply.",
             self.money(self.quota)
         );
         self.table(ids, "Your year's pay by quota attainment".into(), note, ("Attainment", "Bookings"), |level| {
@@ -456,7 +458,8 @@ impl Sweep<'_> {
             let values = if measure.is_level() { vec![value; self.n_periods()] } else { self.per_period(value)? };
             let (mut deals, mut declared, mut company) = (Vec::new(), Vec::new(), Vec::new());
             match measure {
-                MeasureRef::Deals(kind) => deals.push((*kind, values)),
+                // The made-up payee's customers pay at once: its collections are its deals.
+                MeasureRef::Deals(kind) | MeasureRef::Collected(kind) => deals.push((*kind, values)),
                 MeasureRef::Declared { name, .. } => declared.push((name.clone(), values[0])),
                 MeasureRef::Company(name) => company.push((name.clone(), values)),
                 _ => return Ok(Err((String::new(), "not worked out for this measure".into()))),
@@ -590,7 +593,7 @@ impl Sweep<'_> {
                 shown.push(crate::component::measure_value(measure, value));
                 let values = if measure.is_level() { vec![value; self.n_periods()] } else { self.per_period(value)? };
                 match measure {
-                    MeasureRef::Deals(kind) => deals.push((*kind, values)),
+                    MeasureRef::Deals(kind) | MeasureRef::Collected(kind) => deals.push((*kind, values)),
                     MeasureRef::Declared { name, .. } => declared.push((name.clone(), values[0])),
                     MeasureRef::Company(name) => company.push((name.clone(), values)),
                     _ => {}

@@ -799,6 +799,13 @@ fn scales(plan: &mut Plan, data: &DataSet, scenario: &Scenario) -> Result<Scales
                 }
             }
             None => {
+                if let Some(kind) = DealKind::ALL.into_iter().find(|k| k.collected_name() == Some(measure.as_str())) {
+                    return Err(ScenarioError::invalid(format!(
+                        "`{measure}` is the cash collected on deals and follows them: scale `{}`, and the \
+                         payments on those deals scale with it",
+                        kind.measure_name()
+                    )));
+                }
                 let mut known: Vec<&str> = DEAL_MEASURES.iter().map(|(name, _)| *name).collect();
                 known.push("gross_margin");
                 known.extend(plan.measures.keys().map(String::as_str));

@@ -410,9 +410,22 @@ impl<'a> EvalContext<'a> {
                 let bookings = self.measure_of(payee, &MeasureRef::Deals(DealKind::New), w, clawback_days)?;
                 if bookings.is_zero() { Ok(Decimal::ZERO) } else { Ok(arith::div(margin, bookings)?) }
             }
+            MeasureRef::Collected(kind) => self.collected(payee, *kind, w),
             MeasureRef::Declared { index, name, aggregate } => Ok(self.declared(payee, *index, name, *aggregate, w)),
             MeasureRef::Company(name) => self.company(name, w),
         }
+    }
+
+    /// The cash collected on deals of `kind` over the payee's sources (itself and, for
+    /// roll-ups, its manager tree) and the window. A cancellation does not remove cash already
+    /// received: a refund is a negative payment.
+    fn collected(&self, payee: usize, kind: DealKind, w: Window) -> Result<Decimal, EvalError> {
+        let facts = self.run.facts;
+        let mut sum = Decimal::ZERO;
+        for &source in facts.sources(payee) {
+            sum = arith::add(sum, facts.collected(source, kind, w.first, w.last))?;
+        }
+        Ok(sum)
     }
 
     /// A measure over a window as an exact fraction: ratio measures (gross margin %, a

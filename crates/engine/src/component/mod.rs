@@ -307,6 +307,13 @@ pub fn measure_words(measure: &MeasureRef) -> String {
         MeasureRef::Deals(crate::measure::DealKind::Churn) => "your churn (customers lost)".into(),
         MeasureRef::GrossMargin => "your gross margin on new business".into(),
         MeasureRef::GrossMarginPct => "your gross margin % on new business".into(),
+        MeasureRef::Collected(crate::measure::DealKind::Expansion) => {
+            "the cash your customers pay on your expansion deals".into()
+        }
+        MeasureRef::Collected(crate::measure::DealKind::Renewal) => {
+            "the cash your customers pay on your renewals".into()
+        }
+        MeasureRef::Collected(_) => "the cash your customers pay on your new business (collections)".into(),
         MeasureRef::Declared { name, .. } => format!("your {}", spaced(name)),
         MeasureRef::Company(name) => format!("the company's {}", spaced(name)),
     }
@@ -333,7 +340,10 @@ pub fn measure_value(measure: &MeasureRef, value: Decimal) -> String {
         MeasureRef::Company(name) | MeasureRef::Declared { name, .. } => name.ends_with("_pct"),
         _ => false,
     };
-    let money = matches!(measure, MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::Company(_));
+    let money = matches!(
+        measure,
+        MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::Collected(_) | MeasureRef::Company(_)
+    );
     if pct {
         format_percent(value)
     } else if money {
@@ -475,6 +485,8 @@ pub struct BuildContext<'a> {
     pub files: Vec<(String, String)>,
     /// Whether a component built so far reads gross margin (then `deals.csv` must have it).
     pub reads_margin: bool,
+    /// Whether a component of the role built so far reads cash collected (`payments.csv`).
+    pub reads_collected: bool,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -557,6 +569,7 @@ impl BuildContext<'_> {
         match MeasureRef::resolve(name, self.declared) {
             Some(measure) => {
                 self.reads_margin |= measure.reads_margin();
+                self.reads_collected |= matches!(measure, MeasureRef::Collected(_));
                 Some(measure)
             }
             None => {

@@ -365,6 +365,7 @@ fn build_script_component(
         .collect();
     let parts = CtxParts::of(&script, &declared, measure_given);
     cx.reads_margin |= parts.measures.iter().flatten().any(|(_, m)| m.reads_margin());
+    cx.reads_collected |= parts.measures.iter().flatten().any(|(_, m)| matches!(m, MeasureRef::Collected(_)));
     Some(Arc::new(ScriptComponent {
         core: Core::new(id.value, cx.component_type.clone(), window, allow_negative).with_name(name),
         host: host.clone(),

@@ -397,10 +397,14 @@ impl Component for Tiered {
     }
 
     fn profile(&self) -> Profile {
-        let new_logo = matches!(self.measure, MeasureRef::Deals(DealKind::New) | MeasureRef::GrossMargin);
+        let new_logo = matches!(
+            self.measure,
+            MeasureRef::Deals(DealKind::New) | MeasureRef::GrossMargin | MeasureRef::Collected(DealKind::New)
+        );
         let retention = matches!(
             self.measure,
             MeasureRef::Deals(DealKind::Expansion | DealKind::Renewal | DealKind::Contraction | DealKind::Churn)
+                | MeasureRef::Collected(DealKind::Expansion | DealKind::Renewal)
         );
         Profile { new_logo, retention, profit_linked: self.profit_linked, measures: vec![self.measure.clone()] }
     }
@@ -556,6 +560,14 @@ impl Component for Tiered {
                 out.push(format!("{} (shares of {}).", steps_words(steps, at).trim_end_matches('.'), cx.money(ti)));
             }
         }
+        if matches!(self.measure, MeasureRef::Collected(_)) {
+            out.push(format!(
+                "You are paid as your customers pay: a deal earns nothing until its cash comes in, and each payment \
+                 counts in the {} it arrives. A cancelled deal keeps the cash already paid on it; only a refund \
+                 lowers it.",
+                cx.period_word()
+            ));
+        }
         if let Some(threshold) = self.threshold {
             if self.target.is_none() && cx.quota_rules.soft_floor.is_some() {
                 out.push(format!(
@@ -567,6 +579,13 @@ impl Component for Tiered {
             }
         }
         self.shaping.describe(&self.core, cx, Some(ti), &mut out);
+        if matches!(self.measure, MeasureRef::Collected(_)) {
+            // Cash is lowered by a refund, never by a cancellation (said above).
+            for sentence in out.iter_mut().filter(|s| s.starts_with("When a cancellation lowers")) {
+                *sentence =
+                    sentence.replacen("When a cancellation lowers the amount", "When a refund lowers the cash", 1);
+            }
+        }
         let driver = match &self.target {
             None => Driver::Quota,
             Some(target) => Driver::Target { measure: self.measure.clone(), target: target.clone() },
@@ -961,6 +980,8 @@ fn marginal_explain(
     measure: &MeasureRef,
     base: Frac,
 ) -> Result<String, EvalError> {
+    // Cash names itself ("10% on 500,000.00 collected"): the line is not paid on bookings.
+    let cash = if let MeasureRef::Collected(_) = measure { format!(" {measure}") } else { String::new() };
     let parts: Vec<String> = uses
         .iter()
         .map(|u| {
@@ -970,7 +991,7 @@ fn marginal_explain(
                 None if u.from.is_zero() => format!("of {base_name}"),
                 None => format!("above {} of {base_name}", format_percent(u.from)),
             };
-            format!("{} on {} {band}", format_percent(u.rate), format_money_grouped(u.credited, 2))
+            format!("{} on {}{cash} {band}", format_percent(u.rate), format_money_grouped(u.credited, 2))
         })
         .collect();
     let base_value = format_money_grouped(base.value()?, 2);

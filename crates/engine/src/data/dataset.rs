@@ -1,6 +1,7 @@
 //! The data set (SPEC §5) parsed once, independent of any plan: the roster, a compact ledger
-//! of deals by owner, splits, and the rows of `measures.csv`, `company.csv`, `relief.csv` and
-//! `quotas.csv` with their period labels and measure names still unresolved.
+//! of deals by owner, splits, the payments of `payments.csv` tied to their deals, and the rows
+//! of `measures.csv`, `company.csv`, `relief.csv` and `quotas.csv` with their period labels
+//! and measure names still unresolved.
 //!
 //! What depends on a plan — which periods the dates and labels fall in, which roles exist and
 //! roll up, which measures are declared — is decided when the data set is indexed for a plan
@@ -31,17 +32,18 @@ use crate::statement::Name;
 pub(crate) const ROSTER: &str = "roster.csv";
 pub(crate) const DEALS: &str = "deals.csv";
 pub(crate) const SPLITS: &str = "splits.csv";
+pub(crate) const PAYMENTS: &str = "payments.csv";
 pub(crate) const MEASURES: &str = "measures.csv";
 pub(crate) const COMPANY: &str = "company.csv";
 pub(crate) const RELIEF: &str = "relief.csv";
 
 /// The data files, in the order they are read and their problems reported.
-pub const DATA_FILES: [&str; 7] = [ROSTER, SPLITS, DEALS, MEASURES, COMPANY, RELIEF, QUOTAS];
+pub const DATA_FILES: [&str; 8] = [ROSTER, SPLITS, DEALS, PAYMENTS, MEASURES, COMPANY, RELIEF, QUOTAS];
 
 /// Every column the loader reads, per file: `(file, required, optional)`. The user guide
 /// (`docs/data.md`) documents each, and a test holds it to that. In `relief.csv` one of
 /// `amount` and `fraction` is required per row.
-pub const DATA_COLUMNS: [(&str, &[&str], &[&str]); 7] = [
+pub const DATA_COLUMNS: [(&str, &[&str], &[&str]); 8] = [
     (
         ROSTER,
         &["id", "name", "role"],
@@ -49,6 +51,7 @@ pub const DATA_COLUMNS: [(&str, &[&str], &[&str]); 7] = [
     ),
     (DEALS, &["id", "owner", "close_date", "kind", "amount"], &["gross_margin", "cancelled_date"]),
     (SPLITS, &["deal_id", "payee", "share"], &[]),
+    (PAYMENTS, &["deal_id", "payment_date", "amount"], &[]),
     (MEASURES, &["payee", "period", "measure", "value"], &[]),
     (COMPANY, &["period", "measure", "value"], &[]),
     (RELIEF, &["payee", "period", "kind", "reason", "approved_by"], &["amount", "fraction"]),
@@ -78,6 +81,8 @@ pub struct Payee {
 pub(crate) const NO_OWNER: u32 = u32::MAX;
 /// No split rows: the deal is credited to its owner in full.
 pub(crate) const NO_SPLIT: u32 = u32::MAX;
+/// A payment's deal id that is not in `deals.csv`.
+const NO_DEAL: u32 = u32::MAX;
 
 /// One `deals.csv` row as written, checked, in 40 bytes, so ten million deals fit in memory:
 /// an amount is its mantissa and scale when the mantissa fits an `i64` (every amount written
@@ -131,6 +136,19 @@ struct DealRow {
     owner: u32,
     split: u32,
     kind: DealKind,
+}
+
+/// A row of `payments.csv`: cash received on a deal, checked against it (a known deal of a
+/// kind that brings cash in, paid on or after its close, never more than its amount in all).
+#[derive(Debug, Clone)]
+pub(crate) struct Payment {
+    /// The deal's place in [`DataSet::deals`].
+    pub deal: u32,
+    /// The row's line, for warnings.
+    pub line: u32,
+    pub date: NaiveDate,
+    /// Negative for a refund.
+    pub amount: Decimal,
 }
 
 /// A row of `measures.csv`, its period and measure not yet resolved against a plan.
@@ -190,6 +208,8 @@ pub struct DataSet {
     wide: Vec<Decimal>,
     /// `[split]` the payees a split deal credits, with their shares (summing to 1).
     pub(crate) splits: Vec<Vec<(u32, Decimal)>>,
+    /// The rows of `payments.csv` in file order; empty without the file.
+    pub(crate) payments: Vec<Payment>,
     /// Period labels as written in measures, company, relief and quota rows.
     pub(crate) labels: Vec<String>,
     pub(crate) measure_names: Vec<String>,
@@ -255,6 +275,7 @@ impl DataSet {
             deal_ids: String::new(),
             wide: Vec::new(),
             splits: Vec::new(),
+            payments: Vec::new(),
             labels: Vec::new(),
             measure_names: Vec::new(),
             measure_rows: Vec::new(),
@@ -278,7 +299,10 @@ impl DataSet {
         reader.roster(&mut data);
         if !reader.diagnostics.iter().any(Diagnostic::is_error) {
             let splits = reader.splits(&mut data);
+            let before = reader.diagnostics.iter().filter(|d| d.is_error()).count();
             reader.deals(&mut data, splits);
+            let deals_read_whole = reader.diagnostics.iter().filter(|d| d.is_error()).count() == before;
+            reader.payments(&mut data, deals_read_whole);
             reader.measures(&mut data, &mut labels);
             reader.company(&mut data, &mut labels);
             reader.relief(&mut data, &mut labels);
@@ -317,6 +341,16 @@ impl DataSet {
     /// The number of deal rows kept.
     pub fn deal_count(&self) -> usize {
         self.deals.len()
+    }
+
+    /// The number of `payments.csv` rows kept.
+    pub fn payment_count(&self) -> usize {
+        self.payments.len()
+    }
+
+    /// Whether the data set has a `payments.csv` (perhaps with only its header).
+    pub fn has_payments(&self) -> bool {
+        self.files.contains_key(PAYMENTS)
     }
 
     /// The id of deal `index` (a place in [`DataSet::deals`]).
@@ -735,6 +769,135 @@ impl<'s> Reader<'s> {
                 .push(Diagnostic::error(format!("{SPLITS}: deal `{deal}` has split rows but is not in {DEALS}")));
         }
         self.close(data, file, DEALS);
+    }
+
+    /// `payments.csv`: cash received on deals. Each payment names a deal of `deals.csv` of a
+    /// kind that brings cash in, is dated on or after the deal closed, and a deal's payments
+    /// (refunds negative) never come to more than its amount, nor below 0, on any date. Deals
+    /// are matched in one pass over the ledger after the file is read, so a data set without
+    /// payments does no work per deal.
+    /// `deals_read_whole`: whether deals.csv was read without an error (else a payment's deal
+    /// may be on a bad row, and "not in deals.csv" says so).
+    fn payments(&mut self, data: &mut DataSet, deals_read_whole: bool) {
+        let Some(mut file) = self.open(PAYMENTS, false) else {
+            return;
+        };
+        let known = ["deal_id", "payment_date", "amount"];
+        if !file.require(&known) | !file.reject_unknown(&known) {
+            self.close(data, file, PAYMENTS);
+            return;
+        }
+        let (c_deal, c_date, c_amount) = (file.column("deal_id"), file.column("payment_date"), file.column("amount"));
+        let at = |cell: Cell, column: Option<usize>| Cell { column: column.map(|c| c as u32), ..cell };
+        // The deal ids paid, each once, in the order first met.
+        let mut keys: HashMap<String, u32> = HashMap::new();
+        let mut ids: Vec<String> = Vec::new();
+        let mut rows: Vec<(u32, NaiveDate, Decimal, Cell)> = Vec::new();
+        while file.next_row() {
+            let deal_id = file.text(c_deal);
+            if deal_id.is_empty() {
+                file.error_at(c_deal, "deal_id is empty");
+                continue;
+            }
+            let key = match keys.get(deal_id) {
+                Some(&key) => key,
+                None => {
+                    let key = ids.len() as u32;
+                    keys.insert(deal_id.to_string(), key);
+                    ids.push(deal_id.to_string());
+                    key
+                }
+            };
+            let Some(date) = file.date(c_date, "payment_date") else {
+                continue;
+            };
+            let Some(amount) = file.decimal(c_amount, "amount") else {
+                continue;
+            };
+            rows.push((key, date, amount, file.cell(None)));
+        }
+        // Each paid deal's place in deals.csv.
+        let mut places = vec![NO_DEAL; ids.len()];
+        if !keys.is_empty() {
+            for index in 0..data.deals.len() {
+                if let Some(&key) = keys.get(data.deal_id(index)) {
+                    places[key as usize] = index as u32;
+                }
+            }
+        }
+        // Rows that name a deal they can pay, by deal, date and line: a deal's running total.
+        let mut paid: Vec<usize> = Vec::with_capacity(rows.len());
+        for (row, &(key, date, _, cell)) in rows.iter().enumerate() {
+            let id = &ids[key as usize];
+            let place = places[key as usize];
+            if place == NO_DEAL {
+                let mut message = format!("payment for deal `{id}`, which is not in {DEALS}");
+                if !deals_read_whole {
+                    message.push_str(&format!(" (or is on a row of {DEALS} with an error)"));
+                }
+                file.error_code_at_cell(at(cell, c_deal), Code::DataUnknownDeal, message);
+                continue;
+            }
+            let deal = &data.deals[place as usize];
+            if !deal.kind.takes_payments() {
+                let message = format!(
+                    "deal `{id}` is a `{}` deal (revenue lost), which takes no payments; a refund is a negative \
+                     payment on the deal it refunds",
+                    deal.kind.measure_name()
+                );
+                file.error_code_at_cell(at(cell, c_deal), Code::DataInvalid, message);
+                continue;
+            }
+            if date < deal.close_date {
+                let message = format!("deal `{id}` is paid on {date}, before it closed on {}", deal.close_date);
+                file.error_code_at_cell(at(cell, c_date), Code::DataBadDate, message);
+                continue;
+            }
+            paid.push(row);
+        }
+        paid.sort_by_key(|&row| (places[rows[row].0 as usize], rows[row].1, rows[row].3.line));
+        let mut bad_deals: HashSet<u32> = HashSet::new();
+        for deal_rows in paid.chunk_by(|&a, &b| rows[a].0 == rows[b].0) {
+            let key = rows[deal_rows[0]].0;
+            let deal = &data.deals[places[key as usize] as usize];
+            let limit = data.amount(deal);
+            let mut running = Decimal::ZERO;
+            // Payments and refunds of one date net out before the total is checked.
+            for day in deal_rows.chunk_by(|&a, &b| rows[a].1 == rows[b].1) {
+                running += day.iter().map(|&row| rows[row].2).sum::<Decimal>();
+                let (_, date, _, cell) = rows[day[day.len() - 1]];
+                let id = &ids[key as usize];
+                let problem = if running > limit {
+                    format!(
+                        "the payments of deal `{id}` come to {} by {date}, more than its amount of {}",
+                        running.normalize(),
+                        limit.normalize()
+                    )
+                } else if running < Decimal::ZERO {
+                    format!(
+                        "the refunds of deal `{id}` come to more than was paid for it: {} by {date}",
+                        running.normalize()
+                    )
+                } else {
+                    continue;
+                };
+                file.error_code_at_cell(at(cell, c_amount), Code::DataInvalid, problem);
+                bad_deals.insert(key);
+                break;
+            }
+        }
+        data.payments = paid
+            .into_iter()
+            .filter(|&row| !bad_deals.contains(&rows[row].0))
+            .map(|row| {
+                let (key, date, amount, cell) = rows[row];
+                Payment { deal: places[key as usize], line: cell.line, date, amount }
+            })
+            .collect();
+        // Kept in file order, and the errors found after the file was read in line order.
+        data.payments.sort_by_key(|p| p.line);
+        file.diagnostics.sort_by_key(|d| d.location.as_ref().map_or(0, |l| l.span.line));
+        self.close(data, file, PAYMENTS);
     }
 
     fn measures(&mut self, data: &mut DataSet, labels: &mut Interner) {

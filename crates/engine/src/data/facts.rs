@@ -1,6 +1,7 @@
 //! A [`DataSet`] indexed for one compiled plan: credited deals summed per payee and period
-//! (with running sums, so a window is one subtraction), roll-up trees, declared measures with
-//! running `(sum, count)`, company measures per period and relief entries.
+//! (with running sums, so a window is one subtraction), the cash collected on them likewise,
+//! roll-up trees, declared measures with running `(sum, count)`, company measures per period
+//! and relief entries.
 //!
 //! Indexing reads no file: a what-if indexes the same data set again with other scale
 //! factors. Only cancelled deals (and, when a component needs them, every credit) are kept
@@ -15,12 +16,14 @@ use indexmap::IndexMap;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
-use super::dataset::{COMPANY, DATA_FILES, DEALS, DataSet, Deal, MEASURES, NO_OWNER, NO_SPLIT, Payee, RELIEF, ROSTER};
+use super::dataset::{
+    COMPANY, DATA_FILES, DEALS, DataSet, Deal, MEASURES, NO_OWNER, NO_SPLIT, PAYMENTS, Payee, RELIEF, ROSTER,
+};
 use super::scale::{OwnerFactors, Scales};
 use crate::calendar::Calendar;
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::error::Code;
-use crate::measure::DealKind;
+use crate::measure::{COLLECTED_KINDS, DealKind};
 use crate::plan::PlanModel;
 use crate::source::Sources;
 use crate::spec::QuotaSource;
@@ -77,6 +80,21 @@ fn running_sums_in_place(periods: &mut [DealTotals]) {
         let (before, rest) = periods.split_at_mut(k);
         rest[0] = before[k - 1].plus(&rest[0]);
     }
+}
+
+/// The made-up payee's collections: the customers of [`Facts::synthetic`] pay at once, so the
+/// cash of each kind that takes payments is that kind's amount, in the same period.
+fn collected_running_sums(periods: &[DealTotals]) -> Vec<[Decimal; COLLECTED_KINDS]> {
+    let mut running = [Decimal::ZERO; COLLECTED_KINDS];
+    periods
+        .iter()
+        .map(|totals| {
+            for (kind, sum) in running.iter_mut().enumerate() {
+                *sum += totals.amount[kind];
+            }
+            running
+        })
+        .collect()
 }
 
 fn running_sums(periods: &[DealTotals]) -> Vec<DealTotals> {
@@ -152,6 +170,10 @@ pub struct Facts {
     deal_prefix: Vec<Vec<DealTotals>>,
     /// `[payee]` credits of cancelled deals.
     cancelled: Vec<Vec<Credit>>,
+    /// `[payee][period]` running sums of the cash collected on the payee's credited deals, by
+    /// deal kind (new, expansion, renewal), from `payments.csv`; empty without payments, so a
+    /// data set without them carries nothing here.
+    collected_prefix: Vec<Vec<[Decimal; COLLECTED_KINDS]>>,
     /// `[payee]` every credit, kept only when a component needs them.
     credits: Option<Vec<Vec<Credit>>>,
     /// `[payee]` the payees whose deals count for this payee (self first, and the manager
@@ -227,6 +249,7 @@ impl Facts {
             // Filled by `Indexer::deals` (per-period sums, made running sums below).
             deal_prefix: Vec::new(),
             cancelled: vec![Vec::new(); payees.len()],
+            collected_prefix: Vec::new(),
             credits: plan.needs_deal_list().then(|| vec![Vec::new(); payees.len()]),
             sources: Vec::new(),
             measures: vec![None; payees.len() * plan.measures.len() * n],
@@ -243,6 +266,7 @@ impl Facts {
         };
         facts.sources = ix.sources(&facts.payees);
         ix.deals(&mut facts, scales);
+        ix.payments(&mut facts, scales);
         ix.zero_quotas(&facts);
         ix.measures(&mut facts, scales);
         ix.company(&mut facts, scales);
@@ -279,11 +303,13 @@ impl Facts {
             totals.units[DealKind::New as usize] = Decimal::ONE;
         }
         let periods = vec![totals; n];
+        let collected = collected_running_sums(&periods);
         Facts {
             calendar: plan.calendar.clone(),
             index: Arc::new(HashMap::from([("curve".to_string(), 0)])),
             deal_prefix: vec![running_sums(&periods)],
             cancelled: vec![Vec::new()],
+            collected_prefix: vec![collected],
             credits: plan.needs_deal_list().then(|| vec![Vec::new()]),
             sources: vec![vec![0]],
             measures: vec![None; plan.measures.len() * n],
@@ -325,6 +351,7 @@ impl Facts {
             }
         }
         facts.deal_prefix = vec![running_sums(&periods)];
+        facts.collected_prefix = vec![collected_running_sums(&periods)];
         for (name, value) in declared {
             if let Some(index) = plan.measures.get_index_of(name) {
                 facts.measures[index * n..(index + 1) * n].fill(Some(*value));
@@ -363,6 +390,19 @@ impl Facts {
 
     pub fn cancelled(&self, payee: usize) -> &[Credit] {
         &self.cancelled[payee]
+    }
+
+    /// The cash collected on a payee's own credited deals of `kind` (by share for split
+    /// deals) over periods `first..=last`: 0 without payments, and for kinds that take none.
+    pub fn collected(&self, payee: usize, kind: DealKind, first: usize, last: usize) -> Decimal {
+        let i = kind as usize;
+        match self.collected_prefix.get(payee) {
+            Some(prefix) if i < COLLECTED_KINDS => {
+                let end = prefix[last][i];
+                if first == 0 { end } else { end - prefix[first - 1][i] }
+            }
+            _ => Decimal::ZERO,
+        }
     }
 
     /// Every credit of a payee, when the plan needs them (SPIFF close-date windows).
@@ -643,18 +683,127 @@ impl Indexer<'_> {
         facts.deal_prefix = owners.into_iter().map(|(totals, _)| totals).collect();
     }
 
+    /// The cash of `payments.csv` credited like its deal — to the owner, or by share to the
+    /// payees of a split deal — in the period of the payment date, scaled by the owner's
+    /// factor for the deal's kind (so scaling bookings scales the cash collected on them).
+    /// A payment is credited whatever year its deal closed in: cash received this year on a
+    /// deal of last year is this year's collection. Payments are few beside deals and taken
+    /// one by one; without `payments.csv`, or for a plan that reads no cash, nothing is done
+    /// here (the file's rows were checked when it was read).
+    fn payments(&mut self, facts: &mut Facts, scales: &Scales) {
+        let data = self.data;
+        let roles = &self.plan.collected_roles;
+        if roles.is_empty() {
+            return;
+        }
+        if !data.has_payments() {
+            if facts.payees.iter().any(|p| roles.iter().any(|r| **r == *p.role)) {
+                self.warnings.push(format!(
+                    "the plan pays on cash collected (role {}), but the data has no {PAYMENTS}: every payee's \
+                     collections are 0",
+                    roles.join(", role ")
+                ));
+            }
+            return;
+        }
+        let n = self.calendar.n_periods();
+        let mut collected = vec![vec![[Decimal::ZERO; COLLECTED_KINDS]; n]; facts.payees.len()];
+        let mut outside_year = 0usize;
+        let mut outside_examples = Vec::new();
+        let mut outside_employment: IndexMap<usize, Vec<String>> = IndexMap::new();
+        let mut overflow = false;
+        // Inputs are bounded by 10^15; a scaled payment may grow a thousandfold, as a deal may.
+        let limit = Decimal::from(1_000_000_000_000_000_000_i64);
+        for payment in &data.payments {
+            let deal = &data.deals[payment.deal as usize];
+            let Some(period) = self.calendar.index_of(payment.date) else {
+                outside_year += 1;
+                if outside_examples.len() < 5 {
+                    let deal_id = data.deal_id(payment.deal as usize);
+                    outside_examples.push(format!("{deal_id} ({}, line {})", payment.date, payment.line));
+                }
+                continue;
+            };
+            let kind = deal.kind as usize;
+            let factor = if deal.owner == NO_OWNER { None } else { scales.owner_factors(deal.owner) };
+            let amount = match factor.map(|f| f.amount[kind]).filter(|f| *f != Decimal::ONE) {
+                Some(f) => match payment.amount.checked_mul(f).filter(|a| a.abs() <= limit) {
+                    Some(amount) => amount,
+                    None => {
+                        overflow = true;
+                        continue;
+                    }
+                },
+                None => payment.amount,
+            };
+            let single = [(deal.owner, Decimal::ONE)];
+            let shares: &[(u32, Decimal)] =
+                if deal.split == NO_SPLIT { &single } else { &data.splits[deal.split as usize] };
+            for &(payee, share) in shares {
+                let payee = payee as usize;
+                let employed = &facts.payees[payee];
+                if payment.date < employed.start_date || employed.end_date.is_some_and(|e| payment.date > e) {
+                    let example = format!("{} ({})", data.deal_id(payment.deal as usize), payment.date);
+                    outside_employment.entry(payee).or_default().push(example);
+                }
+                let slot = &mut collected[payee][period][kind];
+                *slot += if share == Decimal::ONE { amount } else { amount * share };
+            }
+        }
+        if overflow {
+            self.diagnostics.push(Diagnostic::error("a scale factor makes a payment too large to compute exactly"));
+        }
+        if outside_year > 0 {
+            self.warnings.push(format!(
+                "{PAYMENTS}: {outside_year} payment(s) dated outside the plan year {}–{} are ignored: {}{}",
+                self.calendar.start(),
+                self.calendar.end(),
+                outside_examples.join(", "),
+                if outside_year > outside_examples.len() { ", …" } else { "" }
+            ));
+        }
+        for (payee, payments) in outside_employment {
+            self.warnings.push(format!(
+                "payee {}: {} payment(s) received outside employment count in the windows of the periods they fall \
+                 in (none after the last period employed): {}{}",
+                facts.payees[payee].id,
+                payments.len(),
+                payments.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                if payments.len() > 5 { ", …" } else { "" }
+            ));
+        }
+        facts.collected_prefix = collected
+            .into_iter()
+            .map(|periods| {
+                let mut running = [Decimal::ZERO; COLLECTED_KINDS];
+                periods
+                    .into_iter()
+                    .map(|period| {
+                        for (sum, value) in running.iter_mut().zip(period) {
+                            *sum += value;
+                        }
+                        running
+                    })
+                    .collect()
+            })
+            .collect();
+    }
+
     /// A payee with bookings, a quota of 0 and a role that pays against the quota: `run`
     /// fails that payee ("on a zero quota"), so `check --data` says so first.
     fn zero_quotas(&mut self, facts: &Facts) {
-        // Running sums: some period is not zero exactly when some running sum is not.
-        for (payee, periods) in facts.payees.iter().zip(&facts.deal_prefix) {
+        // Running sums: some period is not zero exactly when some running sum is not (a later
+        // refund can bring a running sum back to 0, not an earlier one).
+        for (index, (payee, periods)) in facts.payees.iter().zip(&facts.deal_prefix).enumerate() {
             if !payee.quota.is_zero() {
                 continue;
             }
             let booked = periods.iter().any(|t| t.amount.iter().any(|a| !a.is_zero()));
-            if booked && self.plan.quota_roles.iter().any(|r| **r == *payee.role) {
+            let collected = facts.collected_prefix.get(index).is_some_and(|p| p.iter().flatten().any(|a| !a.is_zero()));
+            if (booked || collected) && self.plan.quota_roles.iter().any(|r| **r == *payee.role) {
+                let what = if booked { "bookings" } else { "cash collected" };
                 self.warnings.push(format!(
-                    "payee {}: has bookings but a quota of 0 in roster.csv; `run` fails this payee's quota-based \
+                    "payee {}: has {what} but a quota of 0 in roster.csv; `run` fails this payee's quota-based \
                      components (role {})",
                     payee.id, payee.role
                 ));
@@ -880,6 +1029,7 @@ impl Ledger {
             index: Arc::new(HashMap::new()),
             deal_prefix: Vec::new(),
             cancelled: Vec::new(),
+            collected_prefix: Vec::new(),
             credits: None,
             sources: Vec::new(),
             measures: Vec::new(),

@@ -112,7 +112,7 @@ impl PlanSource {
         let file = &self.file;
         let mut roles = IndexMap::new();
         let mut files = Vec::new();
-        let mut reads_margin = false;
+        let mut reads = MeasureReads::default();
         for (role_id, role_spec) in &spec.roles {
             check_id(role_id, "role", file, diagnostics);
             let rules = role_rules(role_id, role_spec, &model.measures, &model.calendar, file, diagnostics);
@@ -132,11 +132,15 @@ impl PlanSource {
                     registry,
                 },
                 &mut files,
-                &mut reads_margin,
+                &mut reads,
                 diagnostics,
             );
-            let blend_scores = rules.quota.blend.iter().flat_map(|b| &b.scores);
-            reads_margin |= blend_scores.into_iter().any(|s| s.measure.reads_margin());
+            let blend_scores = || rules.quota.blend.iter().flat_map(|b| &b.scores);
+            reads.margin |= blend_scores().any(|s| s.measure.reads_margin());
+            let cash_score = blend_scores().any(|s| matches!(s.measure, crate::measure::MeasureRef::Collected(_)));
+            if cash_score && !reads.collected_roles.contains(&role_id.value) {
+                reads.collected_roles.push(role_id.value.clone());
+            }
             model.roles.insert(role_id.value.clone(), rules.clone());
             let component_ids = components.iter().map(|c| Name::from(c.id())).collect();
             roles.insert(role_id.value.clone(), Role { rules, components, component_ids });
@@ -145,7 +149,8 @@ impl PlanSource {
             diagnostics.push(Diagnostic::error("the plan has no roles").at(file, spec.plan.span));
         }
         model.hash = self.hash(overrides, files);
-        model.reads_margin = reads_margin;
+        model.reads_margin = reads.margin;
+        model.collected_roles = reads.collected_roles;
         model.needs_deal_list = roles.values().flat_map(|r| &r.components).any(|c| c.needs_credits());
         model.company_reads = super::lint::company_reads(&spec, &captured);
         model.quota_roles = roles
@@ -162,6 +167,15 @@ impl PlanSource {
         }
         Some(plan)
     }
+}
+
+/// What the plan's components read that the data must provide.
+#[derive(Default)]
+struct MeasureReads {
+    /// Gross margin (then `deals.csv` needs the column).
+    margin: bool,
+    /// The roles that read cash collected (then the data should have `payments.csv`).
+    collected_roles: Vec<String>,
 }
 
 struct RoleInputs<'a> {
@@ -184,7 +198,7 @@ fn build_components(
     rules: &RoleRules,
     inputs: RoleInputs<'_>,
     files: &mut Vec<(String, String)>,
-    reads_margin: &mut bool,
+    reads: &mut MeasureReads,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<Arc<dyn Component>> {
     let file = inputs.file;
@@ -202,6 +216,7 @@ fn build_components(
         component_type: String::new(),
         files: Vec::new(),
         reads_margin: false,
+        reads_collected: false,
         diagnostics: Vec::new(),
     };
     let mut components: Vec<Arc<dyn Component>> = Vec::new();
@@ -253,7 +268,10 @@ fn build_components(
     let component_ids: Vec<String> = ids.keys().cloned().collect();
     components.extend(crate::component::build_conditions(&spec.conditions, &component_ids, &mut cx));
     diagnostics.append(&mut cx.diagnostics);
-    *reads_margin |= cx.reads_margin;
+    reads.margin |= cx.reads_margin;
+    if cx.reads_collected {
+        reads.collected_roles.push(role_id.value.clone());
+    }
     files.append(&mut cx.files);
     components
 }
