@@ -55,6 +55,8 @@ pub struct PlanModel {
     pub(crate) company_reads: Vec<crate::spanned::Spanned<String>>,
     /// The roles with a component that pays against the quota ([`Component::reads_quota`]).
     pub(crate) quota_roles: Vec<String>,
+    /// The roles with a team pool ([`Component::team_pool`]): their payees need a roster `team`.
+    pub(crate) pool_roles: Vec<String>,
 }
 
 impl PlanModel {
@@ -331,6 +333,7 @@ impl PlanSource {
             reads_margin: false,
             company_reads: Vec::new(),
             quota_roles: Vec::new(),
+            pool_roles: Vec::new(),
         };
         Some(ModelParts { model, spec, captured })
     }
