@@ -199,6 +199,22 @@ fn saas_hand_checks() {
     // soft floor — a05 Xin Zhao, Q1: 60,000 on 270,000 = 22 % < 50 %: 8 % × 60,000 × 0.5.
     check(&r, "a05", "2027-Q1", "new_arr", "2400.00");
 
+    // team pool — pod_pool, added on purpose to the AEs (the snapshot's only changes are these
+    //   lines and the AE totals, each up by its pool line; checked by hand). Pod alpha, Q1
+    //   (February–April): a01 410,000 on a self-goal quota of 375,000 = 109.33 %; a02 250,000 on
+    //   325,000 = 76.92 %. Pod 660,000 of 700,000 = 94.3 % ≥ 50 %: pool 1 % = 6,600; a01
+    //   6,600 × 1.09333 / 1.86256 = 3,874.23, a02 2,725.77 (together 6,600.00).
+    check(&r, "a01", "2027-Q1", "pod_pool", "3874.23");
+    check(&r, "a02", "2027-Q1", "pod_pool", "2725.77");
+    // Q3: a02 is on full parental-leave relief (quota 0) and booked nothing: no share; pod
+    //   quota 375,000 is a01's alone, pod bookings 400,000 (106.7 %): a01 takes the 4,000.
+    check(&r, "a02", "2027-Q3", "pod_pool", "0.00");
+    check(&r, "a01", "2027-Q3", "pod_pool", "4000.00");
+    // Pod beta, Q2 (May–July): a03 260,000 / 300,000 = 86.67 %; a04 120,000 on 350,000 less
+    //   200,000 relief = 80 %; a05 190,000 on the floored 270,000 = 70.37 %. Pod 570,000 of
+    //   720,000 = 79.2 %: pool 5,700; a03 5,700 × 0.86667 / 2.37037 = 2,084.06.
+    check(&r, "a03", "2027-Q2", "pod_pool", "2084.06");
+
     // non-sales market target — pm1 Ari Feld, Q1: new ARR 850,000 on 4,000,000 / 4 = 0.85;
     //   p = 0.5 + 0.5 × 0.05 / 0.2 = 0.625; TI 5,000 × 0.5 × 0.625 = 1,562.50.
     check(&r, "pm1", "2027-Q1", "market_arr", "1562.50");

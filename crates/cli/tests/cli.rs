@@ -230,9 +230,9 @@ fn components_lists_the_catalogue() {
     let names: Vec<_> = json.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect();
     assert_eq!(
         names,
-        ["tiered", "profit_bonus", "retention", "kpi", "grid", "spiff", "draw", "script", "new_logo_bonus"]
+        ["tiered", "profit_bonus", "retention", "kpi", "grid", "pool", "spiff", "draw", "script", "new_logo_bonus"]
     );
-    let plugin = &json.as_array().unwrap()[8];
+    let plugin = &json.as_array().unwrap()[9];
     assert!(plugin["summary"].as_str().unwrap().starts_with("New-logo bonus"), "{plugin}");
     // Keys come from the types that read them: names, kinds, defaults, required.
     let tiered = &json[0]["keys"];

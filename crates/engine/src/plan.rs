@@ -58,6 +58,8 @@ pub struct PlanModel {
     pub(crate) company_reads: Vec<crate::spanned::Spanned<String>>,
     /// The roles with a component that pays against the quota ([`Component::reads_quota`]).
     pub(crate) quota_roles: Vec<String>,
+    /// The roles with a team pool ([`Component::team_pool`]): their payees need a roster `team`.
+    pub(crate) pool_roles: Vec<String>,
 }
 
 impl PlanModel {
@@ -335,6 +337,7 @@ impl PlanSource {
             collected_roles: Vec::new(),
             company_reads: Vec::new(),
             quota_roles: Vec::new(),
+            pool_roles: Vec::new(),
         };
         Some(ModelParts { model, spec, captured })
     }

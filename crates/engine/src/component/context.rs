@@ -3,8 +3,10 @@
 //! [`EvalError`] it fails with. The evaluation layer fills it; components only read it, so it
 //! is a concrete struct (no dynamic dispatch on the hot path of a measure read).
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -159,6 +161,16 @@ pub(crate) struct RunContext<'a> {
     pub(crate) labels: Vec<Name>,
     /// Payees sharing `team` and role, for blended team attainment.
     pub(crate) teams: HashMap<(String, Name), Vec<usize>>,
+    /// The members of each team pool: by roster `team`, then by the pool component's id, the
+    /// payees of that team whose role has a pool of that id (kept only when a role has one).
+    pub(crate) pools: HashMap<String, HashMap<Name, Vec<usize>>>,
+    /// Team-wide values a component works out once per team, component and period (a team
+    /// pool's funding and weights), from the facts alone, for every member to read: without
+    /// it each member would redo the whole team's work (quadratic in a team's size).
+    pub(crate) team_values: Mutex<HashMap<(String, Name, usize), TeamValue>>,
+    /// The least common multiple of the periods' lengths in days: a member's employed share
+    /// of a window is a whole number of 1/`days_lcm` (exact, whatever the periods' lengths).
+    pub(crate) days_lcm: i64,
     /// The days of each period.
     pub(crate) period_days: Vec<i64>,
     /// N, the number of periods, as a decimal.
@@ -500,6 +512,19 @@ impl<'a> EvalContext<'a> {
                 return Ok(if w.first == 0 { end } else { end.sub(totals(&prefix[w.first - 1]))? });
             }
         }
+        self.deal_sum_over(sources, w, clawback_days, totals, credit)
+    }
+
+    /// [`Self::deal_sum`] over the credits of `sources` (payees, each counted once).
+    fn deal_sum_over<T: Sums>(
+        &self,
+        sources: &[usize],
+        w: Window,
+        clawback_days: Option<u32>,
+        totals: impl Fn(&DealTotals) -> T,
+        credit: impl Fn(&Credit) -> T,
+    ) -> Result<T, EvalError> {
+        let facts = self.run.facts;
         let mut sum = T::ZERO;
         for &source in sources {
             // A window's sum is the running sum at its end less the one before its start.
@@ -744,6 +769,154 @@ impl<'a> EvalContext<'a> {
             return Ok(Frac::ZERO);
         }
         Ok(Frac::new(arith::mul(measured, self.run.plan.calendar.n_decimal())?, quota_scaled)?)
+    }
+}
+
+/// A value shared by a team's members ([`RunContext::team_values`]).
+pub(crate) type TeamValue = Arc<dyn Any + Send + Sync>;
+
+/// What a team pool reads of its members (`component/pool.rs`): who they are, their
+/// employment, quotas, target incentives and measures, and the team's measure.
+impl EvalContext<'_> {
+    /// The members of pool `id` in this payee's roster team (the payee included), in roster
+    /// order; `None` when the payee has no team.
+    pub(crate) fn pool_members(&self, id: &str) -> Option<&[usize]> {
+        let team = self.payee().team.as_deref()?;
+        let members = self.run.pools.get(team).and_then(|pools| pools.get(id));
+        // The payee's own role has the pool, so it is always listed; an empty answer would be a bug.
+        Some(members.map_or(std::slice::from_ref(&self.payee), Vec::as_slice))
+    }
+
+    /// The team-wide value `component` computes for this payee's team and period: computed
+    /// by the first member evaluated (`compute`, from the facts; a failure is not kept, so
+    /// every member reports it) and read by the others. Two members evaluated at once may
+    /// both compute it; they compute the same value.
+    pub(crate) fn team_value<T: Any + Send + Sync>(
+        &self,
+        component: &str,
+        compute: impl FnOnce() -> Result<T, EvalError>,
+    ) -> Result<Arc<T>, EvalError> {
+        let team = self.payee().team.clone().unwrap_or_default();
+        let key = (team, Name::from(component), self.period);
+        let cached = self.run.team_values.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        if let Some(value) = cached.and_then(|v| v.downcast::<T>().ok()) {
+            return Ok(value);
+        }
+        let value = Arc::new(compute()?);
+        let shared: TeamValue = value.clone();
+        self.run.team_values.lock().unwrap_or_else(|e| e.into_inner()).insert(key, shared);
+        Ok(value)
+    }
+
+    /// The quota schedule of `member`: this payee's own, or the one kept for the team.
+    fn state_of(&self, member: usize) -> &PayeeState {
+        if member == self.payee { self.state } else { &self.run.team_states[member] }
+    }
+
+    fn member(&self, member: usize) -> &Payee {
+        &self.run.facts.payees()[member]
+    }
+
+    /// How much of window `w` `member` was employed, in units of 1/[`Self::days_lcm`] of a
+    /// period: Σ employed_k × (days_lcm / days_k), a whole number (a whole period counts
+    /// `days_lcm`). With `prorate: false` any employed day counts the whole period.
+    pub(crate) fn employed_share(&self, member: usize, w: Window) -> Decimal {
+        let state = self.state_of(member);
+        let lcm = self.run.days_lcm;
+        let units: i64 = w.base().periods().map(|k| state.employment[k].0 * (lcm / state.employment[k].1.max(1))).sum();
+        Decimal::from(units)
+    }
+
+    /// The unit of [`Self::employed_share`]: one whole period.
+    pub(crate) fn days_lcm(&self) -> Decimal {
+        Decimal::from(self.run.days_lcm)
+    }
+
+    /// `member`'s window quota (after proration and relief), as N × Σ q over N.
+    pub(crate) fn member_quota(&self, member: usize, w: Window) -> Frac {
+        self.quota_of(member, w)
+    }
+
+    /// `member`'s role's annual target incentive (0 for a role the plan does not have).
+    pub(crate) fn member_target_incentive(&self, member: usize) -> Decimal {
+        self.run.plan.roles.get(self.member(member).role.as_str()).map_or(Decimal::ZERO, |r| r.target_incentive)
+    }
+
+    /// Whether `member`'s role rolls up its team (its quota is its team's).
+    pub(crate) fn member_rolls_up(&self, member: usize) -> bool {
+        self.run.plan.roles.get(self.member(member).role.as_str()).is_some_and(|r| r.rollup)
+    }
+
+    /// `measure` over window `w` for `member`, as for the member's own components (a roll-up
+    /// role's team included).
+    pub(crate) fn member_measure(
+        &self,
+        member: usize,
+        measure: &MeasureRef,
+        w: Window,
+        clawback_days: Option<u32>,
+    ) -> Result<Decimal, EvalError> {
+        self.measure_of(member, measure, w, clawback_days)
+    }
+
+    /// A team's measure over window `w`: deal measures over the credits of every member and
+    /// of everyone below them in a roll-up, each credit counted once; a declared measure summed
+    /// over the members (a missing value counts 0, without a warning per member); a company
+    /// measure read once.
+    pub(crate) fn team_measure(
+        &self,
+        members: &[usize],
+        measure: &MeasureRef,
+        w: Window,
+        clawback_days: Option<u32>,
+    ) -> Result<Decimal, EvalError> {
+        let facts = self.run.facts;
+        match measure {
+            MeasureRef::Company(name) => self.company(name, w),
+            MeasureRef::Declared { index, .. } => {
+                let mut sum = Decimal::ZERO;
+                for &member in members {
+                    sum = arith::add(sum, facts.measure_window(member, *index, w.first, w.last).0)?;
+                }
+                Ok(sum)
+            }
+            MeasureRef::Collected(kind) => {
+                // Each source's cash once, as for deals.
+                let mut sources: Vec<usize> = members.iter().flat_map(|&m| facts.sources(m)).copied().collect();
+                sources.sort_unstable();
+                sources.dedup();
+                let mut sum = Decimal::ZERO;
+                for source in sources {
+                    sum = arith::add(sum, facts.collected(source, *kind, w.first, w.last))?;
+                }
+                Ok(sum)
+            }
+            MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::GrossMarginPct => {
+                let mut sources: Vec<usize> = members.iter().flat_map(|&m| facts.sources(m)).copied().collect();
+                sources.sort_unstable();
+                sources.dedup();
+                match measure {
+                    MeasureRef::Deals(kind) => {
+                        let i = *kind as usize;
+                        self.deal_sum_over(
+                            &sources,
+                            w,
+                            clawback_days,
+                            |t| t.amount[i],
+                            |c| if c.kind == *kind { c.amount } else { Decimal::ZERO },
+                        )
+                    }
+                    // Gross margin (a pool is funded by an amount: a ratio is refused when it is built).
+                    _ => self.deal_sum_over(
+                        &sources,
+                        w,
+                        clawback_days,
+                        |t| t.gross_margin,
+                        |c| if c.kind == DealKind::New { c.gross_margin } else { Decimal::ZERO },
+                    ),
+                }
+            }
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod context;
 mod draw;
 mod grid;
 mod kpi;
+mod pool;
 mod profit_bonus;
 mod retention;
 mod schema;
@@ -57,6 +58,7 @@ pub(crate) fn builtin_types(host: Arc<crate::script::ScriptHost>) -> Vec<Arc<dyn
         Arc::new(retention::RetentionType),
         Arc::new(kpi::KpiType),
         Arc::new(grid::GridType),
+        Arc::new(pool::PoolType),
         Arc::new(spiff::SpiffType),
         Arc::new(draw::DrawType),
         Arc::new(ScriptType { host }),
@@ -188,6 +190,12 @@ pub trait Component: Send + Sync + fmt::Debug {
     /// indexing keeps the deal list only when some component asks for it.
     fn needs_credits(&self) -> bool {
         false
+    }
+    /// For a team pool, what defines the pool (funding and split, in words the compiler
+    /// compares): the payees of one roster team whose roles have a pool of the same id share
+    /// it, so every role must define it alike. `None` for every other component.
+    fn team_pool(&self) -> Option<&str> {
+        None
     }
     fn stage(&self) -> Stage {
         Stage::Earnings

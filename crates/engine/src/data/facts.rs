@@ -268,6 +268,7 @@ impl Facts {
         ix.deals(&mut facts, scales);
         ix.payments(&mut facts, scales);
         ix.zero_quotas(&facts);
+        ix.teamless_pool_members(&facts);
         ix.measures(&mut facts, scales);
         ix.company(&mut facts, scales);
         ix.relief(&mut facts);
@@ -805,6 +806,20 @@ impl Indexer<'_> {
                 self.warnings.push(format!(
                     "payee {}: has {what} but a quota of 0 in roster.csv; `run` fails this payee's quota-based \
                      components (role {})",
+                    payee.id, payee.role
+                ));
+            }
+        }
+    }
+
+    /// A payee of a role with a team pool but no `team` in the roster: the pool pays them
+    /// nothing (a pool is shared by the members of a team), so `check --data` and `run` say so.
+    fn teamless_pool_members(&mut self, facts: &Facts) {
+        for payee in facts.payees.iter().filter(|p| p.team.is_none()) {
+            if self.plan.pool_roles.iter().any(|r| **r == *payee.role) {
+                self.warnings.push(format!(
+                    "payee {}: role {} has a team pool but the payee has no `team` in roster.csv; the pool pays this \
+                     payee nothing",
                     payee.id, payee.role
                 ));
             }

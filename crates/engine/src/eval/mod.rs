@@ -166,6 +166,34 @@ pub fn run_totals(plan: &Plan, facts: &Facts, options: &RunOptions) -> TotalsRun
     }
 }
 
+/// The members of each team pool, by roster team and pool id: every payee with a team whose
+/// role has a component that is a team pool, in roster order. Empty when no role has one.
+fn pool_members(plan: &Plan, facts: &Facts) -> HashMap<String, HashMap<Name, Vec<usize>>> {
+    let mut pools: HashMap<String, HashMap<Name, Vec<usize>>> = HashMap::new();
+    if !plan.roles.values().flat_map(|r| &r.components).any(|c| c.team_pool().is_some()) {
+        return pools;
+    }
+    for (i, payee) in facts.payees().iter().enumerate() {
+        let (Some(team), Some(role)) = (&payee.team, plan.roles.get(payee.role.as_str())) else { continue };
+        for (component, id) in role.components.iter().zip(&role.component_ids) {
+            if component.team_pool().is_some() {
+                pools.entry(team.clone()).or_default().entry(id.clone()).or_default().push(i);
+            }
+        }
+    }
+    pools
+}
+
+/// The least common multiple of two positive day counts (period lengths: 28 to 366 days, so
+/// the lcm of a year's periods stays small).
+fn lcm_of(a: i64, b: i64) -> i64 {
+    let (mut x, mut y) = (a, b);
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    if x == 0 { a.max(b) } else { a / x * b }
+}
+
 /// Evaluates every payee a chunk at a time (payees in parallel within a chunk), sums the
 /// totals and collects warnings and errors, and hands each chunk's successful outcomes, with
 /// their roster index, to `emit` in roster order.
@@ -185,6 +213,8 @@ fn run_payees(
     // Teams (same `team` and role) matter only to blends with a team weight.
     let mut teams: HashMap<(String, Name), Vec<usize>> = HashMap::new();
     let blends_teams = plan.roles.values().any(|r| r.quota.blend.as_ref().is_some_and(|b| !b.team_weight.is_zero()));
+    // Team pools: the payees of a roster team whose roles have a pool of the same id.
+    let pools = pool_members(plan, facts);
     let mut team_states = Vec::new();
     if blends_teams {
         for (i, payee) in payees.iter().enumerate() {
@@ -192,6 +222,9 @@ fn run_payees(
                 teams.entry((team.clone(), payee.role.clone())).or_default().push(i);
             }
         }
+    }
+    // Team members' quotas and employment are read by blends and pools alike.
+    if blends_teams || !pools.is_empty() {
         // A payee whose schedule fails counts with no quota in its team (and gets its own error).
         team_states = (0..payees.len())
             .into_par_iter()
@@ -210,6 +243,9 @@ fn run_payees(
         team_states,
         labels,
         teams,
+        pools,
+        team_values: Default::default(),
+        days_lcm: period_days.iter().fold(1, |lcm, &days| lcm_of(lcm, days)),
         period_days,
         n_decimal: plan.calendar.n_decimal(),
     };

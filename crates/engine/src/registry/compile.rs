@@ -158,6 +158,12 @@ impl PlanSource {
             .filter(|(_, r)| r.components.iter().any(|c| c.reads_quota()))
             .map(|(id, _)| id.clone())
             .collect();
+        model.pool_roles = roles
+            .iter()
+            .filter(|(_, r)| r.components.iter().any(|c| c.team_pool().is_some()))
+            .map(|(id, _)| id.clone())
+            .collect();
+        check_team_pools(&spec, &captured, &roles, file, diagnostics);
         let plan = Plan { model, roles };
         // Lint is for a plan that compiles: a misspelt key is reported once, as itself.
         if !diagnostics.iter().any(Diagnostic::is_error) {
@@ -166,6 +172,64 @@ impl PlanSource {
             super::lint::lint_company_keys(&spec, &plan.company_reads, file, diagnostics);
         }
         Some(plan)
+    }
+}
+
+/// Team pools shared across roles: members of one roster team in different roles share the
+/// pool of the same id, so each role must define it alike (else the members' shares would
+/// not add up to one pool). An error at the later role's component id names the first key
+/// that differs.
+fn check_team_pools(
+    spec: &crate::spec::PlanSpec,
+    captured: &[Node],
+    roles: &IndexMap<String, Role>,
+    file: &Arc<str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut first: IndexMap<&str, (&str, &str)> = IndexMap::new();
+    for (role_id, role) in roles {
+        for (component, id) in role.components.iter().zip(&role.component_ids) {
+            let Some(definition) = component.team_pool() else { continue };
+            let Some(&(other_role, other)) = first.get(&**id) else {
+                first.insert(id, (role_id, definition));
+                continue;
+            };
+            if other == definition {
+                continue;
+            }
+            let differs = definition
+                .split("; ")
+                .zip(other.split("; "))
+                .find(|(here, there)| here != there)
+                .and_then(|(here, there)| {
+                    let (key, here) = here.split_once(' ')?;
+                    let there = there.split_once(' ')?.1;
+                    Some(format!("its `{key}` is {here} here and {there} in role `{other_role}`"))
+                })
+                .unwrap_or_default();
+            let span = spec
+                .roles
+                .iter()
+                .find(|(r, _)| r.value == *role_id)
+                .into_iter()
+                .flat_map(|(_, r)| &r.components)
+                .filter_map(|c| captured.get(c.index)?.get("id"))
+                .find(|node| node.as_str() == Some(&**id))
+                .map(|node| node.span)
+                .unwrap_or_default();
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "pool `{id}` in role `{role_id}` is defined differently from pool `{id}` in role `{other_role}`: \
+                     {differs}"
+                ))
+                .at(file, span)
+                .with_help(
+                    "members of one roster team in both roles share one pool, so its measure, rate, amount, \
+                     threshold, split, attainment_cap, cap, window and clawback_days must be the same in every role; \
+                     give a different pool another id",
+                ),
+            );
+        }
     }
 }
 
