@@ -159,7 +159,9 @@ const tests = {
     assert.equal(await page.locator('#mc-p50').innerText(), expected.total.p50);
     assert.equal(await page.locator('#mc-over').innerText(), expected.p_over_budget ?? '—');
     await page.screenshot({ path: join(SHOTS, 'monte_carlo_result.png'), fullPage: true });
-    await page.getByLabel('Draws').fill('5000');
+    // The most draws the API takes: a run that cannot finish before the Cancel click lands,
+    // however slow the machine (5,000 draws could, and then "Cancelled" never showed).
+    await page.getByLabel('Draws').fill('100000');
     await page.getByRole('button', { name: 'Run Monte Carlo' }).click();
     await page.locator('#mc-status .spinner').waitFor();
     await page.getByRole('button', { name: 'Cancel' }).click();
