@@ -133,7 +133,7 @@ async fn main() {
     let catalog = Catalog::load(&plans, ScriptLimits::default());
     assert_eq!(catalog.plans.len(), 2, "{:?}", catalog.problems);
     let store = Store::open(&dir.path().join("accrue.db")).unwrap();
-    let state = AppState::new(tokens, plans.clone(), catalog, store, Limits::default());
+    let state = AppState::new(tokens, plans.clone(), catalog, store, Limits::default()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1/simulate", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app(state)).await.unwrap() });

@@ -190,7 +190,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let db = options.db.clone().unwrap_or_else(|| default_db(&options.plans));
     let store = Store::open(&db)?;
     tracing::info!(db = %db.display(), "database open");
-    let state = AppState::new(tokens, options.plans.clone(), catalog, store, limits);
+    let state = AppState::new(tokens, options.plans.clone(), catalog, store, limits)?;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .with_context(|| format!("cannot listen on {}", options.addr))?;

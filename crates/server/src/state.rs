@@ -35,21 +35,28 @@ struct Inner {
 }
 
 impl AppState {
-    pub fn new(tokens: Tokens, plans_root: PathBuf, catalog: Catalog, store: Store, limits: Limits) -> AppState {
-        AppState {
+    /// The server's state; fails when the audit writer's thread cannot be started.
+    pub fn new(
+        tokens: Tokens,
+        plans_root: PathBuf,
+        catalog: Catalog,
+        store: Store,
+        limits: Limits,
+    ) -> anyhow::Result<AppState> {
+        Ok(AppState {
             inner: Arc::new(Inner {
                 tokens,
                 plans_root,
                 catalog: RwLock::new(Arc::new(catalog)),
                 reloading: tokio::sync::Mutex::new(()),
-                audit: AuditWriter::start(store.clone()).expect("a thread for the audit writer"),
+                audit: AuditWriter::start(store.clone())?,
                 store,
                 simulations: Arc::new(Semaphore::new(limits.simulations)),
                 analyses: Arc::new(Semaphore::new(limits.analyses)),
                 limits,
                 script_limits: ScriptLimits::default(),
             }),
-        }
+        })
     }
 
     pub fn tokens(&self) -> &Tokens {

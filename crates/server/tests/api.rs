@@ -25,7 +25,7 @@ fn state_with(root: &Path, limits: Limits) -> AppState {
     tokens.add_token(Role::Hr, HR);
     tokens.add_token(Role::Exec, EXEC);
     let catalog = Catalog::load(root, ScriptLimits::default());
-    AppState::new(tokens, root.to_path_buf(), catalog, Store::in_memory().unwrap(), limits)
+    AppState::new(tokens, root.to_path_buf(), catalog, Store::in_memory().unwrap(), limits).unwrap()
 }
 
 fn state() -> AppState {

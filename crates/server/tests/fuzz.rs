@@ -32,7 +32,7 @@ fn state() -> AppState {
     tokens.add_token(Role::Finance, TOKEN);
     let catalog = Catalog::load(&root, accrue_engine::ScriptLimits::default());
     let limits = Limits { deadline: Duration::from_secs(20), ..Limits::default() };
-    AppState::new(tokens, root, catalog, Store::in_memory().unwrap(), limits)
+    AppState::new(tokens, root, catalog, Store::in_memory().unwrap(), limits).unwrap()
 }
 
 /// A JSON value that is wrong in a useful way, or right.
