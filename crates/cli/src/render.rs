@@ -62,6 +62,8 @@ impl Report {
             Severity::Warning => miette::Severity::Warning,
         };
         let location = d.location.as_ref();
+        // A snippet of short lines only: a data row of a megabyte is not echoed whole.
+        let text = text.filter(|text| location.is_none_or(|loc| snippet_lines_are_short(text, loc.span.line)));
         let span = location.zip(text.as_deref()).and_then(|(loc, text)| byte_span(text, loc.span));
         let message = match (location, span) {
             // miette prints the place next to the snippet; without one, say it in the message.
@@ -74,6 +76,16 @@ impl Report {
         };
         Report { message, severity, help: d.help.clone(), source, span }
     }
+}
+
+/// The longest source line a snippet shows; a longer one (a data row with a huge cell) is
+/// left out and the place is said in the message instead.
+const SNIPPET_LINE_MAX: usize = 300;
+
+/// Whether line `line` (1-based) and the lines around it that miette prints are short.
+fn snippet_lines_are_short(text: &str, line: u32) -> bool {
+    let first = (line as usize).saturating_sub(2);
+    text.split('\n').skip(first).take(3).all(|l| l.chars().count() <= SNIPPET_LINE_MAX)
 }
 
 /// The byte range of a line/column span (columns count characters).

@@ -174,6 +174,24 @@ fn a_megabyte_name_is_cut_in_the_table_and_kept_in_json() {
 }
 
 #[test]
+fn a_megabyte_cell_is_not_echoed_whole_in_its_error() {
+    // A deals.csv amount of almost a megabyte (the line cap is 1 MiB): the error names the
+    // place, quotes the value cut to 40 characters, and shows no snippet of the huge line.
+    let (_dir, plan, data) = sample_copy();
+    let deals = std::fs::read_to_string(data.join("deals.csv")).unwrap();
+    let mut lines: Vec<String> = deals.lines().map(String::from).collect();
+    let mut cells: Vec<String> = lines[1].split(',').map(String::from).collect();
+    cells[4] = format!("1{}", "2".repeat(1_000_000));
+    lines[1] = cells.join(",");
+    std::fs::write(data.join("deals.csv"), lines.join("\n") + "\n").unwrap();
+    let (code, _, stderr) = accrue_out(&["check", plan.to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 1, "{}", &stderr[..2000.min(stderr.len())]);
+    assert!(stderr.len() < 2_000, "{} bytes: {}", stderr.len(), &stderr[..2000.min(stderr.len())]);
+    assert!(stderr.contains("deals.csv:2:"), "{stderr}");
+    assert!(stderr.contains("(1000001 characters)"), "{stderr}");
+}
+
+#[test]
 fn escapes_and_control_characters_in_names_never_reach_the_terminal() {
     let hostile = "\u{1b}[31mRosa\u{1b}]0;pwned\u{7} Lind\u{202e}qvist\u{1b}[2J\u{8}";
     let (_dir, plan, data) = with_names("Quinn Avery", hostile);

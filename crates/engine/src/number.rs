@@ -39,6 +39,16 @@ pub enum NumberError {
     TooLarge(String),
 }
 
+/// A value as an error message quotes it: at most 40 characters, so that a cell of a
+/// megabyte is not echoed whole.
+fn shown(raw: &str) -> String {
+    const MAX: usize = 40;
+    match raw.char_indices().nth(MAX) {
+        None => raw.to_string(),
+        Some((cut, _)) => format!("{}… ({} characters)", &raw[..cut], raw.chars().count()),
+    }
+}
+
 /// The largest magnitude a plan or data file may hold. Sums of millions of such amounts, and
 /// products of two, still fit a 96-bit decimal; larger inputs are always typos.
 pub const MAX_INPUT: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
@@ -48,7 +58,7 @@ pub fn parse_input(text: &str, style: NumberStyle) -> Result<Decimal, NumberErro
     let value = parse_decimal(text, style)?;
     // A mantissa up to 10^15 cannot exceed it at any scale: most inputs need no comparison.
     if value.mantissa().unsigned_abs() > 1_000_000_000_000_000 && value.abs() > MAX_INPUT {
-        return Err(NumberError::TooLarge(text.trim().to_string()));
+        return Err(NumberError::TooLarge(shown(text.trim())));
     }
     Ok(value)
 }
@@ -60,7 +70,7 @@ pub fn parse_decimal(text: &str, style: NumberStyle) -> Result<Decimal, NumberEr
     let raw = text.trim();
     let bytes = raw.as_bytes();
     if bytes.is_empty() {
-        return Err(NumberError::Empty(raw.to_string()));
+        return Err(NumberError::Empty(shown(raw)));
     }
     let mut pos = 0;
     let negative = match bytes[0] {
@@ -137,31 +147,31 @@ pub fn parse_decimal(text: &str, style: NumberStyle) -> Result<Decimal, NumberEr
         let rest = &raw[pos + 1..];
         let unsigned = rest.strip_prefix(['+', '-']).unwrap_or(rest);
         if unsigned.is_empty() || unsigned.len() > 3 || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(NumberError::NotANumber(raw.to_string()));
+            return Err(NumberError::NotANumber(shown(raw)));
         }
-        exponent = rest.parse().map_err(|_| NumberError::NotANumber(raw.to_string()))?;
+        exponent = rest.parse().map_err(|_| NumberError::NotANumber(shown(raw)))?;
     }
     if style == NumberStyle::PlainYaml {
         if int_leading_zero && int_digits > 1 {
-            return Err(NumberError::LeadingZero(raw.to_string()));
+            return Err(NumberError::LeadingZero(shown(raw)));
         }
         let significant = first_sig.map_or(0, |first| last_sig - first + 1);
         if significant > 15 {
-            return Err(NumberError::TooManyDigits(raw.to_string()));
+            return Err(NumberError::TooManyDigits(shown(raw)));
         }
     }
     let Some(_) = first_sig else { return Ok(Decimal::ZERO) };
     // value = mantissa × 10^(zeros after the last significant digit − fraction digits + exponent)
     let mut scale: i64 = frac_digits as i64 - pending_zeros as i64 - exponent;
     if overflow {
-        return Err(NumberError::OutOfRange(raw.to_string()));
+        return Err(NumberError::OutOfRange(shown(raw)));
     }
     while scale < 0 {
-        mantissa = mantissa.checked_mul(10).ok_or_else(|| NumberError::OutOfRange(raw.to_string()))?;
+        mantissa = mantissa.checked_mul(10).ok_or_else(|| NumberError::OutOfRange(shown(raw)))?;
         scale += 1;
     }
     if scale > 28 || mantissa > 79_228_162_514_264_337_593_543_950_335 {
-        return Err(NumberError::OutOfRange(raw.to_string()));
+        return Err(NumberError::OutOfRange(shown(raw)));
     }
     let mut value = Decimal::from_i128_with_scale(mantissa as i128, scale as u32);
     if negative {
@@ -175,15 +185,15 @@ fn classify(raw: &str) -> NumberError {
     let lower = raw.to_ascii_lowercase();
     let unsigned = lower.trim_start_matches(['+', '-']);
     if matches!(unsigned, ".inf" | "inf" | "infinity" | ".nan" | "nan") {
-        return NumberError::NotFinite(raw.to_string());
+        return NumberError::NotFinite(shown(raw));
     }
     if unsigned.starts_with("0x") || unsigned.starts_with("0o") || unsigned.starts_with("0b") {
-        return NumberError::Radix(raw.to_string());
+        return NumberError::Radix(shown(raw));
     }
     if raw.contains([',', '_', ' ', '\'']) {
-        return NumberError::DigitSeparator(raw.to_string());
+        return NumberError::DigitSeparator(shown(raw));
     }
-    NumberError::NotANumber(raw.to_string())
+    NumberError::NotANumber(shown(raw))
 }
 
 /// Rounds a line amount to the currency's minor unit, midpoint away from zero (SPEC §3),
@@ -270,6 +280,18 @@ mod tests {
     fn format_percent_of_a_huge_value_does_not_panic() {
         assert_eq!(format_percent(Decimal::MAX), "79228162514264337593543950335×");
         assert_eq!(format_percent(Decimal::from_str("0.125").unwrap()), "12.5%");
+    }
+
+    #[test]
+    fn a_huge_value_is_quoted_cut_short() {
+        let text = format!("1{}", "2".repeat(5000));
+        let message = parse_decimal(&text, NumberStyle::Text).unwrap_err().to_string();
+        assert!(
+            message.starts_with("`1222222222222222222222222222222222222222… (5001 characters)` is out of range"),
+            "{message}"
+        );
+        assert!(message.len() < 200, "{message}");
+        assert_eq!(shown("0.5"), "0.5");
     }
 
     #[test]

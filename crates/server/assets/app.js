@@ -198,6 +198,7 @@ async function loadPlans() {
 
 async function loadPlan(id, dataId = id) {
   clearErrors();
+  clearAlignment();
   $('plan').value = id;
   $('data').value = dataId;
   page.plan = await call('GET', `/v1/plans/${encodeURIComponent(id)}`);
@@ -509,20 +510,28 @@ function renderMonteCarlo(m) {
 
 // ---------- exec: alignment ----------
 
+// No verdict, no verdict's colour and no findings until the shown plan's alignment is in.
+function clearAlignment() {
+  $('align-error').textContent = '';
+  $('verdict').className = 'verdict';
+  $('verdict').textContent = '';
+  delete $('verdict').dataset.plan;
+  $('findings').replaceChildren();
+  $('align-charts').replaceChildren();
+}
+
 async function runAlignment() {
   const key = `${$('plan').value}/${$('data').value}`;
   if (!page.plan || !ROLE_RIGHTS[page.role]?.exec || page.alignedFor === key) return;
   page.alignedFor = key;
-  $('align-error').textContent = '';
-  $('verdict').textContent = '';
-  $('findings').replaceChildren();
-  $('align-charts').replaceChildren();
+  clearAlignment();
   busy($('align-status'), 'Sweeping revenue and margin…');
   try {
     const a = await call('POST', '/v1/alignment', { body: target() });
     const problems = a.findings.filter((f) => f.kind === 'rises_while_profit_falls');
     const roles = [...new Set(problems.map((f) => f.role))];
     $('verdict').className = `verdict ${a.verdict}`;
+    $('verdict').dataset.plan = key;
     $('verdict').textContent = a.verdict === 'aligned'
       ? `Aligned: across revenue ${a.revenue[0]}–${a.revenue.at(-1)} × and margin ${a.margin[0]} to ${a.margin.at(-1)}, no role's pay rises while profit after comp falls.`
       : `Misaligned: ${roles.join(', ')} can earn more while the company's profit after comp falls (${problems.length} place${problems.length === 1 ? '' : 's'} on the grid).`;
@@ -578,7 +587,7 @@ function wire() {
   for (const tab of ['hr', 'exec', 'explain']) $(`tab-${tab}`).addEventListener('click', () => selectTab(tab));
   document.querySelector('.tabs').addEventListener('keydown', tabKeys);
   $('plan').addEventListener('change', () => loadPlan($('plan').value).catch((err) => placeError(err, $('plan-error'))));
-  $('data').addEventListener('change', () => { page.alignedFor = null; if (ROLE_RIGHTS[page.role].whatIf) loadBaseline(); show($('results'), false); });
+  $('data').addEventListener('change', () => { page.alignedFor = null; clearAlignment(); if (ROLE_RIGHTS[page.role].whatIf) loadBaseline(); show($('results'), false); });
   $('changes').addEventListener('submit', run);
   $('add-scale').addEventListener('click', () => addScale().querySelector('select').focus());
   $('reset').addEventListener('click', () => { applyChanges([]); clearErrors($('changes')); });

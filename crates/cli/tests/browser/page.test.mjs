@@ -108,8 +108,12 @@ const tests = {
 
   async exec_sees_the_alignment_verdict(page) {
     await signIn(page, EXEC);
+    // The first plan's verdict is in before the switch (the race this test once lost at
+    // random): switching must not leave the first plan's verdict standing for the new one.
+    await page.locator('#verdict.aligned, #verdict.misaligned').waitFor();
+    assert.notEqual(await page.locator('#plan').inputValue(), PLAN, 'the page opens on another plan first');
     await page.locator('#plan').selectOption(PLAN);
-    const verdict = page.locator('#verdict.aligned, #verdict.misaligned');
+    const verdict = page.locator(`#verdict[data-plan="${PLAN}/${PLAN}"]`);
     await verdict.waitFor();
     const expected = await api('/v1/alignment', EXEC, { plan: PLAN, data: PLAN });
     assert.match(await verdict.innerText(), new RegExp(`^${expected.verdict === 'aligned' ? 'Aligned' : 'Misaligned'}:`));
