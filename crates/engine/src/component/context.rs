@@ -880,22 +880,19 @@ impl EvalContext<'_> {
                 }
                 Ok(sum)
             }
-            MeasureRef::Collected(kind) => {
-                // Each source's cash once, as for deals.
-                let mut sources: Vec<usize> = members.iter().flat_map(|&m| facts.sources(m)).copied().collect();
-                sources.sort_unstable();
-                sources.dedup();
-                let mut sum = Decimal::ZERO;
-                for source in sources {
-                    sum = arith::add(sum, facts.collected(source, *kind, w.first, w.last))?;
-                }
-                Ok(sum)
-            }
-            MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::GrossMarginPct => {
+            MeasureRef::Deals(_) | MeasureRef::GrossMargin | MeasureRef::GrossMarginPct | MeasureRef::Collected(_) => {
+                // Each source's deals (and cash) once, however many members roll it up.
                 let mut sources: Vec<usize> = members.iter().flat_map(|&m| facts.sources(m)).copied().collect();
                 sources.sort_unstable();
                 sources.dedup();
                 match measure {
+                    MeasureRef::Collected(kind) => {
+                        let mut sum = Decimal::ZERO;
+                        for source in sources {
+                            sum = arith::add(sum, facts.collected(source, *kind, w.first, w.last))?;
+                        }
+                        Ok(sum)
+                    }
                     MeasureRef::Deals(kind) => {
                         let i = *kind as usize;
                         self.deal_sum_over(
