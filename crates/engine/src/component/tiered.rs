@@ -389,7 +389,8 @@ struct Tiered {
 
 impl Component for Tiered {
     fn reads_quota(&self) -> bool {
-        self.target.is_none()
+        // Tiers per deal price each deal in money: no quota is read.
+        self.target.is_none() && self.per_deal.is_none()
     }
 
     fn core(&self) -> &Core {
