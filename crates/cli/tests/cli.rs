@@ -360,6 +360,24 @@ fn explain_prints_markdown_and_writes_html() {
 }
 
 #[test]
+fn explain_words_a_team_pool_on_cash_collected() {
+    const SHAPES: &str = "plans/msp-fy2027/tests/shapes/plan.yaml";
+    let out = run(&["explain", SHAPES, "--role", "pool_cash_rep"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("it holds 1% of the cash the team collects (payments received on its members' new deals)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("If nobody in the team qualifies for a share, the pool pays nothing."));
+    // An equal split gives every member employed a share: no "nobody qualifies" sentence.
+    let out = run(&["explain", SHAPES, "--role", "pool_sdr"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("It is split equally among the members"), "{}", out.stdout);
+    assert!(!out.stdout.contains("nobody in the team qualifies"), "{}", out.stdout);
+}
+
+#[test]
 fn explain_rejects_an_unknown_role_and_a_bad_quota() {
     let out = run(&["explain", MSP, "--role", "cfo"]);
     assert_eq!(out.code, 1, "{}", out.stderr);

@@ -22,6 +22,11 @@ pub fn coverage(plan: &PlanModel, facts: &Facts) -> Option<Diagnostic> {
         .filter(|p| plan.roles.get(p.role.as_str()).is_some_and(|r| !r.rollup))
         .map(|p| facts.effective_annual_quota(plan, p))
         .sum();
+    // A plan with no quota anywhere and no role paid against one (executives on a grid or
+    // on profit) has nothing to cover the budget with: no warning.
+    if total.is_zero() && plan.quota_roles.is_empty() {
+        return None;
+    }
     (total < budget).then(|| {
         Diagnostic::warning(format!(
             "quotas sum to {} against a revenue budget of {} ({} coverage): the plans do not add up to the goal",

@@ -198,7 +198,8 @@ pub struct QuotaSpec {
     pub kicker: Option<KickerSpec>,
     /// The share of the annual quota each period carries, one fraction per period in order,
     /// summing to exactly 1 (`[0.2, 0.2, 0.2, 0.4]`); default an even split. Proration and
-    /// relief apply to each period's share as they do to an even one.
+    /// relief apply to each period's share as they do to an even one. A payee with rows in
+    /// quotas.csv has those quotas instead.
     #[serde(default)]
     pub phasing: Option<Spanned<Vec<Num>>>,
 }

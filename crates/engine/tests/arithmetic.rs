@@ -83,6 +83,30 @@ fn modifiers_gates_and_cap_in_order() {
 }
 
 #[test]
+fn a_gate_against_a_money_target_passes_at_the_bound_and_names_the_amount() {
+    // Bookings between 50 % and 120 % of an annual target of 1,000,000, else half pay.
+    let gated = |amount: &str| {
+        let deals = format!("id,owner,close_date,kind,amount\nd1,p01,2027-06-30,new,{amount}\n");
+        let plan = annual_plan(
+            "      - {id: c, type: tiered, measure: bookings, tiers: [{from: 0, rate: 0.1}], gates: [{measure: bookings, min: 0.5, max: 1.2, target: 1000000, else: 0.5}]}\n",
+        );
+        let result = Scenario::new(&plan, &[("roster.csv", ROSTER_ONE), ("deals.csv", &deals)]).run();
+        let line = result.statements[0].lines.iter().find(|l| l.component == "c").unwrap().clone();
+        (line.amount.to_string(), line.explain)
+    };
+    // Exactly at either bound passes: 10 % of the bookings.
+    assert_eq!(gated("500000").0, "50000.00");
+    assert_eq!(gated("1200000").0, "120000.00");
+    // A cent outside: half.
+    let (below, explain) = gated("499999.99");
+    assert_eq!(below, "25000.00");
+    assert!(explain.contains("gate bookings 499,999.99 below 50% of target 1,000,000.00: × 0.5"), "{explain}");
+    let (above, explain) = gated("1200000.01");
+    assert_eq!(above, "60000.00");
+    assert!(explain.contains("above 120% of target 1,000,000.00: × 0.5"), "{explain}");
+}
+
+#[test]
 fn a_value_below_every_band_multiplies_by_one() {
     let deals = "id,owner,close_date,kind,amount\nd1,p01,2027-06-30,new,100000\n";
     let measures = "payee,period,measure,value\np01,2027,csat,7\n";

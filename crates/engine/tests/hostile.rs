@@ -403,6 +403,35 @@ fn a_zero_quota_with_bookings_warns_before_run_fails() {
     let scenario = Scenario::new(&annual_plan(targeted), &[roster, ("deals.csv", DEALS)]);
     let (_, facts) = scenario.facts().expect("loads");
     assert!(!facts.warnings.iter().any(|w| w.contains("quota of 0")), "{:#?}", facts.warnings);
+    // Tiers per deal price each deal in money and read no quota: no warning, and `run` pays
+    // (DEALS books 250,000 at 10 %: 25,000).
+    let per_deal = "      - {id: c, type: tiered, measure: bookings, per: deal, tiers: [{from: 0, rate: 0.1}]}\n";
+    let scenario = Scenario::new(&annual_plan(per_deal), &[roster, ("deals.csv", DEALS)]);
+    let (_, facts) = scenario.facts().expect("loads");
+    assert!(!facts.warnings.iter().any(|w| w.contains("quota of 0")), "{:#?}", facts.warnings);
+    let run = scenario.run();
+    assert!(run.errors.is_empty(), "{:#?}", run.errors);
+    assert_eq!(run.statements[0].total, rust_decimal::Decimal::from(25000));
+}
+
+#[test]
+fn quota_coverage_is_linted_only_for_a_plan_with_quotas() {
+    let coverage = |components: &str, roster: &str| {
+        let plan = annual_plan(components).replace("roles:", "company:\n  budget_revenue: 4000000\nroles:");
+        let scenario = Scenario::new(&plan, &[("roster.csv", roster), ("deals.csv", DEALS)]);
+        let (plan, facts) = scenario.facts().expect("loads");
+        accrue_engine::coverage(&plan, &facts).map(|d| d.message)
+    };
+    let quota_tiers = "      - {id: c, type: tiered, measure: bookings, tiers: [{from: 0, rate: 0.1}]}\n";
+    // One AE's 1,000,000 covers 25 % of the 4,000,000 budget.
+    let warned = coverage(quota_tiers, ROSTER_ONE).expect("warned");
+    assert!(warned.contains("quotas sum to 1,000,000.00 against a revenue budget of 4,000,000.00 (25% coverage)"));
+    // A roster that forgot the quotas of a quota-paid role still warns (0 %).
+    let no_quota = "id,name,role\np01,Alice,ae\n";
+    assert!(coverage(quota_tiers, no_quota).expect("warned").contains("(0% coverage)"));
+    // A plan paid on company results alone (a grid) has no quotas to add up: no warning.
+    let grid = "      - {id: g, type: grid, rows: {measure: company.revenue, target: company.budget_revenue, at: [1]}, columns: {measure: company.revenue, target: company.budget_revenue, at: [1]}, payout: [[1]]}\n";
+    assert_eq!(coverage(grid, no_quota), None);
 }
 
 #[test]

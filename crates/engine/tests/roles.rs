@@ -163,6 +163,29 @@ fn kpi_spiff_and_draw() {
 }
 
 #[test]
+fn a_lower_is_better_kpi_without_a_value_says_so_and_scores_nothing() {
+    // `calls` is lower-is-better here (say, escalations). s has 300 in Q1: 2 − 300/400 = 125 %;
+    // t has no row: 0 % (not the 200 % a value of 0 would score), and the line says "no value".
+    let role = "  sdr:\n    motion: hunter\n    target_incentive: 20000\n    components:\n      - {id: kpis, type: kpi, window: period, kpis: [{measure: calls, target: 1600, weight: 1, cap: 2, direction: lower}]}\n";
+    let roster = "id,name,role\ns,Sdr,sdr\nt,Other,sdr\n";
+    let measures = "payee,period,measure,value\ns,2027-Q1,calls,300\n";
+    let r = Scenario::new(
+        &quarter_plan(role),
+        &[("roster.csv", roster), ("deals.csv", "id,owner,close_date,kind,amount\n"), ("measures.csv", measures)],
+    )
+    .run();
+    // s: TI 5,000 a quarter × 125 % = 6,250; t: 0.
+    assert_eq!(amount(&r, "s", "2027-Q1", "kpis"), "6250.00");
+    assert_eq!(amount(&r, "t", "2027-Q1", "kpis"), "0.00");
+    let line = |payee: &str| {
+        let statement = r.statements.iter().find(|s| s.payee == payee && s.period == "2027-Q1").unwrap();
+        statement.lines.iter().find(|l| l.component == "kpis").unwrap().explain.clone()
+    };
+    assert!(line("s").contains("calls 300 of 400 (lower is better) → 125%"), "{}", line("s"));
+    assert!(line("t").contains("calls no value, target 400 (lower is better) → 0%"), "{}", line("t"));
+}
+
+#[test]
 fn rollup_credits_the_manager_tree() {
     let plan = quarter_plan(
         "  rep:\n    motion: hunter\n    components:\n      - {id: c, type: tiered, measure: bookings, tiers: [{from: 0, rate: 0.1}]}\n  lead:\n    motion: leader\n    rollup: true\n    components:\n      - {id: c, type: tiered, measure: bookings, tiers: [{from: 0, rate: 0.01}]}\n",

@@ -239,11 +239,13 @@ impl Component for Kpi {
             let target =
                 if item.measure.is_level() { Frac::whole(item.target) } else { cx.scale_annual(item.target, w)? };
             let mut ratio = Frac::whole(actual).div(&target)?;
+            // No value at all is not a perfect zero for a lower-is-better KPI: it scores
+            // nothing (the run warns about the missing value).
+            let missing = item.lower_is_better && !cx.has_value(&item.measure, w);
             if item.lower_is_better {
-                // 2 − actual / target, not below 0. No value at all is not a perfect zero: it
-                // scores nothing (the run warns about the missing value).
+                // 2 − actual / target, not below 0.
                 ratio = Frac::whole(Decimal::TWO).add(&ratio.mul_dec(Decimal::NEGATIVE_ONE)?)?;
-                if ratio.num.is_sign_negative() || !cx.has_value(&item.measure, w) {
+                if ratio.num.is_sign_negative() || missing {
                     ratio = Frac::ZERO;
                 }
             }
@@ -273,9 +275,9 @@ impl Component for Kpi {
             }
             if cx.explains() {
                 texts.push(format!(
-                    "{} {} of {}{} → {}{}",
+                    "{} {}{}{} → {}{}",
                     item.measure,
-                    format_ratio(actual),
+                    if missing { "no value, target ".to_string() } else { format!("{} of ", format_ratio(actual)) },
                     format_ratio(target.value()?),
                     if item.lower_is_better { " (lower is better)" } else { "" },
                     format_percent(score.value()?),

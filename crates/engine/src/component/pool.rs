@@ -45,8 +45,9 @@ pub enum Split {
 #[schemars(deny_unknown_fields)]
 struct PoolSpec {
     /// The team measure `rate` is paid on: a deal measure (bookings, expansion, renewals,
-    /// gross_margin, …) or a declared `sum` measure, added up over the pool's members; or
-    /// company.NAME, read once. `threshold` and `split: attainment` compare it with quotas.
+    /// gross_margin, …), the cash collected on those deals (collected, …) or a declared `sum`
+    /// measure, added up over the pool's members; or company.NAME, read once. `threshold` and
+    /// `split: attainment` compare it with quotas.
     #[serde(default)]
     measure: Option<Spanned<String>>,
     /// The pool's funding: this rate × the team measure over the window.
@@ -504,6 +505,11 @@ fn team_measure_words(measure: &MeasureRef) -> String {
         MeasureRef::Deals(DealKind::New) => "the team's bookings (new business its members close)".into(),
         MeasureRef::GrossMargin => "the team's gross margin on new business".into(),
         MeasureRef::Deals(kind) => format!("the team's {}", kind.measure_name()),
+        MeasureRef::Collected(DealKind::New) => {
+            "the cash the team collects (payments received on its members' new deals)".into()
+        }
+        MeasureRef::Collected(DealKind::Renewal) => "the cash the team collects on its members' renewals".into(),
+        MeasureRef::Collected(_) => "the cash the team collects on its members' expansion deals".into(),
         other => format!("the team's {}, added up over its members", other.to_string().replace('_', " ")),
     }
 }
@@ -512,6 +518,7 @@ fn team_measure_words(measure: &MeasureRef) -> String {
 fn team_words(measure: &MeasureRef) -> String {
     match measure {
         MeasureRef::Company(_) => measure.to_string(),
+        MeasureRef::Collected(_) => format!("team cash {measure}").replace("collected_", "collected on "),
         _ => format!("team {measure}"),
     }
 }
@@ -583,7 +590,11 @@ impl Component for Pool {
             Split::Attainment => {
                 let cap =
                     self.attainment_cap.map(|c| format!(", counted up to {}", format_percent(c))).unwrap_or_default();
-                let measure = self.measure.as_ref().map(ToString::to_string).unwrap_or_default();
+                let measure = match &self.measure {
+                    Some(MeasureRef::Collected(_)) => "cash collected".to_string(),
+                    Some(measure) => measure.to_string(),
+                    None => String::new(),
+                };
                 format!(
                     "It is split in proportion to each member's attainment of their own quota ({measure} against \
                      quota{cap}), times the share of the {period} they were employed: a member with no attainment \
@@ -591,11 +602,16 @@ impl Component for Pool {
                 )
             }
         });
-        out.push(
-            "If nobody in the team qualifies for a share, the pool pays nothing. Each share is rounded to the cent \
-             on its own, so the shares can differ from the pool by up to half a cent a member."
-                .into(),
-        );
+        // Under an equal split every member employed in the window has a share.
+        let nobody = if matches!(self.split, Split::Equal) {
+            ""
+        } else {
+            "If nobody in the team qualifies for a share, the pool pays nothing. "
+        };
+        out.push(format!(
+            "{nobody}Each share is rounded to the cent on its own, so the shares can differ from the pool by up to \
+             half a cent a member."
+        ));
         self.shaping.describe(&self.core, cx, None, &mut out);
         Description { sentences: out, driver: Driver::None }
     }

@@ -51,7 +51,9 @@ impl Gate {
                 let amount = self.bound(cx, w, Decimal::ONE)?.value()?;
                 match target {
                     Target::Company(name) => format!(" of company.{name} {}", format_money_grouped(amount, 2)),
-                    Target::Amount(_) => format!(" of target {}", format_ratio(amount)),
+                    // A level's target is a score or a ratio; any other is an amount of money.
+                    Target::Amount(_) if self.measure.is_level() => format!(" of target {}", format_ratio(amount)),
+                    Target::Amount(_) => format!(" of target {}", format_money_grouped(amount, 2)),
                 }
             }
         })

@@ -63,7 +63,9 @@ pub enum Per {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct TieredSpec {
-    /// What is paid on: bookings, a declared measure or company.NAME.
+    /// What is paid on: a deal measure (bookings, expansion, …), the cash collected on those
+    /// deals (collected, collected_expansion, collected_renewals), a declared measure or
+    /// company.NAME.
     measure: Spanned<String>,
     /// Rate tiers on dollars, a payout curve on attainment × TI, or steps of TI (step).
     #[schemars(extend("default" = "rate"))]
@@ -389,7 +391,8 @@ struct Tiered {
 
 impl Component for Tiered {
     fn reads_quota(&self) -> bool {
-        self.target.is_none()
+        // Tiers per deal price each deal in money: no quota is read.
+        self.target.is_none() && self.per_deal.is_none()
     }
 
     fn core(&self) -> &Core {
