@@ -137,11 +137,11 @@ pub fn goals(plan: &PlanModel, facts: &Facts) -> GoalsReport {
     let mut renewals = Decimal::ZERO;
     for (index, payee) in facts.payees().iter().enumerate() {
         run_rate_book += payee.book_start.unwrap_or_default();
+        // The year's renewals: the last running sum.
         renewals += facts
-            .deal_totals(index)
-            .iter()
-            .map(|t| t.amount[crate::measure::DealKind::Renewal as usize])
-            .sum::<Decimal>();
+            .deal_prefix(index)
+            .last()
+            .map_or(Decimal::ZERO, |year| year.amount[crate::measure::DealKind::Renewal as usize]);
         let Some(role) = plan.roles.get(payee.role.as_str()) else { continue };
         if role.rollup {
             continue;

@@ -6,12 +6,8 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::Arc;
-
 use accrue_engine::{
-    Baseline, Change, DataSet, DealKind, Facts, Memory, PlanInput, RunResult, Scales, Scenario, SimulateOptions, run,
-    simulate,
+    Baseline, Change, DataSet, DealKind, Facts, PlanInput, RunResult, Scales, Scenario, SimulateOptions, run, simulate,
 };
 use proptest::prelude::*;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -74,15 +70,8 @@ fn amounts(result: &RunResult) -> Vec<String> {
 
 /// The plan and data set held in memory, as the server and `accrue test` give them.
 fn in_memory(files: &[(&str, String)]) -> (PlanInput, DataSet) {
-    let mut memory = Memory::new().with("case/plan.yaml", PLAN);
-    for (name, text) in files {
-        memory.insert(Path::new("case/data").join(name), text.as_str());
-    }
-    let memory = Arc::new(memory);
-    let input = PlanInput::read(memory.clone(), Path::new("case/plan.yaml"), Default::default())
-        .unwrap_or_else(|d| panic!("{d}"));
-    let data = DataSet::read(memory, Path::new("case/data")).unwrap_or_else(|d| panic!("{d}"));
-    (input, data)
+    let files: Vec<(&str, &str)> = files.iter().map(|(name, text)| (*name, text.as_str())).collect();
+    common::in_memory(PLAN, &files)
 }
 
 #[test]

@@ -28,17 +28,7 @@ fn check(file: &str, text: &str, message: &str, line: u32, col: u32) {
     let mut files = vec![("roster.csv", ROSTER), ("deals.csv", DEALS)];
     files.retain(|(name, _)| *name != file);
     files.push((file, text));
-    let scenario = Scenario::new(PLAN, &files);
-    let diagnostics = match scenario.facts() {
-        Ok(_) => panic!("the data should not load"),
-        Err(d) => d,
-    };
-    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
-    let error = &diagnostics[0];
-    assert!(error.message.contains(message), "{error}");
-    let location = error.location.as_ref().expect("located");
-    assert!(location.file.ends_with(file), "{error}");
-    assert_eq!((location.span.line, location.span.col), (line, col), "{error}");
+    common::single_data_error(PLAN, &files, file, message, line, col);
 }
 
 #[test]

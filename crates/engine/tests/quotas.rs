@@ -53,16 +53,7 @@ fn run(plan: &str, files: &[(&str, &str)]) -> RunResult {
 #[track_caller]
 fn check_with(roster: &str, text: &str, file: &str, message: &str, line: u32, col: u32) {
     let files = [("roster.csv", roster), ("deals.csv", DEALS), ("quotas.csv", text)];
-    let diagnostics = match common::Scenario::new(PLAN, &files).facts() {
-        Ok(_) => panic!("the data should not load"),
-        Err(d) => d,
-    };
-    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
-    let error = &diagnostics[0];
-    assert!(error.message.contains(message), "{error}");
-    let location = error.location.as_ref().expect("located");
-    assert!(location.file.ends_with(file), "{error}");
-    assert_eq!((location.span.line, location.span.col), (line, col), "{error}");
+    common::single_data_error(PLAN, &files, file, message, line, col);
 }
 
 #[track_caller]
@@ -178,15 +169,7 @@ fn the_file_is_read_from_memory_and_is_part_of_the_data_hash() {
 
 /// A plan and data set in memory, for the analyses.
 fn analysis_case(files: &[(&str, &str)]) -> (PlanInput, DataSet) {
-    let mut memory = Memory::new().with("case/plan.yaml", PLAN);
-    for (name, text) in files {
-        memory.insert(Path::new("case/data").join(name), *text);
-    }
-    let memory = Arc::new(memory);
-    let input = PlanInput::read(memory.clone(), Path::new("case/plan.yaml"), Default::default())
-        .unwrap_or_else(|d| panic!("{d}"));
-    let data = DataSet::read(memory, Path::new("case/data")).unwrap_or_else(|d| panic!("{d}"));
-    (input, data)
+    common::in_memory(PLAN, files)
 }
 
 #[test]

@@ -507,9 +507,7 @@ impl<'a> EvalContext<'a> {
         if sources.len() == 1 {
             let source = payee;
             if facts.cancelled(source).is_empty() {
-                let prefix = facts.deal_prefix(source);
-                let end = totals(&prefix[w.last]);
-                return Ok(if w.first == 0 { end } else { end.sub(totals(&prefix[w.first - 1]))? });
+                return window_of(facts.deal_prefix(source), w, &totals);
             }
         }
         self.deal_sum_over(sources, w, clawback_days, totals, credit)
@@ -527,13 +525,7 @@ impl<'a> EvalContext<'a> {
         let facts = self.run.facts;
         let mut sum = T::ZERO;
         for &source in sources {
-            // A window's sum is the running sum at its end less the one before its start.
-            let prefix = facts.deal_prefix(source);
-            let mut window = totals(&prefix[w.last]);
-            if w.first > 0 {
-                window = window.sub(totals(&prefix[w.first - 1]))?;
-            }
-            sum = sum.add(window)?;
+            sum = sum.add(window_of(facts.deal_prefix(source), w, &totals)?)?;
             for c in facts.cancelled(source) {
                 if w.contains(c.period) && !c.removed(self.period, clawback_days) {
                     sum = sum.add(credit(c))?;
@@ -915,6 +907,13 @@ impl EvalContext<'_> {
             }
         }
     }
+}
+
+/// A window's sum from one payee's running sums: the running sum at its end less the one
+/// before its start.
+fn window_of<T: Sums>(prefix: &[DealTotals], w: Window, totals: &impl Fn(&DealTotals) -> T) -> Result<T, EvalError> {
+    let end = totals(&prefix[w.last]);
+    if w.first == 0 { Ok(end) } else { Ok(end.sub(totals(&prefix[w.first - 1]))?) }
 }
 
 fn frac_text(value: &Frac) -> String {

@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use accrue_engine::{Diagnostic, Facts, Plan, PlanSource, Registry, RunResult};
+use std::sync::Arc;
+
+use accrue_engine::{DataSet, Diagnostic, Facts, Memory, Plan, PlanInput, PlanSource, Registry, RunResult};
 
 /// A plan file and data directory in a temporary folder.
 pub struct Scenario {
@@ -42,6 +44,36 @@ impl Scenario {
         let (plan, facts) = self.facts().unwrap_or_else(|d| panic!("scenario does not load: {d:#?}"));
         accrue_engine::run(&plan, &facts)
     }
+}
+
+/// A plan and its data files held in memory (as the server and `accrue test` give them),
+/// read as the analyses read them.
+pub fn in_memory(plan: &str, files: &[(&str, &str)]) -> (PlanInput, DataSet) {
+    let mut memory = Memory::new().with("case/plan.yaml", plan);
+    for (name, text) in files {
+        memory.insert(Path::new("case/data").join(name), *text);
+    }
+    let memory = Arc::new(memory);
+    let input = PlanInput::read(memory.clone(), Path::new("case/plan.yaml"), Default::default())
+        .unwrap_or_else(|d| panic!("{d}"));
+    let data = DataSet::read(memory, Path::new("case/data")).unwrap_or_else(|d| panic!("{d}"));
+    (input, data)
+}
+
+/// Loads `files` for `plan` and checks that the data fails with exactly one error, in `file`
+/// at `line`:`col`, whose message contains `message`.
+#[track_caller]
+pub fn single_data_error(plan: &str, files: &[(&str, &str)], file: &str, message: &str, line: u32, col: u32) {
+    let diagnostics = match Scenario::new(plan, files).facts() {
+        Ok(_) => panic!("the data should not load"),
+        Err(d) => d,
+    };
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    let error = &diagnostics[0];
+    assert!(error.message.contains(message), "{error}");
+    let location = error.location.as_ref().expect("located");
+    assert!(location.file.ends_with(file), "{error}");
+    assert_eq!((location.span.line, location.span.col), (line, col), "{error}");
 }
 
 /// Compiles plan text (no data).
